@@ -1,0 +1,194 @@
+"""The in-memory store: the ledger's default, for simulations, notebooks and tests.
+
+It keeps the same three tables as the database stores (events, stock, order lines) in
+Python containers. A transaction holds a lock and an undo log, so an error inside a
+batch rolls every write of the batch back, exactly as a database would.
+
+Long-lived rows are kept as plain tuples of strings and numbers (enum members become
+their values), which CPython's garbage collector stops tracking: a log of millions of
+events then costs the collector nothing. Records are rebuilt when read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator
+from urllib.parse import SplitResult
+
+from racesim.errors import StoreError
+from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
+from racesim.ledger.projection import Replay
+from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction
+
+__all__ = ["MemoryStore"]
+
+_MISSING = object()
+_KIND = {kind.value: kind for kind in EventKind}
+_STATUS = {status.value: status for status in OrderStatus}
+
+# Row layouts: an event row is Event's fields with kind as str; a line row is
+# (channel, quantity, status value, returned, seq).
+
+
+def _event(row: tuple) -> Event:
+    return Event(row[0], row[1], _KIND[row[2]], *row[3:])
+
+
+class _MemoryTransaction(Transaction):
+    """Reads and writes straight into the store's containers, remembering how to undo.
+
+    The undo log is flat — (table, key, old value) triples — to keep the hot path free
+    of allocations.
+    """
+
+    __slots__ = ("_mark", "_store", "_undo")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._undo: list[object] = []
+        self._mark = 0
+
+    def __enter__(self) -> _MemoryTransaction:
+        self._store._lock.acquire()
+        self._mark = len(self._store._events)
+        self._undo.clear()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if exc_type is not None:
+                self.rollback()
+        finally:
+            self._store._lock.release()
+
+    def last_at(self) -> float | None:
+        ats = self._store._ats
+        return ats[-1] if ats else None
+
+    def stock(self, sku: str) -> Stock:
+        return self._store._stock.get(sku) or Stock.empty(sku)
+
+    def order_line(self, order_id: str, sku: str) -> OrderLine | None:
+        return self._store.order_line(order_id, sku)
+
+    def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
+        index = self._store._keys.get((command, sku, order_id, ref))
+        return None if index is None else _event(self._store._events[index])
+
+    def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
+               order_id: str = "", channel: str = "", ref: str = "",
+               reason: str = "") -> Event | None:
+        store = self._store
+        keys = store._keys
+        key = (command, sku, order_id, ref)
+        if key in keys:
+            return None
+        events = store._events
+        seq = len(events) + 1
+        self._undo += (keys, key, _MISSING)
+        keys[key] = seq - 1
+        events.append((seq, at, kind.value, sku, quantity, command, order_id, channel, ref,
+                       reason))
+        store._ats.append(at)
+        return Event(seq, at, kind, sku, quantity, command, order_id, channel, ref, reason)
+
+    def put_stock(self, stock: Stock) -> None:
+        table = self._store._stock
+        self._undo += (table, stock.sku, table.get(stock.sku, _MISSING))
+        table[stock.sku] = stock
+
+    def insert_line(self, order_id: str, sku: str, channel: str, quantity: int,
+                    status: OrderStatus, seq: int) -> bool:
+        table = self._store._lines
+        key = (order_id, sku)
+        if key in table:
+            return False
+        self._undo += (table, key, _MISSING)
+        table[key] = (channel, quantity, status.value, 0, seq)
+        return True
+
+    def update_line(self, line: OrderLine) -> None:
+        table = self._store._lines
+        key = (line.order_id, line.sku)
+        self._undo += (table, key, table[key])
+        table[key] = (line.channel, line.quantity, line.status.value, line.returned, line.seq)
+
+    def rollback(self) -> None:
+        """Undo every write of this transaction, newest first."""
+        undo = self._undo
+        for i in range(len(undo) - 3, -1, -3):
+            table, key, old = undo[i], undo[i + 1], undo[i + 2]
+            if old is _MISSING:
+                del table[key]  # type: ignore[attr-defined]
+            else:
+                table[key] = old  # type: ignore[index]
+        undo.clear()
+        del self._store._events[self._mark:]
+        del self._store._ats[self._mark:]
+
+
+class MemoryStore(Store):
+    """Events, stock and order lines held in process memory (lost when the process ends)."""
+
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self._events: list[tuple] = []
+        self._ats: list[float] = []
+        self._keys: dict[tuple[str, str, str, str], int] = {}
+        self._stock: dict[str, Stock] = {}
+        self._lines: dict[tuple[str, str], tuple] = {}
+        self._lock = threading.Lock()
+        self._transaction = _MemoryTransaction(self)
+
+    @classmethod
+    def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> MemoryStore:
+        """``memory://`` takes no path and no options."""
+        if parts.netloc or parts.path or options:
+            raise StoreError(f"store URL {url!r}: memory:// takes no path or options")
+        return cls()
+
+    def transaction(self) -> _MemoryTransaction:
+        # One reusable transaction object: its state is only touched under the lock.
+        return self._transaction
+
+    def stock(self, sku: str) -> Stock:
+        return self._stock.get(sku) or Stock.empty(sku)
+
+    def stock_levels(self) -> dict[str, Stock]:
+        return dict(self._stock)
+
+    def order_line(self, order_id: str, sku: str) -> OrderLine | None:
+        row = self._lines.get((order_id, sku))
+        if row is None:
+            return None
+        return OrderLine(order_id, sku, row[0], row[1], _STATUS[row[2]], row[3], row[4])
+
+    def order_lines(self) -> dict[tuple[str, str], OrderLine]:
+        return {key: OrderLine(key[0], key[1], row[0], row[1], _STATUS[row[2]], row[3], row[4])
+                for key, row in self._lines.items()}
+
+    def events(self, where: EventFilter = ALL_EVENTS) -> Iterator[Event]:
+        stop = len(self._events)
+        if where.until_at is not None:
+            stop = bisect.bisect_right(self._ats, where.until_at)
+        kinds = {kind.value for kind in where.kinds}
+        for row in self._events[where.after_seq:stop]:
+            if where.sku is not None and row[3] != where.sku:
+                continue
+            if where.order_id is not None and row[6] != where.order_id:
+                continue
+            if kinds and row[2] not in kinds:
+                continue
+            yield _event(row)
+
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def replace_projection(self, replay: Replay) -> None:
+        self._stock.clear()
+        self._stock.update(replay.stock)
+        self._lines.clear()
+        self._lines.update(
+            (key, (line.channel, line.quantity, line.status.value, line.returned, line.seq))
+            for key, line in replay.lines.items())

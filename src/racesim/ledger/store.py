@@ -1,0 +1,170 @@
+"""The storage interface every ledger backend implements, and the URL → store registry.
+
+A store is deliberately dumb: it keeps the event log, the stock projection and the
+order-line table, and offers exclusive write transactions. Every rule (idempotency,
+lifecycle, invariants) lives in :mod:`racesim.ledger.engine`, so a new backend is a new
+module that implements :class:`Store` and :class:`Transaction` and registers its URL
+scheme here — the engine does not change.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from racesim.errors import StoreError
+from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
+from racesim.ledger.projection import Replay
+
+__all__ = [
+    "ALL_EVENTS",
+    "EventFilter",
+    "Store",
+    "Transaction",
+    "open_store",
+    "register_store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events to read. Every field left at its default matches everything.
+
+    ``until_at`` keeps events with ``at <= until_at``; ``after_seq`` keeps ``seq > after_seq``.
+    """
+
+    sku: str | None = None
+    order_id: str | None = None
+    kinds: tuple[EventKind, ...] = ()
+    after_seq: int = 0
+    until_at: float | None = None
+
+
+ALL_EVENTS = EventFilter()
+
+
+class Transaction(ABC):
+    """An exclusive write transaction: every read sees, and every write joins, one snapshot.
+
+    The engine reads what it needs, decides, then writes; a store commits all writes of a
+    transaction together or none of them. Reads of a stock row must lock it against other
+    writers until commit (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: ``FOR UPDATE``).
+    """
+
+    @abstractmethod
+    def last_at(self) -> float | None:
+        """Time of the newest event, or None for an empty ledger."""
+
+    @abstractmethod
+    def stock(self, sku: str) -> Stock:
+        """The SKU's projection row, locked until commit (all zero if never seen)."""
+
+    @abstractmethod
+    def order_line(self, order_id: str, sku: str) -> OrderLine | None:
+        """The (order, SKU) line, or None if no reservation was ever recorded for it."""
+
+    @abstractmethod
+    def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
+        """The event written under this idempotency key, if any."""
+
+    @abstractmethod
+    def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
+               order_id: str = "", channel: str = "", ref: str = "",
+               reason: str = "") -> Event | None:
+        """Append an event; return it with its sequence number.
+
+        Returns None, writing nothing, when the idempotency key (``command``, ``sku``,
+        ``order_id``, ``ref``) already exists (``INSERT … ON CONFLICT DO NOTHING``).
+        """
+
+    @abstractmethod
+    def put_stock(self, stock: Stock) -> None:
+        """Store the SKU's new projection row."""
+
+    @abstractmethod
+    def insert_line(self, order_id: str, sku: str, channel: str, quantity: int,
+                    status: OrderStatus, seq: int) -> bool:
+        """Insert a new order line (nothing returned yet); False, writing nothing, if the
+        (order_id, sku) key already exists (``INSERT … ON CONFLICT DO NOTHING``)."""
+
+    @abstractmethod
+    def update_line(self, line: OrderLine) -> None:
+        """Replace an existing order line."""
+
+
+class Store(ABC):
+    """A ledger backend: event log + projection tables behind exclusive transactions."""
+
+    url: str
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Begin an exclusive write transaction; commit on normal exit, roll back on error."""
+
+    @abstractmethod
+    def stock(self, sku: str) -> Stock:
+        """The SKU's current projection row (read from the projection, never the log)."""
+
+    @abstractmethod
+    def stock_levels(self) -> dict[str, Stock]:
+        """Every SKU's current projection row."""
+
+    @abstractmethod
+    def order_line(self, order_id: str, sku: str) -> OrderLine | None:
+        """The (order, SKU) line, or None."""
+
+    @abstractmethod
+    def order_lines(self) -> dict[tuple[str, str], OrderLine]:
+        """Every order line, keyed by (order_id, sku)."""
+
+    @abstractmethod
+    def events(self, where: EventFilter = ALL_EVENTS) -> Iterator[Event]:
+        """Events matching ``where``, in sequence order."""
+
+    @abstractmethod
+    def event_count(self) -> int:
+        """Number of events in the log."""
+
+    @abstractmethod
+    def replace_projection(self, replay: Replay) -> None:
+        """Replace the stock and order-line tables with ``replay``'s figures.
+
+        Called inside a :meth:`transaction`, which makes the replacement atomic.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and files. The default has nothing to release."""
+
+
+# scheme -> "module:Class"; a backend registers itself by adding one entry.
+_REGISTRY: dict[str, str] = {
+    "memory": "racesim.ledger.memory:MemoryStore",
+    "sqlite": "racesim.ledger.sqlite:SqliteStore",
+}
+
+
+def register_store(scheme: str, target: str) -> None:
+    """Make ``Ledger.open("scheme://…")`` use ``target`` (``"package.module:Class"``)."""
+    _REGISTRY[scheme] = target
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: ``memory://`` or ``sqlite:///path.db`` (``?option=value``)."""
+    if not isinstance(url, str) or "://" not in url:
+        raise StoreError(f"store URL {url!r} must look like 'memory://' or 'sqlite:///path.db'")
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in _REGISTRY:
+        known = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
+        raise StoreError(f"store URL {url!r}: unknown scheme {scheme!r} (known: {known})")
+    module_name, _, class_name = _REGISTRY[scheme].partition(":")
+    try:
+        store_class = getattr(importlib.import_module(module_name), class_name)
+    except ImportError as exc:
+        raise StoreError(f"store URL {url!r}: backend {module_name} unavailable: {exc}") from exc
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return store_class.from_url(url, parts, options)

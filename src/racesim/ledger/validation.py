@@ -1,0 +1,72 @@
+"""Argument checks shared by the ledger's commands.
+
+Each check returns the normalised value or raises :class:`InvalidCommand` naming the
+command, the argument and the bad value. They run before any read or write, so a
+malformed command never touches the store.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from racesim.errors import InvalidCommand
+
+__all__ = ["check_delta", "check_id", "check_quantity", "check_reason", "check_time"]
+
+
+def check_id(command: str, name: str, value: object) -> str:
+    """A non-empty identifier (SKU, order id, channel, reference)."""
+    if type(value) is str and value and not value.isspace():
+        return value
+    if isinstance(value, str):
+        raise InvalidCommand(f"{command}: {name} must be a non-empty string (got {value!r})")
+    raise InvalidCommand(f"{command}: {name} must be a string (got {type(value).__name__} "
+                         f"{value!r})")
+
+
+def _whole(command: str, name: str, value: object) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise InvalidCommand(f"{command}: {name} must be a whole number of units "
+                         f"(got {type(value).__name__} {value!r})")
+
+
+def check_quantity(command: str, value: object) -> int:
+    """A positive whole number of units."""
+    quantity = _whole(command, "quantity", value)
+    if quantity <= 0:
+        raise InvalidCommand(f"{command}: quantity must be > 0 (got {quantity})")
+    return quantity
+
+
+def check_delta(command: str, value: object) -> int:
+    """A non-zero whole number of units, either sign."""
+    delta = _whole(command, "delta", value)
+    if delta == 0:
+        raise InvalidCommand(f"{command}: delta must be non-zero (got 0)")
+    return delta
+
+
+def check_reason(command: str, value: object) -> str:
+    """A non-empty explanation of a correction."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidCommand(f"{command}: reason must be a non-empty string explaining the "
+                             f"correction (got {value!r})")
+    return value
+
+
+def check_time(command: str, value: object) -> float | None:
+    """A finite time in seconds, or None for 'now'."""
+    if value is None:
+        return None
+    if type(value) is float or type(value) is int:
+        if math.isfinite(value):
+            return float(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        at = float(value)
+        if math.isfinite(at):
+            return at
+    raise InvalidCommand(f"{command}: at must be a finite number of seconds (got {value!r})")

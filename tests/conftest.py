@@ -1,0 +1,66 @@
+"""Shared fixtures: every ledger test runs once per store backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from racesim.ledger import Ledger
+
+STORES = ["memory", "sqlite"]
+
+
+def store_url(kind: str, directory: Path, name: str = "ledger") -> str:
+    """A fresh store URL of the given kind whose files live in ``directory``."""
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{directory / f'{name}.db'}"
+    raise ValueError(f"unknown store kind {kind!r}")
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The backend under test: each test using it runs once per store."""
+    return request.param
+
+
+@pytest.fixture
+def make_ledger(store_kind: str, tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
+    """A factory of fresh, empty ledgers on the store under test (closed afterwards)."""
+    opened: list[Ledger] = []
+
+    def make() -> Ledger:
+        ledger = Ledger.open(store_url(store_kind, tmp_path, f"ledger{len(opened)}"))
+        opened.append(ledger)
+        return ledger
+
+    yield make
+    for ledger in opened:
+        ledger.close()
+
+
+@pytest.fixture
+def ledger(make_ledger: Callable[[], Ledger]) -> Ledger:
+    """A fresh, empty ledger on the store under test."""
+    return make_ledger()
+
+
+def _load_hypothesis_profile() -> None:
+    """Register Hypothesis profiles and load the one ``HYPOTHESIS_PROFILE`` names.
+
+    ``ci`` (the default) runs each property test 200 times; ``dev`` runs 25, for quick
+    local iterations: ``HYPOTHESIS_PROFILE=dev pytest``.
+    """
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", max_examples=200)
+    settings.register_profile("dev", max_examples=25)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_load_hypothesis_profile()
