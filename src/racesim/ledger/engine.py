@@ -255,6 +255,11 @@ class Ledger:
             at = self._clock(tx, "fulfill", at)
             stock = tx.stock(sku)
             qty = line.quantity
+            if stock.on_hand < qty:
+                raise InvariantViolation(
+                    f"fulfill: order {order_id!r} SKU {sku!r}: {qty} unit(s) to ship but only "
+                    f"{stock.on_hand} on hand (a count found fewer units than were promised); "
+                    "release the line or restock first")
             event = tx.append(at, _FULFILL, sku, qty, "fulfill", order_id, line.channel)
             tx.update_line(line._replace(status=_LINE_FULFILLED, seq=event.seq))
             tx.put_stock(Stock(sku, stock.on_hand - qty, stock.reserved - qty,
@@ -323,7 +328,7 @@ class Ledger:
         sku = check_id("stock", "sku", sku)
         if as_of is None:
             return self._store.stock(sku)
-        as_of = check_time("stock", as_of)
+        as_of = check_time("stock", as_of, "as_of")
         state = replay(self._store.events(EventFilter(sku=sku, until_at=as_of)))
         return state.stock.get(sku) or Stock.empty(sku)
 
@@ -336,7 +341,7 @@ class Ledger:
         """Every SKU's figures, now or at ``as_of`` (by replay), keyed by SKU."""
         if as_of is None:
             return self._store.stock_levels()
-        as_of = check_time("levels", as_of)
+        as_of = check_time("levels", as_of, "as_of")
         return replay(self._store.events(EventFilter(until_at=as_of))).stock
 
     def snapshot(self, as_of: float | None = None) -> pd.DataFrame:
@@ -359,6 +364,7 @@ class Ledger:
                     kinds: tuple[EventKind, ...] = (), until: float | None = None,
                     after_seq: int = 0) -> Iterator[Event]:
         """Events in sequence order, filtered, as records."""
+        until = check_time("events", until, "until")
         return self._store.events(EventFilter(sku, order_id, tuple(EventKind(k) for k in kinds),
                                               after_seq, until))
 

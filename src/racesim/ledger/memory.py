@@ -88,7 +88,7 @@ class _MemoryTransaction(Transaction):
         seq = len(events) + 1
         self._undo += (keys, key, _MISSING)
         keys[key] = seq - 1
-        events.append((seq, at, kind.value, sku, quantity, command, order_id, channel, ref,
+        events.append((seq, at, kind._value_, sku, quantity, command, order_id, channel, ref,
                        reason))
         store._ats.append(at)
         return Event(seq, at, kind, sku, quantity, command, order_id, channel, ref, reason)

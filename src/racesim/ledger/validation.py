@@ -12,6 +12,9 @@ import numbers
 
 from racesim.errors import InvalidCommand
 
+MAX_UNITS = 10**9
+"""The most units one command may move: far beyond any real order, far below overflow."""
+
 __all__ = ["check_delta", "check_id", "check_quantity", "check_reason", "check_time"]
 
 
@@ -27,9 +30,16 @@ def check_id(command: str, name: str, value: object) -> str:
 
 def _whole(command: str, name: str, value: object) -> int:
     if type(value) is int:
-        return value
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
+        number = value
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        number = int(value)
+    else:
+        number = None
+    if number is not None:
+        if -MAX_UNITS <= number <= MAX_UNITS:
+            return number
+        raise InvalidCommand(f"{command}: {name} must be at most {MAX_UNITS:,} units in "
+                             f"magnitude (got {number})")
     raise InvalidCommand(f"{command}: {name} must be a whole number of units "
                          f"(got {type(value).__name__} {value!r})")
 
@@ -58,8 +68,8 @@ def check_reason(command: str, value: object) -> str:
     return value
 
 
-def check_time(command: str, value: object) -> float | None:
-    """A finite time in seconds, or None for 'now'."""
+def check_time(command: str, value: object, name: str = "at") -> float | None:
+    """A finite time in seconds, or None for 'now' (``name`` is the argument's name)."""
     if value is None:
         return None
     if type(value) is float or type(value) is int:
@@ -69,4 +79,5 @@ def check_time(command: str, value: object) -> float | None:
         at = float(value)
         if math.isfinite(at):
             return at
-    raise InvalidCommand(f"{command}: at must be a finite number of seconds (got {value!r})")
+    raise InvalidCommand(f"{command}: {name} must be a finite number of seconds "
+                         f"(got {value!r})")

@@ -1,0 +1,102 @@
+"""Writing and printing run results: tables on disk with a manifest, a readable summary."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from racesim.runner import RunResult
+
+__all__ = ["manifest", "print_run_summary", "write_run", "write_table"]
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("racesim", "simpy", "numpy", "pandas", "scipy", "pydantic"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def manifest(scenario_path: Path | None, seed: int, extra: dict | None = None) -> dict:
+    """What produced a set of results: scenario text and hash, seed, versions, command."""
+    text = scenario_path.read_text() if scenario_path else ""
+    return {"scenario_file": str(scenario_path) if scenario_path else None,
+            "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "scenario_text": text, "seed": seed, "versions": _versions(),
+            "command": sys.argv, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(extra or {})}
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as Parquet when pyarrow is installed, else CSV; return the file."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        target = path.with_suffix(".csv")
+        frame.to_csv(target, index=not isinstance(frame.index, pd.RangeIndex))
+        return target
+    target = path.with_suffix(".parquet")
+    frame.to_parquet(target)
+    return target
+
+
+def write_run(out: Path, scenario: object, result: RunResult, scenario_path: Path) -> None:
+    """Every replication's tables under ``out/rep-NNN/`` plus summary and manifest JSON."""
+    out.mkdir(parents=True, exist_ok=True)
+    for r, replication in enumerate(result.replications):
+        folder = out / f"rep-{r:03d}"
+        folder.mkdir(exist_ok=True)
+        for name, frame in replication.tables().items():
+            write_table(frame, folder / name)
+    write_table(result.per_replication, out / "per_replication")
+    (out / "summary.json").write_text(json.dumps(result.to_json(), indent=2))
+    (out / "manifest.json").write_text(json.dumps(
+        manifest(scenario_path, result.seed, {"replications": len(result.replications),
+                                              "scenario_name": scenario.name}), indent=2))
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.3f} %"
+
+
+def print_run_summary(scenario: object, result: RunResult, out: Path | None = None) -> None:
+    """A readable summary of a run on standard output."""
+    s = result.summary()
+    low, high = s["oversell_rate_ci"]
+    lines = [
+        f"{scenario.name}: {s['replications']} replication(s), seed {s['seed']}",
+        "",
+        f"  orders accepted by marketplaces  {s['orders']:>12,}",
+        f"  oversold (reservation refused)   {s['oversold']:>12,}",
+        f"  oversell rate                    {_pct(s['oversell_rate']):>12}"
+        f"   95 % CI [{_pct(low)}, {_pct(high)}]",
+        f"  lost sales (listing showed 0)    {s['lost_sales']:>12,}",
+        f"  duplicate deliveries / absorbed  {s['duplicate_deliveries']:>6,} /"
+        f" {s['duplicates_absorbed']:,}",
+        f"  sync latency p50 / p99           {s['sync_latency_p50_s']:>8.1f} s /"
+        f" {s['sync_latency_p99_s']:.1f} s   (target p99 < 90 s)",
+        f"  stranded reservations (> 48 h)   {s['stranded_reservations']:>12,}",
+        "  ledger drift at cycle counts     "
+        + ("      n/a (no cycle counts)" if s["ledger_drift_max"] is None else
+           f"{_pct(s['ledger_drift_max']):>12} max, {_pct(s['ledger_drift_mean'])} mean"),
+        f"  visibility gap                   {s['visibility_gap_s'] / 3600:>10.2f} h",
+        f"  stock hidden by the buffer       {s['hidden_unit_hours']:>10.1f} unit-hours",
+    ]
+    if s["overstated_pushes"]:
+        lines.append(f"  pushes above true available      {s['overstated_pushes']:>12,}"
+                     f"   (+{s['overstated_excess_units']:,} units)")
+    if s["extra_reservations"]:
+        lines.append(f"  extra reservations (duplicates)  {s['extra_reservations']:>12,}")
+    if out is not None:
+        lines += ["", f"Tables and manifest written to {out}/"]
+    print("\n".join(lines))

@@ -1,0 +1,163 @@
+"""Replications of a scenario: independent seeds, optional worker processes, pooled totals.
+
+Replication r of a run seeded with s always uses ``SeedSequence(s).spawn(R)[r]``, never
+anything about the worker that ran it, and results are gathered in replication order —
+so the same seed gives the same numbers whatever ``jobs`` is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from racesim.sim.model import Simulation
+from racesim.sim.results import SimulationResult
+from racesim.sim.streams import replication_seeds
+from racesim.stats import mean_interval, wilson_interval
+
+__all__ = ["RunResult", "replication_store", "run_replication", "run_scenario"]
+
+SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
+          "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
+          "hidden_unit_hours", "overstated_pushes", "overstated_excess_units", "cas_refusals",
+          "cancel_too_late", "dead_letter_orders", "dead_letter_cancels"]
+
+
+def replication_store(store: str | None, replication: int) -> str | None:
+    """Give each replication its own database: ``sqlite:///run.db`` → ``…/run-r3.db``."""
+    if store is None or not store.startswith("sqlite:"):
+        return store
+    base, query = [*store.split("?", 1), ""][:2]
+    match = re.match(r"(.*?)(\.[A-Za-z0-9]+)?$", base)
+    stem, suffix = match.group(1), match.group(2) or ""
+    return f"{stem}-r{replication}{suffix}" + (f"?{query}" if query else "")
+
+
+def run_replication(scenario: object, seed: np.random.SeedSequence, replication: int = 0, *,
+                    store: str | None = None, engine: str | None = None,
+                    buffer: Callable[[str, int, float], int] | None = None,
+                    tables: bool = True) -> SimulationResult:
+    """Simulate one replication; with ``tables=False`` drop the large per-event tables."""
+    simulation = Simulation(scenario, seed, store=replication_store(store, replication),
+                            engine=engine, buffer=buffer, tables=tables)
+    return simulation.run()
+
+
+def _one(arguments: tuple) -> SimulationResult:
+    scenario, seed, replication, store, engine, buffer, tables = arguments
+    return run_replication(scenario, seed, replication, store=store, engine=engine,
+                           buffer=buffer, tables=tables)
+
+
+@dataclass
+class RunResult:
+    """All replications of a run: totals with intervals, and each replication's results."""
+
+    seed: int
+    replications: list[SimulationResult] = field(repr=False)
+
+    @property
+    def per_replication(self) -> pd.DataFrame:
+        """One row per replication with its summary metrics."""
+        rows = []
+        for r, result in enumerate(self.replications):
+            row = {key: value for key, value in result.summary.items()
+                   if key != "oversell_rate_ci"}
+            low, high = result.summary["oversell_rate_ci"]
+            rows.append({"replication": r, **row, "oversell_rate_low": low,
+                         "oversell_rate_high": high})
+        return pd.DataFrame(rows).set_index("replication")
+
+    def summary(self) -> dict[str, object]:
+        """Totals over replications; rates pooled with Wilson 95 % intervals.
+
+        ``oversell_rate_ci`` pools every order of every replication (Wilson);
+        ``oversell_rate_between_ci`` is the Student-t interval of the replication
+        rates, which also accounts for oversells clustering within a run.
+        """
+        frame = self.per_replication
+        totals: dict[str, object] = {key: _plain(frame[key].sum()) for key in SUMMED}
+        orders, oversold = int(totals["orders"]), int(totals["oversold"])
+        totals["oversell_rate"] = oversold / orders if orders else 0.0
+        totals["oversell_rate_ci"] = list(wilson_interval(oversold, orders))
+        _, low, high = mean_interval(frame["oversell_rate"].to_numpy())
+        totals["oversell_rate_between_ci"] = [_finite(low), _finite(high)]
+        latencies = np.concatenate([r.sync_latency for r in self.replications])
+        totals["sync_latency_p50_s"] = float(np.percentile(latencies, 50)) if latencies.size \
+            else 0.0
+        totals["sync_latency_p99_s"] = float(np.percentile(latencies, 99)) if latencies.size \
+            else 0.0
+        drift = pd.to_numeric(frame["ledger_drift_max"], errors="coerce").dropna()
+        totals["ledger_drift_max"] = float(drift.max()) if len(drift) else None
+        drift_mean = pd.to_numeric(frame["ledger_drift_mean"], errors="coerce").dropna()
+        totals["ledger_drift_mean"] = float(drift_mean.mean()) if len(drift_mean) else None
+        totals["replications"] = len(self.replications)
+        totals["seed"] = self.seed
+        return totals
+
+    def to_json(self) -> dict[str, object]:
+        """The summary plus ``per_replication``, JSON-ready."""
+        data = self.summary()
+        data["per_replication"] = [
+            {key: _jsonable(value) for key, value in result.summary.items()}
+            for result in self.replications]
+        return {key: _jsonable(value) for key, value in data.items()}
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _jsonable(value: object) -> object:
+    value = _plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: int = 1, *,
+                 store: str | None = None, engine: str | None = None,
+                 buffer: Callable[[str, int, float], int] | None = None,
+                 tables: bool = False, progress: bool = False) -> RunResult:
+    """Run ``replications`` independent replications of ``scenario`` on ``jobs`` processes.
+
+    The same ``seed`` gives identical results whatever ``jobs`` is.
+    """
+    if replications < 1:
+        raise ValueError(f"replications must be ≥ 1 (got {replications})")
+    if jobs < 1:
+        raise ValueError(f"jobs must be ≥ 1 (got {jobs})")
+    seeds = replication_seeds(seed, replications)
+    work = [(scenario, seeds[r], r, store, engine, buffer, tables) for r in range(replications)]
+    results = list(_progress(_map(work, jobs), replications, progress))
+    return RunResult(seed=seed, replications=results)
+
+
+def _map(work: list[tuple], jobs: int) -> Iterator[SimulationResult]:
+    if jobs == 1 or len(work) == 1:
+        yield from map(_one, work)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_one, work)  # in submission order, whatever finishes first
+
+
+def _progress(results: Iterator[SimulationResult], total: int,
+              enabled: bool) -> Iterator[SimulationResult]:
+    if not enabled:
+        yield from results
+        return
+    from tqdm.auto import tqdm
+
+    yield from tqdm(results, total=total, desc="replications", unit="rep")

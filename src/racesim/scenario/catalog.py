@@ -1,0 +1,199 @@
+"""What the warehouse sells: SKU entries, their restock policies, and a generated long tail.
+
+Either list SKUs one by one::
+
+    [[catalog]]
+    sku = "MUG-RED"
+    initial_stock = 3
+    orders_per_day = 40                     # across all channels
+    units_per_order = { dist = "geometric", mean = 1.2 }
+    restock = { policy = "periodic", every = "7d", quantity = 50, lead_time = "2d" }
+
+or generate a deterministic Zipf long tail (no randomness: SKU ``k`` gets a demand
+share ∝ 1/k^s)::
+
+    [catalog_generator]
+    count = 400
+    total_orders_per_day = 20000
+    zipf_exponent = 1.1
+    initial_stock_days = 14                 # days of demand on hand at the start
+    restock = { policy = "order_up_to", level_days = 14, reorder_point_days = 5,
+                review = "1d", lead_time = "3d" }
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from racesim.scenario.distributions import CountDistribution, FixedCount
+from racesim.scenario.fields import (
+    Count,
+    Duration,
+    Name,
+    NonNegative,
+    PositiveCount,
+    PositiveDuration,
+    PositiveReal,
+    Record,
+    raise_problems,
+)
+
+__all__ = [
+    "CatalogGenerator",
+    "OrderUpToRestock",
+    "OrderUpToTemplate",
+    "PeriodicRestock",
+    "PeriodicTemplate",
+    "RestockPolicy",
+    "RestockTemplate",
+    "Sku",
+]
+
+MAX_GENERATED_SKUS = 100_000
+"""Upper bound on ``catalog_generator.count`` (keeps a typo from eating the memory)."""
+
+
+class PeriodicRestock(Record):
+    """Receive ``quantity`` units every ``every``, ``lead_time`` after each order is placed."""
+
+    policy: Literal["periodic"] = "periodic"
+    every: PositiveDuration
+    quantity: PositiveCount
+    lead_time: Duration = 0.0
+
+
+class OrderUpToRestock(Record):
+    """Every ``review``, if available stock ≤ ``reorder_point``, order up to ``level`` units."""
+
+    policy: Literal["order_up_to"] = "order_up_to"
+    level: PositiveCount
+    reorder_point: Count
+    review: PositiveDuration
+    lead_time: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _point_below_level(self) -> OrderUpToRestock:
+        if self.reorder_point >= self.level:
+            got = f"{self.reorder_point} ≥ {self.level}"
+            message = f"must be < level (got {got})"
+            raise_problems("order_up_to", [(("reorder_point",), message, self.reorder_point)])
+        return self
+
+
+RestockPolicy = Annotated[PeriodicRestock | OrderUpToRestock, Field(discriminator="policy")]
+"""How a SKU is replenished, chosen by its ``policy`` key."""
+
+
+class Sku(Record):
+    """One stock-keeping unit: its opening stock and its demand over all channels."""
+
+    sku: Name
+    initial_stock: Count
+    orders_per_day: NonNegative
+    units_per_order: CountDistribution = FixedCount(value=1)
+    restock: RestockPolicy | None = None
+    class_: str | None = Field(default=None, alias="class")
+    """A free label such as a velocity class ("A", "B", "C")."""
+
+    def units_per_day(self) -> float:
+        """Expected units demanded per day: orders per day × mean units per order."""
+        return self.orders_per_day * self.units_per_order.mean()
+
+
+class PeriodicTemplate(Record):
+    """A periodic restock whose quantity is ``days_of_demand`` days of the SKU's demand."""
+
+    policy: Literal["periodic"] = "periodic"
+    every: PositiveDuration
+    days_of_demand: PositiveReal
+    lead_time: Duration = 0.0
+
+    def resolve(self, units_per_day: float) -> PeriodicRestock:
+        """The concrete policy for a SKU selling ``units_per_day`` (quantity ≥ 1)."""
+        quantity = max(1, _round(self.days_of_demand * units_per_day))
+        return PeriodicRestock(every=self.every, quantity=quantity, lead_time=self.lead_time)
+
+
+class OrderUpToTemplate(Record):
+    """An order-up-to policy whose level and reorder point are given in days of demand."""
+
+    policy: Literal["order_up_to"] = "order_up_to"
+    level_days: PositiveReal
+    reorder_point_days: NonNegative
+    review: PositiveDuration
+    lead_time: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _point_below_level(self) -> OrderUpToTemplate:
+        if self.reorder_point_days >= self.level_days:
+            got = f"{self.reorder_point_days:g} ≥ {self.level_days:g}"
+            message = f"must be < level_days (got {got})"
+            loc = ("reorder_point_days",)
+            raise_problems("order_up_to", [(loc, message, self.reorder_point_days)])
+        return self
+
+    def resolve(self, units_per_day: float) -> OrderUpToRestock:
+        """The concrete policy for a SKU selling ``units_per_day`` (level ≥ 1, point < level)."""
+        level = max(1, _round(self.level_days * units_per_day))
+        point = min(_round(self.reorder_point_days * units_per_day), level - 1)
+        return OrderUpToRestock(
+            level=level, reorder_point=point, review=self.review, lead_time=self.lead_time
+        )
+
+
+RestockTemplate = Annotated[PeriodicTemplate | OrderUpToTemplate, Field(discriminator="policy")]
+"""A restock policy for generated SKUs, sized in days of demand."""
+
+
+class CatalogGenerator(Record):
+    """A deterministic long-tail catalog: SKU ``k`` (1-based) gets demand ∝ 1/k^zipf_exponent.
+
+    SKUs are named ``prefix`` + zero-padded rank (``SKU-001`` …) and labelled with an ABC
+    velocity class: "A" until 80 % of demand is covered, "B" until 95 %, then "C".
+    """
+
+    count: Annotated[PositiveCount, Field(le=MAX_GENERATED_SKUS)]
+    total_orders_per_day: PositiveReal
+    zipf_exponent: PositiveReal
+    initial_stock_days: PositiveReal
+    min_initial_stock: Count = 1
+    prefix: str = "SKU-"
+    units_per_order: CountDistribution = FixedCount(value=1)
+    restock: RestockTemplate | None = None
+
+    def shares(self) -> list[float]:
+        """Each SKU's share of orders, by rank (sums to 1)."""
+        weights = [1.0 / rank**self.zipf_exponent for rank in range(1, self.count + 1)]
+        total = math.fsum(weights)
+        return [weight / total for weight in weights]
+
+    def generate(self) -> tuple[Sku, ...]:
+        """The SKU entries, most popular first; the same parameters give the same list."""
+        width = len(str(self.count))
+        mean_units = self.units_per_order.mean()
+        skus, covered = [], 0.0
+        for rank, share in enumerate(self.shares(), start=1):
+            orders = self.total_orders_per_day * share
+            units_per_day = orders * mean_units
+            stock = max(self.min_initial_stock, _round(self.initial_stock_days * units_per_day))
+            restock = None if self.restock is None else self.restock.resolve(units_per_day)
+            label = "A" if covered < 0.80 else "B" if covered < 0.95 else "C"
+            covered += share
+            entry = {
+                "sku": f"{self.prefix}{rank:0{width}d}",
+                "initial_stock": stock,
+                "orders_per_day": orders,
+                "units_per_order": self.units_per_order,
+                "restock": restock,
+                "class": label,
+            }
+            skus.append(Sku.model_validate(entry))
+        return tuple(skus)
+
+
+def _round(amount: float) -> int:
+    """Round half up to a whole number of units (deterministic, unlike banker's rounding)."""
+    return math.floor(amount + 0.5)

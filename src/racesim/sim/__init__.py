@@ -1,0 +1,16 @@
+"""The marketplace model: a SimPy simulation that drives the real stock engine.
+
+- :mod:`.demand` — buyers per channel (Poisson, daily profile, bursts);
+- :mod:`.plan` — each order's webhook copies, latencies, cancellation and return, drawn
+  up front so every policy sees the same buyers;
+- :mod:`.marketplace` — each marketplace's own listing, sold against at once;
+- :mod:`.sync` — how published quantities reach the listings (five modes);
+- :mod:`.model` — the simulation itself (webhooks, warehouse, seller);
+- :mod:`.results` — tables and metrics of a replication.
+"""
+
+from racesim.sim.model import Simulation, open_engine
+from racesim.sim.results import SimulationResult
+from racesim.sim.streams import Streams, replication_seeds
+
+__all__ = ["Simulation", "SimulationResult", "Streams", "open_engine", "replication_seeds"]

@@ -1,0 +1,490 @@
+"""The marketplace model: buyers, marketplaces, webhooks, the seller's engine, the warehouse.
+
+One :class:`Simulation` is one replication of a scenario. It drives the *real* engine —
+``racesim.ledger.Ledger`` on any store, or the naive counter for comparison — with the
+commands a seller's systems would send, at simulated times (seconds):
+
+- a buyer arrives (see :mod:`.demand`) and buys only if the marketplace's own listing
+  shows enough; the marketplace decrements its listing at once;
+- each sale's order webhook reaches the seller in one to three copies, each late by its
+  own draw and delayed further by failed handler attempts (see :mod:`.plan`); every
+  copy goes through ``reserve``; a ``rejected`` reservation is an oversell and the order
+  is cancelled on its marketplace;
+- the warehouse ships reserved orders after a handling time (FULFILL), unless the buyer
+  cancelled first — then the cancellation webhook RELEASEs the units (or, if it is lost,
+  leaves the reservation stranded); some shipments come back (RETURN, recorded early or
+  on confirmation: race 2); unrecorded shrinkage and cycle counts (ADJUST) keep the
+  ledger honest; restocks arrive after a lead time;
+- after every change the seller publishes ``max(available − buffer, 0)``, which reaches
+  the listings by the scenario's sync mode (see :mod:`.sync`).
+
+Physical stock is tracked beside the engine (the "truth"), so the model can measure what
+the engine cannot see: visibility gaps, drift, shipments short of stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from racesim.buffers import policy_from_config
+from racesim.errors import OrderStateError, UnknownOrder
+from racesim.ledger import CommandStatus, Ledger
+from racesim.naive_counter import NaiveCounter
+from racesim.sim.demand import draw_arrivals
+from racesim.sim.marketplace import Marketplace
+from racesim.sim.plan import draw_plan
+from racesim.sim.sampler import BlockSampler
+from racesim.sim.streams import Streams
+from racesim.sim.sync import make_sync
+from racesim.sim.tracking import HiddenStock, VisibilityGaps
+
+__all__ = ["Simulation", "open_engine"]
+
+if TYPE_CHECKING:
+    from racesim.sim.results import SimulationResult
+
+_RESERVED, _REJECTED = CommandStatus.RESERVED, CommandStatus.REJECTED
+_DUPLICATE, _MISMATCH = CommandStatus.DUPLICATE, CommandStatus.MISMATCH
+_NAN = float("nan")
+
+
+def open_engine(kind: str, store: str) -> Ledger | NaiveCounter:
+    """The stock engine a scenario asks for: the ledger on ``store``, or the naive counter."""
+    if kind == "ledger":
+        return Ledger.open(store)
+    if kind == "naive_counter":
+        return NaiveCounter()
+    raise ValueError(f"unknown engine {kind!r} (known: ledger, naive_counter)")
+
+
+class _Orders:
+    """Per-order state of one channel, as parallel lists indexed by arrival number."""
+
+    def __init__(self, n: int) -> None:
+        self.accepted = [False] * n
+        self.first_seen = [_NAN] * n
+        self.reserved = [_NAN] * n
+        self.oversold = [_NAN] * n
+        self.cancelled = [_NAN] * n
+        self.released = [_NAN] * n
+        self.fulfilled = [_NAN] * n
+        self.short = [_NAN] * n
+        self.return_arrived = [_NAN] * n
+        self.return_recorded = [_NAN] * n
+        self.deliveries = [0] * n
+        self.reservations = [0] * n  # reserve calls answered 'reserved' (naive: may be > 1)
+
+
+class Simulation:
+    """One replication of a scenario, driving a real engine in a SimPy environment."""
+
+    def __init__(self, scenario: object, seed: np.random.SeedSequence | int, *,
+                 store: str | None = None, engine: str | None = None,
+                 buffer: Callable[[str, int, float], int] | None = None,
+                 tables: bool = True) -> None:
+        self.scenario = scenario
+        self.streams = Streams(seed)
+        self.env = simpy.Environment()
+        self.skus = list(scenario.skus())
+        self.sku_names = [entry.sku for entry in self.skus]
+        engine_config = scenario.engine
+        self.engine_kind = engine or engine_config.kind
+        self.engine = open_engine(self.engine_kind, store or engine_config.store)
+        self.buffer = buffer or policy_from_config(scenario.buffer)
+        self.channel_names = [channel.name for channel in scenario.channels]
+        self.duration = float(scenario.duration)
+        self._setup_stock()
+        self.tables = tables
+        self._setup_markets(record_listings=tables)
+        self._setup_orders()
+        self.sync = make_sync(self)
+        self.counts = {"duplicate": 0, "mismatch": 0, "dead_letter_orders": 0,
+                       "dead_letter_cancels": 0, "cancel_too_late": 0, "short_shipments": 0,
+                       "lost_sales": 0, "redeliveries": 0}
+        self.lost = [[0] * len(self.skus) for _ in self.channel_names]
+        self.deliveries_log: list[tuple] = []
+        self.push_log: list[tuple] = []
+        self.published_changes: list[tuple[float, int]] = []
+        self.overstated = [0] * len(self.skus)
+        self.overstated_excess = [0] * len(self.skus)
+        self.drift: list[tuple[float, int, int, int]] = []
+
+    # -- set-up --------------------------------------------------------------------------
+
+    def _setup_stock(self) -> None:
+        engine, names = self.engine, self.sku_names
+        for name, entry in zip(names, self.skus, strict=True):
+            if entry.initial_stock > 0:
+                engine.restock(name, entry.initial_stock, ref="OPENING", at=0.0)
+        self.physical = [entry.initial_stock for entry in self.skus]
+        self.receiving = [0] * len(names)  # returned units in the warehouse, not yet booked
+        self.committed = [0] * len(names)  # units sold on a marketplace, not shipped/cancelled
+        self.on_order = [0] * len(names)  # units ordered from suppliers, not yet received
+        self.purchase_orders = [0] * len(names)
+        self.buffer_units = [0] * len(names)
+        self.available = [0] * len(names)
+        self.published = [0] * len(names)
+        for k, name in enumerate(names):
+            available = engine.available(name)
+            buffer = self.buffer(name, available, 0.0)
+            self.available[k], self.buffer_units[k] = available, buffer
+            self.published[k] = max(available - buffer, 0)
+        self.hidden = HiddenStock(len(names))
+        for k in range(len(names)):
+            self.hidden.update(0.0, k, min(self.buffer_units[k], max(self.available[k], 0)))
+
+    def _setup_markets(self, record_listings: bool) -> None:
+        self.listing_log: list[tuple] | None = [] if record_listings else None
+        self.markets = [Marketplace(name, c, self.published, self._listing_changed,
+                                    self.listing_log)
+                        for c, name in enumerate(self.channel_names)]
+        self.gaps = VisibilityGaps(len(self.markets), len(self.skus),
+                                   [m.listing for m in self.markets],
+                                   [self._sellable(k) for k in range(len(self.skus))])
+
+    def _setup_orders(self) -> None:
+        scenario, streams = self.scenario, self.streams
+        self.arrivals, self.plans, self.orders, self.order_ids = [], [], [], []
+        self.sku_of: list[list[int]] = []
+        self.units_of: list[list[int]] = []
+        self.handling_of: list[list[float]] = []
+        self.cancels_of: list[list[bool]] = []
+        self.copies_of: list[list[list[tuple[int, float]]]] = []
+        self.dropped_of: list[list[int]] = []  # copies every handler attempt failed for
+        self.backoff = []
+        for channel in scenario.channels:
+            arrivals = draw_arrivals(channel, self.skus, self.duration,
+                                     streams(f"demand/{channel.name}"),
+                                     streams(f"units/{channel.name}"))
+            self.arrivals.append(arrivals)
+            self.plans.append(draw_plan(channel, scenario.warehouse, arrivals, streams))
+            self.orders.append(_Orders(len(arrivals)))
+            plan = self.plans[-1]
+            # Python lists of the per-order draws the event loop reads (numpy scalar
+            # indexing is slow there).
+            self.sku_of.append(arrivals.skus.tolist())
+            self.units_of.append(arrivals.units.tolist())
+            self.handling_of.append(plan.handling.tolist())
+            self.cancels_of.append(plan.cancels.tolist())
+            delays = (plan.latency + plan.retry_delay).tolist()
+            dropped = plan.dropped.tolist()
+            self.copies_of.append([
+                [(copy, delays[j][copy]) for copy in range(n) if not dropped[j][copy]]
+                for j, n in enumerate(plan.copies.tolist())])
+            self.dropped_of.append([sum(dropped[j][:n]) for j, n in
+                                    enumerate(plan.copies.tolist())])
+            self.order_ids.append([f"{channel.name}-{j + 1}" for j in range(len(arrivals))])
+            self.backoff.append(BlockSampler(channel.webhook.retry_backoff,
+                                             streams(f"cancel-backoff/{channel.name}")))
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def call_later(self, delay: float, callback: Callable, payload: object) -> None:
+        """Run ``callback(event)`` after ``delay`` seconds; ``event.value`` is ``payload``."""
+        Timeout(self.env, delay, payload).callbacks.append(callback)
+
+    def _sellable(self, k: int) -> bool:
+        """Units beyond the buffer are on the shelf and promised to no buyer (the truth)."""
+        return self.physical[k] - self.committed[k] - self.buffer_units[k] > 0
+
+    def _listing_changed(self, channel: int, sku: int, value: int) -> None:
+        self.gaps.listing(self.env.now, channel, sku, value)
+
+    def _stock_changed(self, k: int) -> None:
+        """The engine's figures for SKU ``k`` may have changed: republish if needed."""
+        now = self.env.now
+        name = self.sku_names[k]
+        available = self.engine.available(name)
+        buffer = self.buffer(name, available, now)
+        self.available[k] = available
+        self.buffer_units[k] = buffer
+        self.hidden.update(now, k, min(buffer, available) if available > 0 else 0)
+        self.gaps.stock(now, k, self._sellable(k))
+        published = available - buffer if available > buffer else 0
+        if published != self.published[k]:
+            self.published[k] = published
+            self.published_changes.append((now, k))
+            self.sync.notify(k)
+
+    def _physical_changed(self, k: int) -> None:
+        self.gaps.stock(self.env.now, k, self._sellable(k))
+
+    def note_push(self, channel: int, sku: int, computed_at: float, sent_at: float, value: int,
+                  before: int, applied: bool, mode: str) -> None:
+        """Log a push as it reaches a listing (called by the sync process)."""
+        self.push_log.append((channel, sku, mode, computed_at, sent_at, self.env.now, value,
+                              self.published[sku], before, self.markets[channel].listing[sku],
+                              applied))
+
+    def record_staleness(self, values: list[int], pulled_at: float, now: float) -> None:
+        """Count pushed values above what the engine publishes at the moment of sending."""
+        channels = len(self.markets)
+        for k, value in enumerate(values):
+            excess = value - self.published[k]
+            if excess > 0:
+                self.overstated[k] += channels
+                self.overstated_excess[k] += excess * channels
+
+    # -- buyers and order webhooks -------------------------------------------------------
+
+    def _schedule_buyers(self) -> None:
+        """Merge every channel's buyers into one time-ordered chain of sale events."""
+        times = np.concatenate([a.times for a in self.arrivals])
+        channel = np.concatenate([np.full(len(a), c, dtype=np.int64)
+                                  for c, a in enumerate(self.arrivals)])
+        index = np.concatenate([np.arange(len(a), dtype=np.int64) for a in self.arrivals])
+        order = np.lexsort((index, channel, times))
+        self._buyer_queue = list(zip(times[order].tolist(), channel[order].tolist(),
+                                     index[order].tolist(), strict=True))
+        self._next_buyer = 0
+        if self._buyer_queue:
+            self.call_later(self._buyer_queue[0][0], self._buyer_arrives, None)
+
+    def _buyer_arrives(self, event: Timeout) -> None:
+        """One buyer arrives; the next one is scheduled (one pending event at a time)."""
+        queue, n = self._buyer_queue, self._next_buyer
+        _, c, j = queue[n]
+        self._next_buyer = n + 1
+        if n + 1 < len(queue):
+            self.call_later(queue[n + 1][0] - self.env.now, self._buyer_arrives, None)
+        self._sale(c, j)
+
+    def _sale(self, c: int, j: int) -> None:
+        k, units = self.sku_of[c][j], self.units_of[c][j]
+        market = self.markets[c]
+        if market.listing[k] < units:
+            self.lost[c][k] += 1
+            return
+        self.orders[c].accepted[j] = True
+        self.committed[k] += units  # promised to this buyer from now on
+        self._physical_changed(k)
+        market.sell(self.env.now, k, units)
+        self.counts["dead_letter_orders"] += self.dropped_of[c][j]
+        for copy, delay in self.copies_of[c][j]:
+            self.call_later(delay, self._deliver, (c, j, copy))
+        if self.cancels_of[c][j]:
+            self.call_later(float(self.plans[c].cancel_after[j]), self._buyer_cancels, (c, j))
+
+    def _deliver(self, event: Timeout) -> None:
+        c, j, copy = event.value
+        now = self.env.now
+        k, units = self.sku_of[c][j], self.units_of[c][j]
+        orders = self.orders[c]
+        result = self.engine.reserve(self.sku_names[k], units, self.order_ids[c][j],
+                                     self.channel_names[c], now)
+        status = result.status
+        orders.deliveries[j] += 1
+        self.deliveries_log.append((c, j, copy, now, int(self.plans[c].failed_attempts[j, copy]),
+                                    status._value_))
+        first = orders.first_seen[j] != orders.first_seen[j]  # NaN: never seen before
+        if first:
+            orders.first_seen[j] = now
+            self.sync.own_order_seen(c, k, units)
+        if status is _RESERVED:
+            orders.reservations[j] += 1
+            if first:
+                orders.reserved[j] = now
+                self.call_later(self.handling_of[c][j], self._ship, (c, j))
+            self._stock_changed(k)
+        elif status is _REJECTED:
+            if first:
+                orders.oversold[j] = now  # the order is cancelled on its marketplace
+                self.committed[k] -= units
+                self._physical_changed(k)
+        elif status is _DUPLICATE:
+            self.counts["duplicate"] += 1
+        elif status is _MISMATCH:
+            self.counts["mismatch"] += 1
+
+    # -- cancellations -------------------------------------------------------------------
+
+    def _buyer_cancels(self, event: Timeout) -> None:
+        c, j = event.value
+        orders, plan = self.orders[c], self.plans[c]
+        if orders.oversold[j] == orders.oversold[j]:  # already cancelled by the seller
+            return
+        orders.cancelled[j] = self.env.now
+        k = self.sku_of[c][j]
+        self.committed[k] -= self.units_of[c][j]  # the unit stays on the shelf
+        self._physical_changed(k)
+        if not plan.cancel_lost[j]:
+            self.call_later(float(plan.cancel_latency[j]), self._deliver_cancel, (c, j, 1))
+
+    def _deliver_cancel(self, event: Timeout) -> None:
+        c, j, attempt = event.value
+        k = self.sku_of[c][j]
+        try:
+            result = self.engine.release(self.order_ids[c][j], self.sku_names[k], self.env.now)
+        except UnknownOrder:  # the order webhook has not arrived yet: the runner retries
+            if attempt < self.scenario.channels[c].webhook.max_attempts:
+                self.counts["redeliveries"] += 1
+                self.call_later(self.backoff[c](), self._deliver_cancel, (c, j, attempt + 1))
+            else:
+                self.counts["dead_letter_cancels"] += 1
+            return
+        except OrderStateError:
+            self.counts["cancel_too_late"] += 1
+            return
+        if result.written:
+            self.orders[c].released[j] = self.env.now
+            self._stock_changed(k)
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self) -> SimulationResult:
+        """Simulate the scenario's duration and return its tables and metrics."""
+        env, scenario = self.env, self.scenario
+        self._schedule_buyers()
+        self.sync.start()
+        for k, entry in enumerate(self.skus):
+            if entry.restock is not None:
+                env.process(self._restocks(k, entry.restock))
+        warehouse = scenario.warehouse
+        shrink_rng = self.streams("shrinkage")
+        for k in range(len(self.skus)):
+            for t in _shrinkage_times(warehouse.shrinkage_per_day, self.duration, shrink_rng):
+                self.call_later(t, self._shrink, k)
+        if warehouse.cycle_count_every and self.engine_kind == "ledger":
+            env.process(self._cycle_counts(float(warehouse.cycle_count_every)))
+        env.run(until=self.duration)
+        self.hidden.close(self.duration)
+        self.gaps.close(self.duration)
+        from racesim.sim.results import collect
+
+        result = collect(self, tables=self.tables)
+        self.engine.close()
+        return result
+
+    def _shrink(self, event: Timeout) -> None:
+        k = event.value
+        if self.physical[k] > 0:  # a unit vanishes; nobody tells the ledger
+            self.physical[k] -= 1
+            self._physical_changed(k)
+
+    def _cycle_counts(self, every: float) -> Generator[simpy.Event, None, None]:
+        """Count the shelves; post the difference to the ledger as an ADJUST with a reason."""
+        env, number = self.env, 0
+        while True:
+            yield env.timeout(every)
+            number += 1
+            for k, name in enumerate(self.sku_names):
+                recorded = self.engine.stock(name).on_hand
+                counted = self.physical[k] - self.receiving[k]  # returns not yet booked wait
+                # in receiving, not on the shelves: counting them would book them twice
+                self.drift.append((env.now, k, recorded, counted))
+                if recorded != counted:
+                    self.engine.adjust(name, counted - recorded,
+                                       f"cycle count #{number}: {counted} counted, "
+                                       f"{recorded} recorded", f"CC-{number}", env.now)
+                    self._stock_changed(k)
+
+    # -- warehouse -----------------------------------------------------------------------
+
+    def _ship(self, event: Timeout) -> None:
+        c, j = event.value
+        orders = self.orders[c]
+        if orders.cancelled[j] == orders.cancelled[j]:
+            return  # the buyer cancelled: the marketplace tells the warehouse not to ship
+        k, units = self.sku_of[c][j], self.units_of[c][j]
+        order_id, name, now = self.order_ids[c][j], self.sku_names[k], self.env.now
+        if self.physical[k] < units or not self._ledger_can_ship(name, units):
+            # The ledger promised units that are not on the shelf (shrinkage, or a count
+            # booked them out): the warehouse cancels the line — an oversell found late.
+            self.counts["short_shipments"] += 1
+            orders.short[j] = now
+            self.engine.release(order_id, name, now)
+            self.committed[k] -= units
+            self._stock_changed(k)
+            return
+        self.engine.fulfill(order_id, name, now)
+        orders.fulfilled[j] = now
+        # A shipment moves units from reserved to gone: available, the buffer and the
+        # unpromised shelf stock are all unchanged, so nothing is republished.
+        self.physical[k] -= units
+        self.committed[k] -= units
+        plan = self.plans[c]
+        if plan.returns[j]:
+            self.call_later(float(plan.return_delay[j]), self._return_arrives, (c, j))
+
+    def _ledger_can_ship(self, name: str, units: int) -> bool:
+        """The ledger refuses to ship more than it has on hand; the naive counter never does."""
+        stock = getattr(self.engine, "stock", None)
+        return stock is None or stock(name).on_hand >= units
+
+    def _return_arrives(self, event: Timeout) -> None:
+        c, j = event.value
+        k = self.sku_of[c][j]
+        self.physical[k] += self.units_of[c][j]
+        self.orders[c].return_arrived[j] = self.env.now
+        self._physical_changed(k)
+        if self.scenario.warehouse.return_recording == "early":
+            self._record_return(event)
+        else:
+            self.receiving[k] += self.units_of[c][j]
+            plan = self.plans[c]
+            self.call_later(float(plan.confirm_delay[j] + plan.return_webhook[j]),
+                            self._record_return, (c, j))
+
+    def _record_return(self, event: Timeout) -> None:
+        c, j = event.value
+        k = self.sku_of[c][j]
+        self.engine.return_(self.order_ids[c][j], self.sku_names[k],
+                            self.units_of[c][j], f"RMA-{self.order_ids[c][j]}",
+                            self.env.now)
+        self.orders[c].return_recorded[j] = self.env.now
+        if self.scenario.warehouse.return_recording != "early":
+            self.receiving[k] -= self.units_of[c][j]
+        self._stock_changed(k)
+
+    def _restocks(self, k: int, config: object) -> Generator[simpy.Event, None, None]:
+        """Place purchase orders for SKU ``k``: periodic quantities or order-up-to a level."""
+        env, name = self.env, self.sku_names[k]
+        lead = BlockSampler(_as_distribution(config.lead_time),
+                            self.streams(f"lead-time/{name}"), 64)
+        while True:
+            if config.policy == "periodic":
+                yield env.timeout(float(config.every))
+                quantity = int(config.quantity)
+            else:
+                yield env.timeout(float(config.review))
+                position = self.engine.available(name) + self.on_order[k]
+                if position > config.reorder_point:
+                    continue
+                quantity = int(config.level) - position
+            if quantity > 0:
+                self.purchase_orders[k] += 1
+                self.on_order[k] += quantity
+                self.call_later(lead(), self._receive, (k, quantity, self.purchase_orders[k]))
+
+    def _receive(self, event: Timeout) -> None:
+        k, quantity, number = event.value
+        name = self.sku_names[k]
+        self.on_order[k] -= quantity
+        self.physical[k] += quantity
+        self.engine.restock(name, quantity, f"PO-{name}-{number}", self.env.now)
+        self._stock_changed(k)
+
+
+def _as_distribution(value: object) -> object:
+    """Lead times may be a plain duration (seconds) or a distribution."""
+    if hasattr(value, "sample"):
+        return value
+
+    class _Fixed:
+        def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+            return np.full(size, float(value))
+
+    return _Fixed()
+
+
+def _shrinkage_times(rate_per_day: float, duration: float, rng: np.random.Generator) -> list[float]:
+    """Times (seconds) of unrecorded unit losses: a Poisson process of the given rate."""
+    if rate_per_day <= 0:
+        return []
+    count = rng.poisson(rate_per_day / 86_400.0 * duration)
+    return np.sort(rng.uniform(0.0, duration, count)).tolist()

@@ -1,0 +1,102 @@
+"""Everything random about each order, drawn before the simulation starts.
+
+For every buyer of a channel: how many copies of the order webhook the seller will get
+and how late each copy is, how many handler attempts fail, whether the buyer cancels and
+when, how long the warehouse takes, whether the order comes back and when. Drawn per
+channel from named streams (see :mod:`racesim.sim.streams`), indexed by the buyer's
+position in that channel's arrival sequence — so a buyer keeps the same fate under every
+buffer and sync policy, which is what makes policy comparisons sharp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from racesim.sim.demand import Arrivals
+from racesim.sim.streams import Streams
+
+__all__ = ["OrderPlan", "draw_plan"]
+
+MAX_COPIES = 3
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """Per-buyer draws for one channel (arrays of the channel's arrival count)."""
+
+    copies: np.ndarray  # webhook copies the seller will receive: 1, 2 or 3
+    latency: np.ndarray  # (n, 3) seconds from the sale to each copy's first attempt; a
+    # duplicate's latency counts from its original's arrival
+    retry_delay: np.ndarray  # (n, 3) seconds added by failed handler attempts
+    dropped: np.ndarray  # (n, 3) bool: every attempt failed; the copy is dead-lettered
+    failed_attempts: np.ndarray  # (n, 3) int: handler attempts that failed
+    cancels: np.ndarray  # bool: the buyer cancels before fulfilment
+    cancel_after: np.ndarray  # seconds from the sale to the cancellation
+    cancel_latency: np.ndarray  # seconds from the cancellation to its webhook
+    cancel_lost: np.ndarray  # bool: the cancellation webhook never arrives
+    handling: np.ndarray  # seconds the warehouse takes from reservation to shipment
+    returns: np.ndarray  # bool: the shipment comes back
+    return_delay: np.ndarray  # seconds from shipment to the return's arrival
+    confirm_delay: np.ndarray  # seconds from arrival to warehouse confirmation
+    return_webhook: np.ndarray  # seconds from confirmation to the RETURN webhook
+
+
+def _sample(distribution: object, rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.asarray(distribution.sample(rng, n), dtype=float).reshape(n)  # type: ignore[attr-defined]
+
+
+def draw_plan(channel: object, warehouse: object, arrivals: Arrivals,
+              streams: Streams) -> OrderPlan:
+    """Draw the fate of every buyer in ``arrivals`` of ``channel``."""
+    n = len(arrivals)
+    name = channel.name
+    webhook = channel.webhook
+    duplicates = getattr(webhook, "duplicates", None)
+    p2 = duplicates.p2 if duplicates else 0.0
+    p3 = duplicates.p3 if duplicates else 0.0
+    u = streams(f"duplicates/{name}").uniform(size=n)
+    copies = np.where(u < p3, 3, np.where(u < p3 + p2, 2, 1)).astype(np.int64)
+
+    # The first copy is the original; a duplicate is sent again later and travels with
+    # its own latency, so it can overtake other orders' webhooks but never its original
+    # (duplicates must not change when the seller first learns of an order).
+    latency = _sample(webhook.latency, streams(f"webhook-latency/{name}"),
+                      n * MAX_COPIES).reshape(n, MAX_COPIES)
+    latency[:, 1:] += latency[:, :1]
+
+    failure_rate = getattr(webhook, "failure_rate", 0.0) or 0.0
+    max_attempts = getattr(webhook, "max_attempts", 10)
+    failed = np.zeros((n, MAX_COPIES), dtype=np.int64)
+    retry_delay = np.zeros((n, MAX_COPIES))
+    if failure_rate > 0:
+        rng = streams(f"handler-failures/{name}")
+        failed = np.minimum(rng.geometric(1.0 - failure_rate, size=(n, MAX_COPIES)) - 1,
+                            max_attempts)
+        backoffs = _sample(webhook.retry_backoff, streams(f"retry-backoff/{name}"),
+                           n * MAX_COPIES * max_attempts).reshape(n, MAX_COPIES, max_attempts)
+        steps = np.arange(max_attempts)
+        retry_delay = np.where(steps < failed[..., None], backoffs, 0.0).sum(axis=2)
+    dropped = failed >= max_attempts
+
+    cancel_rng = streams(f"cancels/{name}")
+    cancel_rate = getattr(channel, "cancel_rate", 0.0) or 0.0
+    loss = getattr(channel, "cancel_webhook_loss", 0.0) or 0.0
+    cancels = cancel_rng.uniform(size=n) < cancel_rate
+    cancel_share = cancel_rng.uniform(size=n)
+    cancel_lost = cancel_rng.uniform(size=n) < loss
+    cancel_latency = _sample(webhook.latency, streams(f"cancel-latency/{name}"), n)
+
+    handling = _sample(warehouse.handling_time, streams(f"handling/{name}"), n)
+    returns_rng = streams(f"returns/{name}")
+    returns = returns_rng.uniform(size=n) < warehouse.return_rate
+    return_delay = _sample(warehouse.return_delay, returns_rng, n)
+    confirm_delay = _sample(warehouse.return_confirm_delay, returns_rng, n)
+    return_webhook = _sample(warehouse.return_webhook_delay, returns_rng, n)
+    return OrderPlan(copies=copies, latency=latency, retry_delay=retry_delay, dropped=dropped,
+                     failed_attempts=failed, cancels=cancels,
+                     cancel_after=cancel_share * handling, cancel_latency=cancel_latency,
+                     cancel_lost=cancel_lost, handling=handling, returns=returns,
+                     return_delay=return_delay, confirm_delay=confirm_delay,
+                     return_webhook=return_webhook)

@@ -1,0 +1,277 @@
+"""Sync: how the seller's published quantity reaches each marketplace's listing.
+
+``published = max(available − buffer, 0)`` is computed from the seller's engine; every
+push becomes visible on a marketplace after that channel's listing latency. Modes:
+
+``event_driven``
+    push the current value to every marketplace on every change (optional debounce).
+``periodic_push_time``
+    every interval, push absolutes computed when the push is made.
+``periodic_snapshot``
+    pull at t, push at t + snapshot_lag the values pulled at t — race 3: orders placed
+    in between are not in the pushed count, which overstates stock.
+``periodic_delta``
+    every interval, push each marketplace the net change since its last push caused by
+    everything except its own orders (which it has already applied to its listing).
+``compare_and_set``
+    every interval, an absolute push that states the value it expects the marketplace
+    to hold; refused if the marketplace sold in between, then retried with fresh values
+    (up to ``cas_max_retries`` times, then left to the next interval).
+
+Absolute pushes overwrite the marketplace's own decrements for orders whose webhooks
+have not reached the seller yet; delta and compare-and-set pushes never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import simpy
+
+from racesim.sim.sampler import BlockSampler
+
+if TYPE_CHECKING:
+    from racesim.sim.model import Simulation
+
+__all__ = ["make_sync"]
+
+ALL_SKUS = -1
+
+
+class Sync:
+    """Common state: latency samplers, push log and per-channel 'reflections'.
+
+    A reflection (sku or ALL_SKUS, computed_at, visible_at) says that from visible_at a
+    listing shows a value computed at computed_at: the sync-latency metric is built on
+    them.
+    """
+
+    mode = "base"
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.config = sim.scenario.sync
+        self.latency = [BlockSampler(ch.listing_latency, sim.streams(f"listing-latency/{ch.name}"))
+                        for ch in sim.scenario.channels]
+        channels, skus = len(sim.markets), len(sim.skus)
+        self.pushes: list[tuple] = []
+        self.reflections: list[list[tuple[int, float, float]]] = [[] for _ in range(channels)]
+        # What the seller believes each listing holds: last value it set, minus the units
+        # of the marketplace's own orders it has seen since.
+        self.last_set = [list(sim.published) for _ in range(channels)]
+        self.own_seen = [[0] * skus for _ in range(channels)]
+
+    def start(self) -> None:
+        """Begin any periodic work."""
+
+    def notify(self, sku: int) -> None:
+        """The published value of ``sku`` changed."""
+
+    def own_order_seen(self, channel: int, sku: int, units: int) -> None:
+        """An order of ``channel`` reached the engine: the marketplace already applied it."""
+        self.own_seen[channel][sku] += units
+
+    def _later(self, delay: float, callback: object, payload: object) -> None:
+        self.sim.call_later(delay, callback, payload)
+
+
+class EventDriven(Sync):
+    """Push on every change, to every marketplace (optionally debounced)."""
+
+    mode = "event_driven"
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(sim)
+        self.debounce = float(getattr(self.config, "debounce", 0.0) or 0.0)
+        self.pending: set[int] = set()
+
+    def notify(self, sku: int) -> None:
+        if self.debounce <= 0:
+            self._send(sku)
+        elif sku not in self.pending:
+            self.pending.add(sku)
+            self._later(self.debounce, self._flush, sku)
+
+    def _flush(self, event: object) -> None:
+        sku = event.value  # type: ignore[attr-defined]
+        self.pending.discard(sku)
+        self._send(sku)
+
+    def _send(self, sku: int) -> None:
+        now = self.env.now
+        value = self.sim.published[sku]
+        # Channels whose pushes land after the same delay share one simulation event.
+        landing: dict[float, list[int]] = {}
+        for channel, latency in enumerate(self.latency):
+            landing.setdefault(latency(), []).append(channel)
+        for delay, channels in landing.items():
+            self._later(delay, self._apply, (channels, sku, value, now))
+
+    def _apply(self, event: object) -> None:
+        channels, sku, value, sent_at = event.value  # type: ignore[attr-defined]
+        now = self.env.now
+        for channel in channels:
+            market = self.sim.markets[channel]
+            before = market.listing[sku]
+            market.set_absolute(now, sku, value)
+            self.reflections[channel].append((sku, sent_at, now))
+            self.sim.note_push(channel, sku, sent_at, sent_at, value, before, True, self.mode)
+
+
+class PeriodicAbsolute(Sync):
+    """Every interval, push every SKU's absolute value to every marketplace.
+
+    With ``snapshot_lag`` > 0 the values are pulled ``snapshot_lag`` seconds before they
+    are pushed (``periodic_snapshot``); otherwise they are computed at push time.
+    """
+
+    def __init__(self, sim: Simulation, snapshot_lag: float = 0.0) -> None:
+        super().__init__(sim)
+        self.interval = float(self.config.interval)
+        self.snapshot_lag = snapshot_lag
+        self.mode = "periodic_snapshot" if snapshot_lag > 0 else "periodic_push_time"
+
+    def start(self) -> None:
+        self.env.process(self._loop())
+
+    def _loop(self) -> Generator[simpy.Event, None, None]:
+        while True:
+            yield self.env.timeout(self.interval)
+            pulled_at = self.env.now
+            values = list(self.sim.published)
+            if self.snapshot_lag > 0:
+                self._later(self.snapshot_lag, self._send, (values, pulled_at))
+            else:
+                self._send_values(values, pulled_at)
+
+    def _send(self, event: object) -> None:
+        values, pulled_at = event.value  # type: ignore[attr-defined]
+        self._send_values(values, pulled_at)
+
+    def _send_values(self, values: list[int], pulled_at: float) -> None:
+        now = self.env.now
+        self.sim.record_staleness(values, pulled_at, now)
+        for channel, latency in enumerate(self.latency):
+            self._later(latency(), self._apply, (channel, values, pulled_at, now))
+
+    def _apply(self, event: object) -> None:
+        channel, values, pulled_at, sent_at = event.value  # type: ignore[attr-defined]
+        market = self.sim.markets[channel]
+        now = self.env.now
+        listing = market.listing
+        for sku, value in enumerate(values):
+            before = listing[sku]
+            if before != value:
+                market.set_absolute(now, sku, value)
+                self.sim.note_push(channel, sku, pulled_at, sent_at, value, before, True,
+                                   self.mode)
+        self.reflections[channel].append((ALL_SKUS, pulled_at, now))
+
+
+class PeriodicDelta(Sync):
+    """Every interval, push to each marketplace only the change it has not applied itself."""
+
+    mode = "periodic_delta"
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(sim)
+        self.interval = float(self.config.interval)
+
+    def start(self) -> None:
+        self.env.process(self._loop())
+
+    def _loop(self) -> Generator[simpy.Event, None, None]:
+        while True:
+            yield self.env.timeout(self.interval)
+            now = self.env.now
+            published = self.sim.published
+            for channel, latency in enumerate(self.latency):
+                last_set, own_seen = self.last_set[channel], self.own_seen[channel]
+                deltas = []
+                for sku, target in enumerate(published):
+                    delta = target - (last_set[sku] - own_seen[sku])
+                    if delta:
+                        deltas.append((sku, delta, target))
+                    last_set[sku] = target
+                    own_seen[sku] = 0
+                self._later(latency(), self._apply, (channel, deltas, now))
+
+    def _apply(self, event: object) -> None:
+        channel, deltas, sent_at = event.value  # type: ignore[attr-defined]
+        market = self.sim.markets[channel]
+        now = self.env.now
+        for sku, delta, target in deltas:
+            before = market.listing[sku]
+            market.add_delta(now, sku, delta)
+            self.sim.note_push(channel, sku, sent_at, sent_at, target, before, True, self.mode)
+        self.reflections[channel].append((ALL_SKUS, sent_at, now))
+
+
+class CompareAndSet(Sync):
+    """Every interval, conditional absolute pushes that never overwrite unseen sales."""
+
+    mode = "compare_and_set"
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(sim)
+        self.interval = float(self.config.interval)
+        self.max_retries = int(getattr(self.config, "cas_max_retries", 5))
+        self.in_flight: set[tuple[int, int]] = set()
+        self.refused = 0
+
+    def start(self) -> None:
+        self.env.process(self._loop())
+
+    def _loop(self) -> Generator[simpy.Event, None, None]:
+        while True:
+            yield self.env.timeout(self.interval)
+            published = self.sim.published
+            for channel in range(len(self.latency)):
+                last_set, own_seen = self.last_set[channel], self.own_seen[channel]
+                for sku, target in enumerate(published):
+                    if target != last_set[sku] - own_seen[sku] and \
+                            (channel, sku) not in self.in_flight:
+                        self._send(channel, sku, 0)
+
+    def _send(self, channel: int, sku: int, attempt: int) -> None:
+        expected = self.last_set[channel][sku] - self.own_seen[channel][sku]
+        target = self.sim.published[sku]
+        self.in_flight.add((channel, sku))
+        self._later(self.latency[channel](), self._apply,
+                    (channel, sku, expected, target, self.own_seen[channel][sku], attempt,
+                     self.env.now))
+
+    def _apply(self, event: object) -> None:
+        channel, sku, expected, target, seen_at_send, attempt, sent_at = event.value  # type: ignore[attr-defined]
+        market = self.sim.markets[channel]
+        now = self.env.now
+        before = market.listing[sku]
+        applied = market.compare_and_set(now, sku, expected, target)
+        self.sim.note_push(channel, sku, sent_at, sent_at, target, before, applied, self.mode)
+        self.in_flight.discard((channel, sku))
+        if applied:
+            self.last_set[channel][sku] = target
+            self.own_seen[channel][sku] -= seen_at_send
+            self.reflections[channel].append((sku, sent_at, now))
+        else:
+            self.refused += 1
+            if attempt < self.max_retries:
+                self._send(channel, sku, attempt + 1)
+
+
+def make_sync(sim: Simulation) -> Sync:
+    """The sync process the scenario's ``[sync]`` table asks for."""
+    mode = sim.scenario.sync.mode
+    if mode == "event_driven":
+        return EventDriven(sim)
+    if mode == "periodic_push_time":
+        return PeriodicAbsolute(sim)
+    if mode == "periodic_snapshot":
+        return PeriodicAbsolute(sim, snapshot_lag=float(sim.scenario.sync.snapshot_lag))
+    if mode == "periodic_delta":
+        return PeriodicDelta(sim)
+    if mode == "compare_and_set":
+        return CompareAndSet(sim)
+    raise ValueError(f"unknown sync mode {mode!r}")

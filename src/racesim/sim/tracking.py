@@ -1,0 +1,78 @@
+"""Running integrals the metrics need: hidden unit-hours and visibility gaps.
+
+Both are time integrals of piecewise-constant quantities, accumulated at each change so
+that nothing has to be sampled on a grid.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HiddenStock", "VisibilityGaps"]
+
+
+class HiddenStock:
+    """∫ units withheld by the buffer dt, per SKU: ``min(buffer, max(available, 0))``."""
+
+    __slots__ = ("_since", "_withheld", "unit_seconds")
+
+    def __init__(self, skus: int, start: float = 0.0) -> None:
+        self._withheld = [0] * skus
+        self._since = [start] * skus
+        self.unit_seconds = [0.0] * skus
+
+    def update(self, now: float, sku: int, withheld: int) -> None:
+        """The SKU now withholds ``withheld`` units."""
+        self.unit_seconds[sku] += self._withheld[sku] * (now - self._since[sku])
+        self._withheld[sku] = withheld
+        self._since[sku] = now
+
+    def close(self, now: float) -> None:
+        """Account up to the end of the run."""
+        for sku, withheld in enumerate(self._withheld):
+            self.update(now, sku, withheld)
+
+
+class VisibilityGaps:
+    """Seconds each listing shows 0 while stock beyond the buffer is physically sellable."""
+
+    __slots__ = ("_listing_zero", "_open_since", "_sellable", "seconds")
+
+    def __init__(self, channels: int, skus: int, listings: list[list[int]],
+                 sellable: list[bool]) -> None:
+        self._listing_zero = [[value <= 0 for value in row] for row in listings]
+        self._sellable = list(sellable)
+        self._open_since: list[list[float | None]] = [[None] * skus for _ in range(channels)]
+        self.seconds = [[0.0] * skus for _ in range(channels)]
+        for channel in range(channels):
+            for sku in range(skus):
+                self._refresh(0.0, channel, sku)
+
+    def _refresh(self, now: float, channel: int, sku: int) -> None:
+        in_gap = self._listing_zero[channel][sku] and self._sellable[sku]
+        since = self._open_since[channel][sku]
+        if in_gap and since is None:
+            self._open_since[channel][sku] = now
+        elif not in_gap and since is not None:
+            self.seconds[channel][sku] += now - since
+            self._open_since[channel][sku] = None
+
+    def listing(self, now: float, channel: int, sku: int, value: int) -> None:
+        """A listing changed."""
+        zero = value <= 0
+        if zero != self._listing_zero[channel][sku]:
+            self._listing_zero[channel][sku] = zero
+            self._refresh(now, channel, sku)
+
+    def stock(self, now: float, sku: int, sellable: bool) -> None:
+        """Whether units beyond the buffer are physically there and unpromised changed."""
+        if sellable != self._sellable[sku]:
+            self._sellable[sku] = sellable
+            for channel in range(len(self._open_since)):
+                self._refresh(now, channel, sku)
+
+    def close(self, now: float) -> None:
+        """Close every open gap at the end of the run."""
+        for channel, row in enumerate(self._open_since):
+            for sku, since in enumerate(row):
+                if since is not None:
+                    self.seconds[channel][sku] += now - since
+                    row[sku] = now
