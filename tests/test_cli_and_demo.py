@@ -97,13 +97,17 @@ def test_the_readme_opens_with_the_two_set_up_commands() -> None:
     assert block[1].endswith("# test suite") and "pytest" in block[1]
 
 
-def test_the_readme_example_runs() -> None:
+def test_the_readme_examples_run() -> None:
     text = (ROOT / "README.md").read_text()
-    example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "reserved duplicate rejected"
+    examples = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(examples) >= 2
+    outputs = []
+    for example in examples:
+        result = subprocess.run([sys.executable, "-c", example], capture_output=True,
+                                text=True, check=False, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0].splitlines()[0] == "reserved duplicate rejected"
 
 
 def test_the_code_is_ruff_clean() -> None:
