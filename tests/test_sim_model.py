@@ -129,6 +129,26 @@ def test_the_ledger_stays_sound_and_explains_every_order(race1: Scenario) -> Non
     assert (orders.loc[~orders["accepted"], "deliveries"] == 0).all()
 
 
+def test_the_model_runs_the_same_on_sqlite_as_in_memory(race1: Scenario, tmp_path: Path) -> None:
+    seed = np.random.SeedSequence(8)
+    memory = run_replication(race1, seed)
+    on_disk = run_replication(race1, seed, store=f"sqlite:///{tmp_path / 'race1.db'}")
+    assert on_disk.summary == memory.summary
+    pd.testing.assert_frame_equal(on_disk.orders, memory.orders)
+    pd.testing.assert_frame_equal(on_disk.events, memory.events)
+    assert (tmp_path / "race1-r0.db").exists()
+
+
+def test_the_warmup_is_left_out_of_the_metrics(race1: Scenario) -> None:
+    seed = np.random.SeedSequence(2)
+    everything = run_replication(race1, seed)
+    later = run_replication(race1.with_overrides({"warmup": "1d"}), seed)
+    orders = everything.orders
+    counted = orders[orders["accepted"] & (orders["placed_at"] >= 86_400)]
+    assert later.summary["orders"] == len(counted) < everything.summary["orders"]
+    assert later.summary["hidden_unit_hours"] <= everything.summary["hidden_unit_hours"]
+
+
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs(path: Path) -> None:
     scenario = load_scenario(path)

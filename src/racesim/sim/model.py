@@ -351,6 +351,9 @@ class Simulation:
                 self.call_later(t, self._shrink, k)
         if warehouse.cycle_count_every and self.engine_kind == "ledger":
             env.process(self._cycle_counts(float(warehouse.cycle_count_every)))
+        self.warmup = float(scenario.warmup)
+        if self.warmup > 0:
+            self.call_later(self.warmup, self._end_warmup, None)
         env.run(until=self.duration)
         self.hidden.close(self.duration)
         self.gaps.close(self.duration)
@@ -359,6 +362,11 @@ class Simulation:
         result = collect(self, tables=self.tables)
         self.engine.close()
         return result
+
+    def _end_warmup(self, event: Timeout) -> None:
+        """Metrics count from here: time integrals restart (orders are filtered later)."""
+        self.hidden.restart(self.env.now)
+        self.gaps.restart(self.env.now)
 
     def _shrink(self, event: Timeout) -> None:
         k = event.value

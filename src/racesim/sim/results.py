@@ -1,7 +1,9 @@
 """What one simulated replication produced: tidy tables and the metrics built from them.
 
 Rates carry Wilson 95 % intervals (:mod:`racesim.stats`). Times are seconds of simulated
-time; unit-hours are units × hours.
+time; unit-hours are units × hours. Metrics count from the end of the scenario's
+``warmup`` (orders placed before it, and time before it, are left out); the tables hold
+the whole run.
 """
 
 from __future__ import annotations
@@ -125,14 +127,15 @@ def _orders_frame(sim: Simulation) -> pd.DataFrame:
     return frame.reset_index(drop=True)[ORDER_COLUMNS]
 
 
-def _order_arrays(sim: Simulation) -> dict[str, np.ndarray]:
-    """Every buyer of every channel as flat numpy arrays (no DataFrame: this is hot)."""
+def _order_arrays(sim: Simulation, warmup: float) -> dict[str, np.ndarray]:
+    """Every buyer placed after ``warmup`` as flat numpy arrays (no DataFrame: this is hot)."""
     arrays: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "channel", "sku", "accepted", "first_seen", "reserved", "oversold", "fulfilled",
+        "channel", "sku", "placed", "accepted", "first_seen", "reserved", "oversold", "fulfilled",
         "released", "short", "reservations")}
     for c, (arrivals, orders) in enumerate(zip(sim.arrivals, sim.orders, strict=True)):
         arrays["channel"].append(np.full(len(arrivals), c, dtype=np.int64))
         arrays["sku"].append(arrivals.skus)
+        arrays["placed"].append(arrivals.times)
         arrays["accepted"].append(np.asarray(orders.accepted, dtype=bool))
         arrays["first_seen"].append(np.asarray(orders.first_seen, dtype=float))
         arrays["reserved"].append(np.asarray(orders.reserved, dtype=float))
@@ -141,8 +144,10 @@ def _order_arrays(sim: Simulation) -> dict[str, np.ndarray]:
         arrays["released"].append(np.asarray(orders.released, dtype=float))
         arrays["short"].append(np.asarray(orders.short, dtype=float))
         arrays["reservations"].append(np.asarray(orders.reservations, dtype=np.int64))
-    return {name: np.concatenate(parts) if parts else np.empty(0)
+    flat = {name: np.concatenate(parts) if parts else np.empty(0)
             for name, parts in arrays.items()}
+    counted = flat["placed"] >= warmup  # orders placed during the warm-up are not counted
+    return {name: values[counted] for name, values in flat.items()}
 
 
 def _counts(group: np.ndarray, size: int, orders: dict[str, np.ndarray],
@@ -186,8 +191,11 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
     """
     skus = np.asarray(sim.sku_names, dtype=object)
     channels = np.asarray(sim.channel_names, dtype=object)
-    order_arrays = _order_arrays(sim)
-    log = sim.deliveries_log
+    warmup = float(sim.scenario.warmup)
+    order_arrays = _order_arrays(sim, warmup)
+    log = [row for row in sim.deliveries_log
+           if sim.arrivals[row[0]].times[row[1]] >= warmup] if warmup > 0 else \
+        sim.deliveries_log
     delivered_channel = np.fromiter((row[0] for row in log), dtype=np.int64, count=len(log))
     delivered_sku = np.fromiter((sim.sku_of[row[0]][row[1]] for row in log), dtype=np.int64,
                                 count=len(log))
@@ -205,7 +213,8 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
     per_sku["hidden_unit_hours"] = np.asarray(sim.hidden.unit_seconds) / 3600.0
     per_sku["overstated_pushes"] = sim.overstated
     per_sku["overstated_excess_units"] = sim.overstated_excess
-    latency = sync_latencies(sim.published_changes, sim.sync.reflections)
+    latency = sync_latencies([change for change in sim.published_changes
+                              if change[0] >= warmup], sim.sync.reflections)
 
     stranded_after = float(sim.scenario.metrics.stranded_after)
     reserved_at = order_arrays["reserved"]
@@ -215,7 +224,8 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
     open_for = closed[~np.isnan(reserved_at)] - reserved_at[~np.isnan(reserved_at)]
     stranded = int((open_for > stranded_after).sum())
 
-    drift = pd.DataFrame(sim.drift, columns=["at", "sku", "recorded", "counted"])
+    drift = pd.DataFrame([row for row in sim.drift if row[0] >= warmup],
+                         columns=["at", "sku", "recorded", "counted"])
     if len(drift):
         drift["sku"] = skus[drift["sku"].to_numpy()]
         per_count = drift.assign(gap=(drift["recorded"] - drift["counted"]).abs()).groupby("at")

@@ -26,9 +26,14 @@ class HiddenStock:
         self._since[sku] = now
 
     def close(self, now: float) -> None:
-        """Account up to the end of the run."""
+        """Account up to ``now`` (the end of the run)."""
         for sku, withheld in enumerate(self._withheld):
             self.update(now, sku, withheld)
+
+    def restart(self, now: float) -> None:
+        """Forget what was accumulated before ``now`` (the end of the warm-up)."""
+        self.close(now)
+        self.unit_seconds = [0.0] * len(self.unit_seconds)
 
 
 class VisibilityGaps:
@@ -68,6 +73,14 @@ class VisibilityGaps:
             self._sellable[sku] = sellable
             for channel in range(len(self._open_since)):
                 self._refresh(now, channel, sku)
+
+    def restart(self, now: float) -> None:
+        """Forget the gaps before ``now`` (the end of the warm-up); open ones restart now."""
+        for row in self._open_since:
+            for sku, since in enumerate(row):
+                if since is not None:
+                    row[sku] = now
+        self.seconds = [[0.0] * len(row) for row in self.seconds]
 
     def close(self, now: float) -> None:
         """Close every open gap at the end of the run."""
