@@ -19,6 +19,28 @@ from racesim.errors import RacesimError
 __all__ = ["build_parser", "main"]
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1 (got {value})")
+    return value
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed, a whole number ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0 (got {value})")
+    return value
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Run the duplicate-webhook demo and print what each engine made of it."""
     import pandas as pd
@@ -96,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "and a naive counter",
         description="Deliver a burst of orders 1–3 times each, out of order, to the ledger "
                     "and to a naive counter, and print what each made of it.")
-    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    demo.add_argument("--orders", type=int, default=20, help="orders in the burst (default 20)")
+    demo.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    demo.add_argument("--orders", type=_positive, default=20,
+                      help="orders in the burst (default 20)")
     demo.add_argument("--store", default=None,
                       help="ledger URL (default: sqlite:///OUT/ledger.db with --out, "
                            "else memory://)")
@@ -113,10 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "lost sales, sync latency, stranded reservations, drift and the cost "
                     "of the buffer.")
     run.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--replications", type=int, default=1, metavar="R",
+    run.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    run.add_argument("--replications", type=_positive, default=1, metavar="R",
                      help="independent replications (default 1)")
-    run.add_argument("--jobs", type=int, default=1, metavar="J",
+    run.add_argument("--jobs", type=_positive, default=1, metavar="J",
                      help="worker processes (default 1; results do not depend on it)")
     run.add_argument("--store", default=None,
                      help="ledger store URL (default: the scenario's, else memory://); "
