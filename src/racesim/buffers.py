@@ -1,19 +1,57 @@
 """Buffer policies: how many units of a SKU to hide from the marketplaces.
 
 The seller publishes ``max(available − buffer, 0)`` to every marketplace. A policy is any
-callable ``policy(sku, available, now) -> units`` (units ≥ 0, whole), so analysts can try
-their own in a notebook; the classes here are the named policies scenario files can ask
-for. ``available`` is the ledger's available count for the SKU; ``now`` is seconds.
+callable ``policy(sku, available, now) -> units`` (whole units ≥ 0; ``available`` is the
+ledger's available count, ``now`` seconds of simulated time), so analysts can try their
+own in a notebook. Policies that need to know the scenario (its demand, its latencies)
+have a ``bind(scenario)`` method returning such a callable; :func:`bind_policy` calls it.
+
+Named policies and their formulas (λ: the SKU's expected demand in units per second at
+``now``, over all channels, including the time-of-day profile and bursts; W: the
+exposure window):
+
+============================ ================================================================
+``fixed(units)``             ``units``
+``percent(p, min_units)``    ``max(min_units, ⌈p/100 · available⌉)``
+``seed_formula(m, p, k)``    ``max(m, ⌈p/100 · available⌉, ⌈λ · k · P99⌉)``
+``poisson_quantile(ε, k)``   smallest b with ``P(N > b) ≤ ε``, N ~ Poisson(λ_others · k · P99)
+============================ ================================================================
+
+P99 is the scenario's 99th-percentile sync latency, from its distributions: the slowest
+channel's webhook p99 + the slowest listing p99 + the sync interval (periodic modes) +
+the snapshot lag and debounce where they apply — a sum of p99s, so it errs on the safe
+side. λ_others is the demand of every channel but the quietest one: when a sale on one
+marketplace is on its way to the others, that is the demand that can race for the units.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
 
-__all__ = ["BufferPolicy", "FixedBuffer", "PercentBuffer", "policy_from_config", "published"]
+from scipy import stats
+
+__all__ = [
+    "BufferPolicy",
+    "ByClass",
+    "FixedBuffer",
+    "PercentBuffer",
+    "PoissonQuantile",
+    "SeedFormula",
+    "bind_policy",
+    "exposure_p99",
+    "fixed",
+    "percent",
+    "poisson_quantile",
+    "policy_from_config",
+    "published",
+    "seed_formula",
+]
+
+Policy = Callable[[str, int, float], int]
 
 
 class BufferPolicy(Protocol):
@@ -57,17 +95,156 @@ class PercentBuffer:
         return max(self.min_units, share)
 
 
+def exposure_p99(scenario: Any) -> float:
+    """The scenario's P99 sync latency in seconds (a sum of p99s: see the module docs)."""
+    channels = scenario.channels
+    webhook = max(channel.webhook.latency.quantile(0.99) for channel in channels)
+    listing = max(channel.listing_latency.quantile(0.99) for channel in channels)
+    sync = scenario.sync
+    extra = float(getattr(sync, "interval", 0.0) or 0.0)
+    extra += float(getattr(sync, "snapshot_lag", 0.0) or 0.0)
+    extra += float(getattr(sync, "debounce", 0.0) or 0.0)
+    return webhook + listing + extra
+
+
+class _Demand:
+    """Expected demand per SKU and channel at any time, in units per second."""
+
+    def __init__(self, scenario: Any) -> None:
+        self.base = {sku.sku: sku.units_per_day() / 86_400.0 for sku in scenario.skus()}
+        self.channels = [(channel.share, channel.hourly_profile(), tuple(channel.bursts))
+                         for channel in scenario.channels]
+
+    def channel_rates(self, sku: str, now: float) -> list[float]:
+        """Units per second each channel is expected to sell of ``sku`` at ``now``."""
+        base, hour = self.base[sku], int(now // 3600) % 24
+        rates = []
+        for share, profile, bursts in self.channels:
+            multiplier = profile[hour]
+            for burst in bursts:
+                if burst.start <= now < burst.start + burst.length:
+                    multiplier *= burst.multiplier
+            rates.append(base * share * multiplier)
+        return rates
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFormula:
+    """``max(min_units, ⌈percent/100 · available⌉, ⌈λ · latency_multiple · P99⌉)``."""
+
+    min_units: int = 5
+    percent: float = 5.0
+    latency_multiple: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.min_units < 0 or not 0 <= self.percent <= 100 or self.latency_multiple < 0:
+            raise ValueError(f"SeedFormula: need min_units ≥ 0, 0 ≤ percent ≤ 100 and "
+                             f"latency_multiple ≥ 0 (got {self})")
+
+    def bind(self, scenario: Any) -> Policy:
+        """The policy for one scenario: its demand rates and its P99 sync latency."""
+        demand, window = _Demand(scenario), self.latency_multiple * exposure_p99(scenario)
+        floor = PercentBuffer(self.percent, self.min_units)
+
+        def seed_formula(sku: str, available: int, now: float) -> int:
+            expected = sum(demand.channel_rates(sku, now)) * window
+            return max(floor(sku, available, now), math.ceil(expected - 1e-9))
+
+        return seed_formula
+
+
+@lru_cache(maxsize=65_536)
+def _poisson_quantile(mean: float, epsilon: float) -> int:
+    """Smallest b with P(Poisson(mean) > b) ≤ epsilon."""
+    return int(stats.poisson.ppf(1.0 - epsilon, mean)) if mean > 0 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class PoissonQuantile:
+    """Smallest b with P(N > b) ≤ epsilon, N ~ Poisson(λ_others · latency_multiple · P99)."""
+
+    epsilon: float = 0.003
+    latency_multiple: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.epsilon < 1 or self.latency_multiple < 0:
+            raise ValueError(f"PoissonQuantile: need 0 < epsilon < 1 and latency_multiple ≥ 0 "
+                             f"(got {self})")
+
+    def bind(self, scenario: Any) -> Policy:
+        """The policy for one scenario: its demand rates and its P99 sync latency."""
+        demand, window = _Demand(scenario), self.latency_multiple * exposure_p99(scenario)
+        epsilon = self.epsilon
+
+        def poisson_quantile(sku: str, available: int, now: float) -> int:
+            rates = demand.channel_rates(sku, now)
+            others = sum(rates) - min(rates) if len(rates) > 1 else sum(rates)
+            return _poisson_quantile(round(others * window, 4), epsilon)
+
+        return poisson_quantile
+
+
+@dataclass(frozen=True)
+class ByClass:
+    """A policy per SKU class (``class`` in the catalog, e.g. velocity A/B/C)."""
+
+    policies: Mapping[str, Any]
+    default: Any = field(default_factory=lambda: FixedBuffer(0))
+
+    def bind(self, scenario: Any) -> Policy:
+        """Bind every class's policy and route each SKU to its class's."""
+        bound = {name: bind_policy(policy, scenario) for name, policy in self.policies.items()}
+        fallback = bind_policy(self.default, scenario)
+        route = {sku.sku: bound.get(sku.class_ or "", fallback) for sku in scenario.skus()}
+
+        def by_class(sku: str, available: int, now: float) -> int:
+            return route.get(sku, fallback)(sku, available, now)
+
+        return by_class
+
+
+def bind_policy(policy: Any, scenario: Any) -> Policy:
+    """The per-call function of ``policy`` for ``scenario`` (plain callables as they are)."""
+    bind = getattr(policy, "bind", None)
+    return bind(scenario) if bind is not None else policy
+
+
+def fixed(units: int) -> FixedBuffer:
+    """``buffer = units``."""
+    return FixedBuffer(units)
+
+
+def percent(p: float, min_units: int = 0) -> PercentBuffer:
+    """``buffer = max(min_units, ⌈p/100 · available⌉)``."""
+    return PercentBuffer(p, min_units)
+
+
+def seed_formula(min_units: int = 5, percent: float = 5.0,
+                 latency_multiple: float = 2.0) -> SeedFormula:
+    """``max(min_units, percent % of available, expected sales in latency_multiple × P99)``."""
+    return SeedFormula(min_units, percent, latency_multiple)
+
+
+def poisson_quantile(epsilon: float = 0.003, latency_multiple: float = 1.0) -> PoissonQuantile:
+    """Smallest b with P(other channels' demand in the exposure window > b) ≤ epsilon."""
+    return PoissonQuantile(epsilon, latency_multiple)
+
+
 def published(available: int, buffer: int) -> int:
     """The quantity listed on the marketplaces: ``max(available − buffer, 0)``."""
     value = available - buffer
     return value if value > 0 else 0
 
 
-def policy_from_config(config: object) -> Callable[[str, int, float], int]:
-    """The policy a scenario's ``[buffer]`` table describes."""
+def policy_from_config(config: Any) -> Any:
+    """The policy a scenario's ``[buffer]`` table describes (bind it with :func:`bind_policy`)."""
     name = getattr(config, "policy", None)
     if name == "fixed":
-        return FixedBuffer(config.units)  # type: ignore[attr-defined]
+        return FixedBuffer(config.units)
     if name == "percent":
-        return PercentBuffer(config.percent, config.min_units)  # type: ignore[attr-defined]
+        return PercentBuffer(config.percent, config.min_units)
+    if name == "seed_formula":
+        return SeedFormula(config.min_units, config.percent, config.latency_multiple)
+    if name == "poisson_quantile":
+        return PoissonQuantile(config.epsilon, config.latency_multiple)
     raise ValueError(f"unknown buffer policy {name!r}")

@@ -28,7 +28,13 @@ Durations are seconds (files may write "90s", "1d2h30m"), rates are per day, and
 problem in a file is reported as one line of a :class:`~racesim.errors.ScenarioError`.
 """
 
-from racesim.scenario.buffer import BufferPolicy, FixedBuffer, PercentBuffer
+from racesim.scenario.buffer import (
+    BufferPolicy,
+    FixedBuffer,
+    PercentBuffer,
+    PoissonQuantileBuffer,
+    SeedFormulaBuffer,
+)
 from racesim.scenario.catalog import (
     CatalogGenerator,
     OrderUpToRestock,
@@ -93,9 +99,11 @@ __all__ = [
     "PeriodicRestock",
     "PeriodicSnapshotSync",
     "PeriodicTemplate",
+    "PoissonQuantileBuffer",
     "RestockPolicy",
     "RestockTemplate",
     "Scenario",
+    "SeedFormulaBuffer",
     "Sku",
     "SyncPolicy",
     "UniformDuration",

@@ -11,9 +11,21 @@
     percent = 10
     min_units = 1
 
-To add a policy (a seed formula, a Poisson quantile, …) write a new record with its own
-``policy: Literal["name"]`` and add it to the :data:`BufferPolicy` union: the scenario
-format, its error messages and overrides pick it up from there.
+    [buffer]
+    policy = "seed_formula" # max(min_units, percent % of available,
+    min_units = 5           #     expected sales in latency_multiple × P99 sync latency)
+    percent = 5
+    latency_multiple = 2
+
+    [buffer]
+    policy = "poisson_quantile"  # smallest b with P(other channels' demand in the
+    epsilon = 0.003              # exposure window > b) ≤ epsilon
+    latency_multiple = 1
+
+The formulas are documented in :mod:`racesim.buffers`, which turns these records into
+policies. To add a policy write a new record with its own ``policy: Literal["name"]`` and
+add it to the :data:`BufferPolicy` union: the scenario format, its error messages and
+overrides pick it up from there.
 """
 
 from __future__ import annotations
@@ -22,9 +34,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from racesim.scenario.fields import Count, Percent, Record
+from racesim.scenario.fields import Count, NonNegative, Percent, Record
 
-__all__ = ["BufferPolicy", "FixedBuffer", "PercentBuffer"]
+__all__ = [
+    "BufferPolicy",
+    "FixedBuffer",
+    "PercentBuffer",
+    "PoissonQuantileBuffer",
+    "SeedFormulaBuffer",
+]
 
 
 class FixedBuffer(Record):
@@ -42,5 +60,23 @@ class PercentBuffer(Record):
     min_units: Count = 0
 
 
-BufferPolicy = Annotated[FixedBuffer | PercentBuffer, Field(discriminator="policy")]
+class SeedFormulaBuffer(Record):
+    """``max(min_units, percent % of available, expected sales in latency_multiple × P99)``."""
+
+    policy: Literal["seed_formula"] = "seed_formula"
+    min_units: Count = 5
+    percent: Percent = 5.0
+    latency_multiple: NonNegative = 2.0
+
+
+class PoissonQuantileBuffer(Record):
+    """The smallest b with P(other channels' demand in the exposure window > b) ≤ epsilon."""
+
+    policy: Literal["poisson_quantile"] = "poisson_quantile"
+    epsilon: Annotated[float, Field(gt=0, lt=1)] = 0.003
+    latency_multiple: NonNegative = 1.0
+
+
+BufferPolicy = Annotated[FixedBuffer | PercentBuffer | SeedFormulaBuffer |
+                         PoissonQuantileBuffer, Field(discriminator="policy")]
 """A buffer policy, chosen by its ``policy`` key."""

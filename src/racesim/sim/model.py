@@ -31,7 +31,7 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from racesim.buffers import policy_from_config
+from racesim.buffers import bind_policy, policy_from_config
 from racesim.errors import OrderStateError, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.naive_counter import NaiveCounter
@@ -95,7 +95,8 @@ class Simulation:
         engine_config = scenario.engine
         self.engine_kind = engine or engine_config.kind
         self.engine = open_engine(self.engine_kind, store or engine_config.store)
-        self.buffer = buffer or policy_from_config(scenario.buffer)
+        self.buffer = bind_policy(buffer if buffer is not None else
+                                  policy_from_config(scenario.buffer), scenario)
         self.channel_names = [channel.name for channel in scenario.channels]
         self.duration = float(scenario.duration)
         self._setup_stock()
