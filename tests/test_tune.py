@@ -1,0 +1,96 @@
+"""The tuner: the smallest buffer that meets an oversell target, confirmed on fresh seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from racesim.buffers import ByClass, FixedBuffer, PercentBuffer, SeedFormula, bind_policy
+from racesim.runner import run_scenario
+from racesim.scenario import load_scenario
+from racesim.stats import wilson_interval
+from racesim.tune import FAMILIES, more_orders_needed, tune
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+TARGET = 0.003
+
+
+def test_more_orders_needed_follows_the_wilson_bound() -> None:
+    assert more_orders_needed(0, 5000, TARGET) == 0
+    assert more_orders_needed(10, 100, TARGET) is None  # the rate itself is too high
+    missing = more_orders_needed(0, 100, TARGET)
+    assert missing is not None and missing > 0
+    assert wilson_interval(0, 100 + missing, 0.95)[1] <= TARGET * 1.01
+
+
+def test_every_family_ladder_grows_the_buffer() -> None:
+    scenario = load_scenario(SCENARIOS / "small_seller.toml")
+    for family in FAMILIES.values():
+        sizes = [bind_policy(family.make(value), scenario)("CANDLE-VANILLA", 400, 43_200.0)
+                 for value in family.ladder[:40]]
+        assert sizes == sorted(sizes), family.name
+
+
+@pytest.mark.slow
+def test_race1_tuned_buffer_meets_the_target_on_fresh_seeds() -> None:
+    scenario = load_scenario(SCENARIOS / "race1_double_buy.toml")
+    tuning = tune(scenario, "fixed", target=TARGET, replications=8, seed=3, jobs=2)
+    report = tuning.to_json()
+    assert report["meets_target"] and report["oversell_rate_ci"][1] <= TARGET
+    assert report["confirmation"]["meets_target"]
+    assert report["value"] >= 1  # race 1 oversells without a buffer
+    # The smallest: one unit less misses on the very same replications.
+    smaller = run_scenario(scenario, seed=3, replications=report["replications"], jobs=2,
+                           buffer=FixedBuffer(int(report["value"]) - 1)).summary()
+    assert wilson_interval(smaller["oversold"], smaller["orders"])[1] > TARGET
+    assert report["evaluations"] < 12  # a search, not a full grid
+    assert report["seed_formula"]["hidden_unit_hours"] > 0
+
+
+@pytest.mark.slow
+def test_small_seller_tuning_is_confirmed_and_costs_less_than_the_seed_formula() -> None:
+    scenario = load_scenario(SCENARIOS / "small_seller.toml")
+    report = tune(scenario, "percent", target=TARGET, replications=4, seed=1, jobs=2).to_json()
+    assert report["meets_target"] and report["confirmation"]["meets_target"]
+    assert report["confirmation"]["oversell_rate_ci"][1] <= TARGET
+    assert report["hidden_unit_hours"] <= report["seed_formula"]["hidden_unit_hours"]
+    assert {"policy", "parameter", "value", "oversell_rate", "oversell_rate_ci",
+            "hidden_unit_hours", "lost_sales", "meets_target"} <= set(report)
+
+
+@pytest.mark.slow
+def test_a_large_catalog_is_tuned_per_velocity_class() -> None:
+    scenario = load_scenario(SCENARIOS / "high_volume.toml").with_overrides(
+        {"duration": "12h", "warmup": "1h"})
+    report = tune(scenario, "fixed", target=TARGET, replications=2, seed=2, jobs=2).to_json()
+    assert set(report["per_class"]) == {"A", "B", "C"}
+    assert report["meets_target"] and report["confirmation"]["meets_target"]
+
+
+def test_per_class_policies_route_each_sku_to_its_class() -> None:
+    scenario = load_scenario(SCENARIOS / "small_seller.toml")
+    policy = bind_policy(ByClass({"A": FixedBuffer(7), "B": PercentBuffer(50)},
+                                 default=FixedBuffer(1)), scenario)
+    assert policy("CANDLE-VANILLA", 100, 0.0) == 7  # class A
+    assert policy("CANDLE-FIG", 100, 0.0) == 50  # class B
+    assert policy("GIFT-SET", 100, 0.0) == 1  # class C: the default
+
+
+def test_the_seed_formula_follows_demand_through_the_day() -> None:
+    scenario = load_scenario(SCENARIOS / "small_seller.toml").with_overrides(
+        {"buffer": {"policy": "seed_formula", "min_units": 0, "percent": 0,
+                    "latency_multiple": 20}})
+    policy = bind_policy(SeedFormula(min_units=0, percent=0, latency_multiple=20), scenario)
+    night, evening = policy("CANDLE-VANILLA", 100, 4 * 3600.0), policy("CANDLE-VANILLA", 100,
+                                                                       20 * 3600.0)
+    assert evening > night  # the shop channel's evening peak
+    assert scenario.buffer.policy == "seed_formula"
+
+
+def test_unknown_families_and_targets_are_refused() -> None:
+    scenario = load_scenario(SCENARIOS / "minimal.toml")
+    with pytest.raises(ValueError, match="unknown policy family 'magic'"):
+        tune(scenario, "magic")
+    with pytest.raises(ValueError, match="target must be a rate"):
+        tune(scenario, "fixed", target=3)
