@@ -384,6 +384,7 @@ class Ledger:
         from racesim.ledger.frames import audit_frame
 
         sku = check_id("explain", "sku", sku)
+        as_of = check_time("explain", as_of, "as_of")
         return audit_frame(self.iter_events(sku=sku, until=as_of))
 
     def event_count(self) -> int:

@@ -57,6 +57,7 @@ class Sync:
                         for ch in sim.scenario.channels]
         channels, skus = len(sim.markets), len(sim.skus)
         self.pushes: list[tuple] = []
+        self.landed = [0.0] * channels  # when the latest push to each marketplace lands
         self.reflections: list[list[tuple[int, float, float]]] = [[] for _ in range(channels)]
         # What the seller believes each listing holds: last value it set, minus the units
         # of the marketplace's own orders it has seen since.
@@ -75,6 +76,17 @@ class Sync:
 
     def _later(self, delay: float, callback: object, payload: object) -> None:
         self.sim.call_later(delay, callback, payload)
+
+    def _landing_delay(self, channel: int) -> float:
+        """Seconds until a push sent now shows on ``channel``'s listing.
+
+        A marketplace applies a seller's updates in the order it received them, so a
+        push never lands before the one sent ahead of it (a queue, not a race).
+        """
+        now = self.env.now
+        lands = max(now + self.latency[channel](), self.landed[channel])
+        self.landed[channel] = lands
+        return lands - now
 
 
 class EventDriven(Sync):
@@ -104,8 +116,8 @@ class EventDriven(Sync):
         value = self.sim.published[sku]
         # Channels whose pushes land after the same delay share one simulation event.
         landing: dict[float, list[int]] = {}
-        for channel, latency in enumerate(self.latency):
-            landing.setdefault(latency(), []).append(channel)
+        for channel in range(len(self.latency)):
+            landing.setdefault(self._landing_delay(channel), []).append(channel)
         for delay, channels in landing.items():
             self._later(delay, self._apply, (channels, sku, value, now))
 
@@ -153,8 +165,9 @@ class PeriodicAbsolute(Sync):
     def _send_values(self, values: list[int], pulled_at: float) -> None:
         now = self.env.now
         self.sim.record_staleness(values, pulled_at, now)
-        for channel, latency in enumerate(self.latency):
-            self._later(latency(), self._apply, (channel, values, pulled_at, now))
+        for channel in range(len(self.latency)):
+            self._later(self._landing_delay(channel), self._apply,
+                        (channel, values, pulled_at, now))
 
     def _apply(self, event: object) -> None:
         channel, values, pulled_at, sent_at = event.value  # type: ignore[attr-defined]
@@ -187,7 +200,7 @@ class PeriodicDelta(Sync):
             yield self.env.timeout(self.interval)
             now = self.env.now
             published = self.sim.published
-            for channel, latency in enumerate(self.latency):
+            for channel in range(len(self.latency)):
                 last_set, own_seen = self.last_set[channel], self.own_seen[channel]
                 deltas = []
                 for sku, target in enumerate(published):
@@ -196,7 +209,7 @@ class PeriodicDelta(Sync):
                         deltas.append((sku, delta, target))
                     last_set[sku] = target
                     own_seen[sku] = 0
-                self._later(latency(), self._apply, (channel, deltas, now))
+                self._later(self._landing_delay(channel), self._apply, (channel, deltas, now))
 
     def _apply(self, event: object) -> None:
         channel, deltas, sent_at = event.value  # type: ignore[attr-defined]
@@ -239,7 +252,7 @@ class CompareAndSet(Sync):
         expected = self.last_set[channel][sku] - self.own_seen[channel][sku]
         target = self.sim.published[sku]
         self.in_flight.add((channel, sku))
-        self._later(self.latency[channel](), self._apply,
+        self._later(self._landing_delay(channel), self._apply,
                     (channel, sku, expected, target, self.own_seen[channel][sku], attempt,
                      self.env.now))
 
