@@ -1,0 +1,1 @@
+"""Oversell-risk reports: figures, race timelines and the HTML/PDF report."""
