@@ -24,6 +24,7 @@ the engine cannot see: visibility gaps, drift, shipments short of stock.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ import simpy
 from simpy.events import Timeout
 
 from racesim.buffers import bind_policy, policy_from_config
-from racesim.errors import OrderStateError, UnknownOrder
+from racesim.errors import InvariantViolation, OrderStateError, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.sim.demand import draw_arrivals
@@ -218,6 +219,8 @@ class Simulation:
     def note_push(self, channel: int, sku: int, computed_at: float, sent_at: float, value: int,
                   before: int, applied: bool, mode: str) -> None:
         """Log a push as it reaches a listing (called by the sync process)."""
+        if not self.tables:
+            return
         self.push_log.append((channel, sku, mode, computed_at, sent_at, self.env.now, value,
                               self.published[sku], before, self.markets[channel].listing[sku],
                               applied))
@@ -355,14 +358,27 @@ class Simulation:
         self.warmup = float(scenario.warmup)
         if self.warmup > 0:
             self.call_later(self.warmup, self._end_warmup, None)
-        env.run(until=self.duration)
+        collector_was_on = gc.isenabled()
+        gc.disable()  # the event loop makes no cyclic garbage; collecting it is pure cost
+        try:
+            env.run(until=self.duration)
+        finally:
+            if collector_was_on:
+                gc.enable()
         self.hidden.close(self.duration)
         self.gaps.close(self.duration)
         from racesim.sim.results import collect
 
         result = collect(self, tables=self.tables)
         self.engine.close()
+        self._release()
         return result
+
+    def _release(self) -> None:
+        """Break the simulation's reference cycles so that it is freed at once."""
+        for market in self.markets:
+            market.on_change = _ignore_listing_change
+        self.sync.sim = None  # type: ignore[assignment]
 
     def _end_warmup(self, event: Timeout) -> None:
         """Metrics count from here: time integrals restart (orders are filtered later)."""
@@ -401,7 +417,13 @@ class Simulation:
             return  # the buyer cancelled: the marketplace tells the warehouse not to ship
         k, units = self.sku_of[c][j], self.units_of[c][j]
         order_id, name, now = self.order_ids[c][j], self.sku_names[k], self.env.now
-        if self.physical[k] < units or not self._ledger_can_ship(name, units):
+        shipped = self.physical[k] >= units
+        if shipped:
+            try:
+                self.engine.fulfill(order_id, name, now)
+            except InvariantViolation:  # the ledger holds fewer units than it promised
+                shipped = False
+        if not shipped:
             # The ledger promised units that are not on the shelf (shrinkage, or a count
             # booked them out): the warehouse cancels the line — an oversell found late.
             self.counts["short_shipments"] += 1
@@ -410,7 +432,6 @@ class Simulation:
             self.committed[k] -= units
             self._stock_changed(k)
             return
-        self.engine.fulfill(order_id, name, now)
         orders.fulfilled[j] = now
         # A shipment moves units from reserved to gone: available, the buffer and the
         # unpromised shelf stock are all unchanged, so nothing is republished.
@@ -419,11 +440,6 @@ class Simulation:
         plan = self.plans[c]
         if plan.returns[j]:
             self.call_later(float(plan.return_delay[j]), self._return_arrives, (c, j))
-
-    def _ledger_can_ship(self, name: str, units: int) -> bool:
-        """The ledger refuses to ship more than it has on hand; the naive counter never does."""
-        stock = getattr(self.engine, "stock", None)
-        return stock is None or stock(name).on_hand >= units
 
     def _return_arrives(self, event: Timeout) -> None:
         c, j = event.value
@@ -477,6 +493,10 @@ class Simulation:
         self.physical[k] += quantity
         self.engine.restock(name, quantity, f"PO-{name}-{number}", self.env.now)
         self._stock_changed(k)
+
+
+def _ignore_listing_change(channel: int, sku: int, value: int) -> None:
+    """A finished simulation no longer tracks its listings."""
 
 
 def _as_distribution(value: object) -> object:
