@@ -93,7 +93,8 @@ def test_naive_counter_decrements_on_every_copy() -> None:
 def test_the_readme_opens_with_the_two_set_up_commands() -> None:
     lines = (ROOT / "README.md").read_text().splitlines()
     block = lines[lines.index("```bash") + 1:lines.index("```bash") + 3]
-    assert block[0].endswith("# main job") and "racesim demo" in block[0]
+    assert block[0].endswith("# main job") and "racesim report" in block[0]
+    assert "--out reports/example" in block[0]
     assert block[1].endswith("# test suite") and "pytest" in block[1]
 
 

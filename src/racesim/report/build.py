@@ -1,0 +1,238 @@
+"""Build a report folder: simulate, draw, write HTML, PNG, CSV, JSON and maybe PDF.
+
+::
+
+    out/
+      index.html          self-contained page (figures inline, no network, no scripts)
+      report.pdf          with pdf=True: index.html printed by headless Chromium
+      summary.json        the headline numbers (see racesim.report.summary)
+      manifest.json       scenario text and sha256, seed, versions, run time, command
+      figures/NN_*.png    every figure
+      tables/*.csv        the tables behind the figures
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from racesim.report.compute import ReportData, compute, per_channel
+from racesim.report.figures import Chart, build_figures
+from racesim.report.html import render
+from racesim.report.pdf import chromium_version, print_pdf
+from racesim.report.summary import describe_value, headline
+from racesim.scenario import Scenario
+
+__all__ = ["OWNED", "Report", "build_report"]
+
+OWNED = ("index.html", "report.pdf", "summary.json", "manifest.json")
+"""Files a report writes at the top of its folder (replaced on every run)."""
+
+_VERSIONED = ("racesim", "numpy", "pandas", "scipy", "simpy", "pydantic", "matplotlib", "tqdm")
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report: its folder, the files in it and what it computed."""
+
+    out: Path
+    files: tuple[str, ...]
+    """Paths relative to ``out``."""
+    headline: dict[str, Any] = field(repr=False)
+    data: ReportData = field(repr=False)
+    elapsed_s: float = 0.0
+
+
+class _Bar:
+    """A ``tqdm.auto`` bar over the report's stages, on standard error."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = False
+        self.bar: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=0, desc="report", unit="stage", file=sys.stderr,
+                            bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| "
+                                       "{elapsed}{postfix}")
+
+    def expect(self, stages: int) -> None:
+        if self.enabled:
+            self.bar.total += stages
+            self.bar.refresh()
+
+    def stage(self, name: str) -> None:
+        if self.enabled:
+            if self.started:
+                self.bar.update(1)
+            self.started = True
+            self.bar.set_postfix_str(name)
+
+    def close(self) -> None:
+        if self.enabled:
+            if self.started:
+                self.bar.update(1)
+            self.bar.set_postfix_str("done")
+            self.bar.close()
+
+
+def _versions(pdf: bool) -> dict[str, str | None]:
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for package in _VERSIONED:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = None
+    if pdf:
+        found["chromium"] = chromium_version()
+    return found
+
+
+def _clear(out: Path) -> None:
+    """Remove what an earlier report wrote here (other files are left alone)."""
+    for name in OWNED:
+        (out / name).unlink(missing_ok=True)
+    for folder, pattern in (("figures", "*.png"), ("tables", "*.csv")):
+        for stale in (out / folder).glob(pattern):
+            stale.unlink()
+
+
+def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """Every table of the report by file stem."""
+    m = data.per_month
+    channels = pd.concat([
+        per_channel(data.current, m).assign(buffer="current"),
+        per_channel(data.recommended, m).assign(buffer="recommended")]).reset_index()
+    skus = sum((r.per_sku[["orders", "oversold", "lost_sales", "hidden_unit_hours"]]
+                for r in data.current.replications[1:]),
+               start=data.current.replications[0].per_sku[
+                   ["orders", "oversold", "lost_sales", "hidden_unit_hours"]]).reset_index()
+    compared = []
+    for label, numbers in (("current", head["current"]), ("recommended", head["recommended"]),
+                           ("seed_formula", head["seed_formula"])):
+        if numbers:
+            low, high = numbers["oversell_rate_ci"]
+            m_low, m_high = numbers["oversells_per_month_ci"]
+            compared.append({
+                "buffer": label, "oversell_rate": numbers["oversell_rate"],
+                "oversell_rate_low": low, "oversell_rate_high": high,
+                "oversells_per_month": numbers["oversells_per_month"],
+                "oversells_per_month_low": m_low, "oversells_per_month_high": m_high,
+                "lost_sales_per_month": numbers["lost_sales_per_month"],
+                "hidden_unit_hours_per_month": numbers["hidden_unit_hours_per_month"]})
+    evaluations = [{
+        **{f"{data.family.parameter}[{name}]": value for name, value in ev.values.items()},
+        "orders": sum(ev.orders.values()), "oversold": sum(ev.oversold.values()),
+        "lost_sales_per_replication": sum(ev.lost_sales.values()) / data.tuning.replications,
+        "hidden_unit_hours_per_replication":
+            sum(ev.hidden_unit_hours.values()) / data.tuning.replications}
+        for ev in data.tuning.evaluations]
+    races = pd.DataFrame([{
+        "race": ep.race, "title": ep.title, "found": ep.found is not None,
+        "replication": ep.replication, "sku": getattr(ep.found, "sku", None),
+        "replications_searched": ep.searched} for ep in data.episodes])
+    return {"buffer_sweep": data.sweep, "buffers_compared": pd.DataFrame(compared),
+            "per_channel": channels, "per_sku_current": skus,
+            "per_replication_current": data.current.per_replication.reset_index(),
+            "tuner_evaluations": pd.DataFrame(evaluations), "races": races}
+
+
+def _scenario_text(scenario: Scenario, scenario_path: Path | None) -> str:
+    if scenario_path is not None:
+        return Path(scenario_path).read_text(encoding="utf-8")
+    return scenario.to_toml()
+
+
+def build_report(scenario: Scenario, out: str | Path, *, scenario_path: Path | None = None,
+                 seed: int = 0, replications: int = 20, jobs: int = 1, target: float = 0.003,
+                 policy: str = "fixed", pdf: bool = False, progress: bool = False,
+                 command: list[str] | None = None) -> Report:
+    """Simulate ``scenario`` and write its report to ``out`` (created if need be).
+
+    See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
+    prints ``report.pdf`` with headless Chromium (a
+    :class:`~racesim.report.browser.BrowserError` when there is none: checked before
+    anything is simulated). ``progress`` shows a ``tqdm.auto`` bar on standard error.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    if pdf:
+        from racesim.report.browser import find_chromium
+
+        find_chromium()  # fail now, not after minutes of simulation
+    text = _scenario_text(scenario, scenario_path)
+    bar = _Bar(progress)
+    try:
+        data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
+                       target=target, policy=policy, progress=bar)
+        bar.expect(1)
+        bar.stage("figures and files")
+        head = headline(data)
+        charts = build_figures(data, head)
+        out.mkdir(parents=True, exist_ok=True)
+        _clear(out)
+        files = _write_files(out, data, head, charts)
+        if pdf:
+            bar.expect(1)
+            bar.stage("PDF")
+        page = render(data, head, charts, {
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "version": version("racesim"), "elapsed_s": time.perf_counter() - started,
+            "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "files": [*files, *(["report.pdf"] if pdf else []), "manifest.json"]})
+        (out / "index.html").write_text(page, encoding="utf-8")
+        if pdf:
+            print_pdf(out / "index.html", out / "report.pdf")
+            files.append("report.pdf")
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    files = ["index.html", *files, "manifest.json"]
+    manifest = {
+        "what": "racesim report", "scenario_name": scenario.name,
+        "scenario_file": str(scenario_path) if scenario_path else None,
+        "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "scenario_digest": scenario.digest(), "scenario_text": text,
+        "seed": seed, "replications": replications,
+        "tuner_replications": data.tuning.replications, "jobs": jobs, "target": target,
+        "policy": policy, "recommended": {
+            name: describe_value(data.family, value) for name, value in data.tuning.values.items()},
+        "sweep_values": [float(v) for v in data.sweep["value"]],
+        "seeds": f"replication r uses numpy SeedSequence({seed}).spawn(R)[r] in every run "
+                 f"(common random numbers); the tuner confirms on seed {seed + 1}",
+        "versions": _versions(pdf), "command": list(sys.argv if command is None else command),
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "elapsed_s": round(elapsed, 3), "files": files,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return Report(out=out, files=tuple(files), headline=head, data=data, elapsed_s=elapsed)
+
+
+def _write_files(out: Path, data: ReportData, head: dict[str, Any],
+                 charts: list[Chart]) -> list[str]:
+    """Figures, tables and summary.json; returns their paths relative to ``out``."""
+    written = []
+    (out / "figures").mkdir(exist_ok=True)
+    for chart in charts:
+        name = f"figures/{chart.name}.png"
+        (out / name).write_bytes(chart.png)
+        written.append(name)
+    (out / "tables").mkdir(exist_ok=True)
+    for stem, table in _tables(data, head).items():
+        name = f"tables/{stem}.csv"
+        table.to_csv(out / name, index=False)
+        written.append(name)
+    (out / "summary.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
+    written.append("summary.json")
+    return written

@@ -1,0 +1,313 @@
+"""The report's figures, each a :class:`matplotlib.figure.Figure` (no pyplot state).
+
+Rates are drawn in % of orders; "per month" means per 30 days of simulated time.
+Names from the scenario are drawn as plain text (no mathtext), whatever they contain.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.figure import Figure
+
+from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_channel
+from racesim.report.timelines import draw_race1, draw_race2, draw_race3
+
+__all__ = [
+    "DPI",
+    "Chart",
+    "buffer_cost",
+    "build_figures",
+    "channel_oversells",
+    "frontier",
+    "oversell_vs_buffer",
+    "plain_text",
+    "png",
+    "race_timeline",
+    "sync_latency",
+]
+
+DPI = 110
+"""Resolution of the PNG files (dots per inch); figures are 7–9 inches wide."""
+
+CURRENT, CHOSEN, FORMULA, CURVE = "tab:red", "tab:green", "tab:purple", "tab:blue"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One figure of the report: a file name, a title, a caption and the PNG bytes."""
+
+    name: str
+    """File stem, e.g. ``01_oversell_vs_buffer``."""
+    title: str
+    caption: str
+    png: bytes
+
+
+@contextmanager
+def plain_text() -> Iterator[None]:
+    """Text created inside is shown as written: ``$`` in a SKU does not start math."""
+    with mpl.rc_context({"text.parse_math": False}):
+        yield
+
+
+def png(figure: Figure) -> bytes:
+    """The figure as PNG bytes at :data:`DPI`."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def _positions(data: ReportData) -> tuple[np.ndarray, list[str], bool]:
+    """x positions of the sweep values, their labels, and whether the axis is by rung."""
+    values = data.sweep["value"].to_numpy(dtype=float)
+    labels = [f"{v:g}" for v in values]
+    if data.family.name == "poisson_quantile":  # ε falls as the buffer grows: plot by rung
+        return np.arange(len(values), dtype=float), labels, True
+    return values, labels, False
+
+
+def _x_of(data: ReportData, value: float) -> float | None:
+    """Where a family value sits on the sweep's x axis (None when it is not on it)."""
+    x, _, by_rung = _positions(data)
+    values = data.sweep["value"].to_numpy(dtype=float)
+    if not by_rung:
+        return value
+    hits = np.flatnonzero(np.isclose(values, value))
+    return float(x[hits[0]]) if len(hits) else None
+
+
+def _axis_label(data: ReportData) -> str:
+    family = data.family
+    unit = {"fixed": "units hidden per SKU", "percent": "% of available stock hidden",
+            "seed_formula": "× P99 sync latency of expected sales hidden",
+            "poisson_quantile": "ε (smaller hides more)"}.get(family.name, family.parameter)
+    return f"buffer: {unit}"
+
+
+def _chosen_values(data: ReportData) -> dict[str, float]:
+    return dict(data.tuning.values)
+
+
+def oversell_vs_buffer(data: ReportData) -> Figure:
+    """Oversell rate against the buffer: pooled rate, Wilson band, t interval, target."""
+    sweep = data.sweep
+    x, labels, by_rung = _positions(data)
+    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    rate = 100 * sweep["oversell_rate"].to_numpy(dtype=float)
+    axes.fill_between(x, 100 * sweep["oversell_rate_low"], 100 * sweep["oversell_rate_high"],
+                      color=CURVE, alpha=0.18, label="95 % interval (Wilson, orders pooled)")
+    t_low = 100 * sweep["oversell_rate_t_low"].to_numpy(dtype=float)
+    t_high = 100 * sweep["oversell_rate_t_high"].to_numpy(dtype=float)
+    if np.isfinite(t_high).any():
+        axes.errorbar(x, rate, yerr=[np.nan_to_num(rate - t_low), np.nan_to_num(t_high - rate)],
+                      fmt="none", ecolor=CURVE, alpha=0.6, capsize=3,
+                      label="95 % interval between replications (Student t)")
+    axes.plot(x, rate, "o-", color=CURVE, label="oversell rate")
+    axes.axhline(100 * data.target, color="black", linestyle="--", linewidth=1,
+                 label=f"target {100 * data.target:g} %")
+    for name, value in _chosen_values(data).items():
+        where = _x_of(data, value)
+        if where is not None:
+            label = "recommended" if name == "*" else f"recommended, class {name}"
+            axes.axvline(where, color=CHOSEN, linewidth=1.5, alpha=0.8, label=label)
+    if data.current_value is not None and (where := _x_of(data, data.current_value)) is not None:
+        axes.axvline(where, color=CURRENT, linestyle=":", linewidth=1.5, label="current")
+    if by_rung:
+        axes.set_xticks(x, labels)
+    axes.set_xlabel(_axis_label(data))
+    axes.set_ylabel("oversold orders, % of orders")
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="upper right")
+    axes.set_title("Oversell rate against the buffer", loc="left", fontsize=11)
+    return figure
+
+
+def frontier(data: ReportData, headline: dict) -> Figure:
+    """Oversells per month against lost sales per month, one point per buffer value."""
+    sweep = data.sweep
+    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    per_orders = sweep["orders"] / sweep["replications"] * data.per_month
+    y = sweep["oversells_per_month"].to_numpy(dtype=float)
+    y_low = (sweep["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
+    y_high = (sweep["oversell_rate_high"] * per_orders).to_numpy(dtype=float)
+    x = sweep["lost_sales_per_month"].to_numpy(dtype=float)
+    axes.errorbar(x, y, yerr=[y - y_low, y_high - y], fmt="o-", color=CURVE, capsize=3,
+                  label="buffer values swept (95 % interval)")
+    for xi, yi, value in zip(x, y, sweep["value"], strict=True):
+        axes.annotate(f"{value:g}", (xi, yi), xytext=(5, 5), textcoords="offset points",
+                      fontsize=8, color=CURVE)
+    points = [("current", headline["current"], CURRENT, "s"),
+              ("recommended", headline["recommended"], CHOSEN, "*")]
+    if headline.get("seed_formula"):
+        points.append(("seed formula", headline["seed_formula"], FORMULA, "D"))
+    for label, numbers, color, marker in points:
+        axes.plot([numbers["lost_sales_per_month"]], [numbers["oversells_per_month"]],
+                  marker=marker, color=color, markersize=14 if marker == "*" else 9,
+                  linestyle="none", label=label, zorder=4)
+    axes.set_xlabel("lost sales per month (buyers who found the listing at 0)")
+    axes.set_ylabel("oversells per month")
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="upper right")
+    axes.set_title(f"The trade-off: oversells against lost sales "
+                   f"(labels: {data.family.parameter})", loc="left", fontsize=11)
+    return figure
+
+
+def buffer_cost(data: ReportData) -> Figure:
+    """What each buffer value costs: stock hidden and buyers turned away, per month."""
+    sweep = data.sweep
+    x, labels, by_rung = _positions(data)
+    figure = Figure(figsize=(7.5, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    for axes, metric, title, color in (
+            (left, "hidden_unit_hours", "stock hidden (unit-hours per month)", "tab:orange"),
+            (right, "lost_sales", "lost sales per month", "tab:brown")):
+        mean = sweep[f"{metric}_per_month"].to_numpy(dtype=float)
+        low = (sweep[f"{metric}_low"] * data.per_month).to_numpy(dtype=float)
+        high = (sweep[f"{metric}_high"] * data.per_month).to_numpy(dtype=float)
+        axes.errorbar(x, mean, yerr=[np.nan_to_num(mean - low), np.nan_to_num(high - mean)],
+                      fmt="o-", color=color, capsize=3)
+        for name, value in _chosen_values(data).items():
+            where = _x_of(data, value)
+            if where is not None:
+                axes.axvline(where, color=CHOSEN, linewidth=1.5, alpha=0.8,
+                             label="recommended" if name == "*" else f"class {name}")
+        if by_rung:
+            axes.set_xticks(x, labels)
+        axes.set_xlabel(_axis_label(data), fontsize=8)
+        axes.set_title(title, loc="left", fontsize=10)
+        axes.set_ylim(bottom=0)
+        axes.grid(alpha=0.3)
+    left.legend(fontsize=8, loc="upper left")
+    return figure
+
+
+def sync_latency(data: ReportData, headline: dict) -> Figure:
+    """Distribution of sync latency (change in the ledger → every listing shows it)."""
+    latencies = np.concatenate([r.sync_latency for r in data.current.replications])
+    figure = Figure(figsize=(7.5, 3.6), layout="constrained")
+    axes = figure.add_subplot()
+    p99 = float(headline["sync_latency"]["p99_s"])
+    if latencies.size:
+        positive = latencies[latencies > 0]
+        wide = positive.size and positive.max() / max(np.percentile(positive, 1), 1e-3) > 50
+        bins: Any = np.geomspace(max(positive.min(), 1e-2), positive.max(), 50) if wide else 50
+        axes.hist(latencies, bins=bins, color=CURVE, alpha=0.75)
+        if wide:
+            axes.set_xscale("log")
+        axes.axvline(p99, color=CURRENT, linewidth=2, label=f"P99 = {p99:,.0f} s")
+        axes.axvline(SYNC_TARGET_S, color="black", linestyle="--", linewidth=1,
+                     label=f"target P99 < {SYNC_TARGET_S:g} s")
+        axes.legend(fontsize=8, loc="upper right")
+    else:
+        axes.text(0.5, 0.5, "no stock changes were synchronised in this run",
+                  transform=axes.transAxes, ha="center")
+    axes.set_xlabel("seconds from a change in the ledger until every listing shows it")
+    axes.set_ylabel("changes")
+    axes.grid(alpha=0.3)
+    axes.set_title(f"Sync latency ({latencies.size:,} stock changes)", loc="left", fontsize=11)
+    return figure
+
+
+def channel_oversells(data: ReportData) -> Figure:
+    """Oversells per month on each marketplace, at the current and recommended buffer."""
+    tables = [("current buffer", per_channel(data.current, data.per_month), CURRENT),
+              ("recommended buffer", per_channel(data.recommended, data.per_month), CHOSEN)]
+    channels = list(tables[0][1].index)
+    figure = Figure(figsize=(7.5, 3.2 + 0.1 * len(channels)), layout="constrained")
+    axes = figure.add_subplot()
+    width = 0.38
+    for k, (label, table, color) in enumerate(tables):
+        table = table.reindex(channels)
+        per_orders = table["orders"] / _replications(data, k) * data.per_month
+        mean = table["oversells_per_month"].to_numpy(dtype=float)
+        low = (table["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
+        high = (table["oversell_rate_high"] * per_orders).to_numpy(dtype=float)
+        x = np.arange(len(channels)) + (k - 0.5) * width
+        axes.bar(x, mean, width, color=color, alpha=0.8, label=label,
+                 yerr=[mean - low, high - mean], capsize=3, ecolor="0.3")
+        for xi, value, top in zip(x, mean, high, strict=True):
+            axes.annotate(f"{value:,.1f}", (xi, top), xytext=(0, 3),
+                          textcoords="offset points", ha="center", fontsize=8)
+    axes.set_xticks(np.arange(len(channels)), channels)
+    axes.margins(y=0.15)  # room for the labels above the interval bars
+    axes.set_ylim(bottom=0)
+    axes.set_ylabel("oversells per month")
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(fontsize=8)
+    axes.set_title("Oversells per marketplace (95 % interval)", loc="left", fontsize=11)
+    return figure
+
+
+def _replications(data: ReportData, which: int) -> int:
+    run = data.current if which == 0 else data.recommended
+    return len(run.replications)
+
+
+def race_timeline(episode: Episode) -> Figure | None:
+    """The annotated timeline of a race episode (None when none was found)."""
+    found = episode.found
+    if found is None:
+        return None
+    draw: Any = {1: draw_race1, 2: draw_race2, 3: draw_race3}[episode.race]
+    return draw(found)
+
+
+def _caption_sweep(data: ReportData) -> str:
+    return (f"Each point: {data.replications} replications at one buffer value, the same "
+            "buyers at every value (common random numbers). The shaded band is the 95 % "
+            "Wilson interval of all orders pooled; bars are the 95 % Student-t interval "
+            "of the replication rates, which also allows for oversells that cluster "
+            "within a run.")
+
+
+def build_figures(data: ReportData, headline: dict) -> list[Chart]:
+    """Every figure of the report, rendered to PNG, in the order the report shows them."""
+    charts: list[Chart] = []
+
+    def add(name: str, title: str, caption: str, figure: Figure) -> None:
+        charts.append(Chart(f"{len(charts) + 1:02d}_{name}", title, caption, png(figure)))
+
+    chosen = headline["recommended"]
+    with plain_text():
+        add("oversell_vs_buffer", "Oversell rate against the buffer", _caption_sweep(data),
+            oversell_vs_buffer(data))
+        add("frontier", "Oversells against lost sales",
+            "Per month, one point per buffer value (labelled with its "
+            f"{data.family.parameter}); the star is the recommended buffer "
+            f"({chosen['replications']} replications), the square today's, the diamond the "
+            "seed formula's. Down and to the left is better; the curve shows how many "
+            "buyers each avoided oversell costs.", frontier(data, headline))
+        add("buffer_cost", "What the buffer costs",
+            "Stock the buffer keeps off the listings (units × hours) and buyers who found "
+            "a listing at 0, per month, with 95 % Student-t intervals between "
+            "replications.", buffer_cost(data))
+        add("sync_latency", "Sync latency",
+            "Seconds from each change of a SKU's published quantity until every "
+            "marketplace listing shows it, at the current buffer; the red line is the P99 "
+            "of all replications, the dashed line the 90 s target.",
+            sync_latency(data, headline))
+        add("channel_oversells", "Oversells per marketplace",
+            "Oversells per month on each marketplace at the current buffer and at the "
+            "recommended one; bars show the 95 % Wilson interval scaled to a month.",
+            channel_oversells(data))
+        for episode in data.episodes:
+            figure = race_timeline(episode)
+            if figure is not None:
+                add(f"race{episode.race}", f"Race {episode.race}: {episode.title}",
+                    f"Replication {episode.replication} of the run at the current buffer, "
+                    f"SKU {episode.found.sku}: drawn from the run's own records.",  # type: ignore[union-attr]
+                    figure)
+    return charts
+
