@@ -94,3 +94,22 @@ def test_unknown_families_and_targets_are_refused() -> None:
         tune(scenario, "magic")
     with pytest.raises(ValueError, match="target must be a rate"):
         tune(scenario, "fixed", target=3)
+
+
+@pytest.mark.slow
+def test_tune_cli_prints_the_promised_json() -> None:
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "racesim.cli", "tune", str(SCENARIOS / "small_seller.toml"),
+               "--policy", "fixed", "--replications", "4", "--jobs", "2", "--seed", "5",
+               "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("policy", "parameter", "value", "oversell_rate", "oversell_rate_ci",
+                "hidden_unit_hours", "lost_sales", "meets_target", "confirmation",
+                "seed_formula", "replications"):
+        assert key in report, key
+    assert report["policy"] == "fixed" and report["parameter"] == "units"

@@ -104,6 +104,133 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    """Run a scenario at every point of a grid and print the per-point summary."""
+    from racesim.executors import make_executor
+    from racesim.grid import Grid
+    from racesim.scenario import load_scenario
+    from racesim.sweep import format_summary, sweep
+
+    scenario = load_scenario(args.scenario)
+    grid = Grid.from_toml(args.grid)
+    grid.resolve(scenario)  # every grid problem, before a worker or cluster starts
+    kind = args.executor or ("dask" if args.scheduler else "local")
+    with make_executor(kind, jobs=args.jobs, scheduler=args.scheduler) as executor:
+        result = sweep(scenario, grid, replications=args.replications, seed=args.seed,
+                       executor=executor, progress=not args.json)
+    if args.out is not None:
+        result.save(args.out, scenario_path=args.scenario)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        print(format_summary(result))
+        if args.out is not None:
+            print(f"\nRuns, summary (Parquet and CSV) and manifest written to {args.out}/")
+    return 0
+
+
+def _target(text: str) -> float:
+    """An argparse type: an oversell-rate target, a fraction strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.003, got {text!r}") \
+            from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {value:g}; "
+                                         "0.003 means 0.3 % of orders)")
+    return value
+
+
+def _confidence(text: str) -> float:
+    """An argparse type: a confidence level strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level such as 0.95, got {text!r}") \
+            from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {value:g})")
+    return value
+
+
+def _tune(args: argparse.Namespace) -> int:
+    """Find the smallest buffer of a policy family that meets the oversell target."""
+    from racesim.scenario import load_scenario
+    from racesim.tune import tune
+
+    scenario = load_scenario(args.scenario)
+    tuning = tune(scenario, args.policy, target=args.target, confidence=args.confidence,
+                  replications=args.replications, max_replications=args.max_replications,
+                  seed=args.seed, jobs=args.jobs, per_class=not args.no_classes,
+                  progress=not args.json)
+    report = tuning.to_json()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    low, high = report["oversell_rate_ci"]
+    value = report["value"]
+    shown = ", ".join(f"class {k}: {v:g}" for k, v in value.items()) \
+        if isinstance(value, dict) else f"{value:g}"
+    verdict = "meets" if report["meets_target"] else "does NOT meet"
+    lines = [
+        f"{scenario.name}: {report['policy']} buffer, {report['parameter']} = {shown}",
+        f"  oversell rate {100 * report['oversell_rate']:.3f} % "
+        f"({100 * args.confidence:g} % CI {100 * low:.3f}–{100 * high:.3f} %) {verdict} the "
+        f"target of {100 * args.target:g} % on {report['replications']} replications "
+        f"({report['evaluations']} candidates simulated)",
+        f"  cost per replication: {report['hidden_unit_hours']:.1f} hidden unit-hours, "
+        f"{report['lost_sales']:.1f} lost sales",
+    ]
+    confirmation = report.get("confirmation")
+    if confirmation:
+        c_low, c_high = confirmation["oversell_rate_ci"]
+        lines.append(f"  confirmed on fresh replications (seed {confirmation['seed']}): "
+                     f"{100 * c_low:.3f}–{100 * c_high:.3f} % — "
+                     + ("meets" if confirmation["meets_target"] else "misses"))
+    formula = report.get("seed_formula")
+    if formula:
+        lines.append(f"  seed formula max(5, 5 %, 2 × P99 demand): "
+                     f"{formula['hidden_unit_hours']:.1f} hidden unit-hours, "
+                     f"{formula['lost_sales']:.1f} lost sales, oversell CI up to "
+                     f"{100 * formula['oversell_rate_ci'][1]:.3f} %")
+    if report["more_replications_needed"]:
+        lines.append(f"  the interval still straddles the target: about "
+                     f"{report['more_replications_needed']} more replications would settle it")
+    print("\n".join(lines))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Simulate a scenario and write its oversell-risk report (HTML, figures, tables)."""
+    import re
+
+    from racesim.report import build_report
+    from racesim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = args.out or Path("reports") / (re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name)
+                                         .strip("-.") or "report")
+    command = ["racesim", "report", str(args.scenario), "--out", str(out), "--seed",
+               str(args.seed), "--replications", str(args.replications), "--jobs",
+               str(args.jobs), "--target", f"{args.target:g}", "--policy", args.policy,
+               *(["--pdf"] if args.pdf else [])]  # every option spelled out, for the manifest
+    report = build_report(scenario, out, scenario_path=args.scenario, seed=args.seed,
+                          replications=args.replications, jobs=args.jobs, target=args.target,
+                          policy=args.policy, pdf=args.pdf, progress=True, command=command)
+    rec = report.headline["recommended"]
+    low, high = rec["oversell_rate_ci"]
+    value = ", ".join(f"{name} {v:g}" for name, v in rec["value"].items()) \
+        if isinstance(rec["value"], dict) else f"{rec['value']:g}"
+    print(f"{scenario.name}: recommended {args.policy} buffer {value} — oversell rate "
+          f"{100 * rec['oversell_rate']:.2f} % (95 % CI {100 * low:.2f}–{100 * high:.2f} %, "
+          f"target {100 * args.target:g} %); today "
+          f"{report.headline['current']['oversells_per_month']:.1f} oversells a month.")
+    print(f"Report written to {out / 'index.html'}"
+          + (f" and {out / 'report.pdf'}" if args.pdf else "") + f" ({len(report.files)} files).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``racesim`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -150,6 +277,83 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="directory for the tables (Parquet or CSV) and a manifest")
     run.set_defaults(handler=_run)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario at every point of a parameter grid",
+        description="Simulate SCENARIO.toml at every point of GRID.toml (override paths "
+                    "and their values, e.g. \"buffer.units\" = [0, 1, 2]), R replications "
+                    "each on common random numbers (replication r uses the same seed at "
+                    "every point), and print each point's oversell rate with its 95 %% "
+                    "intervals, lost sales and hidden stock.")
+    sweep.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    sweep.add_argument("--grid", type=Path, required=True, metavar="GRID.toml",
+                       help="the fields to vary and their values")
+    sweep.add_argument("--replications", type=_positive, default=1, metavar="R",
+                       help="replications per point (default 1)")
+    sweep.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    sweep.add_argument("--jobs", type=_positive, default=1, metavar="J",
+                       help="local worker processes, or LocalCluster workers with "
+                            "--executor dask (default 1; results do not depend on it)")
+    sweep.add_argument("--executor", choices=["local", "dask"], default=None,
+                       help="where replications run (default local; dask with --scheduler)")
+    sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                       help="address of a running Dask scheduler (implies --executor dask)")
+    sweep.add_argument("--out", type=Path, default=None,
+                       help="directory for runs and summary (Parquet and CSV) and a manifest")
+    sweep.add_argument("--json", action="store_true",
+                       help="print one JSON object (and no progress bar)")
+    sweep.set_defaults(handler=_sweep)
+
+    tune = commands.add_parser(
+        "tune", help="the smallest buffer that keeps oversells under a target",
+        description="Search a buffer policy family for the smallest parameter whose "
+                    "oversell rate's upper confidence bound is at or below the target, "
+                    "on common random numbers; confirm it on fresh replications and "
+                    "compare its cost with the seed formula's.")
+    tune.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    tune.add_argument("--policy", default="fixed",
+                      choices=["fixed", "percent", "seed_formula", "poisson_quantile"],
+                      help="buffer policy family (default fixed: units per SKU)")
+    tune.add_argument("--target", type=_target, default=0.003, metavar="RATE",
+                      help="oversell-rate target as a fraction of orders (default 0.003)")
+    tune.add_argument("--confidence", type=_confidence, default=0.95,
+                      help="confidence of the interval that must meet the target (0.95)")
+    tune.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    tune.add_argument("--replications", type=_positive, default=8, metavar="R",
+                      help="replications to start from (default 8; more are added when "
+                           "the target needs more orders)")
+    tune.add_argument("--max-replications", type=_positive, default=256, metavar="R",
+                      help="at most this many replications (default 256)")
+    tune.add_argument("--jobs", type=_positive, default=1, metavar="J",
+                      help="worker processes (default 1; results do not depend on it)")
+    tune.add_argument("--no-classes", action="store_true",
+                      help="one parameter for the whole catalog, even a large one")
+    tune.add_argument("--json", action="store_true", help="print one JSON object")
+    tune.set_defaults(handler=_tune)
+
+    report = commands.add_parser(
+        "report", help="write an oversell-risk report (HTML, figures, tables; PDF with --pdf)",
+        description="Simulate SCENARIO.toml at its current buffer, tune the buffer to an "
+                    "oversell target, sweep the buffer and find race episodes, then write "
+                    "a self-contained index.html (answer first, figures inline), the "
+                    "figures as PNG, the tables as CSV, summary.json and manifest.json.")
+    report.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    report.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="report folder (default reports/SCENARIO-NAME)")
+    report.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    report.add_argument("--replications", type=_positive, default=20, metavar="R",
+                        help="replications per run; the tuner starts here and adds what "
+                             "the target needs (default 20)")
+    report.add_argument("--jobs", type=_positive, default=1, metavar="J",
+                        help="worker processes (default 1; results do not depend on it)")
+    report.add_argument("--target", type=_target, default=0.003, metavar="RATE",
+                        help="oversell-rate target as a fraction of orders (default 0.003)")
+    report.add_argument("--policy", default="fixed",
+                        choices=["fixed", "percent", "seed_formula", "poisson_quantile"],
+                        help="buffer policy family to tune (default fixed)")
+    report.add_argument("--pdf", action="store_true",
+                        help="also print report.pdf with headless Chromium")
+    report.set_defaults(handler=_report)
     return parser
 
 
