@@ -27,9 +27,20 @@ Three measurements, each printed next to its target:
    projection and never scan the log, so the ratio of the largest to the smallest log's
    cost should stay ≈ 1.
 
+4. **PostgreSQL engine, reserve commands per second**, for ``synchronous_commit=on`` and
+   ``off``: one transaction per command, and batched. Next to each, the *raw* rate of the
+   same server in the same run: a plain psycopg connection doing ``BEGIN; SELECT … FOR
+   UPDATE`` (one stock row) ``; INSERT`` (one 3-column row) ``; COMMIT`` per transaction
+   (or the same number of inserts per transaction as the batch), each round in a fresh
+   schema. Target: per-transaction engine ≥ 50 % of the raw rate. The server is the one
+   ``--postgres URL`` names (a plain libpq URL of a database where the benchmark may
+   create and drop schemas), else a throwaway cluster started with ``initdb`` and
+   ``pg_ctl`` on a loopback port with PostgreSQL's default, durable settings; without
+   PostgreSQL on the machine the section is skipped.
+
 Usage::
 
-    python benchmarks/bench_ledger.py [--quick] [--json PATH]
+    python benchmarks/bench_ledger.py [--quick] [--json PATH] [--postgres URL | --no-postgres]
 
 ``--quick`` runs tiny sizes (a few seconds; for the smoke test). Rates are commands per
 second of wall-clock time (``time.perf_counter``); read costs are nanoseconds per call,
@@ -60,9 +71,14 @@ import numpy as np
 
 from racesim.ledger import Ledger
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from postgres_server import PostgresServer, PostgresUnavailable
+
 MEMORY_TARGET = 200_000  # reserve commands/s, in-memory engine, one core
 SQLITE_TARGET_RATIO = 0.50  # engine per-transaction rate / raw single-insert rate
 SYNC_MODES = ("FULL", "NORMAL")
+POSTGRES_TARGET_RATIO = 0.50  # engine per-transaction rate / raw SELECT FOR UPDATE + INSERT
+POSTGRES_COMMIT_MODES = ("on", "off")  # synchronous_commit
 SEED = 20261127
 
 
@@ -79,6 +95,9 @@ class Sizes:
     log_sizes: tuple[int, ...]  # events in the log when reads are timed
     read_calls: int  # available() calls per timing
     read_rounds: int
+    postgres_per_txn_commands: int = 2_000  # one transaction each, per round
+    postgres_batched_commands: int = 10_000  # per round, in batches of ``batch_size``
+    postgres_rounds: int = 5
 
 
 FULL_SIZES = Sizes(
@@ -92,6 +111,7 @@ QUICK_SIZES = Sizes(
     sqlite_per_txn_commands=200, sqlite_batched_commands=2_000, batch_size=1_000,
     sqlite_rounds=1,
     log_sizes=(1_000, 10_000), read_calls=2_000, read_rounds=1,
+    postgres_per_txn_commands=100, postgres_batched_commands=1_000, postgres_rounds=1,
 )
 
 
@@ -350,6 +370,149 @@ def bench_reads(url: str, sizes: Sizes, rng: np.random.Generator) -> dict[str, A
             "ratio_largest_to_smallest": points[-1]["ns_per_call"] / points[0]["ns_per_call"]}
 
 
+# -- 4. PostgreSQL against raw psycopg -------------------------------------------------
+
+
+class Schemas:
+    """Fresh schema names in one database, dropped again by :meth:`drop_all`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._names: list[str] = []
+
+    def new(self, stem: str) -> str:
+        name = f"racesim_bench_{os.getpid()}_{stem}_{len(self._names) + 1}"
+        self._names.append(name)
+        return name
+
+    def drop_all(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for name in self._names:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(name)))
+        self._names.clear()
+
+
+def postgres_url(base: str, schema: str, synchronous_commit: str) -> str:
+    """The ledger URL of ``schema`` in the database ``base`` names."""
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}schema={schema}&synchronous_commit={synchronous_commit}"
+
+
+def postgres_raw_rate(base: str, schema: str, synchronous_commit: str,
+                      rows: Sequence[tuple[str, str, float]], batch_size: int) -> float:
+    """Rows/s of ``BEGIN; SELECT … FOR UPDATE; INSERT × batch_size; COMMIT`` in a new schema."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute(sql.SQL("SET synchronous_commit = {}").format(
+            sql.Literal(synchronous_commit)))
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        cur.execute("CREATE TABLE stock (sku TEXT PRIMARY KEY, units BIGINT NOT NULL)")
+        cur.execute("INSERT INTO stock (sku, units) VALUES ('SKU-0', 0)")
+        cur.execute("CREATE TABLE t (order_id TEXT NOT NULL, sku TEXT NOT NULL, "
+                    "at DOUBLE PRECISION NOT NULL)")
+        execute = cur.execute
+        lock = "SELECT units FROM stock WHERE sku = %s FOR UPDATE"
+        insert = "INSERT INTO t (order_id, sku, at) VALUES (%s, %s, %s)"
+        start = time.perf_counter()
+        for first in range(0, len(rows), batch_size):
+            execute("BEGIN")
+            execute(lock, ("SKU-0",))
+            cur.fetchone()
+            for row in rows[first:first + batch_size]:
+                execute(insert, row)
+            execute("COMMIT")
+        seconds = time.perf_counter() - start
+    return len(rows) / seconds
+
+
+def postgres_engine_rate(base: str, schema: str, synchronous_commit: str, workload: Workload,
+                         batch_size: int) -> float:
+    """Reserve commands/s of the PostgreSQL ledger in a new schema."""
+    with Ledger.open(postgres_url(base, schema, synchronous_commit)) as ledger:
+        prepare(ledger, workload)
+        if batch_size == 1:
+            seconds = run_reserves(ledger, workload.commands)
+        else:
+            seconds = run_batched(ledger, workload.commands, batch_size)
+        check(ledger, workload)
+        if ledger.verify():
+            raise RuntimeError(f"{ledger.url}: verify() found differences")
+    return len(workload.commands) / seconds
+
+
+def postgres_compare_with_raw(schemas: Schemas, synchronous_commit: str, workload: Workload,
+                              batch_size: int, rounds: int) -> dict[str, Any]:
+    """Best-of-``rounds`` engine and raw rates, alternating which runs first each round."""
+    rows = [(order_id, sku, at) for sku, order_id, _channel, at in workload.commands]
+    base = schemas.url
+    engine: list[float] = []
+    raw: list[float] = []
+    for r in range(rounds):
+        engine_first = r % 2 == 0
+        if engine_first:
+            engine.append(postgres_engine_rate(base, schemas.new("engine"), synchronous_commit,
+                                               workload, batch_size))
+        raw.append(postgres_raw_rate(base, schemas.new("raw"), synchronous_commit, rows,
+                                     batch_size))
+        if not engine_first:
+            engine.append(postgres_engine_rate(base, schemas.new("engine"), synchronous_commit,
+                                               workload, batch_size))
+    best_engine, best_raw = max(engine), max(raw)
+    return {"commands": len(workload.commands), "batch_size": batch_size,
+            "engine_per_s": best_engine, "raw_per_s": best_raw,
+            "ratio": best_engine / best_raw,
+            "ratio_of_medians": statistics.median(engine) / statistics.median(raw),
+            "engine_rounds_per_s": engine, "raw_rounds_per_s": raw}
+
+
+@contextmanager
+def postgres_database(url: str | None) -> Iterator[tuple[str, str]]:
+    """The database to measure in and how it was found: ``url``, else a throwaway server.
+
+    The throwaway cluster keeps PostgreSQL's default, durable settings (``fsync``,
+    ``full_page_writes`` on); only its address and size are set.
+    """
+    if url is not None:
+        yield url, "given with --postgres"
+        return
+    with PostgresServer(settings={"max_connections": "20"}) as server:
+        yield server.url(), f"throwaway cluster (initdb) in {server.bin_dir}, default settings"
+
+
+def bench_postgres(url: str | None, sizes: Sizes) -> dict[str, Any]:
+    """Per-transaction and batched rates, engine and raw, for each synchronous_commit."""
+    import psycopg
+
+    per_txn = reserve_heavy(sizes.postgres_per_txn_commands)
+    batched = reserve_heavy(sizes.postgres_batched_commands)
+    with postgres_database(url) as (base, origin):
+        with psycopg.connect(base) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+        schemas = Schemas(base)
+        results: dict[str, Any] = {"target_ratio_per_txn": POSTGRES_TARGET_RATIO,
+                                   "server": origin, "server_version": version}
+        try:
+            for mode in POSTGRES_COMMIT_MODES:
+                results[mode] = {
+                    "per_txn": postgres_compare_with_raw(schemas, mode, per_txn, 1,
+                                                         sizes.postgres_rounds),
+                    "batched": postgres_compare_with_raw(schemas, mode, batched,
+                                                         sizes.batch_size,
+                                                         sizes.postgres_rounds),
+                }
+        finally:
+            schemas.drop_all()
+    return results
+
+
 # -- report ----------------------------------------------------------------------------
 
 
@@ -400,11 +563,38 @@ def render(results: dict[str, Any]) -> str:
         row = reads[store]
         cells = "".join(f"{p['ns_per_call']:>15,.0f}" for p in row["points"])
         lines.append(f"   {store:<10}{cells}{row['ratio_largest_to_smallest']:>18.2f}")
+    postgres = results.get("postgres")
+    if postgres is None:
+        return "\n".join(lines)
+    lines.append("")
+    if "skipped" in postgres:
+        lines.append(f"4. PostgreSQL: skipped ({postgres['skipped']})")
+        return "\n".join(lines)
+    lines += [f"4. PostgreSQL {postgres['server_version']} ({postgres['server']}; fresh schema "
+              f"per round, best of {env['sizes']['postgres_rounds']}); "
+              f"target: engine per-txn ≥ {POSTGRES_TARGET_RATIO:.0%} of raw",
+              f"   {'sync_commit':<12}{'mode':<16}{'engine cmd/s':>14}{'raw rows/s':>12}"
+              f"{'engine/raw':>12}{'(median)':>10}  meets target"]
+    for mode in POSTGRES_COMMIT_MODES:
+        for kind in ("per_txn", "batched"):
+            row = postgres[mode][kind]
+            label = ("1 per txn" if kind == "per_txn"
+                     else f"{row['batch_size']:,} per txn")
+            verdict = (meets(row["ratio"] >= POSTGRES_TARGET_RATIO) if kind == "per_txn"
+                       else "-")
+            lines.append(f"   {mode:<12}{label:<16}{row['engine_per_s']:>14,.0f}"
+                         f"{row['raw_per_s']:>12,.0f}{row['ratio']:>12.2f}"
+                         f"{row['ratio_of_medians']:>10.2f}  {verdict}")
     return "\n".join(lines)
 
 
-def run(sizes: Sizes, quick: bool) -> dict[str, Any]:
-    """Every measurement, in order, as one JSON-ready dictionary."""
+def run(sizes: Sizes, quick: bool, postgres: str | None = None,
+        with_postgres: bool = True) -> dict[str, Any]:
+    """Every measurement, in order, as one JSON-ready dictionary.
+
+    ``postgres`` names the database for section 4 (default: a throwaway server);
+    ``with_postgres=False`` leaves the section out.
+    """
     rng = np.random.default_rng(SEED)
     workload_rng, read_rng = rng.spawn(2)
     heavy = reserve_heavy(sizes.memory_commands)
@@ -424,6 +614,13 @@ def run(sizes: Sizes, quick: bool) -> dict[str, Any]:
             "sqlite": bench_reads(sqlite_url(directory / "reads.db", "NORMAL"), sizes,
                                   sqlite_rng),
         }
+    if with_postgres:
+        try:
+            results["postgres"] = bench_postgres(postgres, sizes)
+        except (PostgresUnavailable, ImportError) as exc:
+            if postgres is not None:
+                raise
+            results["postgres"] = {"skipped": str(exc)}
     return results
 
 
@@ -433,9 +630,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="tiny sizes (a few seconds), for smoke tests")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="also write the figures as JSON to PATH")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", metavar="URL",
+                       help="measure PostgreSQL in this database (plain libpq URL; schemas "
+                            "are created and dropped); default: a throwaway server")
+    where.add_argument("--no-postgres", action="store_true",
+                       help="leave the PostgreSQL measurement out")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    results = run(sizes, args.quick)
+    results = run(sizes, args.quick, args.postgres, not args.no_postgres)
     print(render(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

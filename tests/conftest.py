@@ -7,23 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from postgres_server import fresh_postgres_url, require_postgres
 from racesim.ledger import Ledger
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "postgres"]
+"""Every backend; "postgres" runs on a throwaway server (skipped without one, unless CI)."""
 
 
 def store_url(kind: str, directory: Path, name: str = "ledger") -> str:
-    """A fresh store URL of the given kind whose files live in ``directory``."""
+    """A fresh store URL of the given kind whose files live in ``directory``.
+
+    For "postgres", a new schema on the shared throwaway server (see postgres_server.py).
+    """
     if kind == "memory":
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{directory / f'{name}.db'}"
+    if kind == "postgres":
+        return fresh_postgres_url(name)
     raise ValueError(f"unknown store kind {kind!r}")
 
 
 @pytest.fixture(params=STORES)
 def store_kind(request: pytest.FixtureRequest) -> str:
     """The backend under test: each test using it runs once per store."""
+    if request.param == "postgres":
+        require_postgres()
     return request.param
 
 

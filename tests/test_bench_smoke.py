@@ -1,4 +1,4 @@
-"""The ledger benchmark runs end to end and writes every figure it promises.
+"""The benchmarks run end to end and write every figure they promise.
 
 Only the shape of the output is checked: timings depend on the machine, so no threshold
 is asserted here (the figures are for people, see ``benchmarks/README.md``).
@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ledger.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARK = BENCHMARKS / "bench_ledger.py"
+SIM_BENCHMARK = BENCHMARKS / "bench_sim.py"
 
 
 def _positive(value: Any) -> bool:
@@ -45,3 +47,42 @@ def test_quick_benchmark_prints_a_table_and_writes_every_figure(tmp_path: Path) 
         assert [p["events"] for p in reads["points"]] == [1_000, 10_000]
         assert all(_positive(p["ns_per_call"]) for p in reads["points"])
         assert _positive(reads["ratio_largest_to_smallest"])
+
+
+def test_quick_simulation_benchmark_prints_a_table_and_writes_every_figure(
+        tmp_path: Path) -> None:
+    out = tmp_path / "sim.json"
+    done = subprocess.run([sys.executable, str(SIM_BENCHMARK), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    for heading in ("high_volume", "Bare SimPy", "SimPy-only ceiling", "Small scenarios"):
+        assert heading in done.stdout, heading
+
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["environment"]["quick"] is True
+    assert figures["target_orders_per_s"] == 20_000
+
+    for setting in ("no_tables", "tables"):
+        row = figures["model"][setting]
+        for key in ("orders", "seconds", "cpu_s", "orders_per_s", "accepted_incl_warmup"):
+            assert _positive(row[key]), (setting, key, row[key])
+        assert isinstance(row["meets_target"], bool)
+    assert figures["model"]["tables"]["orders"] == figures["model"]["no_tables"]["orders"]
+
+    counting = figures["counting"]
+    assert counting["orders"] == figures["model"]["no_tables"]["rounds"][0]["orders"]
+    assert (counting["events_processed"]
+            == counting["events_scheduled"] - counting["events_left_pending"])
+    assert counting["events_per_order"] > 1  # at least the buyer and one webhook copy
+    assert _positive(figures["phases"]["event_loop_s"])
+
+    for loop in ("process_timeout", "callback_chain", "callback_heap"):
+        assert _positive(figures["simpy"][loop]["events_per_s"]), loop
+    for key in ("orders_per_s", "fraction_no_tables", "fraction_tables",
+                "paired_median_fraction_no_tables", "paired_median_fraction_tables"):
+        assert _positive(figures["ceiling"][key]), key
+
+    for name in ("race1_double_buy", "minimal"):
+        row = figures["small"][name]
+        assert row["replications"] == 3
+        assert _positive(row["replications_per_s"]) and _positive(row["ms_per_replication"])

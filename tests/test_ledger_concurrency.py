@@ -1,4 +1,5 @@
-"""Several processes racing for the last units of one SKU in one SQLite file.
+"""Several processes racing for the last units of one SKU in one SQLite file or PostgreSQL
+database.
 
 This is race 1 (the cross-marketplace double-buy) at the database level: the ledger
 must hand out exactly the units it has, however the writers interleave.
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import store_url
+from postgres_server import require_postgres
 from racesim.ledger import EventKind, Ledger
 
 WORKERS = 8
@@ -34,8 +37,11 @@ def _race(url: str, worker: int, barrier: Barrier, results: Queue) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_eight_processes_never_reserve_more_than_the_stock(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_eight_processes_never_reserve_more_than_the_stock(tmp_path: Path, kind: str) -> None:
+    if kind == "postgres":
+        require_postgres()
+    url = store_url(kind, tmp_path, "race")
     with Ledger.open(url) as ledger:
         ledger.restock("SKU-1", UNITS, ref="PO-1")
     context = multiprocessing.get_context("spawn")

@@ -144,6 +144,8 @@ class Store(ABC):
 _REGISTRY: dict[str, str] = {
     "memory": "racesim.ledger.memory:MemoryStore",
     "sqlite": "racesim.ledger.sqlite:SqliteStore",
+    "postgresql": "racesim.ledger.postgres:PostgresStore",
+    "postgres": "racesim.ledger.postgres:PostgresStore",
 }
 
 
