@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from racesim.executors import Executor, LocalExecutor
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
@@ -130,27 +131,30 @@ def _jsonable(value: object) -> object:
 def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: int = 1, *,
                  store: str | None = None, engine: str | None = None,
                  buffer: Callable[[str, int, float], int] | None = None,
-                 tables: bool = False, progress: bool = False) -> RunResult:
-    """Run ``replications`` independent replications of ``scenario`` on ``jobs`` processes.
+                 tables: bool = False, progress: bool = False,
+                 executor: Executor | None = None) -> RunResult:
+    """Run ``replications`` independent replications of ``scenario``.
 
-    The same ``seed`` gives identical results whatever ``jobs`` is.
+    They run on ``jobs`` local processes, or on ``executor`` (a
+    :class:`~racesim.executors.LocalExecutor`, a
+    :class:`~racesim.executors.DaskExecutor`, …), which the caller keeps open and
+    closes; give one or the other. The same ``seed`` gives identical results whatever
+    runs them.
     """
     if replications < 1:
         raise ValueError(f"replications must be ≥ 1 (got {replications})")
     if jobs < 1:
         raise ValueError(f"jobs must be ≥ 1 (got {jobs})")
+    if executor is not None and jobs != 1:
+        raise ValueError(f"give jobs (got {jobs}) or an executor ({executor!r}), not both")
     seeds = replication_seeds(seed, replications)
     work = [(scenario, seeds[r], r, store, engine, buffer, tables) for r in range(replications)]
-    results = list(_progress(_map(work, jobs), replications, progress))
+    owned = executor is None
+    runner = LocalExecutor(jobs) if executor is None else executor
+    with runner if owned else nullcontext(runner):
+        # results come back in replication order, whatever finishes first
+        results = list(_progress(runner.map(_one, work), replications, progress))
     return RunResult(seed=seed, replications=results)
-
-
-def _map(work: list[tuple], jobs: int) -> Iterator[SimulationResult]:
-    if jobs == 1 or len(work) == 1:
-        yield from map(_one, work)
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_one, work)  # in submission order, whatever finishes first
 
 
 def _progress(results: Iterator[SimulationResult], total: int,

@@ -93,7 +93,11 @@ class Ledger:
 
     @classmethod
     def open(cls, url: str = "memory://") -> Ledger:
-        """Open the ledger stored at ``url``: ``memory://`` (default) or ``sqlite:///file.db``."""
+        """Open the ledger stored at ``url``.
+
+        ``memory://`` (default), ``sqlite:///file.db`` or
+        ``postgresql://user@host:port/dbname`` (see each store's module for its options).
+        """
         return cls(open_store(url))
 
     @property

@@ -155,9 +155,11 @@ def register_store(scheme: str, target: str) -> None:
 
 
 def open_store(url: str) -> Store:
-    """Open the store a URL names: ``memory://`` or ``sqlite:///path.db`` (``?option=value``)."""
+    """Open the store a URL names: ``memory://``, ``sqlite:///path.db`` or
+    ``postgresql://user@host/db`` (``?option=value``)."""
     if not isinstance(url, str) or "://" not in url:
-        raise StoreError(f"store URL {url!r} must look like 'memory://' or 'sqlite:///path.db'")
+        raise StoreError(f"store URL {url!r} must look like 'memory://', 'sqlite:///path.db' "
+                         "or 'postgresql://user@host/db'")
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme not in _REGISTRY:

@@ -19,10 +19,13 @@ __all__ = ["check_delta", "check_id", "check_quantity", "check_reason", "check_t
 
 
 def check_id(command: str, name: str, value: object) -> str:
-    """A non-empty identifier (SKU, order id, channel, reference)."""
-    if type(value) is str and value and not value.isspace():
+    """A non-empty identifier (SKU, order id, channel, reference) of printable characters."""
+    if type(value) is str and value.isprintable() and value and not value.isspace():
         return value
     if isinstance(value, str):
+        if value and not value.isspace():
+            raise InvalidCommand(f"{command}: {name} must not contain control characters "
+                                 f"(got {value!r})")
         raise InvalidCommand(f"{command}: {name} must be a non-empty string (got {value!r})")
     raise InvalidCommand(f"{command}: {name} must be a string (got {type(value).__name__} "
                          f"{value!r})")
