@@ -25,6 +25,7 @@ from racesim.cli import main
 from racesim.errors import OrderStateError, StoreError
 from racesim.ledger import CommandStatus, EventKind, Ledger, Stock
 from racesim.ledger.postgres import PostgresStore
+from racesim.runner import replication_store
 from test_ledger_stateful import STEPS, LedgerMachine
 
 RESERVED, REJECTED, DUPLICATE = (CommandStatus.RESERVED, CommandStatus.REJECTED,
@@ -359,7 +360,7 @@ def test_racesim_run_gives_the_same_summary_on_postgresql_as_in_memory(
         summaries.append(json.loads(capsys.readouterr().out))
     assert summaries[0] == summaries[1]
     assert summaries[0]["orders"] >= 1
-    with Ledger.open(url) as ledger:
+    with Ledger.open(replication_store(url, 0)) as ledger:  # each replication its own schema
         assert ledger.event_count() > 0 and ledger.verify() == []
 
 

@@ -33,7 +33,7 @@ import simpy
 from simpy.events import Timeout
 
 from racesim.buffers import bind_policy, policy_from_config
-from racesim.errors import InvariantViolation, OrderStateError, UnknownOrder
+from racesim.errors import InvariantViolation, OrderStateError, StoreError, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.sim.demand import draw_arrivals
@@ -96,6 +96,12 @@ class Simulation:
         engine_config = scenario.engine
         self.engine_kind = engine or engine_config.kind
         self.engine = open_engine(self.engine_kind, store or engine_config.store)
+        used = self.engine.event_count() if hasattr(self.engine, "event_count") else 0
+        if used:
+            url = self.engine.url
+            self.engine.close()
+            raise StoreError(f"{url}: the ledger already holds {used} events; a simulation "
+                             "needs an empty one (a new file, database or schema)")
         self.buffer = bind_policy(buffer if buffer is not None else
                                   policy_from_config(scenario.buffer), scenario)
         self.channel_names = [channel.name for channel in scenario.channels]
