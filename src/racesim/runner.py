@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,19 @@ SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicate
 
 
 def replication_store(store: str | None, replication: int) -> str | None:
-    """Give each replication its own database: ``sqlite:///run.db`` → ``…/run-r3.db``."""
-    if store is None or not store.startswith("sqlite:"):
+    """Give each replication its own ledger.
+
+    ``sqlite:///run.db`` → ``sqlite:///run-r3.db``; ``postgresql://…/db?schema=run`` →
+    ``…?schema=run_r3`` (schema ``public`` when none is named); ``memory://`` as it is.
+    """
+    if store is None:
+        return store
+    if store.startswith(("postgresql:", "postgres:")):
+        parts = urlsplit(store)
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        options["schema"] = f"{options.get('schema', 'public')}_r{replication}"
+        return urlunsplit(parts._replace(query=urlencode(options)))
+    if not store.startswith("sqlite:"):
         return store
     base, query = [*store.split("?", 1), ""][:2]
     match = re.match(r"(.*?)(\.[A-Za-z0-9]+)?$", base)

@@ -1,0 +1,457 @@
+"""Parameter sweeps: every point of a grid, R replications each, on common random numbers.
+
+::
+
+    from racesim.grid import Grid
+    from racesim.scenario import load_scenario
+    from racesim.sweep import sweep
+
+    scenario = load_scenario("scenarios/race1_double_buy.toml")
+    result = sweep(scenario, {"buffer.units": [0, 1, 2, 3]}, replications=20, seed=1, jobs=2)
+    result.summary[["buffer.units", "oversell_rate_pooled", "lost_sales", "hidden_unit_hours"]]
+    result.monotone_share("buffer.units")        # share of replications where it never rises
+    result.save("out/buffer-sweep")              # Parquet + CSV + manifest.json
+
+**Common random numbers.** Replication r uses the same ``SeedSequence`` —
+``replication_seeds(seed, R)[r]`` — at every point of the grid, and every source of
+randomness in the model has its own named stream, so at every point replication r faces
+the same buyers, latencies and duplicate webhooks; only the swept fields differ. Two
+points are compared on the same demand, which takes most of the noise out of their
+difference.
+
+**Where it runs.** Each (point, replication) is one pure task: (the point's validated
+scenario, the replication's ``SeedSequence``, its index, an optional buffer policy) → the
+replication's summary. They run on an :class:`~racesim.executors.Executor` (``jobs``
+local processes by default, or Dask) and come back in task order, so the tables are
+identical whatever ran them.
+
+The whole grid is checked against the scenario before anything runs
+(:meth:`racesim.grid.Grid.resolve`): a bad path, type or value is a
+:class:`~racesim.errors.ScenarioError` with one line per problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import numpy as np
+import pandas as pd
+
+from racesim.executors import Executor, LocalExecutor
+from racesim.grid import Grid, GridPoint
+from racesim.runner import run_replication
+from racesim.scenario import Scenario
+from racesim.sim.streams import replication_seeds
+from racesim.stats import mean_interval, wilson_interval
+
+__all__ = ["POLICY_COLUMN", "Bindable", "BufferPolicyLike", "SweepResult", "format_summary",
+           "sweep"]
+
+BufferCallable = Callable[[str, int, float], int]
+"""A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.buffers`)."""
+
+
+class Bindable(Protocol):
+    """A buffer policy that needs the scenario first (e.g. ``racesim.buffers.seed_formula``)."""
+
+    def bind(self, scenario: Any) -> BufferCallable:
+        """The per-call policy for ``scenario``."""
+        ...
+
+
+BufferPolicyLike = BufferCallable | Bindable
+"""What ``sweep(policies=…)`` accepts: a policy callable, or an object with ``bind``."""
+
+POLICY_COLUMN = "policy"
+"""The column naming the buffer policy when :func:`sweep` is given ``policies``."""
+
+INTERVAL_METRICS = ("oversell_rate", "lost_sales", "hidden_unit_hours")
+"""Metrics whose per-point mean gets a Student-t 95 % interval (``…_low``, ``…_high``)."""
+
+_VERSIONED = ("racesim", "numpy", "pandas", "simpy", "scipy", "pydantic", "pyarrow", "dask",
+              "distributed")
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """One replication at one point: everything the worker needs, nothing about the worker."""
+
+    scenario: Scenario
+    seed: np.random.SeedSequence
+    replication: int
+    buffer: BufferPolicyLike | None = None
+
+
+def _run_task(task: _Task) -> dict[str, object]:
+    """Simulate one (point, replication) and return its summary metrics."""
+    buffer = cast(BufferCallable | None, task.buffer)  # the model binds a Bindable itself
+    result = run_replication(task.scenario, task.seed, task.replication, buffer=buffer,
+                             tables=False)
+    return result.summary
+
+
+@dataclass(frozen=True, eq=False)  # tables do not compare with ==
+class SweepResult:
+    """A finished sweep: one row per (point, replication), and one per point.
+
+    ``runs`` columns: ``point`` (0, 1, …), one column per swept path (named by the
+    path, e.g. ``buffer.units``; tables and lists as compact JSON), ``policy`` when
+    policies were given, ``replication``, then every metric of a replication's summary
+    (counts, seconds, unit-hours; ``oversell_rate`` is a fraction, its Wilson 95 %
+    interval split into ``oversell_rate_ci_low`` and ``oversell_rate_ci_high``).
+
+    ``summary`` columns: ``point``, the swept paths, ``replications``; the mean over
+    replications of every metric under the metric's own name; ``oversell_rate_low`` /
+    ``_high``, ``lost_sales_low`` / ``_high`` and ``hidden_unit_hours_low`` / ``_high``,
+    Student-t 95 % intervals of those means; ``orders_total``, ``oversold_total`` and
+    ``oversell_rate_pooled`` (all orders of all replications) with its Wilson 95 %
+    interval ``oversell_rate_pooled_low`` / ``_high``.
+    """
+
+    scenario: Scenario = field(repr=False)
+    grid: Grid
+    seed: int
+    replications: int
+    parameters: tuple[str, ...]
+    """The swept columns of ``runs`` and ``summary``, in grid order (then ``policy``)."""
+    runs: pd.DataFrame = field(repr=False)
+    summary: pd.DataFrame = field(repr=False)
+    executor: Mapping[str, object] = field(default_factory=dict)
+    """What ran the tasks (from :meth:`Executor.describe`)."""
+    policies: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    """Wall-clock seconds the replications took (not part of the tables)."""
+
+    def monotone_share(self, parameter: str, metric: str = "oversell_rate",
+                       tolerance: float = 1e-12) -> float:
+        """For a 1-D sweep, the share of replications whose ``metric`` never rises.
+
+        Points are taken in increasing order of ``parameter`` (in grid order if its
+        values are not all numbers); replication r counts when its metric at each point
+        is ≤ the previous point's + ``tolerance``. With common random numbers, a metric
+        that truly falls with the parameter gives a share near 1.
+        """
+        if parameter not in self.parameters:
+            raise ValueError(f"monotone_share: {parameter!r} is not a swept parameter "
+                             f"(swept: {', '.join(self.parameters)})")
+        if metric not in self.runs.columns:
+            raise ValueError(f"monotone_share: unknown metric {metric!r}")
+        points = self.summary.set_index("point")
+        varying = [p for p in self.parameters
+                   if p != parameter and points[p].astype(str).nunique() > 1]
+        if varying:
+            raise ValueError(f"monotone_share needs a one-dimensional sweep: besides "
+                             f"{parameter}, {', '.join(varying)} also vary")
+        values = points[parameter]
+        numeric = all(isinstance(v, int | float | np.number) and not isinstance(v, bool)
+                      for v in values)
+        order = list(values.sort_values(kind="stable").index) if numeric else list(points.index)
+        table = self.runs.pivot(index="replication", columns="point", values=metric)[order]
+        steps = np.diff(table.to_numpy(dtype=float), axis=1)
+        return float(np.mean(np.all(steps <= tolerance, axis=1)))
+
+    def to_json(self) -> dict[str, object]:
+        """Scenario, seed, grid and the per-point summary as JSON-ready data."""
+        return {
+            "scenario": self.scenario.name,
+            "scenario_digest": self.scenario.digest(),
+            "seed": self.seed,
+            "replications": self.replications,
+            "grid": self.grid.to_dict(),
+            "parameters": list(self.parameters),
+            "policies": list(self.policies),
+            "points": len(self.summary),
+            "executor": dict(self.executor),
+            "elapsed_s": self.elapsed_s,
+            "summary": _records(self.summary),
+        }
+
+    def save(self, out_dir: str | os.PathLike[str],
+             scenario_path: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+        """Write ``runs`` and ``summary`` as Parquet and CSV, and ``manifest.json``.
+
+        The manifest records the scenario (canonical TOML, its digest, and the file's own
+        text when ``scenario_path`` is given), the grid, seed, replications, package
+        versions and the executor. Returns the written files by name.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for name, frame in (("runs", self.runs), ("summary", self.summary)):
+            storable = _storable(frame, self.parameters)
+            written[f"{name}.parquet"] = out / f"{name}.parquet"
+            storable.to_parquet(written[f"{name}.parquet"], index=False)
+            written[f"{name}.csv"] = out / f"{name}.csv"
+            frame.to_csv(written[f"{name}.csv"], index=False)
+        written["manifest.json"] = out / "manifest.json"
+        manifest = self.manifest(scenario_path)
+        manifest["files"] = sorted(written)
+        written["manifest.json"].write_text(json.dumps(manifest, indent=2, default=str) + "\n",
+                                            encoding="utf-8")
+        return written
+
+    def manifest(self, scenario_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """What produced these tables, JSON-ready (what :meth:`save` writes)."""
+        text = Path(scenario_path).read_text(encoding="utf-8") if scenario_path else None
+        return {
+            "what": "racesim sweep",
+            "scenario_name": self.scenario.name,
+            "scenario_digest": self.scenario.digest(),
+            "scenario_file": str(scenario_path) if scenario_path else None,
+            "scenario_text": text,
+            "scenario_toml": self.scenario.to_toml(),
+            "grid": self.grid.to_dict(),
+            "grid_source": self.grid.source,
+            "parameters": list(self.parameters),
+            "policies": list(self.policies),
+            "points": len(self.summary),
+            "replications": self.replications,
+            "seed": self.seed,
+            "seeds": f"replication r uses numpy SeedSequence({self.seed}).spawn"
+                     f"({self.replications})[r] at every point (common random numbers)",
+            "executor": dict(self.executor),
+            "elapsed_s": self.elapsed_s,
+            "versions": _versions(),
+            "command": sys.argv,
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+
+def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike[str],
+          replications: int = 1, seed: int = 0, *, executor: Executor | None = None,
+          jobs: int = 1, progress: bool = False,
+          policies: Mapping[str, BufferPolicyLike] | None = None) -> SweepResult:
+    """Run ``replications`` replications of ``scenario`` at every point of ``grid``.
+
+    ``grid`` is a :class:`~racesim.grid.Grid`, its plain-data form or a grid file. Every
+    point is validated first; a :class:`~racesim.errors.ScenarioError` lists every
+    problem before any simulation runs. ``policies`` (name → buffer policy: a callable
+    ``(sku, available, now) -> units`` or an object with ``bind(scenario)``, such as
+    those of :mod:`racesim.buffers`; picklable for worker processes) adds one more axis,
+    column ``policy``, each policy replacing the scenario's buffer. Tasks run on
+    ``executor`` (kept open; the caller closes it) or on ``jobs`` local processes — give
+    one or the other; results do not depend on it. ``progress=True`` shows a bar
+    (``tqdm.auto``).
+    """
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise ValueError(f"sweep: replications must be a whole number ≥ 1 (got {replications!r})")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"sweep: seed must be a whole number ≥ 0 (got {seed!r})")
+    if executor is not None and jobs != 1:
+        raise ValueError(f"sweep: give jobs (got {jobs}) or an executor ({executor!r}), "
+                         "not both")
+    grid = _as_grid(grid)
+    points = grid.resolve(scenario)  # raises before anything runs
+    chosen = _policies(policies)
+    parameters = grid.parameters + ((POLICY_COLUMN,) if policies is not None else ())
+    cells = [(point, name, policy) for point in points for name, policy in chosen]
+    seeds = replication_seeds(seed, replications)  # the same seeds at every point: CRN
+    tasks = [_Task(point.scenario, seeds[r], r, policy)
+             for point, _, policy in cells for r in range(replications)]
+
+    owned = executor is None
+    runner = LocalExecutor(jobs) if executor is None else executor
+    with runner if owned else nullcontext(runner):
+        runner.start()  # a cluster's start-up is not part of elapsed_s
+        started = time.perf_counter()
+        results = list(_progress(runner.map(_run_task, tasks), len(tasks), progress))
+        elapsed = time.perf_counter() - started
+        described = runner.describe()
+
+    runs = _runs_frame(cells, results, replications, policies is not None)
+    return SweepResult(scenario=scenario, grid=grid, seed=seed, replications=replications,
+                       parameters=parameters, runs=runs, summary=_summarise(runs, parameters),
+                       executor=described, policies=tuple(name for name, _ in chosen
+                                                          if name is not None),
+                       elapsed_s=elapsed)
+
+
+# -- building the tables ------------------------------------------------------------------
+
+
+def _as_grid(grid: Grid | Mapping[str, Any] | str | os.PathLike[str]) -> Grid:
+    if isinstance(grid, Grid):
+        return grid
+    if isinstance(grid, Mapping):
+        return Grid.from_dict(grid)
+    if isinstance(grid, str | os.PathLike):
+        return Grid.from_toml(grid)
+    raise TypeError(f"sweep: grid must be a Grid, a mapping or a grid file "
+                    f"(got a {type(grid).__name__})")
+
+
+def _policies(policies: Mapping[str, BufferPolicyLike] | None
+              ) -> list[tuple[str | None, BufferPolicyLike | None]]:
+    """(name, callable) pairs; [(None, None)] (the scenario's own buffer) when not given."""
+    if policies is None:
+        return [(None, None)]
+    if not isinstance(policies, Mapping) or not policies:
+        raise ValueError("sweep: policies must be a non-empty mapping of name → buffer policy")
+    for name, policy in policies.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"sweep: policy names must be non-empty text (got {name!r})")
+        if not callable(policy) and not callable(getattr(policy, "bind", None)):
+            raise TypeError(f"sweep: policy {name!r} is neither callable nor has a bind "
+                            f"method (got {policy!r})")
+    return list(policies.items())
+
+
+def _runs_frame(cells: list[tuple[GridPoint, str | None, BufferPolicyLike | None]],
+                results: list[dict[str, object]], replications: int,
+                with_policy: bool) -> pd.DataFrame:
+    """One row per (point, replication), in that order."""
+    rows: list[dict[str, object]] = []
+    results_iter = iter(results)
+    for index, (point, name, _) in enumerate(cells):
+        for r in range(replications):
+            summary = next(results_iter)
+            row: dict[str, object] = {"point": index, **point.labels}
+            if with_policy:
+                row[POLICY_COLUMN] = name
+            row["replication"] = r
+            for key, value in summary.items():
+                if key == "oversell_rate_ci":
+                    interval = list(value)  # type: ignore[call-overload]
+                    row["oversell_rate_ci_low"], row["oversell_rate_ci_high"] = interval
+                else:
+                    row[key] = value
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:  # metrics that may be None (no cycle counts) → NaN
+        if frame[column].dtype == object and frame[column].map(_is_none_or_number).all():
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def _summarise(runs: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
+    """One row per point: means, pooled oversell rate (Wilson), Student-t intervals."""
+    skip = {"point", "replication", *parameters, "oversell_rate_ci_low", "oversell_rate_ci_high"}
+    metrics = [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])
+               and not pd.api.types.is_bool_dtype(runs[c])]
+    rows: list[dict[str, object]] = []
+    for point, group in runs.groupby("point", sort=True):
+        row: dict[str, object] = {"point": int(point),  # type: ignore[call-overload]
+                                  **{p: _plain(group[p].iloc[0]) for p in parameters},
+                                  "replications": len(group)}
+        means = {m: _mean(group[m]) for m in metrics}
+        orders, oversold = int(group["orders"].sum()), int(group["oversold"].sum())
+        for metric in ("orders", "oversold"):
+            row[metric] = means.pop(metric)
+        for metric in INTERVAL_METRICS:
+            mean, low, high = mean_interval(group[metric].to_numpy(dtype=float))
+            row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = mean, low, high
+            means.pop(metric)
+            if metric == "oversell_rate":
+                low, high = wilson_interval(oversold, orders)
+                row["oversell_rate_pooled"] = oversold / orders if orders else 0.0
+                row["oversell_rate_pooled_low"], row["oversell_rate_pooled_high"] = low, high
+                row["orders_total"], row["oversold_total"] = orders, oversold
+        row.update(means)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _mean(values: pd.Series) -> float:
+    data = pd.to_numeric(values, errors="coerce").dropna()
+    return float(data.mean()) if len(data) else math.nan
+
+
+def _is_none_or_number(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _storable(frame: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
+    """Parameter columns mixing kinds of value (``"30s"`` and ``60``) as text, for Parquet."""
+    frame = frame.copy()
+    for column in parameters:
+        kinds = {type(v) for v in frame[column] if v is not None}
+        if frame[column].dtype == object and len(kinds) > 1:
+            frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    return frame
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as dicts of plain Python values; NaN and infinities become None."""
+    records = []
+    for row in frame.to_dict("records"):
+        clean = {}
+        for key, value in row.items():
+            value = _plain(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            clean[str(key)] = value
+        records.append(clean)
+    return records
+
+
+def _progress(results: Iterator[dict[str, object]], total: int,
+              enabled: bool) -> Iterable[dict[str, object]]:
+    if not enabled:
+        return results
+    from tqdm.auto import tqdm
+
+    return tqdm(results, total=total, desc="sweep", unit="run")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in _VERSIONED:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def format_summary(result: SweepResult) -> str:
+    """The per-point summary as a plain-text table (what ``racesim sweep`` prints).
+
+    Rates in %, with the pooled Wilson 95 % interval and the Student-t 95 % interval of
+    the replication mean; lost sales and hidden unit-hours are means per replication.
+    """
+    s = result.summary
+
+    def pct(value: float) -> str:
+        return "–" if not math.isfinite(value) else f"{100 * value:.3f}"
+
+    def interval(low: float, high: float, show: Callable[[float], str]) -> str:
+        return "–" if not (math.isfinite(low) and math.isfinite(high)) \
+            else f"[{show(low)}, {show(high)}]"
+
+    def num(value: float) -> str:
+        return f"{value:,.1f}"
+
+    table = pd.DataFrame({p: s[p].map(lambda v: "–" if v is None else str(v))
+                          for p in result.parameters})
+    table["orders"] = s["orders"].map(num)
+    table["oversold"] = s["oversold"].map(num)
+    table["oversell %"] = s["oversell_rate_pooled"].map(pct)
+    table["Wilson 95 %"] = [interval(lo, hi, pct) for lo, hi in
+                            zip(s["oversell_rate_pooled_low"], s["oversell_rate_pooled_high"],
+                                strict=True)]
+    table["rep. mean %"] = s["oversell_rate"].map(pct)
+    table["t 95 %"] = [interval(lo, hi, pct) for lo, hi in
+                       zip(s["oversell_rate_low"], s["oversell_rate_high"], strict=True)]
+    table["lost sales"] = s["lost_sales"].map(num)
+    table["hidden unit-h"] = s["hidden_unit_hours"].map(num)
+    table["sync p99 s"] = s["sync_latency_p99_s"].map(num)
+    head = (f"{result.scenario.name}: {len(s)} point(s) × {result.replications} "
+            f"replication(s), seed {result.seed} (common random numbers); means per "
+            "replication, rates in %")
+    return head + "\n\n" + table.to_string(index=False)
