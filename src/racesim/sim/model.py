@@ -162,6 +162,7 @@ class Simulation:
         self.units_of: list[list[int]] = []
         self.handling_of: list[list[float]] = []
         self.cancels_of: list[list[bool]] = []
+        self.failed_of: list[list[list[int]]] = []  # failed handler attempts per copy
         self.copies_of: list[list[list[tuple[int, float]]]] = []
         self.dropped_of: list[list[int]] = []  # copies every handler attempt failed for
         self.backoff = []
@@ -179,6 +180,7 @@ class Simulation:
             self.units_of.append(arrivals.units.tolist())
             self.handling_of.append(plan.handling.tolist())
             self.cancels_of.append(plan.cancels.tolist())
+            self.failed_of.append(plan.failed_attempts.tolist())
             delays = (plan.latency + plan.retry_delay).tolist()
             dropped = plan.dropped.tolist()
             self.copies_of.append([
@@ -289,7 +291,7 @@ class Simulation:
                                      self.channel_names[c], now)
         status = result.status
         orders.deliveries[j] += 1
-        self.deliveries_log.append((c, j, copy, now, int(self.plans[c].failed_attempts[j, copy]),
+        self.deliveries_log.append((c, j, copy, now, self.failed_of[c][j][copy],
                                     status._value_))
         first = orders.first_seen[j] != orders.first_seen[j]  # NaN: never seen before
         if first:

@@ -69,6 +69,23 @@ def _suffix_min_lookup(computed: np.ndarray, visible: np.ndarray,
     return suffix[np.searchsorted(computed, queries, side="left")]
 
 
+def _per_sku_lookup(which: np.ndarray, computed: np.ndarray, visible: np.ndarray,
+                    sku: np.ndarray, queries: np.ndarray, span: float) -> np.ndarray:
+    """:func:`_suffix_min_lookup` within each SKU's own entries, for all SKUs at once."""
+    order = np.lexsort((computed, which))
+    which, computed, visible = which[order], computed[order], visible[order]
+    # Minimum of ``visible`` from each entry to the end of its SKU's run.
+    suffix = pd.Series(visible[::-1]).groupby(which[::-1]).cummin().to_numpy()[::-1]
+    keys = which * span + computed  # SKU-major keys: one sorted array for every SKU
+    found = np.searchsorted(keys, sku * span + queries, side="left")
+    seen = np.full(queries.shape, np.inf)
+    inside = found < keys.size
+    hits = np.flatnonzero(inside)
+    same = which[found[inside]] == sku[inside]
+    seen[hits[same]] = suffix[found[inside][same]]
+    return seen
+
+
 def sync_latencies(changes: list[tuple[float, int]],
                    reflections: list[list[tuple[int, float, float]]]) -> np.ndarray:
     """Seconds from each change of a published value until every listing reflects it.
@@ -87,12 +104,11 @@ def sync_latencies(changes: list[tuple[float, int]],
         which, computed, visible = table[:, 0].astype(np.int64), table[:, 1], table[:, 2]
         whole = which < 0
         seen = _suffix_min_lookup(computed[whole], visible[whole], t0)
-        for k in np.unique(sku):
-            mine = sku == k
-            own = which == k
-            if own.any():
-                seen[mine] = np.minimum(seen[mine],
-                                        _suffix_min_lookup(computed[own], visible[own], t0[mine]))
+        own = ~whole
+        if own.any():
+            span = float(max(computed.max(initial=0.0), t0.max()) + 1.0)
+            seen = np.minimum(seen, _per_sku_lookup(which[own], computed[own], visible[own],
+                                                    sku, t0, span))
         worst = np.maximum(worst, seen - t0)
     return worst[np.isfinite(worst)]
 
@@ -193,9 +209,10 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
     channels = np.asarray(sim.channel_names, dtype=object)
     warmup = float(sim.scenario.warmup)
     order_arrays = _order_arrays(sim, warmup)
-    log = [row for row in sim.deliveries_log
-           if sim.arrivals[row[0]].times[row[1]] >= warmup] if warmup > 0 else \
-        sim.deliveries_log
+    log = sim.deliveries_log
+    if warmup > 0:
+        placed = [arrivals.times.tolist() for arrivals in sim.arrivals]
+        log = [row for row in log if placed[row[0]][row[1]] >= warmup]
     delivered_channel = np.fromiter((row[0] for row in log), dtype=np.int64, count=len(log))
     delivered_sku = np.fromiter((sim.sku_of[row[0]][row[1]] for row in log), dtype=np.int64,
                                 count=len(log))
