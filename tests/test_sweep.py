@@ -141,7 +141,7 @@ def test_points_are_one_more_axis(race1: Scenario) -> None:
     assert grid.parameters == ("buffer.units", "sync", "channels[ebay].webhook.duplicates.p2")
     assert len(grid) == 4
     points = grid.resolve(race1)
-    assert [p.scenario.buffer.units for p in points] == [0, 0, 2, 2]
+    assert [p.scenario.buffer for p in points] == [FixedBuffer(units=u) for u in (0, 0, 2, 2)]
     assert [p.scenario.sync.mode for p in points] == ["event_driven", "periodic_push_time"] * 2
     assert points[1].scenario.channels[1].webhook.duplicates.p2 == 0.3
     assert points[0].labels["channels[ebay].webhook.duplicates.p2"] is None  # not set there
