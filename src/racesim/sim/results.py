@@ -18,6 +18,7 @@ from racesim.stats import wilson_interval
 
 if TYPE_CHECKING:
     from racesim.sim.model import Simulation
+    from racesim.sim.sync import Reflections
 
 __all__ = ["SimulationResult", "collect", "sync_latencies"]
 
@@ -87,7 +88,7 @@ def _per_sku_lookup(which: np.ndarray, computed: np.ndarray, visible: np.ndarray
 
 
 def sync_latencies(changes: list[tuple[float, int]],
-                   reflections: list[list[tuple[int, float, float]]]) -> np.ndarray:
+                   reflections: list[Reflections]) -> np.ndarray:
     """Seconds from each change of a published value until every listing reflects it.
 
     A listing reflects a change made at t0 once it shows a value computed at or after
@@ -99,9 +100,10 @@ def sync_latencies(changes: list[tuple[float, int]],
     t0 = np.array([c[0] for c in changes])
     sku = np.array([c[1] for c in changes], dtype=np.int64)
     worst = np.zeros_like(t0)
-    for rows in reflections:
-        table = np.array(rows, dtype=float).reshape(-1, 3)
-        which, computed, visible = table[:, 0].astype(np.int64), table[:, 1], table[:, 2]
+    for columns in reflections:
+        which = np.array(columns.sku, dtype=np.int64)
+        computed = np.array(columns.computed, dtype=float)
+        visible = np.array(columns.visible, dtype=float)
         whole = which < 0
         seen = _suffix_min_lookup(computed[whole], visible[whole], t0)
         own = ~whole

@@ -39,6 +39,23 @@ __all__ = ["make_sync"]
 ALL_SKUS = -1
 
 
+class Reflections:
+    """One marketplace's reflections as three parallel columns (cheap to turn into arrays)."""
+
+    __slots__ = ("computed", "sku", "visible")
+
+    def __init__(self) -> None:
+        self.sku: list[int] = []
+        self.computed: list[float] = []
+        self.visible: list[float] = []
+
+    def add(self, sku: int, computed_at: float, visible_at: float) -> None:
+        """From ``visible_at`` the listing shows a value computed at ``computed_at``."""
+        self.sku.append(sku)
+        self.computed.append(computed_at)
+        self.visible.append(visible_at)
+
+
 class Sync:
     """Common state: latency samplers, push log and per-channel 'reflections'.
 
@@ -58,7 +75,7 @@ class Sync:
         channels, skus = len(sim.markets), len(sim.skus)
         self.pushes: list[tuple] = []
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
-        self.reflections: list[list[tuple[int, float, float]]] = [[] for _ in range(channels)]
+        self.reflections = [Reflections() for _ in range(channels)]
         # What the seller believes each listing holds: last value it set, minus the units
         # of the marketplace's own orders it has seen since.
         self.last_set = [list(sim.published) for _ in range(channels)]
@@ -124,12 +141,14 @@ class EventDriven(Sync):
     def _apply(self, event: object) -> None:
         channels, sku, value, sent_at = event.value  # type: ignore[attr-defined]
         now = self.env.now
+        sim = self.sim
         for channel in channels:
-            market = self.sim.markets[channel]
+            market = sim.markets[channel]
             before = market.listing[sku]
             market.set_absolute(now, sku, value)
-            self.reflections[channel].append((sku, sent_at, now))
-            self.sim.note_push(channel, sku, sent_at, sent_at, value, before, True, self.mode)
+            self.reflections[channel].add(sku, sent_at, now)
+            if sim.tables:
+                sim.note_push(channel, sku, sent_at, sent_at, value, before, True, self.mode)
 
 
 class PeriodicAbsolute(Sync):
@@ -180,7 +199,7 @@ class PeriodicAbsolute(Sync):
                 market.set_absolute(now, sku, value)
                 self.sim.note_push(channel, sku, pulled_at, sent_at, value, before, True,
                                    self.mode)
-        self.reflections[channel].append((ALL_SKUS, pulled_at, now))
+        self.reflections[channel].add(ALL_SKUS, pulled_at, now)
 
 
 class PeriodicDelta(Sync):
@@ -219,7 +238,7 @@ class PeriodicDelta(Sync):
             before = market.listing[sku]
             market.add_delta(now, sku, delta)
             self.sim.note_push(channel, sku, sent_at, sent_at, target, before, True, self.mode)
-        self.reflections[channel].append((ALL_SKUS, sent_at, now))
+        self.reflections[channel].add(ALL_SKUS, sent_at, now)
 
 
 class CompareAndSet(Sync):
@@ -267,7 +286,7 @@ class CompareAndSet(Sync):
         if applied:
             self.last_set[channel][sku] = target
             self.own_seen[channel][sku] -= seen_at_send
-            self.reflections[channel].append((sku, sent_at, now))
+            self.reflections[channel].add(sku, sent_at, now)
         else:
             self.refused += 1
             if attempt < self.max_retries:
