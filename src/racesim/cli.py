@@ -231,6 +231,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+POLICY_FAMILIES = ["fixed", "percent", "seed_formula", "poisson_quantile"]
+JOBS_HELP = "worker processes (default 1; results do not depend on it)"
+
+
+def _add_simulation_options(parser: argparse.ArgumentParser, replications: int,
+                            replications_help: str, jobs_help: str = JOBS_HELP) -> None:
+    """The scenario argument and the options every simulating command shares."""
+    parser.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    parser.add_argument("--replications", type=_positive, default=replications, metavar="R",
+                        help=replications_help)
+    parser.add_argument("--jobs", type=_positive, default=1, metavar="J", help=jobs_help)
+
+
+def _add_target_options(parser: argparse.ArgumentParser, policy_help: str) -> None:
+    """The buffer family to tune and the oversell target it must meet."""
+    parser.add_argument("--policy", default="fixed", choices=POLICY_FAMILIES, help=policy_help)
+    parser.add_argument("--target", type=_target, default=0.003, metavar="RATE",
+                        help="oversell-rate target as a fraction of orders (default 0.003)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``racesim`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -262,12 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the real ledger and print the oversell rate with its 95 %% interval, "
                     "lost sales, sync latency, stranded reservations, drift and the cost "
                     "of the buffer.")
-    run.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
-    run.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    run.add_argument("--replications", type=_positive, default=1, metavar="R",
-                     help="independent replications (default 1)")
-    run.add_argument("--jobs", type=_positive, default=1, metavar="J",
-                     help="worker processes (default 1; results do not depend on it)")
+    _add_simulation_options(run, 1, "independent replications (default 1)")
     run.add_argument("--store", default=None,
                      help="ledger store URL (default: the scenario's, else memory://); "
                           "sqlite:///run.db gives each replication its own file")
@@ -285,15 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "each on common random numbers (replication r uses the same seed at "
                     "every point), and print each point's oversell rate with its 95 %% "
                     "intervals, lost sales and hidden stock.")
-    sweep.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    _add_simulation_options(sweep, 1, "replications per point (default 1)",
+                            "local worker processes, or LocalCluster workers with "
+                            "--executor dask (default 1; results do not depend on it)")
     sweep.add_argument("--grid", type=Path, required=True, metavar="GRID.toml",
                        help="the fields to vary and their values")
-    sweep.add_argument("--replications", type=_positive, default=1, metavar="R",
-                       help="replications per point (default 1)")
-    sweep.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    sweep.add_argument("--jobs", type=_positive, default=1, metavar="J",
-                       help="local worker processes, or LocalCluster workers with "
-                            "--executor dask (default 1; results do not depend on it)")
     sweep.add_argument("--executor", choices=["local", "dask"], default=None,
                        help="where replications run (default local; dask with --scheduler)")
     sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
@@ -310,22 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "oversell rate's upper confidence bound is at or below the target, "
                     "on common random numbers; confirm it on fresh replications and "
                     "compare its cost with the seed formula's.")
-    tune.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
-    tune.add_argument("--policy", default="fixed",
-                      choices=["fixed", "percent", "seed_formula", "poisson_quantile"],
-                      help="buffer policy family (default fixed: units per SKU)")
-    tune.add_argument("--target", type=_target, default=0.003, metavar="RATE",
-                      help="oversell-rate target as a fraction of orders (default 0.003)")
+    _add_simulation_options(tune, 8, "replications to start from (default 8; more are "
+                                     "added when the target needs more orders)")
+    _add_target_options(tune, "buffer policy family (default fixed: units per SKU)")
     tune.add_argument("--confidence", type=_confidence, default=0.95,
                       help="confidence of the interval that must meet the target (0.95)")
-    tune.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    tune.add_argument("--replications", type=_positive, default=8, metavar="R",
-                      help="replications to start from (default 8; more are added when "
-                           "the target needs more orders)")
     tune.add_argument("--max-replications", type=_positive, default=256, metavar="R",
                       help="at most this many replications (default 256)")
-    tune.add_argument("--jobs", type=_positive, default=1, metavar="J",
-                      help="worker processes (default 1; results do not depend on it)")
     tune.add_argument("--no-classes", action="store_true",
                       help="one parameter for the whole catalog, even a large one")
     tune.add_argument("--json", action="store_true", help="print one JSON object")
@@ -337,20 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "oversell target, sweep the buffer and find race episodes, then write "
                     "a self-contained index.html (answer first, figures inline), the "
                     "figures as PNG, the tables as CSV, summary.json and manifest.json.")
-    report.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    _add_simulation_options(report, 20, "replications per run; the tuner starts here and "
+                                        "adds what the target needs (default 20)")
+    _add_target_options(report, "buffer policy family to tune (default fixed)")
     report.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="report folder (default reports/SCENARIO-NAME)")
-    report.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    report.add_argument("--replications", type=_positive, default=20, metavar="R",
-                        help="replications per run; the tuner starts here and adds what "
-                             "the target needs (default 20)")
-    report.add_argument("--jobs", type=_positive, default=1, metavar="J",
-                        help="worker processes (default 1; results do not depend on it)")
-    report.add_argument("--target", type=_target, default=0.003, metavar="RATE",
-                        help="oversell-rate target as a fraction of orders (default 0.003)")
-    report.add_argument("--policy", default="fixed",
-                        choices=["fixed", "percent", "seed_formula", "poisson_quantile"],
-                        help="buffer policy family to tune (default fixed)")
     report.add_argument("--pdf", action="store_true",
                         help="also print report.pdf with headless Chromium")
     report.set_defaults(handler=_report)
