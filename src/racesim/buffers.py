@@ -47,7 +47,6 @@ __all__ = [
     "percent",
     "poisson_quantile",
     "policy_from_config",
-    "published",
     "seed_formula",
 ]
 
@@ -228,12 +227,6 @@ def seed_formula(min_units: int = 5, percent: float = 5.0,
 def poisson_quantile(epsilon: float = 0.003, latency_multiple: float = 1.0) -> PoissonQuantile:
     """Smallest b with P(other channels' demand in the exposure window > b) ≤ epsilon."""
     return PoissonQuantile(epsilon, latency_multiple)
-
-
-def published(available: int, buffer: int) -> int:
-    """The quantity listed on the marketplaces: ``max(available − buffer, 0)``."""
-    value = available - buffer
-    return value if value > 0 else 0
 
 
 def policy_from_config(config: Any) -> Any:

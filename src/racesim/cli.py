@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from racesim import __version__
@@ -19,26 +19,41 @@ from racesim.errors import RacesimError
 __all__ = ["build_parser", "main"]
 
 
-def _positive(text: str) -> int:
-    """An argparse type: a whole number ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1 (got {value})")
-    return value
+def _whole_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number ≥ ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") \
+                from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be ≥ {minimum} (got {value})")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    """An argparse type: a seed, a whole number ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0 (got {value})")
-    return value
+def _fraction(example: str, note: str = "") -> Callable[[str], float]:
+    """An argparse type: a number strictly between 0 and 1 (``example`` shows one)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {example}, got {text!r}") from None
+        if not 0 < value < 1:
+            raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {value:g}{note})")
+        return value
+
+    return parse
+
+
+_positive = _whole_at_least(1)
+_seed = _whole_at_least(0)
+_target = _fraction("a fraction such as 0.003", "; 0.003 means 0.3 % of orders")
+_confidence = _fraction("a level such as 0.95")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -127,31 +142,6 @@ def _sweep(args: argparse.Namespace) -> int:
         if args.out is not None:
             print(f"\nRuns, summary (Parquet and CSV) and manifest written to {args.out}/")
     return 0
-
-
-def _target(text: str) -> float:
-    """An argparse type: an oversell-rate target, a fraction strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.003, got {text!r}") \
-            from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {value:g}; "
-                                         "0.003 means 0.3 % of orders)")
-    return value
-
-
-def _confidence(text: str) -> float:
-    """An argparse type: a confidence level strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a level such as 0.95, got {text!r}") \
-            from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {value:g})")
-    return value
 
 
 def _tune(args: argparse.Namespace) -> int:

@@ -73,7 +73,6 @@ class Sync:
         self.latency = [BlockSampler(ch.listing_latency, sim.streams(f"listing-latency/{ch.name}"))
                         for ch in sim.scenario.channels]
         channels, skus = len(sim.markets), len(sim.skus)
-        self.pushes: list[tuple] = []
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
         self.reflections = [Reflections() for _ in range(channels)]
         # What the seller believes each listing holds: last value it set, minus the units
