@@ -221,6 +221,77 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    """Attack an engine with seeded swarms of hostile deliveries; non-zero exit on a break."""
+    import time
+
+    from racesim.chaos import parse_engine, run_chaos
+    from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
+
+    namespace = f"c{time.time_ns() // 1_000_000 % 10**10:x}-"  # keeps HTTP runs apart
+    spec = parse_engine(args.engine, args.store, namespace)
+    if args.replay is not None:
+        return print_replayed_seed(spec, args.replay, out=args.out, as_json=args.json,
+                                   budget=args.shrink_budget)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    report = run_chaos(spec, seeds, jobs=args.jobs, shrink_first=not args.no_shrink,
+                       shrink_budget=args.shrink_budget, progress=not args.json)
+    if args.out is not None:
+        write_chaos(args.out, report, command=["racesim", "chaos", *sys.argv[2:]])
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print_chaos(report, spec, out=args.out)
+    return 0 if report.passed else 1
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Apply a recorded webhook log to a ledger and report the projection and invariants."""
+    from racesim.replay import format_report, replay_log
+
+    report = replay_log(args.trace, args.store, duplicate=args.duplicate, shuffle=args.shuffle,
+                        seed=args.seed, on_malformed=args.malformed, attempts=args.attempts)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        print(format_report(report))
+    return 0 if report.sound else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve a ledger over HTTP: POST /webhooks, GET /stock/SKU."""
+    from racesim.webhook_server import serve
+
+    serve(args.store, args.host, args.port)
+    return 0
+
+
+def _probabilities(text: str) -> tuple[float, float]:
+    """``--duplicate p2,p3``: chances of a second and of a third copy."""
+    parts = text.split(",")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected p2,p3 such as 0.3,0.1 (got {text!r})") \
+            from None
+    if len(values) == 1:
+        values.append(0.0)
+    if len(values) != 2 or not all(0 <= v <= 1 for v in values) or sum(values) > 1:
+        raise argparse.ArgumentTypeError(f"expected two probabilities p2,p3 in [0, 1] with "
+                                         f"p2 + p3 ≤ 1 (got {text!r})")
+    return values[0], values[1]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds ≥ 0 (got {text})")
+    return value
+
+
 POLICY_FAMILIES = ["fixed", "percent", "seed_formula", "poisson_quantile"]
 JOBS_HELP = "worker processes (default 1; results do not depend on it)"
 
@@ -338,6 +409,77 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--pdf", action="store_true",
                         help="also print report.pdf with headless Chromium")
     report.set_defaults(handler=_report)
+
+    chaos = commands.add_parser(
+        "chaos", help="attack a stock engine with duplicated, reordered, redelivered "
+                      "webhooks and audit it after every step",
+        description="Run seeds 0…N−1 (or from --first-seed): each draws its own shop and "
+                    "hostility — duplicate rate 0–50 %%, reorder window, redeliveries, "
+                    "handler crashes, cancellations, returns, restocks, cycle counts — "
+                    "drives a fresh engine through every delivery, and checks it after "
+                    "each against a reference model. A failing seed is shrunk to a short "
+                    "trace; exit status 1 when any invariant broke.")
+    chaos.add_argument("--engine", default="ledger",
+                       help="ledger (default), naive_counter, python:MODULE:FACTORY, "
+                            "python:FILE.py:FACTORY or http://HOST:PORT/PATH")
+    chaos.add_argument("--store", default=None,
+                       help="the ledger's store URL (default memory://); each seed gets "
+                            "its own file or schema, deleted when the seed passes")
+    chaos.add_argument("--seeds", type=_positive, default=100, metavar="N",
+                       help="number of seeds (default 100)")
+    chaos.add_argument("--first-seed", type=_seed, default=0, metavar="S",
+                       help="first seed (default 0)")
+    chaos.add_argument("--replay", type=_seed, default=None, metavar="SEED",
+                       help="run one seed again and print its shortened trace, step by step")
+    chaos.add_argument("--jobs", type=_positive, default=1, metavar="J", help=JOBS_HELP)
+    chaos.add_argument("--no-shrink", action="store_true",
+                       help="do not shorten the first failing seed's trace")
+    chaos.add_argument("--shrink-budget", type=_positive, default=400, metavar="TRIES",
+                       help="replays the shrinker may spend (default 400)")
+    chaos.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="write seeds.csv, summary.json and failing traces (JSONL)")
+    chaos.add_argument("--json", action="store_true",
+                       help="print one JSON object (and no progress bar)")
+    chaos.set_defaults(handler=_chaos)
+
+    replay = commands.add_parser(
+        "replay", help="apply a recorded webhook log (JSONL) to a ledger",
+        description="Apply TRACE.jsonl — one webhook delivery per line, see "
+                    "racesim.webhooks — to the ledger at --store, optionally with "
+                    "injected duplicates and reordering, redelivering refused deliveries "
+                    "like a job runner; print the resulting projection and any broken "
+                    "invariant (exit status 1). Every line is checked first; malformed "
+                    "lines are reported with their line number.")
+    replay.add_argument("trace", type=Path, metavar="TRACE.jsonl")
+    replay.add_argument("--store", default="memory://",
+                        help="ledger URL to apply to (default memory://)")
+    replay.add_argument("--duplicate", type=_probabilities, default=(0.0, 0.0),
+                        metavar="P2,P3", help="deliver each line twice with probability "
+                                              "P2, three times with P3 (default 0,0)")
+    replay.add_argument("--shuffle", type=_seconds, default=0.0, metavar="WINDOW",
+                        help="delay each delivery by U(0, WINDOW) seconds, reordering "
+                             "those closer than that (default 0: file order)")
+    replay.add_argument("--seed", type=_seed, default=0,
+                        help="seed of the duplicates and delays (default 0)")
+    replay.add_argument("--malformed", choices=["stop", "skip"], default="stop",
+                        help="on malformed lines: apply nothing (stop, default) or apply "
+                             "every other line (skip)")
+    replay.add_argument("--attempts", type=_positive, default=4, metavar="K",
+                        help="deliveries of a refused webhook before it is a dead letter "
+                             "(default 4)")
+    replay.add_argument("--json", action="store_true", help="print one JSON object")
+    replay.set_defaults(handler=_replay)
+
+    serve = commands.add_parser(
+        "serve", help="serve a ledger over HTTP (JSON webhooks in, stock out)",
+        description="Apply webhooks POSTed as JSON to /webhooks to the ledger at --store "
+                    "and answer GET /stock/SKU: the protocol of racesim chaos's HTTP "
+                    "adapter, e.g. racesim chaos --engine http://127.0.0.1:8080.")
+    serve.add_argument("--store", default="memory://", help="ledger URL (default memory://)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=_whole_at_least(0), default=8080,
+                       help="port (default 8080; 0 picks a free one)")
+    serve.set_defaults(handler=_serve)
     return parser
 
 

@@ -114,6 +114,13 @@ class Ledger:
         """Close the store's connections."""
         self._store.close()
 
+    def destroy(self) -> None:
+        """Close the ledger and delete its storage: file, schema or memory. Irreversible.
+
+        For throwaway ledgers only (tests, ``racesim chaos`` seeds).
+        """
+        self._store.destroy()
+
     def __enter__(self) -> Ledger:
         return self
 

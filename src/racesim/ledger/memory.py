@@ -192,3 +192,7 @@ class MemoryStore(Store):
         self._lines.update(
             (key, (line.channel, line.quantity, line.status.value, line.returned, line.seq))
             for key, line in replay.lines.items())
+
+    def destroy(self) -> None:
+        for table in (self._events, self._ats, self._keys, self._stock, self._lines):
+            table.clear()

@@ -611,6 +611,15 @@ class PostgresStore(Store):
     def close(self) -> None:
         self._conn.close()
 
+    def destroy(self) -> None:
+        try:
+            self._cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                              .format(sql.Identifier(self.schema)))
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        finally:
+            self._conn.close()
+
 
 def _one_line(exc: BaseException) -> str:
     """A driver message on one line (PostgreSQL adds DETAIL and HINT lines)."""

@@ -290,3 +290,8 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self._conn.close()
+
+    def destroy(self) -> None:
+        self._conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(self.path + suffix).unlink(missing_ok=True)

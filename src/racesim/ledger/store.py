@@ -139,6 +139,14 @@ class Store(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files. The default has nothing to release."""
 
+    @abstractmethod
+    def destroy(self) -> None:
+        """Close the store and delete everything it holds (file, schema, memory).
+
+        For throwaway ledgers — a test, one seed of ``racesim chaos`` — never for a
+        ledger someone relies on: the event log is gone afterwards.
+        """
+
 
 # scheme -> "module:Class"; a backend registers itself by adding one entry.
 _REGISTRY: dict[str, str] = {

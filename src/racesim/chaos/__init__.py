@@ -1,0 +1,37 @@
+"""``racesim chaos``: attack a stock engine with duplicated, reordered, redelivered webhooks.
+
+Each seed draws its own shop and its own hostility (:mod:`~racesim.chaos.swarm`), drives a
+fresh engine through every delivery while handlers crash and our job runner redelivers
+(:mod:`~racesim.chaos.run`), and an auditor checks the engine against a plain reference
+model after every step (:mod:`~racesim.chaos.audit`, :mod:`~racesim.chaos.reference`).
+A failing seed is reproduced from its number alone and shrunk to a short trace.
+
+Engines: the ledger on any store, the naive counter, your own through the adapter
+protocol (:mod:`~racesim.chaos.engines`) or over HTTP (:mod:`~racesim.chaos.http`).
+"""
+
+from racesim.chaos.audit import INVARIANTS, Auditor, Violation
+from racesim.chaos.engines import EngineSpec, EngineUnderTest, StockEngine, parse_engine
+from racesim.chaos.reference import Expected, Figures, ReferenceModel
+from racesim.chaos.run import ChaosReport, SeedRun, replay_trace, run_chaos, run_seed, shrink
+from racesim.chaos.swarm import ChaosSettings
+
+__all__ = [
+    "INVARIANTS",
+    "Auditor",
+    "ChaosReport",
+    "ChaosSettings",
+    "EngineSpec",
+    "EngineUnderTest",
+    "Expected",
+    "Figures",
+    "ReferenceModel",
+    "SeedRun",
+    "StockEngine",
+    "Violation",
+    "parse_engine",
+    "replay_trace",
+    "run_chaos",
+    "run_seed",
+    "shrink",
+]

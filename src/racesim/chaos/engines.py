@@ -1,0 +1,311 @@
+"""The engines ``racesim chaos`` attacks, and the adapter protocol for your own.
+
+An engine under test is any object with the ledger's command methods — the protocol
+:class:`StockEngine` below. :class:`~racesim.ledger.Ledger` speaks it, so does the naive
+counter, and so can your engine through a thin adapter::
+
+    class MyEngine:                        # racesim chaos --engine python:my_adapter:MyEngine
+        def restock(self, sku, qty, ref, at=None): ...
+        def reserve(self, sku, qty, order_id, channel, at=None): ...  # "reserved"/"rejected"/…
+        def release(self, order_id, sku, at=None): ...
+        def fulfill(self, order_id, sku, at=None): ...
+        def return_(self, order_id, sku, qty, ref, at=None): ...
+        def adjust(self, sku, delta, reason, ref, at=None): ...
+        def available(self, sku) -> int: ...
+        def close(self): ...
+
+A command returns its status — a string (``"reserved"``, ``"rejected"``, ``"applied"``,
+``"duplicate"``, ``"mismatch"``) or an object with a ``status`` attribute (and, for a
+repeated order, ``decision``: whether the line was reserved or rejected). A command that
+cannot be applied *yet* (a cancellation before its order, a return before its shipment)
+or cannot be applied at all must **raise**: the harness then redelivers it as a job runner
+would. ``at`` is the time of the delivery in seconds (never decreasing within a run).
+
+Optional methods widen the audit: ``stock(sku, as_of=None)`` returning an object with
+``on_hand`` and ``reserved`` (checks those figures, and history by ``as_of``);
+``iter_events(after_seq=0)`` yielding records with ``seq``, ``kind``, ``sku``,
+``quantity`` and ``order_id`` (checks projection = replay of the log); ``verify()``
+returning a list of problems (empty when sound); ``batch()``, a context manager whose
+exception rolls back (lets the harness crash a handler inside its transaction).
+
+Engine specs on the command line: ``ledger`` (with ``--store URL``), ``naive_counter``,
+``python:MODULE:FACTORY`` or ``python:path/to/file.py:FACTORY`` (``FACTORY()`` or
+``FACTORY(run_id)`` returns a fresh engine for each run), and ``http://HOST:PORT/PATH``
+(the JSON-over-HTTP adapter, :mod:`racesim.chaos.http`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import re
+import sys
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from racesim.chaos.reference import Figures
+from racesim.errors import RacesimError
+from racesim.webhooks import Webhook, apply_webhook
+
+__all__ = [
+    "EngineSpec",
+    "EngineUnderTest",
+    "HandlerCrash",
+    "Observed",
+    "StockEngine",
+    "parse_engine",
+]
+
+ENGINE_KINDS = ("ledger", "naive_counter", "python", "http")
+
+
+@runtime_checkable
+class StockEngine(Protocol):
+    """The commands an engine must answer to be driven by the harness (see module doc)."""
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any: ...
+
+    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
+                at: float | None = None) -> Any: ...
+
+    def release(self, order_id: str, sku: str, at: float | None = None) -> Any: ...
+
+    def fulfill(self, order_id: str, sku: str, at: float | None = None) -> Any: ...
+
+    def return_(self, order_id: str, sku: str, qty: int, ref: str,
+                at: float | None = None) -> Any: ...
+
+    def adjust(self, sku: str, delta: int, reason: str, ref: str,
+               at: float | None = None) -> Any: ...
+
+    def available(self, sku: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class HandlerCrash(Exception):
+    """Raised inside an engine's transaction to simulate a handler dying mid-command."""
+
+
+class Observed(NamedTuple):
+    """What the harness can read of one SKU: always ``available``, figures if exposed."""
+
+    available: int
+    figures: Figures | None
+
+
+class EngineUnderTest:
+    """One engine instance as the auditor sees it: commands in, statuses and figures out."""
+
+    def __init__(self, engine: Any, label: str) -> None:
+        missing = [name for name in ("restock", "reserve", "release", "fulfill", "return_",
+                                     "adjust", "available")
+                   if not callable(getattr(engine, name, None))]
+        if missing:
+            raise RacesimError(f"engine {label}: {type(engine).__name__} lacks "
+                               f"{', '.join(missing)} (see racesim.chaos.engines)")
+        self.engine = engine
+        self.label = label
+        stock = getattr(engine, "stock", None)
+        self.has_stock = callable(stock)
+        self.has_history = self.has_stock and _takes(stock, "as_of")
+        self.has_log = callable(getattr(engine, "iter_events", None))
+        self.has_verify = callable(getattr(engine, "verify", None))
+        self.can_roll_back = callable(getattr(engine, "batch", None))
+
+    def send(self, webhook: Webhook, at: float) -> tuple[str, str]:
+        """Apply one delivery; return (status, decision) as lower-case strings."""
+        return _reading(apply_webhook(self.engine, webhook, at))
+
+    def send_and_crash(self, webhook: Webhook, at: float) -> None:
+        """Apply one delivery inside a transaction that the 'handler' then dies in."""
+        with suppress(HandlerCrash), self.engine.batch():
+            apply_webhook(self.engine, webhook, at)
+            raise HandlerCrash
+
+    def observe(self, sku: str) -> Observed:
+        """The SKU's figures now, as far as the engine exposes them."""
+        if self.has_stock:
+            stock = self.engine.stock(sku)
+            figures = Figures(int(stock.on_hand), int(stock.reserved))
+            return Observed(figures.available, figures)
+        return Observed(int(self.engine.available(sku)), None)
+
+    def figures_at(self, sku: str, at: float) -> Figures | None:
+        """The SKU's figures as of ``at`` (None when the engine has no history)."""
+        if not self.has_history:
+            return None
+        stock = self.engine.stock(sku, as_of=at)
+        return Figures(int(stock.on_hand), int(stock.reserved))
+
+    def events_after(self, seq: int) -> list[Any]:
+        """Log records after sequence number ``seq`` (engines with a log)."""
+        return list(self.engine.iter_events(after_seq=seq))
+
+    def verify(self) -> list[str]:
+        """The engine's own integrity check: problems found (empty when sound)."""
+        return [str(problem) for problem in self.engine.verify()]
+
+    def close(self) -> None:
+        close = getattr(self.engine, "close", None)
+        if callable(close):
+            close()
+
+
+def _reading(result: Any) -> tuple[str, str]:
+    if isinstance(result, str):
+        return result.lower(), ""
+    status = getattr(result, "status", None)
+    if status is None:
+        raise RacesimError(f"the engine returned {result!r}: expected a status string or an "
+                           "object with a 'status' attribute")
+    decision = getattr(result, "decision", None)
+    return str(status).lower(), str(decision).lower() if decision else ""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """How to make a fresh engine for each run (seed, or shrinking attempt).
+
+    ``kind``: ledger, naive_counter, python or http; ``target``: the ledger's store URL,
+    the factory's ``module:name`` or the HTTP base URL; ``namespace``: a prefix that keeps
+    the ids of one harness invocation apart from another's on a shared HTTP server.
+    """
+
+    kind: str
+    target: str = ""
+    namespace: str = ""
+
+    @property
+    def label(self) -> str:
+        """How reports name the engine: ``ledger on sqlite:///chaos.db``, ``naive_counter``."""
+        if self.kind == "ledger":
+            return f"ledger on {self.target}"
+        return self.kind if not self.target else f"{self.kind} {self.target}"
+
+    def open(self, run_id: str) -> EngineUnderTest:
+        """A fresh, empty engine for run ``run_id`` (leftovers of an earlier run are wiped)."""
+        if self.kind == "ledger":
+            from racesim.ledger import Ledger
+
+            ledger = Ledger.open(run_store(self.target, run_id))
+            if ledger.event_count():
+                url = ledger.url
+                ledger.destroy()
+                ledger = Ledger.open(url)
+            return EngineUnderTest(ledger, self.label)
+        if self.kind == "naive_counter":
+            from racesim.naive_counter import NaiveCounter
+
+            return EngineUnderTest(NaiveCounter(), self.label)
+        if self.kind == "http":
+            from racesim.chaos.http import HttpEngine
+
+            return EngineUnderTest(HttpEngine(self.target, f"{self.namespace}{run_id}"),
+                                   self.label)
+        factory = load_factory(self.target)
+        takes_run_id = _positional_parameters(factory) >= 1
+        return EngineUnderTest(factory(run_id) if takes_run_id else factory(), self.label)
+
+    def discard(self, engine: EngineUnderTest) -> None:
+        """Close a run's engine; delete a throwaway ledger's storage (its run passed)."""
+        destroy = getattr(engine.engine, "destroy", None)
+        if self.kind == "ledger" and callable(destroy):
+            destroy()
+        else:
+            engine.close()
+
+
+def parse_engine(text: str, store: str | None = None, namespace: str = "") -> EngineSpec:
+    """Read an engine spec (see the module docstring); ``store`` goes with ``ledger``."""
+    text = text.strip()
+    if store is not None and text != "ledger":
+        raise RacesimError(f"--store applies to --engine ledger only (got --engine {text!r})")
+    if text == "ledger":
+        return EngineSpec("ledger", store or "memory://")
+    if text == "naive_counter":
+        return EngineSpec("naive_counter")
+    if text.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        if not parts.hostname:
+            raise RacesimError(f"engine URL {text!r} names no host")
+        return EngineSpec("http", text.rstrip("/"), namespace)
+    if text.startswith("python:"):
+        target = text.removeprefix("python:")
+        load_factory(target)  # fail here, with the reason, not in a worker
+        return EngineSpec("python", target)
+    raise RacesimError(f"unknown engine {text!r}: use ledger, naive_counter, "
+                       "python:MODULE:FACTORY or http://HOST:PORT/PATH")
+
+
+def load_factory(target: str) -> Callable[..., Any]:
+    """The callable named by ``module:name`` or ``path/to/file.py:name``."""
+    module_name, _, attribute = target.rpartition(":")
+    if not module_name or not attribute:
+        raise RacesimError(f"python engine {target!r}: expected MODULE:FACTORY or "
+                           "path/to/file.py:FACTORY")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name).resolve()
+            if not path.is_file():
+                raise RacesimError(f"python engine {target!r}: no file {path}")
+            name = f"racesim_user_engine_{abs(hash(str(path)))}"
+            module = sys.modules.get(name)
+            if module is None:
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+                sys.modules[name] = module
+                spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            module = importlib.import_module(module_name)
+    except RacesimError:
+        raise
+    except Exception as exc:
+        raise RacesimError(f"python engine {target!r}: cannot import {module_name}: "
+                           f"{type(exc).__name__}: {exc}") from exc
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise RacesimError(f"python engine {target!r}: {module_name} has no callable "
+                           f"{attribute!r}")
+    return factory
+
+
+def _takes(function: Callable[..., Any], name: str) -> bool:
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _positional_parameters(factory: Callable[..., Any]) -> int:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+               for p in parameters)
+
+
+def run_store(url: str, run_id: str) -> str:
+    """Give a run its own ledger: ``sqlite:///chaos.db`` → ``sqlite:///chaos-s7.db``.
+
+    PostgreSQL URLs get a schema per run (``?schema=chaos_s7``, from ``chaos`` unless
+    the URL names one); ``memory://`` is fresh anyway.
+    """
+    tag = re.sub(r"[^a-z0-9_]", "_", run_id.lower())
+    if url.startswith(("postgresql:", "postgres:")):
+        parts = urlsplit(url)
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        options["schema"] = f"{options.get('schema', 'chaos')}_{tag}"
+        return urlunsplit(parts._replace(query=urlencode(options)))
+    if url.startswith("sqlite:"):
+        base, query = [*url.split("?", 1), ""][:2]
+        match = re.match(r"(.*?)(\.[A-Za-z0-9]+)?$", base)
+        stem, suffix = match.group(1), match.group(2) or ""  # type: ignore[union-attr]
+        return f"{stem}-{tag}{suffix}" + (f"?{query}" if query else "")
+    return url

@@ -1,0 +1,107 @@
+"""What ``racesim chaos`` prints and writes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from racesim.chaos.engines import EngineSpec
+from racesim.chaos.run import ChaosReport, explain_trace, run_seed, shrink
+from racesim.webhooks import Webhook, write_log
+
+__all__ = ["print_chaos", "print_replayed_seed", "write_chaos"]
+
+
+def _reproduce(spec: EngineSpec, seed: int) -> str:
+    engine = {"ledger": "ledger", "naive_counter": "naive_counter",
+              "python": f"python:{spec.target}", "http": spec.target}[spec.kind]
+    store = f" --store '{spec.target}'" if spec.kind == "ledger" and \
+        spec.target != "memory://" else ""
+    return f"racesim chaos --engine {engine}{store} --replay {seed}"
+
+
+def _trace_lines(trace: list[Webhook]) -> list[str]:
+    width = len(str(len(trace)))
+    return [f"    {n:>{width}}  {w.describe()}" for n, w in enumerate(trace, start=1)]
+
+
+def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) -> None:
+    """Print the verdict: totals, broken invariants, the first failure's short trace."""
+    t = Counter(report.totals())
+    seeds = report.seeds
+    span = f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else f"{seeds[0]}"
+    print(f"racesim chaos — {report.engine}: {len(seeds)} seed(s) ({span}), "
+          f"{t['deliveries']:,} deliveries of {t['webhooks']:,} webhooks")
+    print(f"  {t['duplicate']:,} repeats absorbed, {t['mismatch']:,} conflicting repeats, "
+          f"{t['reserved']:,} reserved / {t['rejected']:,} rejected orders, "
+          f"{t['refused']:,} refused and redelivered, {t['crashed']:,} handler crashes, "
+          f"{t['dead_letters']:,} dead letters")
+    failures = report.failures
+    if not failures:
+        print("  every invariant held on every seed.")
+        return
+    broken = Counter(run.violation.invariant for run in failures)  # type: ignore[union-attr]
+    print(f"  {len(failures)} of {len(seeds)} seeds broke an invariant: "
+          + ", ".join(f"{name} {n}" for name, n in broken.most_common()))
+    first = failures[0]
+    print(f"\n  first failing seed {first.seed}: {first.violation}")
+    if report.shortened is not None:
+        print(f"  shortened trace — {len(report.shortened)} of {first.deliveries} deliveries "
+              "break the same invariant:")
+        print("\n".join(_trace_lines(report.shortened)))
+    if first.store:
+        print(f"  the seed's ledger is kept at {first.store}")
+    if out is not None:
+        print(f"  traces, seeds.csv and summary.json written to {out}/")
+    print(f"\n  reproduce: {_reproduce(spec, first.seed)}")
+
+
+def write_chaos(out: Path, report: ChaosReport, command: list[str]) -> None:
+    """Write seeds.csv, summary.json and each failing seed's trace (JSON Lines)."""
+    out.mkdir(parents=True, exist_ok=True)
+    report.frame().to_csv(out / "seeds.csv", index=False)
+    summary = {**report.to_json(), "command": command}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    for run in report.failures:
+        write_log(out / f"seed-{run.seed}.trace.jsonl", run.trace)
+    if report.failures and report.shortened is not None:
+        write_log(out / f"seed-{report.failures[0].seed}.short.jsonl", report.shortened)
+
+
+def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
+                        as_json: bool = False, budget: int = 400) -> int:
+    """Run one seed again; if it fails, shrink it and print the short trace step by step."""
+    run = run_seed(spec, seed, keep_trace=True)
+    if run.violation is None:
+        message = (f"seed {seed}: every invariant held over {run.deliveries} deliveries of "
+                   f"{run.webhooks} webhooks ({spec.label})")
+        print(json.dumps({"seed": seed, "passed": True, "deliveries": run.deliveries})
+              if as_json else message)
+        return 0
+    short = shrink(spec, run.trace, run.violation, f"s{seed}replay", budget)
+    steps = explain_trace(spec, short, f"s{seed}explain")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_log(out / f"seed-{seed}.trace.jsonl", run.trace)
+        write_log(out / f"seed-{seed}.short.jsonl", short)
+    if as_json:
+        print(json.dumps({"seed": seed, "passed": False, "invariant": run.violation.invariant,
+                          "step": run.violation.step + 1, "detail": run.violation.detail,
+                          "deliveries": run.deliveries, "settings": run.settings.to_json(),
+                          "shortened_trace": [w.to_json() for w in short],
+                          "steps": steps.to_dict("records")}, indent=2))
+        return 1
+    print(f"seed {seed} ({spec.label}): {run.violation}")
+    print("settings: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                    for k, v in run.settings.to_json().items()))
+    print(f"\n{len(short)} of {run.deliveries} deliveries break the same invariant; step by "
+          "step (expected: what a correct engine does; answer: what this one said):\n")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 80):
+        print(steps.to_string(index=False))
+    if out is not None:
+        print(f"\nfull and shortened traces written to {out}/ (replay them with "
+              "racesim replay)")
+    return 1
