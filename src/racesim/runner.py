@@ -8,16 +8,15 @@ so the same seed gives the same numbers whatever ``jobs`` is.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
 
 from racesim.executors import Executor, LocalExecutor
+from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
@@ -37,19 +36,7 @@ def replication_store(store: str | None, replication: int) -> str | None:
     ``sqlite:///run.db`` → ``sqlite:///run-r3.db``; ``postgresql://…/db?schema=run`` →
     ``…?schema=run_r3`` (schema ``public`` when none is named); ``memory://`` as it is.
     """
-    if store is None:
-        return store
-    if store.startswith(("postgresql:", "postgres:")):
-        parts = urlsplit(store)
-        options = dict(parse_qsl(parts.query, keep_blank_values=True))
-        options["schema"] = f"{options.get('schema', 'public')}_r{replication}"
-        return urlunsplit(parts._replace(query=urlencode(options)))
-    if not store.startswith("sqlite:"):
-        return store
-    base, query = [*store.split("?", 1), ""][:2]
-    match = re.match(r"(.*?)(\.[A-Za-z0-9]+)?$", base)
-    stem, suffix = match.group(1), match.group(2) or ""
-    return f"{stem}-r{replication}{suffix}" + (f"?{query}" if query else "")
+    return None if store is None else store_variant(store, f"r{replication}")
 
 
 def run_replication(scenario: object, seed: np.random.SeedSequence, replication: int = 0, *,

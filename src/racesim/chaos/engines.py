@@ -46,10 +46,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from racesim.chaos.reference import Figures
 from racesim.errors import RacesimError
+from racesim.ledger.store import store_variant
 from racesim.webhooks import Webhook, apply_webhook
 
 __all__ = [
@@ -193,7 +194,7 @@ class EngineSpec:
         if self.kind == "ledger":
             from racesim.ledger import Ledger
 
-            ledger = Ledger.open(run_store(self.target, run_id))
+            ledger = Ledger.open(store_variant(self.target, _tag(run_id), "chaos"))
             if ledger.event_count():
                 url = ledger.url
                 ledger.destroy()
@@ -275,6 +276,11 @@ def load_factory(target: str) -> Callable[..., Any]:
     return factory
 
 
+def _tag(run_id: str) -> str:
+    """A run id made safe for a file name and a schema name."""
+    return re.sub(r"[^a-z0-9_]", "_", run_id.lower())
+
+
 def _takes(function: Callable[..., Any], name: str) -> bool:
     try:
         return name in inspect.signature(function).parameters
@@ -289,23 +295,3 @@ def _positional_parameters(factory: Callable[..., Any]) -> int:
         return 0
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
                for p in parameters)
-
-
-def run_store(url: str, run_id: str) -> str:
-    """Give a run its own ledger: ``sqlite:///chaos.db`` → ``sqlite:///chaos-s7.db``.
-
-    PostgreSQL URLs get a schema per run (``?schema=chaos_s7``, from ``chaos`` unless
-    the URL names one); ``memory://`` is fresh anyway.
-    """
-    tag = re.sub(r"[^a-z0-9_]", "_", run_id.lower())
-    if url.startswith(("postgresql:", "postgres:")):
-        parts = urlsplit(url)
-        options = dict(parse_qsl(parts.query, keep_blank_values=True))
-        options["schema"] = f"{options.get('schema', 'chaos')}_{tag}"
-        return urlunsplit(parts._replace(query=urlencode(options)))
-    if url.startswith("sqlite:"):
-        base, query = [*url.split("?", 1), ""][:2]
-        match = re.match(r"(.*?)(\.[A-Za-z0-9]+)?$", base)
-        stem, suffix = match.group(1), match.group(2) or ""  # type: ignore[union-attr]
-        return f"{stem}-{tag}{suffix}" + (f"?{query}" if query else "")
-    return url

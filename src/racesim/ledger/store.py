@@ -10,11 +10,12 @@ scheme here — the engine does not change.
 from __future__ import annotations
 
 import importlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from racesim.errors import StoreError
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
@@ -27,6 +28,7 @@ __all__ = [
     "Transaction",
     "open_store",
     "register_store",
+    "store_variant",
 ]
 
 
@@ -180,3 +182,23 @@ def open_store(url: str) -> Store:
         raise StoreError(f"store URL {url!r}: backend {module_name} unavailable: {exc}") from exc
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
     return store_class.from_url(url, parts, options)
+
+
+def store_variant(url: str, tag: str, default_schema: str = "public") -> str:
+    """A sibling ledger of ``url`` for one run: ``sqlite:///run.db`` → ``sqlite:///run-TAG.db``.
+
+    PostgreSQL URLs get their own schema (``?schema=NAME_TAG``, from ``default_schema``
+    when the URL names none); ``memory://`` is returned as it is (always fresh). Used to
+    give each replication or chaos seed a ledger of its own.
+    """
+    if url.startswith(("postgresql:", "postgres:")):
+        parts = urlsplit(url)
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        options["schema"] = f"{options.get('schema', default_schema)}_{tag}"
+        return urlunsplit(parts._replace(query=urlencode(options)))
+    if not url.startswith("sqlite:"):
+        return url
+    base, query = [*url.split("?", 1), ""][:2]
+    match = re.match(r"(.*?)(\.[A-Za-z0-9]+)?$", base)
+    stem, suffix = match.group(1), match.group(2) or ""  # type: ignore[union-attr]
+    return f"{stem}-{tag}{suffix}" + (f"?{query}" if query else "")
