@@ -115,3 +115,14 @@ def test_the_code_is_ruff_clean() -> None:
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_the_readme_webhook_examples_are_valid_webhooks() -> None:
+    from racesim.webhooks import parse_webhook
+
+    text = (ROOT / "README.md").read_text()
+    examples = re.findall(r"```json\n(.*?)```", text, re.S)
+    assert examples
+    for example in examples:
+        for line in example.strip().splitlines():
+            assert parse_webhook(json.loads(line)).type
