@@ -24,6 +24,7 @@ trace already holds every redelivery, a crashed line is not redelivered.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,10 +98,12 @@ def replay_log(path: str | Path, store: str = "memory://", *,
     if not (0 <= p2 <= 1 and 0 <= p3 <= 1 and p2 + p3 <= 1):
         raise RacesimError(f"duplicate probabilities must be in [0, 1] and sum to at most 1 "
                            f"(got p2={p2:g}, p3={p3:g})")
-    if shuffle < 0:
+    if not 0 <= shuffle < math.inf:  # NaN and infinity too
         raise RacesimError(f"shuffle window must be ≥ 0 seconds (got {shuffle:g})")
     if on_malformed not in ("stop", "skip"):
         raise RacesimError(f"on_malformed must be 'stop' or 'skip' (got {on_malformed!r})")
+    if seed < 0:  # numpy's SeedSequence would raise a bare ValueError
+        raise RacesimError(f"seed must be ≥ 0 (got {seed})")
     if attempts < 1:
         raise RacesimError(f"attempts must be ≥ 1 (got {attempts})")
     if not path.is_file():
@@ -170,7 +173,8 @@ def format_report(report: ReplayReport) -> str:
     lines = [f"{report.path} → {report.store}: {report.lines} deliveries read, "
              f"{report.deliveries} handled (injected copies and redeliveries included)",
              "  " + ", ".join(f"{counts[k]} {k}" for k in ("reserved", "rejected", "applied",
-                                                         "duplicate", "mismatch", "refused")
+                                                         "duplicate", "mismatch", "refused",
+                                                         "crashed")
                              if counts[k])]
     if report.malformed:
         lines.append(f"  {len(report.malformed)} malformed line(s) skipped:")

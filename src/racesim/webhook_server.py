@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from racesim.errors import InvalidCommand, LedgerError, RacesimError
 from racesim.ledger import Ledger
-from racesim.webhooks import WebhookError, apply_webhook, parse_webhook
+from racesim.webhooks import WebhookError, apply_webhook, webhook_from_json
 
 __all__ = ["WebhookServer", "serve"]
 
@@ -96,10 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(int(length))
         try:
-            webhook = parse_webhook(json.loads(body))
-        except (ValueError, WebhookError) as exc:  # JSONDecodeError is a ValueError
-            message = str(exc) if isinstance(exc, WebhookError) else f"not JSON: {exc}"
-            self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": message})
+            webhook = webhook_from_json(body)
+        except WebhookError as exc:
+            self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
             return
         try:
             with self.server.lock:

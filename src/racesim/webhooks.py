@@ -52,6 +52,7 @@ __all__ = [
     "apply_webhook",
     "parse_webhook",
     "read_log",
+    "webhook_from_json",
     "write_log",
 ]
 
@@ -160,9 +161,13 @@ def _units(name: str, value: object, *, signed: bool) -> int:
 def _seconds(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise WebhookError(f"field 'at' must be a number of seconds (got {_shown(value)})")
-    if not math.isfinite(value) or value < 0:
+    try:
+        seconds = float(value)
+    except OverflowError:  # a JSON integer too large for a float
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
         raise WebhookError(f"field 'at' must be a finite number of seconds ≥ 0 (got {value})")
-    return float(value)
+    return seconds
 
 
 def _shown(value: object) -> str:
@@ -180,7 +185,7 @@ def parse_webhook(record: object) -> Webhook:
     if not isinstance(record, dict):
         raise WebhookError(f"a webhook must be a JSON object (got {_shown(record)})")
     kind = record.get("type")
-    if kind not in WEBHOOK_TYPES:
+    if not isinstance(kind, str) or kind not in WEBHOOK_TYPES:  # a list is unhashable
         known = ", ".join(WEBHOOK_TYPES)
         if "type" not in record:
             raise WebhookError(f"field 'type' is missing (one of {known})")
@@ -253,6 +258,35 @@ class MalformedLine(NamedTuple):
         return f"line {self.line}: {self.message}"
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def webhook_from_json(text: str | bytes) -> Webhook:
+    """Decode one webhook from JSON text (an HTTP body, say) and check it.
+
+    Raises :class:`WebhookError` for text that is not JSON, an object with a key given
+    twice (ambiguous), or anything :func:`parse_webhook` refuses.
+    """
+    try:
+        record = json.loads(text, object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKey as exc:
+        raise WebhookError(str(exc)) from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise WebhookError(f"not JSON: {exc}"[:200]) from None
+    return parse_webhook(record)
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (else the line is ambiguous)."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _RepeatedKey(f"field {repeated!r} appears more than once")
+    return record
+
+
 def read_log(path: str | Path) -> tuple[list[tuple[int, Webhook]], list[MalformedLine]]:
     """Read a JSON Lines webhook log: ``(line number, webhook)`` pairs and malformed lines.
 
@@ -266,7 +300,7 @@ def read_log(path: str | Path) -> tuple[list[tuple[int, Webhook]], list[Malforme
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # BOM or not
             except UnicodeDecodeError as exc:
                 bad.append(MalformedLine(number, f"not UTF-8 text ({exc.reason} at byte "
                                                  f"{exc.start})", repr(raw[:80])))
@@ -274,9 +308,16 @@ def read_log(path: str | Path) -> tuple[list[tuple[int, Webhook]], list[Malforme
             if not text.strip():
                 continue
             try:
-                record = json.loads(text)
+                record = json.loads(text, object_pairs_hook=_no_repeated_keys)
+            except _RepeatedKey as exc:
+                bad.append(MalformedLine(number, str(exc), text.rstrip("\r\n")[:200]))
+                continue
             except json.JSONDecodeError as exc:
                 bad.append(MalformedLine(number, f"not JSON ({exc.msg} at column {exc.colno})",
+                                         text.rstrip("\r\n")[:200]))
+                continue
+            except (ValueError, RecursionError) as exc:  # a huge integer, deep nesting
+                bad.append(MalformedLine(number, f"not JSON that can be read ({exc})"[:200],
                                          text.rstrip("\r\n")[:200]))
                 continue
             try:

@@ -139,6 +139,8 @@ class Auditor:
                               or self._log(index, (sku,)) or self._probe(index))
         expected = self.reference.apply(webhook)
         self.outcomes[expected.status] += 1
+        if crash == "after":  # applied, but the sender never hears of it
+            self.outcomes["crashed"] += 1
         try:
             status, decision = engine.send(webhook, webhook.at)
         except Exception as exc:
