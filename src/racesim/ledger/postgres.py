@@ -57,7 +57,9 @@ belong to the same instant. ``event_count()`` is the clock's ``seq`` (gap-free),
 ``count(*)`` scan. Projection writes (stock rows, order lines) wait until commit: a
 reservation's line, stock row and clock go in one statement, and a batch of many
 commands on one SKU writes that SKU's row once. A new reservation thus costs seven
-statements — ``BEGIN``, lock, line, clock, event, projection, ``COMMIT``.
+statements — ``BEGIN``, lock, line, clock, event, projection, ``COMMIT`` — in five round
+trips: pipeline mode sends ``BEGIN`` with the first statement and ``COMMIT`` with the
+projection write (a transaction that never reads or writes sends nothing at all).
 
 URL: ``postgresql://user[:password]@host[:port]/dbname`` (``postgres://`` too), options
 ``?schema=NAME`` (a schema for the ledger's tables, created if missing — several ledgers
@@ -246,11 +248,15 @@ class _PostgresTransaction(Transaction):
     UNIQUE key whether the event is new.
     """
 
-    __slots__ = ("_changed_lines", "_clock", "_clock_moved", "_cur", "_dirty", "_lines",
-                 "_locked", "_new_lines", "_placeholders")
+    __slots__ = ("_begin_pending", "_changed_lines", "_clock", "_clock_moved", "_conn", "_cur",
+                 "_dirty", "_lines", "_locked", "_new_lines", "_placeholders")
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(self, connection: psycopg.Connection[Any],
+                 cursor: psycopg.Cursor[Any]) -> None:
+        self._conn = connection
         self._cur = cursor
+        self._begin_pending = True
+        """BEGIN not sent yet: it goes out in one round trip with the first statement."""
         self._locked: dict[str, Stock] = {}
         """SKU rows this transaction has locked, with their current figures."""
         self._dirty: dict[str, Stock] = {}
@@ -270,12 +276,12 @@ class _PostgresTransaction(Transaction):
         stock = self._locked.get(sku)
         if stock is not None:
             return stock
-        cur = self._cur
-        row = cur.execute(_LOCK_STOCK, (sku,)).fetchone()
+        execute = self._execute
+        row = execute(_LOCK_STOCK, (sku,)).fetchone()
         if row is None:
-            row = cur.execute(_NEW_STOCK, (sku,)).fetchone()
+            row = execute(_NEW_STOCK, (sku,)).fetchone()
             if row is None:  # another transaction inserted it first: wait for its lock
-                row = cur.execute(_LOCK_STOCK, (sku,)).fetchone()
+                row = execute(_LOCK_STOCK, (sku,)).fetchone()
             else:
                 self._placeholders.add(sku)
         stock = self._dirty.get(sku) or Stock(*row)
@@ -285,7 +291,7 @@ class _PostgresTransaction(Transaction):
     def _take_clock(self) -> tuple[int, float | None]:
         """The newest event's (seq, at), locked until commit."""
         if self._clock is None:
-            row = self._cur.execute(_LOCK_CLOCK).fetchone()
+            row = self._execute(_LOCK_CLOCK).fetchone()
             self._clock = (row[0], row[1])
         return self._clock
 
@@ -300,21 +306,21 @@ class _PostgresTransaction(Transaction):
         key = (order_id, sku)
         if key in self._lines:
             return self._lines[key]
-        row = self._cur.execute(_READ_LINE, key).fetchone()
+        row = self._execute(_READ_LINE, key).fetchone()
         line = _line(row) if row else None
         self._lines[key] = line
         return line
 
     def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
         self._lock(sku)
-        row = self._cur.execute(_FIND, (order_id, sku, command, ref)).fetchone()
+        row = self._execute(_FIND, (order_id, sku, command, ref)).fetchone()
         return _event(row) if row else None
 
     def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
                order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
         seq = self._take_clock()[0] + 1
-        cur = self._cur.execute(_INSERT_EVENT, (seq, at, kind.value, sku, quantity, command,
+        cur = self._execute(_INSERT_EVENT, (seq, at, kind.value, sku, quantity, command,
                                                 order_id, channel, ref, reason))
         if cur.rowcount == 0:
             return None
@@ -335,7 +341,7 @@ class _PostgresTransaction(Transaction):
                 return False
             self._new_lines[key] = line  # known absent under the SKU's lock
         else:
-            cur = self._cur.execute(_INSERT_LINE, (order_id, sku, channel, quantity,
+            cur = self._execute(_INSERT_LINE, (order_id, sku, channel, quantity,
                                                    status.value, 0, seq))
             if cur.rowcount == 0:
                 return False
@@ -350,8 +356,44 @@ class _PostgresTransaction(Transaction):
             self._changed_lines[key] = line
         self._lines[key] = line
 
+    def _execute(self, query: str, params: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
+        """Run one statement of the transaction; the first one carries the BEGIN with it.
+
+        Pipeline mode sends ``BEGIN`` and the statement together and waits once: a
+        reservation then costs one round trip less.
+        """
+        cur = self._cur
+        if self._begin_pending:
+            self._begin_pending = False
+            with self._conn.pipeline():
+                cur.execute("BEGIN")
+                cur.execute(query, params)
+            return cur
+        return cur.execute(query, params)
+
+    def begin(self) -> None:
+        """Send BEGIN now, if no statement has carried it yet."""
+        if self._begin_pending:
+            self._begin_pending = False
+            self._cur.execute("BEGIN")
+
+    def commit(self) -> None:
+        """Write what is pending and COMMIT, in one round trip (nothing at all: no-op)."""
+        if self._begin_pending and not (self._dirty or self._new_lines or self._changed_lines
+                                        or self._clock_moved or self._placeholders):
+            return
+        with self._conn.pipeline():
+            self.flush()
+            self._cur.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """ROLLBACK, if BEGIN went out."""
+        if not self._begin_pending:
+            self._cur.execute("ROLLBACK")
+
     def flush(self) -> None:
         """Write pending projection rows and the clock; drop zero rows only locked."""
+        self.begin()
         cur = self._cur
         dirty, new_lines, changed = self._dirty, self._new_lines, self._changed_lines
         if (self._clock_moved and len(dirty) == 1 and len(new_lines) + len(changed) <= 1
@@ -503,17 +545,14 @@ class PostgresStore(Store):
     def transaction(self) -> Iterator[Transaction]:
         if self._tx is not None:
             raise StoreError(f"{self.url}: a transaction is already open on this store")
-        cur = self._cur
-        tx = self._tx = _PostgresTransaction(cur)
+        tx = self._tx = _PostgresTransaction(self._conn, self._cur)
         try:
             try:
-                cur.execute("BEGIN")
                 yield tx
-                tx.flush()
-                cur.execute("COMMIT")
+                tx.commit()
             except BaseException:
                 with suppress(psycopg.Error):
-                    cur.execute("ROLLBACK")
+                    tx.rollback()
                 raise
         except psycopg.Error as exc:
             raise self._error(exc) from exc
@@ -595,6 +634,7 @@ class PostgresStore(Store):
             raise StoreError(f"{self.url}: replace_projection() needs an open transaction")
         self._tx.before_read()
         self._tx.forget_projection()
+        self._tx.begin()
         cur = self._cur
         try:
             cur.execute("DELETE FROM stock")
