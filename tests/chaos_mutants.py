@@ -145,3 +145,61 @@ def correct(run_id: str) -> Ledger:
     """A correct engine from a factory taking the run's id (the protocol allows both)."""
     assert run_id  # the harness passes a non-empty id of the run
     return Ledger.open("memory://")
+
+
+class KeysOrdersWithoutSku(_Wrapped):
+    """Deduplicates order lines by order id alone: a second line of an order is lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_sku: dict[str, str] = {}
+
+    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
+                at: float | None = None) -> Any:
+        known = self.first_sku.setdefault(order_id, sku)
+        if known != sku:
+            return self.ledger.reserve(known, qty, order_id, channel, at)
+        return self.ledger.reserve(sku, qty, order_id, channel, at)
+
+
+class AppliesCorrectedRestocks(_Wrapped):
+    """Applies a purchase order re-sent with another quantity as a new delivery."""
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any:
+        result = self.ledger.restock(sku, qty, ref, at)
+        if result.status is CommandStatus.MISMATCH:
+            return self.ledger.restock(sku, qty, f"{ref}/{qty}", at)
+        return result
+
+
+class AcknowledgesLateCancels(_Wrapped):
+    """Answers a cancellation of a shipped line with 'duplicate' instead of refusing it."""
+
+    def release(self, order_id: str, sku: str, at: float | None = None) -> Any:
+        line = self.ledger.order_line(order_id, sku)
+        if line is not None and line.status.value == "fulfilled":
+            return "duplicate"
+        return self.ledger.release(order_id, sku, at)
+
+
+class SellsFromOnHand(_Wrapped):
+    """``available()`` reports stock on hand, forgetting reservations (its stock() is right)."""
+
+    def available(self, sku: str) -> int:
+        return self.ledger.stock(sku).on_hand
+
+
+class CallsConflictsDuplicates(_Wrapped):
+    """Answers 'duplicate' to a repeat with other content, hiding the conflict."""
+
+    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
+                at: float | None = None) -> Any:
+        result = self.ledger.reserve(sku, qty, order_id, channel, at)
+        return "duplicate" if result.status is CommandStatus.MISMATCH else result
+
+
+class AnswersNothing(_Wrapped):
+    """Forgets to return the command's status: outside the protocol, not an invariant."""
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> None:
+        self.ledger.restock(sku, qty, ref, at)

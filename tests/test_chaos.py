@@ -25,7 +25,7 @@ from racesim.chaos import (
     run_chaos,
     run_seed,
 )
-from racesim.chaos.engines import EngineUnderTest
+from racesim.chaos.engines import EngineProtocolError, EngineUnderTest
 from racesim.cli import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
@@ -158,6 +158,11 @@ def test_the_naive_counter_is_caught_within_a_few_seeds_and_reproduced() -> None
     ("LosesReleaseEvents", "projection_replay"),
     ("ForgetsHistory", "as_of_replay"),
     ("CountsReturnsTwice", "conservation"),
+    ("KeysOrdersWithoutSku", "wrong_answer"),
+    ("AppliesCorrectedRestocks", "conservation"),
+    ("AcknowledgesLateCancels", "lost_delivery"),
+    ("SellsFromOnHand", "conservation"),
+    ("CallsConflictsDuplicates", "wrong_answer"),
 ])
 def test_each_kind_of_mistake_is_caught_and_named(mutant: str, invariant: str) -> None:
     spec = parse_engine(f"{MUTANTS}:{mutant}")
@@ -189,6 +194,28 @@ def test_a_bad_engine_spec_is_a_clear_error(engine: str, store: str | None,
                                             message: str) -> None:
     with pytest.raises(RacesimError, match=message):
         parse_engine(engine, store)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_answer_outside_the_protocol_stops_the_run_with_a_clear_error(
+        jobs: int, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = parse_engine(f"{MUTANTS}:AnswersNothing")
+    with pytest.raises(EngineProtocolError, match=r"stock\.received returned None; expected"):
+        run_chaos(spec, range(4), jobs=jobs)
+    assert main(["chaos", "--engine", f"{MUTANTS}:AnswersNothing", "--seeds", "4",
+                 "--jobs", str(jobs)]) == 2
+    err = capsys.readouterr().err.split("\r")[-1]  # after the progress bar's last frame
+    assert err.startswith("racesim: error: engine python ") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_a_store_someone_else_wrote_is_never_wiped(tmp_path: Path) -> None:
+    with Ledger.open(f"sqlite:///{tmp_path / 'shop-s0.db'}") as ledger:
+        ledger.restock("PRECIOUS", 100, ref="PO-1", at=0)
+    with pytest.raises(RacesimError, match="holds a ledger that racesim chaos did not write"):
+        run_chaos(parse_engine("ledger", f"sqlite:///{tmp_path / 'shop.db'}"), range(1))
+    with Ledger.open(f"sqlite:///{tmp_path / 'shop-s0.db'}") as ledger:
+        assert ledger.available("PRECIOUS") == 100
 
 
 def test_an_object_missing_commands_is_refused_by_name() -> None:

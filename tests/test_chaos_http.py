@@ -20,7 +20,7 @@ import pytest
 
 from racesim.chaos import parse_engine, run_chaos
 from racesim.chaos.http import DeliveryRefused, HttpEngine, HttpEngineError
-from racesim.errors import RacesimError
+from racesim.errors import RacesimError, StoreError
 from racesim.ledger import Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.webhook_server import WebhookServer
@@ -100,6 +100,26 @@ def test_the_adapter_prefixes_ids_and_raises_on_refusal(
     with pytest.raises(DeliveryRefused, match="run7-A-1"):
         engine.release("A-1", "MUG", 1.0)
     engine.close()
+
+
+class _FailingStore(NaiveCounter):
+    """Answers every cancellation with a server error instead of a 409."""
+
+    def release(self, order_id: str, sku: str, at: float | None = None) -> Any:
+        raise StoreError("the database is down")
+
+
+def test_a_server_error_is_not_taken_for_a_refusal() -> None:
+    with WebhookServer(_FailingStore()).start() as server, \
+            pytest.raises(HttpEngineError, match="answered 503"):
+        run_chaos(parse_engine(server.url), range(10))
+
+
+def test_serving_on_a_port_in_use_is_a_clear_error() -> None:
+    with WebhookServer(NaiveCounter()) as first:
+        port = first.server_address[1]
+        with pytest.raises(RacesimError, match=f"cannot serve on 127.0.0.1:{port}"):
+            WebhookServer(NaiveCounter(), port=port)
 
 
 def test_an_unreachable_engine_is_a_clear_error() -> None:

@@ -457,10 +457,12 @@ def test_bad_arguments_are_refused_before_the_store_is_touched(
     assert not db.exists()
 
 
-@pytest.mark.parametrize("name", ["missing.jsonl", "."], ids=["missing", "a directory"])
-def test_a_log_that_is_not_a_file_is_refused(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(("name", "says"), [("missing.jsonl", "no such webhook log"),
+                                            (".", "a directory, not a webhook log")],
+                         ids=["missing", "a directory"])
+def test_a_log_that_is_not_a_file_is_refused(tmp_path: Path, name: str, says: str) -> None:
     path = tmp_path / name
-    with pytest.raises(RacesimError, match=rf"{path}: no such webhook log"):
+    with pytest.raises(RacesimError, match=rf"{path}: {says}"):
         replay_log(path)
 
 

@@ -207,6 +207,8 @@ REFUSED: list[tuple[str, object, str]] = [
      r"field 'reason' must be a non-empty string"),
     ("a blank reason", changed("stock.adjusted", reason=" \t "),
      r"field 'reason' must be a non-empty string"),
+    ("a reason with a NUL", changed("stock.adjusted", reason="count\x00ed"),
+     r"field 'reason' must not contain NUL characters"),
     ("a numeric reason", changed("stock.adjusted", reason=3),
      r"field 'reason' must be a non-empty string \(got int 3\)"),
 ]
@@ -368,3 +370,8 @@ def test_a_key_given_twice_is_ambiguous_not_last_wins(tmp_path: Path) -> None:
     with pytest.raises(WebhookError, match="not JSON"):
         webhook_from_json(b"{")
     assert webhook_from_json(text.replace(', "sku": "T"', "")).sku == "S"
+
+
+def test_the_ledger_refuses_a_reason_no_store_can_keep() -> None:
+    with Ledger.open() as ledger, pytest.raises(RacesimError, match="NUL characters"):
+        ledger.adjust("MUG", 1, "count\x00ed", "C-1", at=0)

@@ -234,6 +234,11 @@ def _chaos(args: argparse.Namespace) -> int:
         return print_replayed_seed(spec, args.replay, out=args.out, as_json=args.json,
                                    budget=args.shrink_budget)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.out is not None:  # fail now, not after the seeds have run
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RacesimError(f"--out {args.out}: cannot create it ({exc})") from None
     report = run_chaos(spec, seeds, jobs=args.jobs, shrink_first=not args.no_shrink,
                        shrink_budget=args.shrink_budget, progress=not args.json)
     if args.out is not None:
@@ -466,7 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "every other line (skip)")
     replay.add_argument("--attempts", type=_positive, default=4, metavar="K",
                         help="deliveries of a refused webhook before it is a dead letter "
-                             "(default 4)")
+                             "(default 4; 1 replays a racesim chaos trace as it is, since "
+                             "it holds every redelivery already)")
     replay.add_argument("--json", action="store_true", help="print one JSON object")
     replay.set_defaults(handler=_replay)
 

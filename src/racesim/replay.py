@@ -107,7 +107,8 @@ def replay_log(path: str | Path, store: str = "memory://", *,
     if attempts < 1:
         raise RacesimError(f"attempts must be ≥ 1 (got {attempts})")
     if not path.is_file():
-        raise RacesimError(f"{path}: no such webhook log")
+        raise RacesimError(f"{path}: " + ("a directory, not a webhook log" if path.is_dir()
+                                          else "no such webhook log"))
     lines, malformed = read_log(path)
     if malformed and on_malformed == "stop":
         raise MalformedLog(path, malformed)
@@ -184,7 +185,8 @@ def format_report(report: ReplayReport) -> str:
                      "(dead letters):")
         lines += [f"    {w.describe()}" for w in report.dead_letters[:20]]
     lines.append("  invariants: " + ("all held" if report.sound else
-                                     f"BROKEN — {report.violation}"))
+                                     f"BROKEN — {report.violation}; the replay stopped "
+                                     "there, later deliveries were not applied"))
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         lines += ["", report.projection.to_string() if len(report.projection) else
                   "(the ledger holds no stock)"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,12 +44,16 @@ class WebhookServer(ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    request_queue_size = 1024  # many clients connecting at once are queued, not reset
 
     def __init__(self, engine: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.engine = engine
         self.lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        super().__init__((host, port), _Handler)
+        try:
+            super().__init__((host, port), _Handler)
+        except (OSError, OverflowError) as exc:  # port in use, bad address, port > 65535
+            raise RacesimError(f"cannot serve on {host}:{port}: {exc}") from None
 
     @property
     def url(self) -> str:
@@ -81,17 +86,20 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle on, the second waits for the
     # client's delayed ACK (~40 ms a request).
     disable_nagle_algorithm = True
+    timeout = 60  # seconds a client may keep a connection idle or a body unfinished
 
     def do_POST(self) -> None:
         if urlsplit(self.path).path.rstrip("/") != "/webhooks":
             self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: POST {self.path}"})
             return
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit() or int(length) > MAX_BODY:
-            self._reply(HTTPStatus.LENGTH_REQUIRED if length is None else
-                        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        {"error": f"send one webhook of at most {MAX_BODY} bytes with a "
-                                  "Content-Length"})
+        if length is None or not re.fullmatch(r"[0-9]{1,9}", length.strip()) \
+                or int(length) > MAX_BODY:
+            status = (HTTPStatus.LENGTH_REQUIRED if length is None else
+                      HTTPStatus.BAD_REQUEST if not re.fullmatch(r"[0-9]+", length.strip())
+                      else HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            self._reply(status, {"error": f"send one webhook of at most {MAX_BODY} bytes with "
+                                          "a Content-Length"})
             self.close_connection = True
             return
         body = self.rfile.read(int(length))

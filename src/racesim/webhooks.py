@@ -210,6 +210,8 @@ def parse_webhook(record: object) -> Webhook:
             if not isinstance(value, str) or not value.strip():
                 raise WebhookError(f"field 'reason' must be a non-empty string "
                                    f"(got {_shown(value)})")
+            if "\x00" in value:
+                raise WebhookError("field 'reason' must not contain NUL characters")
             values["reason"] = value
         else:
             values[name] = _identifier(name, value)

@@ -21,16 +21,21 @@ conservation         the engine's figures (available; on hand and reserved if ex
 projection_replay    the engine's figures differ from its own event log replayed, or its
                      ``verify()`` reports a difference
 as_of_replay         the figures as of a past instant differ from the deliveries' history
+wrong_answer         the engine's answer is not the one a correct engine gives (``applied``
+                     for a repeat, ``duplicate`` for a conflicting repeat, …)
 ===================  ======================================================================
+
+The engine's answers and figures are also checked against the adapter protocol
+(:mod:`racesim.chaos.engines`); an answer outside it stops the run with an
+:class:`~racesim.chaos.engines.EngineProtocolError` rather than counting as a break.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import suppress
 from typing import Any, NamedTuple
 
-from racesim.chaos.engines import EngineUnderTest, Observed
+from racesim.chaos.engines import EngineProtocolError, EngineUnderTest, Observed
 from racesim.chaos.reference import Expected, LogFold, ReferenceModel
 from racesim.webhooks import Webhook
 
@@ -47,6 +52,7 @@ INVARIANTS: dict[str, str] = {
     "conservation": "the engine's figures differ from the units its deliveries account for",
     "projection_replay": "the engine's figures differ from a replay of its event log",
     "as_of_replay": "figures as of a past instant differ from the deliveries' history",
+    "wrong_answer": "the engine's answer (applied, duplicate, mismatch…) is not the right one",
 }
 """Every invariant the auditor checks, with what breaking it means."""
 
@@ -133,8 +139,12 @@ class Auditor:
             return StepResult("crashed", None, self._probe(index))
         if crash == "during":
             self.outcomes["crashed"] += 1
-            with suppress(Exception):  # refused before the crash point: rolled back too
+            try:
                 engine.send_and_crash(webhook, webhook.at)
+            except EngineProtocolError:
+                raise
+            except Exception:  # refused before the crash point: rolled back as well
+                pass
             return StepResult("crashed", None, self._unchanged(index, webhook, before)
                               or self._log(index, (sku,)) or self._probe(index))
         expected = self.reference.apply(webhook)
@@ -142,7 +152,9 @@ class Auditor:
         if crash == "after":  # applied, but the sender never hears of it
             self.outcomes["crashed"] += 1
         try:
-            status, decision = engine.send(webhook, webhook.at)
+            result = engine.send(webhook, webhook.at)
+        except EngineProtocolError:
+            raise
         except Exception as exc:
             problem = self._unchanged(index, webhook, before)
             if problem is None and expected.status != "refused":
@@ -152,10 +164,11 @@ class Auditor:
                                     f"{expected.status}")
             return StepResult("refused", expected, problem or self._log(index, (sku,))
                               or self._probe(index))
+        status, decision = engine.reading(webhook, result)
         after = self._observe(sku)
         problem = (self._decision(index, webhook, expected, status, decision, before, after)
                    or self._conserved(index, webhook, after) or self._log(index, (sku,))
-                   or self._probe(index))
+                   or self._answer(index, webhook, expected, status) or self._probe(index))
         return StepResult("crashed" if crash == "after" else "applied", expected, problem,
                           status)
 
@@ -201,9 +214,15 @@ class Auditor:
 
     def _unchanged(self, index: int, webhook: Webhook, before: Observed) -> Violation | None:
         after = self._observe(webhook.sku)
-        if after == before:
-            return None
         what = "crashed inside its transaction" if webhook.crash == "during" else "failed"
+        if after == before:
+            fold = self.fold
+            written = self.engine.events_after(fold.last_seq) if fold is not None else []
+            if not written:
+                return None
+            return Violation("not_atomic", index,
+                             f"{webhook.describe()}: the delivery {what}, yet the log gained "
+                             f"{len(written)} event(s), e.g. {written[0]!r}")
         return Violation("not_atomic", index,
                          f"{webhook.describe()}: the delivery {what}, yet {webhook.sku} went "
                          f"from {_figures_text(before)} to {_figures_text(after)}")
@@ -245,6 +264,16 @@ class Auditor:
                              f"{what}: {before.available} available, yet the engine rejected "
                              "it")
         return None
+
+    @staticmethod
+    def _answer(index: int, webhook: Webhook, expected: Expected,
+                status: str) -> Violation | None:
+        if status == expected.status:
+            return None
+        return Violation("wrong_answer", index,
+                         f"{webhook.describe()}: the engine answered {status!r}; a correct "
+                         f"engine answers {expected.status!r}"
+                         + (f" ({expected.decision})" if expected.decision else ""))
 
     def _conserved(self, index: int, webhook: Webhook | None, after: Observed,
                    sku: str | None = None) -> Violation | None:

@@ -39,11 +39,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import numbers
 import re
 import sys
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -54,6 +56,7 @@ from racesim.ledger.store import store_variant
 from racesim.webhooks import Webhook, apply_webhook
 
 __all__ = [
+    "EngineProtocolError",
     "EngineSpec",
     "EngineUnderTest",
     "HandlerCrash",
@@ -100,16 +103,36 @@ class Observed(NamedTuple):
     figures: Figures | None
 
 
+class EngineProtocolError(RacesimError):
+    """The engine, or its adapter, answered outside the protocol (not an invariant break).
+
+    A status that is not one of the five, a figure that is not a whole number, a factory
+    or read that raised: the harness cannot judge such an engine, so it stops and says
+    which call returned what.
+    """
+
+
+STATUSES = frozenset({"reserved", "rejected", "applied", "duplicate", "mismatch"})
+"""The answers a command may give (see the module docstring)."""
+
+EVENT_KINDS = frozenset({"RESTOCK", "RESERVE", "REJECT", "RELEASE", "FULFILL", "RETURN",
+                         "ADJUST"})
+
+
 class EngineUnderTest:
-    """One engine instance as the auditor sees it: commands in, statuses and figures out."""
+    """One engine instance as the auditor sees it: commands in, statuses and figures out.
+
+    Every value read from the engine is checked against the protocol; a value outside it
+    raises :class:`EngineProtocolError` naming the call.
+    """
 
     def __init__(self, engine: Any, label: str) -> None:
         missing = [name for name in ("restock", "reserve", "release", "fulfill", "return_",
                                      "adjust", "available")
                    if not callable(getattr(engine, name, None))]
         if missing:
-            raise RacesimError(f"engine {label}: {type(engine).__name__} lacks "
-                               f"{', '.join(missing)} (see racesim.chaos.engines)")
+            raise EngineProtocolError(f"engine {label}: {type(engine).__name__} lacks "
+                                      f"{', '.join(missing)} (see racesim.chaos.engines)")
         self.engine = engine
         self.label = label
         stock = getattr(engine, "stock", None)
@@ -119,9 +142,28 @@ class EngineUnderTest:
         self.has_verify = callable(getattr(engine, "verify", None))
         self.can_roll_back = callable(getattr(engine, "batch", None))
 
-    def send(self, webhook: Webhook, at: float) -> tuple[str, str]:
-        """Apply one delivery; return (status, decision) as lower-case strings."""
-        return _reading(apply_webhook(self.engine, webhook, at))
+    def send(self, webhook: Webhook, at: float) -> Any:
+        """Apply one delivery; return what the engine returned (see :meth:`reading`).
+
+        Whatever the engine raises propagates: it refused the delivery.
+        """
+        return apply_webhook(self.engine, webhook, at)
+
+    def reading(self, webhook: Webhook, result: Any) -> tuple[str, str]:
+        """(status, decision) of a command's result, checked against the protocol."""
+        status = result if isinstance(result, str | Enum) else getattr(result, "status", None)
+        decision = "" if isinstance(result, str | Enum) else getattr(result, "decision", None)
+        status = _word(status)
+        if status not in STATUSES:
+            raise EngineProtocolError(
+                f"engine {self.label}: {webhook.type} returned {result!r}; expected one of "
+                f"{', '.join(sorted(STATUSES))} (a string, an Enum, or an object with "
+                "'status')")
+        decision = _word(decision) if decision else ""
+        if decision and decision not in ("reserved", "rejected"):
+            raise EngineProtocolError(f"engine {self.label}: {webhook.type} returned decision "
+                                      f"{decision!r}; expected reserved or rejected")
+        return status, decision
 
     def send_and_crash(self, webhook: Webhook, at: float) -> None:
         """Apply one delivery inside a transaction that the 'handler' then dies in."""
@@ -130,43 +172,81 @@ class EngineUnderTest:
             raise HandlerCrash
 
     def observe(self, sku: str) -> Observed:
-        """The SKU's figures now, as far as the engine exposes them."""
-        if self.has_stock:
-            stock = self.engine.stock(sku)
-            figures = Figures(int(stock.on_hand), int(stock.reserved))
-            return Observed(figures.available, figures)
-        return Observed(int(self.engine.available(sku)), None)
+        """The SKU's figures now: ``available(sku)``, and ``stock(sku)`` if it has one."""
+        available = self._units(f"available({sku!r})", self._call(self.engine.available, sku))
+        if not self.has_stock:
+            return Observed(available, None)
+        stock = self._call(self.engine.stock, sku)
+        return Observed(available, self._figures(f"stock({sku!r})", stock))
 
     def figures_at(self, sku: str, at: float) -> Figures | None:
         """The SKU's figures as of ``at`` (None when the engine has no history)."""
         if not self.has_history:
             return None
-        stock = self.engine.stock(sku, as_of=at)
-        return Figures(int(stock.on_hand), int(stock.reserved))
+        stock = self._call(self.engine.stock, sku, as_of=at)
+        return self._figures(f"stock({sku!r}, as_of={at!r})", stock)
 
     def events_after(self, seq: int) -> list[Any]:
-        """Log records after sequence number ``seq`` (engines with a log)."""
-        return list(self.engine.iter_events(after_seq=seq))
+        """Log records after sequence number ``seq`` (engines with a log), checked."""
+        events = list(self._call(self.engine.iter_events, after_seq=seq))
+        for event in events:
+            try:
+                kind = _word(event.kind).upper()
+                ok = (kind in EVENT_KINDS and isinstance(event.sku, str)
+                      and _is_whole(event.quantity) and _is_whole(event.seq))
+            except AttributeError:
+                ok = False
+            if not ok:
+                raise EngineProtocolError(
+                    f"engine {self.label}: iter_events() yielded {event!r}; expected records "
+                    "with seq, kind (RESTOCK, RESERVE, REJECT, RELEASE, FULFILL, RETURN, "
+                    "ADJUST), sku, quantity and order_id")
+        return events
 
     def verify(self) -> list[str]:
         """The engine's own integrity check: problems found (empty when sound)."""
-        return [str(problem) for problem in self.engine.verify()]
+        return [str(problem) for problem in self._call(self.engine.verify)]
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)
         if callable(close):
-            close()
+            self._call(close)
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except EngineProtocolError:
+            raise
+        except Exception as exc:
+            name = getattr(method, "__name__", "a method")
+            raise EngineProtocolError(f"engine {self.label}: {name}() raised "
+                                      f"{type(exc).__name__}: {exc}") from exc
+
+    def _units(self, call: str, value: Any) -> int:
+        if not _is_whole(value):
+            raise EngineProtocolError(f"engine {self.label}: {call} returned {value!r}; "
+                                      "expected a whole number of units")
+        return int(value)
+
+    def _figures(self, call: str, stock: Any) -> Figures:
+        try:
+            on_hand, reserved = stock.on_hand, stock.reserved
+        except AttributeError:
+            raise EngineProtocolError(f"engine {self.label}: {call} returned {stock!r}; "
+                                      "expected an object with on_hand and reserved") from None
+        return Figures(self._units(f"{call}.on_hand", on_hand),
+                       self._units(f"{call}.reserved", reserved))
 
 
-def _reading(result: Any) -> tuple[str, str]:
-    if isinstance(result, str):
-        return result.lower(), ""
-    status = getattr(result, "status", None)
-    if status is None:
-        raise RacesimError(f"the engine returned {result!r}: expected a status string or an "
-                           "object with a 'status' attribute")
-    decision = getattr(result, "decision", None)
-    return str(status).lower(), str(decision).lower() if decision else ""
+def _word(value: Any) -> str:
+    """A status or kind as a plain lower-case string (Enum members by their value)."""
+    if isinstance(value, Enum):
+        value = value.value
+    return value.lower() if isinstance(value, str) else repr(value)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +275,14 @@ class EngineSpec:
             from racesim.ledger import Ledger
 
             ledger = Ledger.open(store_variant(self.target, _tag(run_id), "chaos"))
-            if ledger.event_count():
+            if ledger.event_count():  # a leftover of an earlier run, or someone's ledger?
+                ours = all(re.fullmatch(r"SKU-\d+", sku) for sku in ledger.levels())
                 url = ledger.url
+                if not ours:
+                    ledger.close()
+                    raise RacesimError(f"{url} holds a ledger that racesim chaos did not "
+                                       "write; choose another --store (each seed uses "
+                                       "its own file or schema derived from it)")
                 ledger.destroy()
                 ledger = Ledger.open(url)
             return EngineUnderTest(ledger, self.label)
@@ -211,7 +297,12 @@ class EngineSpec:
                                    self.label)
         factory = load_factory(self.target)
         takes_run_id = _positional_parameters(factory) >= 1
-        return EngineUnderTest(factory(run_id) if takes_run_id else factory(), self.label)
+        try:
+            engine = factory(run_id) if takes_run_id else factory()
+        except Exception as exc:
+            raise EngineProtocolError(f"engine {self.label}: the factory raised "
+                                      f"{type(exc).__name__}: {exc}") from exc
+        return EngineUnderTest(engine, self.label)
 
     def discard(self, engine: EngineUnderTest) -> None:
         """Close a run's engine; delete a throwaway ledger's storage (its run passed)."""
@@ -258,6 +349,8 @@ def load_factory(target: str) -> Callable[..., Any]:
             name = f"racesim_user_engine_{abs(hash(str(path)))}"
             module = sys.modules.get(name)
             if module is None:
+                if str(path.parent) not in sys.path:  # its sibling modules import, as for
+                    sys.path.insert(0, str(path.parent))  # a script run from there
                 spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
                 sys.modules[name] = module

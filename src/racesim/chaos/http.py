@@ -8,7 +8,8 @@ Protocol (what your service implements; ``racesim serve`` implements it for the 
 ``reserved``, ``rejected``, ``applied``, ``duplicate``, ``mismatch`` — plus, for a
 repeated order, ``"decision": "reserved"|"rejected"``. Answer ``409`` with
 ``{"error": "…"}`` for a webhook that cannot be applied (yet): the harness redelivers it
-later, as a marketplace would. ``422`` for a malformed webhook; anything else is a failure.
+later, as a marketplace would. Any other answer (a 422, a 500, a timeout, a body that is
+not this JSON) stops the harness with an error naming it: it is not a refusal.
 
 ``GET {base}/stock/{sku}`` → ``200`` with ``{"sku": …, "available": N}`` and, if the
 engine keeps them, ``"on_hand"`` and ``"reserved"`` (then those are audited too). A SKU
@@ -26,13 +27,14 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from racesim.chaos.engines import EngineProtocolError
 from racesim.errors import RacesimError
 from racesim.webhooks import Webhook
 
 __all__ = ["DeliveryRefused", "HttpEngine", "HttpEngineError"]
 
 
-class HttpEngineError(RacesimError, RuntimeError):
+class HttpEngineError(EngineProtocolError):
     """The engine's server could not be reached or answered outside the protocol."""
 
 
@@ -100,7 +102,7 @@ class HttpEngine:
                                   reason=reason))
 
     def available(self, sku: str) -> int:
-        return int(self._figures(sku)["available"])
+        return self._figures(sku)["available"]
 
     def close(self) -> None:
         self._connection.close()
@@ -115,7 +117,7 @@ class HttpEngine:
 
     def _stock(self, sku: str) -> _Stock:
         figures = self._figures(sku)
-        return _Stock(int(figures["on_hand"]), int(figures["reserved"]))
+        return _Stock(figures["on_hand"], figures["reserved"])
 
     def _post(self, webhook: Webhook) -> _Status:
         prefix = self._prefix
@@ -126,9 +128,9 @@ class HttpEngine:
         status, body = self._request("POST", f"{self._path}/webhooks", webhook.to_json())
         if status == 409:
             raise DeliveryRefused(str(body.get("error", body)))
-        if status != 200 or "status" not in body:
+        if status != 200 or not isinstance(body.get("status"), str):
             raise HttpEngineError(f"POST {self.url}/webhooks answered {status}: {body}")
-        return _Status(str(body["status"]), str(body.get("decision") or ""))
+        return _Status(body["status"], str(body.get("decision") or ""))
 
     def _figures(self, sku: str) -> dict[str, Any]:
         path = f"{self._path}/stock/{quote(self._prefix + sku, safe='')}"
@@ -144,7 +146,10 @@ class HttpEngine:
     def _request(self, method: str, path: str, payload: Any = None) -> tuple[int, dict]:
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json"} if data is not None else {}
-        for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
+        # A kept-alive connection the server closed: a GET is tried once more; a POST is
+        # not (the server may have applied it: a second copy would not be in the trace).
+        attempts = 2 if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
             try:
                 self._connection.request(method, path or "/", body=data, headers=headers)
                 response = self._connection.getresponse()
@@ -153,12 +158,17 @@ class HttpEngine:
             except (http.client.RemoteDisconnected, ConnectionResetError,
                     BrokenPipeError) as exc:
                 self._connection.close()
-                if attempt == 2:
-                    raise HttpEngineError(f"{method} {self.url}: {exc}") from exc
+                if attempt == attempts:
+                    raise HttpEngineError(f"{method} {self.url}: the connection dropped "
+                                          f"({exc})") from exc
             except OSError as exc:
                 self._connection.close()
                 raise HttpEngineError(f"{method} {self.url}: cannot reach the engine "
                                       f"({exc})") from exc
+            except http.client.HTTPException as exc:
+                self._connection.close()
+                raise HttpEngineError(f"{method} {self.url}: the answer is not HTTP "
+                                      f"({type(exc).__name__}: {exc})") from exc
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:

@@ -35,10 +35,10 @@ def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) 
     span = f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else f"{seeds[0]}"
     print(f"racesim chaos — {report.engine}: {len(seeds)} seed(s) ({span}), "
           f"{t['deliveries']:,} deliveries of {t['webhooks']:,} webhooks")
-    print(f"  {t['duplicate']:,} repeats absorbed, {t['mismatch']:,} conflicting repeats, "
-          f"{t['reserved']:,} reserved / {t['rejected']:,} rejected orders, "
-          f"{t['refused']:,} refused and redelivered, {t['crashed']:,} handler crashes, "
-          f"{t['dead_letters']:,} dead letters")
+    print(f"  as a correct engine sees them: {t['duplicate']:,} repeats, {t['mismatch']:,} "
+          f"conflicting repeats, {t['reserved']:,} reserved / {t['rejected']:,} rejected "
+          f"order lines, {t['refused']:,} deliveries to refuse (redelivered); "
+          f"{t['crashed']:,} handler crashes, {t['dead_letters']:,} dead letters")
     failures = report.failures
     if not failures:
         print("  every invariant held on every seed.")
@@ -52,8 +52,10 @@ def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) 
         print(f"  shortened trace — {len(report.shortened)} of {first.deliveries} deliveries "
               "break the same invariant:")
         print("\n".join(_trace_lines(report.shortened)))
-    if first.store:
-        print(f"  the seed's ledger is kept at {first.store}")
+    kept = [run.store for run in failures if run.store]
+    if kept:
+        print(f"  the failing seeds' ledgers are kept for inspection: {kept[0]}"
+              + (f" and {len(kept) - 1} more" if len(kept) > 1 else ""))
     if out is not None:
         print(f"  traces, seeds.csv and summary.json written to {out}/")
     print(f"\n  reproduce: {_reproduce(spec, first.seed)}")

@@ -188,7 +188,8 @@ class LogFold:
         ``event`` is any record with ``seq``, ``kind``, ``sku``, ``quantity`` and
         ``order_id`` (a ledger :class:`~racesim.ledger.Event`, or a user engine's own).
         """
-        kind, sku, quantity, seq = str(event.kind), event.sku, event.quantity, event.seq
+        kind = getattr(event.kind, "value", event.kind).upper()  # StrEnum, Enum or str
+        sku, quantity, seq = event.sku, event.quantity, event.seq
         problem = ""
         if seq != self.last_seq + 1:
             problem = f"event seq {seq} follows {self.last_seq}: the log has a gap or a repeat"

@@ -94,7 +94,7 @@ def run_seed(spec: EngineSpec, seed: int, *, keep_trace: bool = False) -> SeedRu
 
     for n, planned in enumerate(plan.initial):
         send(planned, planned.webhook.at, f"W{n}")
-    triggered: set[tuple[str, str]] = set()
+    triggered: set[tuple[str, str, str]] = set()
     engine = spec.open(f"s{seed}")
     auditor = Auditor(engine)
     trace: list[Webhook] = []
@@ -136,26 +136,30 @@ def run_seed(spec: EngineSpec, seed: int, *, keep_trace: bool = False) -> SeedRu
             engine.close()
     return SeedRun(seed, settings, plan.webhooks, len(trace), dict(auditor.outcomes), dead,
                    violation, trace if violation is not None or keep_trace else [],
-                   store if violation is not None and spec.kind == "ledger" else "")
+                   store if violation is not None and spec.kind == "ledger"
+                   and not store.startswith("memory:") else "")
 
 
 def _follow_ups(plan: Plan, webhook: Webhook, answer: str,
-                triggered: set[tuple[str, str]]) -> list[tuple[Planned, str]]:
+                triggered: set[tuple[str, str, str]]) -> list[tuple[Planned, str]]:
     """What the shop sends because of the engine's answer (each follow-up once)."""
-    order_id, kind = webhook.order_id, webhook.type
+    line, kind = (webhook.order_id, webhook.sku), webhook.type
     if kind == "order.created" and answer in ("reserved", "rejected"):
-        trigger = ("ship" if answer == "reserved" else "cancel", order_id)
-        follow = plan.shipments.get(order_id) if answer == "reserved" else \
-            plan.seller_cancels.get(order_id)
-        if trigger in triggered or follow is None:
-            return []
-        triggered.add(trigger)
-        return [(follow, f"{webhook.id}-{trigger[0]}")]
-    if kind == "order.shipped" and answer == "applied" and ("return", order_id) not in triggered:
-        triggered.add(("return", order_id))
-        return [(planned, f"{webhook.id}-return{p}")
-                for p, planned in enumerate(plan.returns.get(order_id, []))]
-    return []
+        what = "ship" if answer == "reserved" else "cancel"
+        follow = (plan.shipments if answer == "reserved" else plan.seller_cancels).get(line)
+    elif kind == "order.shipped" and answer == "applied":
+        what, follow = "return", None
+    else:
+        return []
+    if (what, *line) in triggered:
+        return []
+    triggered.add((what, *line))
+    tag = f"{webhook.id}-{what}"
+    if what != "return":
+        return [] if follow is None else [(follow, tag)]
+    late = plan.late_cancels.get(line)
+    return ([(late, f"{tag}-cancel")] if late else []) + \
+        [(planned, f"{tag}{p}") for p, planned in enumerate(plan.returns.get(line, []))]
 
 
 def replay_trace(spec: EngineSpec, trace: Sequence[Webhook],

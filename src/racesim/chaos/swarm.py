@@ -43,7 +43,8 @@ class ChaosSettings:
     return_rate: float
     restocks: int
     cycle_counts: int
-    conflict_rate: float  # P(an order is re-sent with a different quantity)
+    conflict_rate: float  # P(an order is re-sent with a different quantity or channel)
+    oddity_rate: float  # P(each of the rarer hostile events below, per chance)
 
     def to_json(self) -> dict[str, float | int]:
         """The settings as a JSON-ready dict."""
@@ -67,6 +68,7 @@ def draw_settings(streams: Streams) -> ChaosSettings:
         restocks=int(rng.integers(0, 9)),
         cycle_counts=int(rng.integers(0, 4)),
         conflict_rate=float(rng.choice([0.0, 0.05])),
+        oddity_rate=float(rng.choice([0.0, 0.05, 0.15])),
     )
 
 
@@ -83,21 +85,29 @@ class Planned:
     lateness: tuple[float, ...]
 
 
+Line = tuple[str, str]
+"""An order line: (order id, SKU)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Everything a seed's shop may send, drawn before the run starts.
 
-    ``initial``: webhooks sent whatever the engine does — orders (some re-sent with another
-    quantity), buyers' cancellations, restocks, cycle counts. The rest are *follow-ups*
-    that the engine's answers trigger, as in a real shop: an order the engine reserved is
-    shipped (``shipments``) and may come back (``returns``, after the shipment is
-    recorded); an order it rejected is cancelled by the seller (``seller_cancels``).
+    ``initial``: webhooks sent whatever the engine does — orders (some with a second line,
+    some re-sent with another quantity or channel), buyers' cancellations, restocks, cycle
+    counts, and the odd webhook that can never apply (a shipment of a cancelled order, a
+    return of an order that never shipped). The rest are *follow-ups*, per order line,
+    that the engine's answers trigger, as in a real shop: a line the engine reserved is
+    shipped (``shipments``) and may come back (``returns``, once the shipment is
+    recorded), or is cancelled too late (``late_cancels``); a line it rejected is
+    cancelled by the seller (``seller_cancels``).
     """
 
     initial: list[Planned]
-    shipments: dict[str, Planned]
-    returns: dict[str, list[Planned]]
-    seller_cancels: dict[str, Planned]
+    shipments: dict[Line, Planned]
+    returns: dict[Line, list[Planned]]
+    late_cancels: dict[Line, Planned]
+    seller_cancels: dict[Line, Planned]
 
     @property
     def webhooks(self) -> int:
@@ -111,26 +121,36 @@ def draw_plan(settings: ChaosSettings, streams: Streams) -> Plan:
     Orders arrive as a Poisson stream (one per 20 s on average) on skewed SKUs, so last
     units are contended; a buyer cancels some (possibly before the order's webhook
     arrives); the rest ship some minutes after being reserved, and some come back, partly
-    or in two parcels. Restocks and cycle counts fall anywhere in the period.
+    or in two parcels. Restocks and cycle counts fall anywhere in the period. With the
+    seed's ``oddity_rate``, rarer trouble: a second line on another SKU, a cancellation
+    after shipping, a shipment after cancelling, a return of more than shipped or of an
+    order never shipped, a purchase order, count or return re-sent with other figures,
+    and a copy that arrives hours or days late.
     """
     rng, copies_rng, delay_rng = streams("workload"), streams("copies"), streams("delays")
     s = settings
+
+    def odd() -> bool:
+        return bool(rng.random() < s.oddity_rate)
 
     def planned(webhook: Webhook) -> Planned:
         copies = 1
         if copies_rng.random() < s.duplicate_rate:
             copies = 3 if copies_rng.random() < s.triple_share else 2
-        late = delay_rng.uniform(0, s.reorder_window, copies) if s.reorder_window else \
-            np.zeros(copies)
-        return Planned(webhook, tuple(float(x) + 0.001 * c for c, x in enumerate(late)))
+        late = [float(x) for x in (delay_rng.uniform(0, s.reorder_window, copies)
+                                   if s.reorder_window else np.zeros(copies))]
+        if copies_rng.random() < s.oddity_rate:  # a retry long after: hours to two days
+            late.append(float(delay_rng.uniform(3_600.0, 172_800.0)))
+        return Planned(webhook, tuple(x + 0.001 * c for c, x in enumerate(late)))
 
     skus = [f"SKU-{k}" for k in range(s.skus)]
     popularity = rng.dirichlet(np.ones(s.skus))
     horizon = 20.0 * s.orders
     initial: list[Planned] = []
-    shipments: dict[str, Planned] = {}
-    returns: dict[str, list[Planned]] = {}
-    seller_cancels: dict[str, Planned] = {}
+    shipments: dict[Line, Planned] = {}
+    returns: dict[Line, list[Planned]] = {}
+    late_cancels: dict[Line, Planned] = {}
+    seller_cancels: dict[Line, Planned] = {}
     for sku in skus:
         units = int(rng.integers(0, s.opening_stock + 1))
         if units:
@@ -139,43 +159,78 @@ def draw_plan(settings: ChaosSettings, streams: Streams) -> Plan:
     t = 0.0
     for n in range(s.orders):
         t += float(rng.exponential(20.0))
-        sku = skus[int(rng.choice(s.skus, p=popularity))]
         channel = CHANNELS[int(rng.integers(len(CHANNELS)))]
-        quantity = int(rng.choice([1, 1, 1, 2, 3]))
         order_id = f"{channel[:3].upper()}-{1000 + n}"
-        initial.append(planned(Webhook("order.created", t, sku, order_id, quantity, channel)))
-        if rng.random() < s.conflict_rate:  # re-sent with another quantity: a mismatch
-            initial.append(planned(Webhook("order.created", t + float(rng.exponential(30.0)),
-                                           sku, order_id, quantity + 1, channel)))
-        seller_cancels[order_id] = planned(Webhook("order.cancelled",
+        lines = [skus[int(rng.choice(s.skus, p=popularity))]]
+        if s.skus > 1 and odd():  # a second line, on another SKU
+            lines.append(skus[(skus.index(lines[0]) + 1 + int(rng.integers(s.skus - 1)))
+                              % s.skus])
+        buyer_cancels = rng.random() < s.cancel_rate
+        for sku in lines:
+            quantity = int(rng.choice([1, 1, 1, 2, 3]))
+            line = (order_id, sku)
+            initial.append(planned(Webhook("order.created", t, sku, order_id, quantity,
+                                           channel)))
+            if rng.random() < s.conflict_rate:  # re-sent with other content: a mismatch
+                other = (Webhook("order.created", 0, sku, order_id, quantity + 1, channel)
+                         if rng.random() < 0.7 else
+                         Webhook("order.created", 0, sku, order_id, quantity,
+                                 CHANNELS[(CHANNELS.index(channel) + 1) % len(CHANNELS)]))
+                initial.append(planned(replace(other, at=t + float(rng.exponential(30.0)))))
+            seller_cancels[line] = planned(Webhook("order.cancelled",
                                                    float(rng.exponential(60.0)), sku,
                                                    order_id))
-        if rng.random() < s.cancel_rate:  # the buyer cancels, whatever the engine said
-            initial.append(planned(Webhook("order.cancelled",
-                                           t + float(rng.exponential(120.0)), sku, order_id)))
-            continue
-        shipments[order_id] = planned(Webhook("order.shipped", float(rng.exponential(300.0)),
+            if buyer_cancels:  # whatever the engine said
+                cancelled = t + float(rng.exponential(120.0))
+                initial.append(planned(Webhook("order.cancelled", cancelled, sku, order_id)))
+                if odd():  # the warehouse ships it anyway: never applies
+                    initial.append(planned(Webhook("order.shipped",
+                                                   cancelled + float(rng.exponential(300.0)),
+                                                   sku, order_id)))
+                if odd():  # a "return" of an order that never shipped
+                    initial.append(planned(Webhook("return.received",
+                                                   cancelled + float(rng.exponential(900.0)),
+                                                   sku, order_id, 1, ref=f"RMA-{n}-{sku}-x")))
+                continue
+            shipments[line] = planned(Webhook("order.shipped", float(rng.exponential(300.0)),
                                               sku, order_id))
-        if rng.random() < s.return_rate:
-            back = int(rng.integers(1, quantity + 1))
-            parcels = [back] if back == 1 or rng.random() < 0.7 else [1, back - 1]
-            after = 0.0
-            returns[order_id] = []
-            for p, units in enumerate(parcels):
-                after += float(rng.exponential(900.0))
-                returns[order_id].append(planned(Webhook("return.received", after, sku,
-                                                         order_id, units,
-                                                         ref=f"RMA-{n}-{p}")))
+            if odd():  # the buyer cancels after it shipped: too late, never applies
+                late_cancels[line] = planned(Webhook("order.cancelled",
+                                                     float(rng.exponential(600.0)), sku,
+                                                     order_id))
+            if rng.random() < s.return_rate:
+                back = int(rng.integers(1, quantity + 1))
+                parcels = [back] if back == 1 or rng.random() < 0.7 else [1, back - 1]
+                if odd():
+                    parcels.append(quantity)  # together, more back than shipped
+                after = 0.0
+                returns[line] = []
+                for p, units in enumerate(parcels):
+                    after += float(rng.exponential(900.0))
+                    back_in = Webhook("return.received", after, sku, order_id, units,
+                                      ref=f"RMA-{n}-{sku}-{p}")
+                    returns[line].append(planned(back_in))
+                    if odd():  # re-sent with another count of units: a mismatch
+                        returns[line].append(planned(replace(back_in, at=after + 60.0,
+                                                             quantity=units + 1)))
     for r in range(s.restocks):
-        initial.append(planned(Webhook("stock.received", float(rng.uniform(0, horizon)),
-                                       skus[int(rng.integers(s.skus))],
-                                       quantity=int(rng.integers(2, 11)), ref=f"PO-{r}")))
+        received = Webhook("stock.received", float(rng.uniform(0, horizon)),
+                           skus[int(rng.integers(s.skus))], quantity=int(rng.integers(2, 11)),
+                           ref=f"PO-{r}")
+        initial.append(planned(received))
+        if odd():  # the purchase order re-sent with a corrected quantity: a mismatch
+            initial.append(planned(replace(received, at=received.at + 120.0,
+                                           quantity=received.quantity + 1)))
     for c in range(s.cycle_counts):
-        delta = int(rng.choice([-2, -1, -1, 1]))
-        initial.append(planned(Webhook("stock.adjusted", float(rng.uniform(0, horizon)),
-                                       skus[int(rng.integers(s.skus))], quantity=delta,
-                                       reason="cycle count", ref=f"COUNT-{c}")))
-    return Plan(initial, shipments, returns, seller_cancels)
+        counted = Webhook("stock.adjusted", float(rng.uniform(0, horizon)),
+                          skus[int(rng.integers(s.skus))],
+                          quantity=int(rng.choice([-2, -1, -1, 1])), reason="cycle count",
+                          ref=f"COUNT-{c}")
+        initial.append(planned(counted))
+        if odd():  # the same count re-sent with another figure: a mismatch
+            initial.append(planned(replace(counted, at=counted.at + 120.0,
+                                           quantity=-counted.quantity)))
+    return Plan(initial, shipments, returns, late_cancels, seller_cancels)
 
 
 @dataclass(frozen=True, slots=True, order=True)

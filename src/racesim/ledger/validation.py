@@ -68,6 +68,9 @@ def check_reason(command: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidCommand(f"{command}: reason must be a non-empty string explaining the "
                              f"correction (got {value!r})")
+    if "\x00" in value:  # no store can keep it faithfully (PostgreSQL text refuses it)
+        raise InvalidCommand(f"{command}: reason must not contain NUL characters "
+                             f"(got {value!r})")
     return value
 
 
