@@ -14,12 +14,19 @@ counter, and so can your engine through a thin adapter::
         def available(self, sku) -> int: ...
         def close(self): ...
 
-A command returns its status — a string (``"reserved"``, ``"rejected"``, ``"applied"``,
-``"duplicate"``, ``"mismatch"``) or an object with a ``status`` attribute (and, for a
-repeated order, ``decision``: whether the line was reserved or rejected). A command that
+A command returns its status — a string or Enum (``"reserved"``, ``"rejected"``,
+``"applied"``, ``"duplicate"``, ``"mismatch"``) or an object with a ``status`` attribute
+(and, for a repeated order, ``decision``: whether the line was reserved or rejected). The
+status is audited: ``duplicate`` for a repeat with the same content, ``mismatch`` for one
+with other content, ``applied`` for the first of anything but an order. A command that
 cannot be applied *yet* (a cancellation before its order, a return before its shipment)
 or cannot be applied at all must **raise**: the harness then redelivers it as a job runner
 would. ``at`` is the time of the delivery in seconds (never decreasing within a run).
+``available(sku)`` returns a whole number of units (0 for a SKU never seen).
+
+An answer outside this protocol — no status, an unknown one, a figure that is not a whole
+number, a read or factory that raises — stops the run with :class:`EngineProtocolError`
+naming the call: the adapter is broken, and the harness cannot judge the engine behind it.
 
 Optional methods widen the audit: ``stock(sku, as_of=None)`` returning an object with
 ``on_hand`` and ``reserved`` (checks those figures, and history by ``as_of``);
