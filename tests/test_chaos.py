@@ -245,6 +245,11 @@ def test_chaos_fails_the_naive_counter_with_a_seed_that_reproduces(
     assert replayed.startswith(f"seed {seed} (naive_counter): "
                                f"{summary['first_failure']['invariant']}")
     assert "step by step" in replayed
+    assert main(["chaos", "--engine", "naive_counter", "--replay", str(seed),
+                 "--no-shrink"]) == 1
+    whole = capsys.readouterr().out
+    failing_step = summary["first_failure"]["step"]
+    assert f"\n{failing_step} of {failing_step} deliveries" in whole  # up to the break
 
 
 def test_chaos_passes_the_ledger_on_sqlite_and_prints_json(

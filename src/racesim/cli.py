@@ -232,7 +232,7 @@ def _chaos(args: argparse.Namespace) -> int:
     spec = parse_engine(args.engine, args.store, namespace)
     if args.replay is not None:
         return print_replayed_seed(spec, args.replay, out=args.out, as_json=args.json,
-                                   budget=args.shrink_budget)
+                                   budget=args.shrink_budget, shorten=not args.no_shrink)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.out is not None:  # fail now, not after the seeds have run
         try:

@@ -74,8 +74,11 @@ def write_chaos(out: Path, report: ChaosReport, command: list[str]) -> None:
 
 
 def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
-                        as_json: bool = False, budget: int = 400) -> int:
-    """Run one seed again; if it fails, shrink it and print the short trace step by step."""
+                        as_json: bool = False, budget: int = 400, shorten: bool = True) -> int:
+    """Run one seed again; if it fails, shrink it and print the short trace step by step.
+
+    ``shorten=False`` prints the seed's whole trace, up to the failing step.
+    """
     run = run_seed(spec, seed, keep_trace=True)
     if run.violation is None:
         message = (f"seed {seed}: every invariant held over {run.deliveries} deliveries of "
@@ -83,7 +86,8 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
         print(json.dumps({"seed": seed, "passed": True, "deliveries": run.deliveries})
               if as_json else message)
         return 0
-    short = shrink(spec, run.trace, run.violation, f"s{seed}replay", budget)
+    short = shrink(spec, run.trace, run.violation, f"s{seed}replay", budget) if shorten \
+        else run.trace[:run.violation.step + 1]
     steps = explain_trace(spec, short, f"s{seed}explain")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
