@@ -322,7 +322,12 @@ class Auditor:
             return None
         times, skus = self._times, self.reference.skus
         j = (index * 7919) % (index + 1)
-        at = times[j] if index % 2 == 0 or j == 0 else (times[j - 1] + times[j]) / 2
+        if index % 7 == 3:  # later than anything yet: today's figures
+            at = times[-1] + 3_600.0
+        elif index % 7 == 5:  # before the first delivery: nothing at all
+            at = times[0] / 2 if times[0] > 0 else -1.0
+        else:  # at an earlier delivery's instant, or between two
+            at = times[j] if index % 2 == 0 or j == 0 else (times[j - 1] + times[j]) / 2
         sku = skus[(index * 31) % len(skus)]
         seen = self.engine.figures_at(sku, at)
         want = self.reference.figures_at(sku, at)
