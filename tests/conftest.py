@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from postgres_server import fresh_postgres_url, require_postgres
+from racesim.executors import Executor
 from racesim.ledger import Ledger
 
 STORES = ["memory", "sqlite", "postgres"]
@@ -73,3 +75,24 @@ def _load_hypothesis_profile() -> None:
 
 
 _load_hypothesis_profile()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Recording(Executor):
+    """Runs tasks in this process and keeps them, to see what a run or sweep asked for."""
+
+    def __init__(self) -> None:
+        self.tasks: list[object] = []
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Run here, recording each task."""
+        work = list(items)
+        self.tasks += work
+        return map(function, work)
+
+    def describe(self) -> dict[str, object]:
+        """``{"kind": "recording"}``."""
+        return {"kind": "recording"}

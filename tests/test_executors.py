@@ -11,24 +11,20 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 
+from conftest import Recording
 from racesim.errors import RacesimError
 from racesim.executors import (
     DaskExecutor,
-    Executor,
     ExecutorError,
     LocalExecutor,
     make_executor,
 )
 from racesim.runner import run_scenario
 from racesim.scenario import Scenario, load_scenario
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "scenarios")
 
@@ -163,22 +159,6 @@ def test_run_scenario_wants_jobs_or_an_executor_not_both(short_race: Scenario) -
     with pytest.raises(ValueError, match=r"give jobs .* or an executor .*, not both"):
         run_scenario(short_race, replications=2, jobs=2, executor=LocalExecutor(1))
 
-
-class Recording(Executor):
-    """Runs in this process and remembers what it was asked to run."""
-
-    def __init__(self) -> None:
-        self.tasks: list[object] = []
-
-    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Run here, recording each task."""
-        work = list(items)
-        self.tasks += work
-        return map(function, work)
-
-    def describe(self) -> dict[str, object]:
-        """``{"kind": "recording"}``."""
-        return {"kind": "recording"}
 
 
 def test_any_executor_subclass_can_run_a_scenario(short_race: Scenario) -> None:

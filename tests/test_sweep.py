@@ -12,17 +12,18 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import Recording
 from racesim.cli import main
 from racesim.errors import ScenarioError
-from racesim.executors import DaskExecutor, Executor
+from racesim.executors import DaskExecutor
 from racesim.grid import Grid
 from racesim.runner import run_replication
 from racesim.scenario import FixedBuffer, PercentBuffer, Scenario, load_scenario, parse_scenario
@@ -35,8 +36,6 @@ RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
 SMALL_SELLER = ROOT / "scenarios" / "small_seller.toml"
 BENCHMARK = ROOT / "benchmarks" / "bench_sweep.py"
 
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +49,6 @@ def short_race(race1: Scenario) -> Scenario:
     """race1 cut to two simulated days (a few ms per replication)."""
     return race1.with_overrides({"duration": "2d"})
 
-
-class Recording(Executor):
-    """Runs tasks in this process and keeps them, to see what a sweep asked for."""
-
-    def __init__(self) -> None:
-        self.tasks: list[Any] = []
-
-    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Run here, recording each task."""
-        work = list(items)
-        self.tasks += work
-        return map(function, work)
-
-    def describe(self) -> dict[str, object]:
-        """``{"kind": "recording"}``."""
-        return {"kind": "recording"}
 
 
 def need_dask() -> None:

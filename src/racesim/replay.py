@@ -33,17 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from racesim.chaos.audit import Auditor, Violation
+from racesim.chaos.audit import OUTCOMES, Auditor, Violation
 from racesim.chaos.engines import EngineUnderTest
+from racesim.chaos.run import BACKOFF
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
 from racesim.webhooks import MalformedLine, Webhook, read_log
 
 __all__ = ["ReplayReport", "replay_log"]
-
-BACKOFF = 30.0
-"""Seconds before a refused delivery is redelivered; doubles with each attempt."""
-
 
 class MalformedLog(RacesimError, ValueError):
     """A log has malformed lines and the replay was asked to stop on them."""
@@ -148,22 +145,14 @@ def _schedule(webhooks: list[Webhook], p2: float, p3: float, shuffle: float,
     streams = np.random.SeedSequence(seed).spawn(2)
     copies_rng, delay_rng = (np.random.default_rng(s) for s in streams)
     queue: list[tuple[float, int, Webhook, int]] = []
-    index = 0
+    latest = 0.0  # without shuffling: file order, whatever the times say
     for webhook in webhooks:
         u = copies_rng.random() if (p2 or p3) else 1.0
         copies = 3 if u < p3 else 2 if u < p3 + p2 else 1
+        latest = max(latest, webhook.at)
         for _ in range(copies):
-            late = float(delay_rng.uniform(0, shuffle)) if shuffle else 0.0
-            queue.append((webhook.at + late, index, webhook, 0))
-            index += 1
-    if shuffle:
-        queue.sort()
-    else:  # file order, whatever the times say
-        queue = [(0.0, i, w, a) for i, (_, _, w, a) in enumerate(queue)]
-        running = 0.0
-        for i, (_, n, w, a) in enumerate(queue):
-            running = max(running, w.at)
-            queue[i] = (running, n, w, a)
+            at = webhook.at + float(delay_rng.uniform(0, shuffle)) if shuffle else latest
+            queue.append((at, len(queue), webhook, 0))
     heapq.heapify(queue)
     return queue
 
@@ -173,10 +162,7 @@ def format_report(report: ReplayReport) -> str:
     counts = Counter(report.outcomes)
     lines = [f"{report.path} → {report.store}: {report.lines} deliveries read, "
              f"{report.deliveries} handled (injected copies and redeliveries included)",
-             "  " + ", ".join(f"{counts[k]} {k}" for k in ("reserved", "rejected", "applied",
-                                                         "duplicate", "mismatch", "refused",
-                                                         "crashed")
-                             if counts[k])]
+             "  " + ", ".join(f"{counts[k]} {k}" for k in OUTCOMES if counts[k])]
     if report.malformed:
         lines.append(f"  {len(report.malformed)} malformed line(s) skipped:")
         lines += [f"    {m}" for m in report.malformed[:20]]

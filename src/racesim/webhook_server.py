@@ -92,12 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path.rstrip("/") != "/webhooks":
             self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: POST {self.path}"})
             return
-        length = self.headers.get("Content-Length")
-        if length is None or not re.fullmatch(r"[0-9]{1,9}", length.strip()) \
-                or int(length) > MAX_BODY:
-            status = (HTTPStatus.LENGTH_REQUIRED if length is None else
-                      HTTPStatus.BAD_REQUEST if not re.fullmatch(r"[0-9]+", length.strip())
-                      else HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        length = self.headers.get("Content-Length", "").strip()
+        status = (HTTPStatus.LENGTH_REQUIRED if not length else
+                  HTTPStatus.BAD_REQUEST if not re.fullmatch(r"[0-9]+", length) else
+                  HTTPStatus.REQUEST_ENTITY_TOO_LARGE if len(length) > 9
+                  or int(length) > MAX_BODY else None)
+        if status is not None:
             self._reply(status, {"error": f"send one webhook of at most {MAX_BODY} bytes with "
                                           "a Content-Length"})
             self.close_connection = True
@@ -111,14 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             with self.server.lock:
                 result = apply_webhook(self.server.engine, webhook)
-        except InvalidCommand as exc:
-            self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
-            return
-        except LedgerError as exc:
-            self._reply(HTTPStatus.CONFLICT, {"error": str(exc)})
-            return
         except RacesimError as exc:
-            self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)})
+            self._refuse(exc)
             return
         reply: dict[str, Any] = {"status": str(result.status)}
         if getattr(result, "decision", None):
@@ -149,13 +143,17 @@ class _Handler(BaseHTTPRequestHandler):
                                "shipped": stock.shipped, "returned": stock.returned}
                 else:
                     figures = {"available": engine.available(sku)}
-        except InvalidCommand as exc:
-            self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
-            return
         except RacesimError as exc:
-            self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)})
+            self._refuse(exc)
             return
         self._reply(HTTPStatus.OK, {"sku": sku, **figures})
+
+    def _refuse(self, exc: RacesimError) -> None:
+        """Answer an engine's refusal: 422 malformed, 409 not applicable (yet), 503 broken."""
+        status = (HTTPStatus.UNPROCESSABLE_ENTITY if isinstance(exc, InvalidCommand) else
+                  HTTPStatus.CONFLICT if isinstance(exc, LedgerError) else
+                  HTTPStatus.SERVICE_UNAVAILABLE)
+        self._reply(status, {"error": str(exc)})
 
     def _reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode("utf-8")

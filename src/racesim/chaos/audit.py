@@ -39,7 +39,11 @@ from racesim.chaos.engines import EngineProtocolError, EngineUnderTest, Observed
 from racesim.chaos.reference import Expected, LogFold, ReferenceModel
 from racesim.webhooks import Webhook
 
-__all__ = ["INVARIANTS", "Auditor", "Violation"]
+__all__ = ["INVARIANTS", "OUTCOMES", "Auditor", "Violation"]
+
+OUTCOMES = ("reserved", "rejected", "applied", "duplicate", "mismatch", "refused", "crashed")
+"""What :attr:`Auditor.outcomes` counts: what a correct engine does with each delivery
+(see :class:`~racesim.chaos.reference.Expected`), and the deliveries whose handler crashed."""
 
 INVARIANTS: dict[str, str] = {
     "reserved_twice": "an order line reserved more than once",
@@ -132,11 +136,11 @@ class Auditor:
         index = len(self._times)
         self._times.append(webhook.at)
         engine, sku = self.engine, webhook.sku
-        before = self._last.get(sku) or self._observe(sku)
         crash = webhook.crash
         if crash == "before" or (crash == "during" and not engine.can_roll_back):
-            self.outcomes["crashed"] += 1
+            self.outcomes["crashed"] += 1  # the engine never saw it: nothing to compare
             return StepResult("crashed", None, self._probe(index))
+        before = self._last.get(sku) or self._observe(sku)
         if crash == "during":
             self.outcomes["crashed"] += 1
             try:

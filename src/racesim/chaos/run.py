@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from racesim.chaos.audit import Auditor, Violation
+from racesim.chaos.audit import OUTCOMES, Auditor, Violation
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.swarm import (
     ChaosSettings,
@@ -70,11 +70,8 @@ class SeedRun:
                 "invariant": v.invariant if v else "", "step": v.step + 1 if v else 0,
                 "detail": v.detail if v else "", "webhooks": self.webhooks,
                 "deliveries": self.deliveries,
-                **{name: self.outcomes.get(name, 0) for name in _OUTCOMES},
+                **{name: self.outcomes.get(name, 0) for name in OUTCOMES},
                 "dead_letters": self.dead_letters, **self.settings.to_json()}
-
-
-_OUTCOMES = ("reserved", "rejected", "applied", "duplicate", "mismatch", "refused", "crashed")
 
 
 def run_seed(spec: EngineSpec, seed: int, *, keep_trace: bool = False) -> SeedRun:
