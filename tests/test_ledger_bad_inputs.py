@@ -202,10 +202,68 @@ def test_time_is_a_finite_number_of_seconds(shop: Ledger, command: str, at: floa
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_time_never_goes_backwards(shop: Ledger, command: str) -> None:
+def test_time_never_goes_back_beyond_the_tolerance(shop: Ledger, command: str) -> None:
     assert_refused(shop, command, InvalidCommand,
-                   f"{command}: at=99.5 is earlier than the ledger's last event (at=100.0)",
-                   at=T0 - 0.5)
+                   f"{command}: at=94.5 is more than 5 s earlier than the ledger's last event "
+                   "(recorded at 100.0)", at=T0 - 5.5)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_interleaved_clocks_within_the_tolerance_are_accepted(shop: Ledger,
+                                                              command: str) -> None:
+    """A writer whose clock trails by less than the tolerance: business time kept, the
+    record time is the log's last (so record times never decrease)."""
+    result = send(shop, command, at=T0 - 4.5)
+    assert result.written
+    assert (result.event.at, result.event.recorded_at) == (T0 - 4.5, T0)
+    assert shop.verify() == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("at", [1e308, 2e9 * 1000, 1e10], ids=["1e308", "ms-epoch", "1e10"])
+def test_a_far_future_time_is_refused_and_changes_nothing(shop: Ledger, command: str,
+                                                          at: float) -> None:
+    assert_refused(shop, command, InvalidCommand,
+                   f"{command}: at={at!r} lies more than 86400 s ahead of both the ledger's "
+                   "last event (recorded at 100.0) and the clock", at=at)
+    assert send(shop, command, at=T0 + 1).written  # the ledger still takes real times
+
+
+def test_the_future_window_counts_from_the_clock_and_from_the_last_event() -> None:
+    now = [1_000.0]
+    ledger = Ledger.open("memory://", future_window=60, clock=lambda: now[0])
+    ledger.restock("SKU-1", 1, ref="PO-1", at=1_050)  # within 60 s of the clock
+    ledger.restock("SKU-1", 1, ref="PO-2", at=1_100)  # within 60 s of the last event
+    with pytest.raises(InvalidCommand, match="lies more than 60 s ahead"):
+        ledger.restock("SKU-1", 1, ref="PO-3", at=1_161)
+    now[0] = 1_150.0  # the clock moved on: so does the horizon
+    assert ledger.restock("SKU-1", 1, ref="PO-3", at=1_161).written
+    assert [e.recorded_at for e in ledger.iter_events()] == [1_050, 1_100, 1_161]
+
+
+def test_a_time_left_out_is_stamped_with_the_clock_and_recorded_in_order() -> None:
+    ledger = Ledger.open("memory://", clock=lambda: 50.0)
+    ledger.restock("SKU-1", 1, ref="PO-1", at=52.0)
+    event = ledger.restock("SKU-1", 1, ref="PO-2").event
+    assert (event.at, event.recorded_at) == (50.0, 52.0)
+
+
+def test_as_of_replays_what_was_recorded_by_then() -> None:
+    ledger = Ledger.open("memory://")
+    ledger.restock("SKU-1", 5, ref="PO-1", at=10.0)
+    ledger.reserve("SKU-1", 2, order_id="A-1", channel="ebay", at=20.0)
+    ledger.reserve("SKU-1", 1, order_id="A-2", channel="amazon", at=18.0)  # its clock trails
+    assert ledger.stock("SKU-1", as_of=19.0).reserved == 0  # A-2 was recorded at 20
+    assert ledger.stock("SKU-1", as_of=20.0).reserved == 3
+    assert list(ledger.events(until=19.0)["seq"]) == [1]
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("clock_tolerance", -1), ("clock_tolerance", math.nan), ("future_window", math.inf),
+    ("future_window", 1e12), ("clock_tolerance", "5")])
+def test_clock_settings_are_bounded(option: str, value: object) -> None:
+    with pytest.raises(InvalidCommand, match=f"^Ledger: {option} must be seconds between 0"):
+        Ledger.open("memory://", **{option: value})
 
 
 # -- order lines ---------------------------------------------------------------------------

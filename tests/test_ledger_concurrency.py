@@ -64,3 +64,59 @@ def test_eight_processes_never_reserve_more_than_the_stock(tmp_path: Path, kind:
                          EventKind.REJECT.value: WORKERS * RESERVATIONS_PER_WORKER - UNITS}
         assert sorted(ledger.events()["seq"]) == list(range(1, 1 + WORKERS *
                                                             RESERVATIONS_PER_WORKER + 1))
+
+
+CLOCK_WORKERS = 4
+CLOCK_ROUNDS = 25
+
+
+def _stamp_on_receipt(url: str, worker: int, barrier: Barrier, results: Queue) -> None:
+    """A webhook handler that stamps each command with its own receipt time, then waits for
+    every other handler to have stamped too: commits then land in any order of stamps."""
+    import time
+
+    sent, refused = [], 0
+    with Ledger.open(url) as ledger:
+        for i in range(CLOCK_ROUNDS):
+            at = time.time()
+            barrier.wait(timeout=60)
+            order_id = f"W{worker}-{i}"
+            try:
+                ledger.reserve("SKU-1", 1, order_id=order_id, channel=f"ch-{worker}", at=at)
+                sent.append((order_id, at))
+            except ValueError:
+                refused += 1
+    results.put((sent, refused))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_processes_stamping_their_own_clocks_are_never_refused(tmp_path: Path,
+                                                               kind: str) -> None:
+    """Receipt times from several processes interleave by milliseconds: the ledger takes
+    every command, keeps each caller's time, and records them in non-decreasing order."""
+    if kind == "postgres":
+        require_postgres()
+    url = store_url(kind, tmp_path, "clocks")
+    with Ledger.open(url) as ledger:
+        ledger.restock("SKU-1", CLOCK_WORKERS * CLOCK_ROUNDS, ref="PO-1")
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(CLOCK_WORKERS), context.Queue()
+    workers = [context.Process(target=_stamp_on_receipt, args=(url, w, barrier, results))
+               for w in range(CLOCK_WORKERS)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=240) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert sum(refused for _, refused in outcomes) == 0
+    sent = dict(pair for pairs, _ in outcomes for pair in pairs)
+    with Ledger.open(url) as ledger:
+        events = [e for e in ledger.iter_events() if e.kind is EventKind.RESERVE]
+        assert ledger.verify() == []
+    assert {e.order_id: e.at for e in events} == sent  # each caller's time, exactly
+    recorded = [e.recorded_at for e in events]
+    assert recorded == sorted(recorded)
+    assert any(e.recorded_at > e.at for e in events)  # some commit did trail another's stamp

@@ -97,28 +97,63 @@ def test_events_are_append_only_in_the_schema(url: str) -> None:
 
 def test_idempotency_keys_and_figures_are_checked_in_the_schema(url: str) -> None:
     Ledger.open(url).restock("SKU-1", 2, ref="PO-1", at=0)
-    insert = ("INSERT INTO events (seq, at, kind, sku, quantity, command, ref, reason) "
-              "VALUES (2, %s, %s, 'SKU-1', %s, %s, %s, %s)")
+    insert = ("INSERT INTO events (seq, at, recorded_at, kind, sku, quantity, command, ref, "
+              "reason) VALUES (2, %s, %s, %s, 'SKU-1', %s, %s, %s, %s)")
     with raw(url) as conn:
         with pytest.raises(psycopg.errors.UniqueViolation, match="events_idempotency_key"):
-            conn.execute(insert, (1.0, "RESTOCK", 2, "restock", "PO-1", ""))
+            conn.execute(insert, (1.0, 1.0, "RESTOCK", 2, "restock", "PO-1", ""))
         with pytest.raises(psycopg.errors.CheckViolation, match="events_adjust_has_reason"):
-            conn.execute(insert, (1.0, "ADJUST", -1, "adjust", "CC-1", ""))  # no reason
+            conn.execute(insert, (1.0, 1.0, "ADJUST", -1, "adjust", "CC-1", ""))  # no reason
         with pytest.raises(psycopg.errors.CheckViolation, match="events_at_finite"):
-            conn.execute(insert, (float("nan"), "RESTOCK", 1, "restock", "PO-2", ""))
+            conn.execute(insert, (float("nan"), 1.0, "RESTOCK", 1, "restock", "PO-2", ""))
+        with pytest.raises(psycopg.errors.CheckViolation, match="events_recorded_after_at"):
+            conn.execute(insert, (2.0, 1.0, "RESTOCK", 1, "restock", "PO-2", ""))
         with pytest.raises(psycopg.errors.CheckViolation, match="stock_on_hand_check"):
             conn.execute("UPDATE stock SET on_hand = -1")
 
 
 def test_the_log_refuses_a_gap_or_time_going_backwards(url: str) -> None:
     Ledger.open(url).restock("SKU-1", 2, ref="PO-1", at=10)
-    insert = ("INSERT INTO events (seq, at, kind, sku, quantity, command, ref) "
-              "VALUES (%s, %s, 'RESTOCK', 'SKU-1', 1, 'restock', %s)")
+    insert = ("INSERT INTO events (seq, at, recorded_at, kind, sku, quantity, command, ref) "
+              "VALUES (%s, %s, %s, 'RESTOCK', 'SKU-1', 1, 'restock', %s)")
     with raw(url) as conn:
-        with pytest.raises(psycopg.errors.CheckViolation, match="seq 3 at 11 does not follow"):
-            conn.execute(insert, (3, 11.0, "PO-2"))
-        with pytest.raises(psycopg.errors.CheckViolation, match="seq 2 at 9 does not follow"):
-            conn.execute(insert, (2, 9.0, "PO-2"))
+        with pytest.raises(psycopg.errors.CheckViolation,
+                           match="seq 3 recorded at 11 \\(at 11\\) does not follow"):
+            conn.execute(insert, (3, 11.0, 11.0, "PO-2"))
+        with pytest.raises(psycopg.errors.CheckViolation,
+                           match="seq 2 recorded at 9 \\(at 9\\) does not follow"):
+            conn.execute(insert, (2, 9.0, 9.0, "PO-2"))
+        with pytest.raises(psycopg.errors.CheckViolation,
+                           match="seq 2 recorded at 12 \\(at 9\\) does not follow"):
+            conn.execute(insert, (2, 9.0, 12.0, "PO-2"))  # not max(at, last record time)
+        conn.execute(insert, (2, 9.0, 10.0, "PO-2"))  # a trailing clock, recorded in order
+
+
+def test_a_version_1_schema_is_migrated_in_place(url: str) -> None:
+    """A schema written before record times existed opens, keeps every event and rule."""
+    schema = url.split("schema=")[1]
+    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute((Path(__file__).parent / "data" / "postgres_schema_v1.sql").read_text())
+        conn.execute("INSERT INTO events (seq, at, kind, sku, quantity, command, ref) "
+                     "VALUES (1, 10, 'RESTOCK', 'SKU-1', 3, 'restock', 'PO-1')")
+        conn.execute("INSERT INTO stock VALUES ('SKU-1', 3, 0, 0, 0, 1)")
+        conn.execute("UPDATE clock SET seq = 1, at = 10")
+    with Ledger.open(url) as ledger:
+        assert [(e.seq, e.at, e.recorded_at) for e in ledger.iter_events()] == [
+            (1, 10.0, 10.0)]
+        assert ledger.reserve("SKU-1", 1, order_id="A-1", channel="ebay",
+                              at=8).event.recorded_at == 10.0
+        assert ledger.verify() == []
+    with raw(url) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "2"
+        with pytest.raises(psycopg.errors.RestrictViolation, match="append-only"):
+            conn.execute("UPDATE events SET quantity = 5")
+        with pytest.raises(psycopg.errors.CheckViolation, match="does not follow"):
+            conn.execute("INSERT INTO events (seq, at, recorded_at, kind, sku, quantity, "
+                         "command, ref) VALUES (3, 20, 25, 'RESTOCK', 'SKU-1', 1, 'restock', "
+                         "'PO-2')")
 
 
 def test_a_ledger_from_another_schema_version_is_refused(url: str) -> None:

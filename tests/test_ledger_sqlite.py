@@ -10,6 +10,8 @@ import pytest
 from racesim.errors import StoreError
 from racesim.ledger import CommandStatus, Ledger
 
+DATA = Path(__file__).parent / "data"
+
 
 def test_the_ledger_survives_a_reopen(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -50,12 +52,46 @@ def test_idempotency_keys_are_unique_in_the_schema(tmp_path: Path) -> None:
         ledger.restock("SKU-1", 2, ref="PO-1", at=0)
     conn = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        conn.execute("INSERT INTO events (at, kind, sku, quantity, command, ref) "
-                     "VALUES (1, 'RESTOCK', 'SKU-1', 2, 'restock', 'PO-1')")
+        conn.execute("INSERT INTO events (at, recorded_at, kind, sku, quantity, command, ref) "
+                     "VALUES (1, 1, 'RESTOCK', 'SKU-1', 2, 'restock', 'PO-1')")
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
-        conn.execute("INSERT INTO events (at, kind, sku, quantity, command, ref) "
-                     "VALUES (1, 'ADJUST', 'SKU-1', -1, 'adjust', 'CC-1')")  # no reason
+        conn.execute("INSERT INTO events (at, recorded_at, kind, sku, quantity, command, ref) "
+                     "VALUES (1, 1, 'ADJUST', 'SKU-1', -1, 'adjust', 'CC-1')")  # no reason
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO events (at, recorded_at, kind, sku, quantity, command, ref) "
+                     "VALUES (2, 1, 'RESTOCK', 'SKU-1', 2, 'restock', 'PO-2')")  # before at
     conn.close()
+
+
+def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
+    """A file written before record times existed opens, keeps every event and rule."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((DATA / "sqlite_schema_v1.sql").read_text())
+    conn.executescript(
+        "INSERT INTO events (at, kind, sku, quantity, command, ref) "
+        "VALUES (10, 'RESTOCK', 'SKU-1', 3, 'restock', 'PO-1');"
+        "INSERT INTO events (at, kind, sku, quantity, command, order_id, channel) "
+        "VALUES (20, 'RESERVE', 'SKU-1', 1, 'reserve', 'A-1', 'ebay');"
+        "INSERT INTO stock VALUES ('SKU-1', 3, 1, 0, 0, 2);"
+        "INSERT INTO order_lines VALUES ('A-1', 'SKU-1', 'ebay', 1, 'reserved', 0, 2);")
+    conn.close()
+    with Ledger.open(f"sqlite:///{path}") as ledger:
+        assert [(e.seq, e.at, e.recorded_at) for e in ledger.iter_events()] == [
+            (1, 10.0, 10.0), (2, 20.0, 20.0)]
+        assert ledger.verify() == []
+        assert ledger.reserve("SKU-1", 1, order_id="A-1", channel="ebay",
+                              at=30).status is CommandStatus.DUPLICATE
+        assert ledger.reserve("SKU-1", 1, order_id="A-2", channel="ebay",
+                              at=17).event.recorded_at == 20.0
+        assert ledger.stock("SKU-1", as_of=15).reserved == 0
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta").fetchone()[0] == "2"
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE events SET quantity = 5")
+    conn.close()
+    with Ledger.open(f"sqlite:///{path}") as ledger:  # opening again changes nothing
+        assert ledger.event_count() == 3 and ledger.verify() == []
 
 
 def test_a_database_from_another_schema_version_is_refused(tmp_path: Path) -> None:

@@ -31,12 +31,31 @@ order, SKU and state, and changes nothing):
   take *available* below zero: a count that finds fewer units than are promised is real).
 - ``reserve`` never takes available below zero: it is ``rejected`` instead, and the
   refusal is recorded as a REJECT event.
+
+Time. Every event keeps the caller's ``at`` (business time: when the webhook says it
+happened) and a record time ``recorded_at = max(at, the previous event's recorded_at)``,
+so record times never decrease along the log and as-of queries (``stock(sku, as_of=t)``,
+``levels``, ``explain``, ``iter_events(until=…)``) replay exactly the prefix of the log
+recorded by ``t`` — a state the ledger really passed through. Record time is logical, never
+the wall clock, so a simulation's ledger is the same on every run. Two rules bound ``at``:
+
+- *Tolerance* (``clock_tolerance``, default 5 s): writers whose clocks interleave — several
+  processes stamping ``time.time()`` on receipt, one committing a slightly later time
+  first — are accepted; an ``at`` more than the tolerance before the last record time is
+  refused (a clock that far behind is broken, and its events would be misdated).
+- *Window* (``future_window``, default one day): an ``at`` more than the window ahead of
+  both the last record time and the clock (``max(last, now) + window``; the clock is
+  injectable) is refused — else one webhook dated in the year 5000 would make every
+  later command's real time "backwards" and freeze an append-only ledger for good.
+
+A refused time raises :class:`~racesim.errors.InvalidCommand` and changes nothing.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
@@ -64,7 +83,20 @@ from racesim.ledger.validation import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Ledger"]
+__all__ = ["DEFAULT_CLOCK_TOLERANCE", "DEFAULT_FUTURE_WINDOW", "Ledger"]
+
+DEFAULT_CLOCK_TOLERANCE = 5.0
+"""Seconds an ``at`` may lie before the last record time: writers' clocks interleave by
+milliseconds on one host (by the wait for the write lock under load), NTP keeps hosts
+within tens of milliseconds; 5 s covers both with room and still catches a wrong clock."""
+
+DEFAULT_FUTURE_WINDOW = 86_400.0
+"""Seconds an ``at`` may lie ahead of ``max(last record time, now)``: one day accepts any
+time zone slip or a simulation that starts tomorrow, and refuses milliseconds passed as
+seconds (×1000) or a far-future date."""
+
+MAX_CLOCK_SETTING = 10 * 365.25 * 86_400
+"""The largest tolerance or window accepted (ten years): beyond it the check is moot."""
 
 # Enum members bound to module names once: attribute access on an Enum class is slow,
 # and these sit on the ledger's hottest path.
@@ -82,23 +114,38 @@ class Ledger:
     """An event-sourced stock ledger over a :class:`~racesim.ledger.store.Store`.
 
     Open one with :meth:`open`; use it as a context manager to close it. Times (``at``)
-    are seconds on the caller's clock and must not go backwards; leave ``at`` out to
-    stamp wall-clock time. One ``Ledger`` object serves one thread of work; several
+    are seconds on the caller's clock; leave ``at`` out to stamp ``clock()`` (wall-clock
+    time by default). ``clock_tolerance`` and ``future_window`` bound the times accepted
+    (see the module docstring). One ``Ledger`` object serves one thread of work; several
     processes may share a database file by each opening their own ``Ledger``.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, clock_tolerance: float = DEFAULT_CLOCK_TOLERANCE,
+                 future_window: float = DEFAULT_FUTURE_WINDOW,
+                 clock: Callable[[], float] = time.time) -> None:
+        for name, value in (("clock_tolerance", clock_tolerance),
+                            ("future_window", future_window)):
+            if not (isinstance(value, int | float) and not isinstance(value, bool)
+                    and math.isfinite(value) and 0 <= value <= MAX_CLOCK_SETTING):
+                raise InvalidCommand(f"Ledger: {name} must be seconds between 0 and "
+                                     f"{MAX_CLOCK_SETTING:.0f} (got {value!r:.40})")
         self._store = store
         self._tx: Transaction | None = None
+        self.clock_tolerance = float(clock_tolerance)
+        self.future_window = float(future_window)
+        self._now = clock
 
     @classmethod
-    def open(cls, url: str = "memory://") -> Ledger:
+    def open(cls, url: str = "memory://", *, clock_tolerance: float = DEFAULT_CLOCK_TOLERANCE,
+             future_window: float = DEFAULT_FUTURE_WINDOW,
+             clock: Callable[[], float] = time.time) -> Ledger:
         """Open the ledger stored at ``url``.
 
         ``memory://`` (default), ``sqlite:///file.db`` or
         ``postgresql://user@host:port/dbname`` (see each store's module for its options).
         """
-        return cls(open_store(url))
+        return cls(open_store(url), clock_tolerance=clock_tolerance,
+                   future_window=future_window, clock=clock)
 
     @property
     def url(self) -> str:
@@ -153,16 +200,26 @@ class Ledger:
         """The open batch's transaction, or a new one for a single command."""
         return self._store.transaction() if self._tx is None else nullcontext(self._tx)
 
-    @staticmethod
-    def _clock(tx: Transaction, command: str, at: float | None) -> float:
+    def _times(self, tx: Transaction, command: str, at: float | None) -> tuple[float, float]:
+        """The new event's business time and record time, or InvalidCommand (see above)."""
         last = tx.last_at()
         if at is None:
-            now = time.time()
-            return now if last is None or now >= last else last
-        if last is not None and at < last:
-            raise InvalidCommand(f"{command}: at={at!r} is earlier than the ledger's last "
-                                 f"event (at={last!r}); the log is kept in time order")
-        return at
+            at = float(self._now())
+        elif last is None or at >= last:
+            if at > (last or 0.0) + self.future_window:
+                now = float(self._now())
+                if at > max(last or now, now) + self.future_window:
+                    raise InvalidCommand(
+                        f"{command}: at={at!r} lies more than {self.future_window:g} s ahead "
+                        f"of both the ledger's last event (recorded at {last!r}) and the "
+                        f"clock ({now:.3f}); refused so that one wrong clock cannot freeze "
+                        "the ledger (see Ledger's future_window)")
+        elif at < last - self.clock_tolerance:
+            raise InvalidCommand(
+                f"{command}: at={at!r} is more than {self.clock_tolerance:g} s earlier than the "
+                f"ledger's last event (recorded at {last!r}); the log is kept in time order "
+                "(see Ledger's clock_tolerance)")
+        return at, at if last is None or at > last else last
 
     # -- commands ------------------------------------------------------------------------
 
@@ -176,9 +233,9 @@ class Ledger:
             seen = tx.find("restock", sku, "", ref)
             if seen is not None:
                 return _repeat(seen, seen.quantity == qty, f"quantity {qty}")
-            at = self._clock(tx, "restock", at)
+            at, recorded = self._times(tx, "restock", at)
             stock = tx.stock(sku)
-            event = tx.append(at, _RESTOCK, sku, qty, "restock", ref=ref)
+            event = tx.append(at, recorded, _RESTOCK, sku, qty, "restock", ref=ref)
             tx.put_stock(Stock(sku, stock.on_hand + qty, stock.reserved, stock.shipped,
                                stock.returned, event.seq))
             return CommandResult(_APPLIED, event)
@@ -200,14 +257,12 @@ class Ledger:
             stock = tx.stock(sku)  # locks the SKU's row first, so the line read below is current
             line = tx.order_line(order_id, sku)
             if line is None:
-                last = tx.last_at()
-                if at is None or (last is not None and at < last):
-                    at = self._clock(tx, "reserve", at)
+                at, recorded = self._times(tx, "reserve", at)
                 if stock.on_hand - stock.reserved >= qty:
                     kind, status, reserved = _RESERVE, _LINE_RESERVED, qty
                 else:
                     kind, status, reserved = _REJECT, _LINE_REJECTED, 0
-                event = tx.append(at, kind, sku, qty, "reserve", order_id, channel)
+                event = tx.append(at, recorded, kind, sku, qty, "reserve", order_id, channel)
                 if event is None or not tx.insert_line(order_id, sku, channel, qty, status,
                                                        event.seq):
                     raise InvariantViolation(
@@ -241,9 +296,9 @@ class Ledger:
             if line.status is _LINE_FULFILLED:
                 raise OrderStateError("release", order_id, sku, line.status,
                                       "already shipped; record a return_ instead")
-            at = self._clock(tx, "release", at)
+            at, recorded = self._times(tx, "release", at)
             stock = tx.stock(sku)
-            event = tx.append(at, _RELEASE, sku, line.quantity, "release", order_id,
+            event = tx.append(at, recorded, _RELEASE, sku, line.quantity, "release", order_id,
                               line.channel)
             tx.update_line(line._replace(status=_LINE_RELEASED, seq=event.seq))
             tx.put_stock(Stock(sku, stock.on_hand, stock.reserved - line.quantity,
@@ -263,7 +318,7 @@ class Ledger:
             if line.status is not _LINE_RESERVED:
                 raise OrderStateError("fulfill", order_id, sku, line.status,
                                       "only a reserved line can be shipped")
-            at = self._clock(tx, "fulfill", at)
+            at, recorded = self._times(tx, "fulfill", at)
             stock = tx.stock(sku)
             qty = line.quantity
             if stock.on_hand < qty:
@@ -271,7 +326,7 @@ class Ledger:
                     f"fulfill: order {order_id!r} SKU {sku!r}: {qty} unit(s) to ship but only "
                     f"{stock.on_hand} on hand (a count found fewer units than were promised); "
                     "release the line or restock first")
-            event = tx.append(at, _FULFILL, sku, qty, "fulfill", order_id, line.channel)
+            event = tx.append(at, recorded, _FULFILL, sku, qty, "fulfill", order_id, line.channel)
             tx.update_line(line._replace(status=_LINE_FULFILLED, seq=event.seq))
             tx.put_stock(Stock(sku, stock.on_hand - qty, stock.reserved - qty,
                                stock.shipped + qty, stock.returned, event.seq))
@@ -298,9 +353,9 @@ class Ledger:
                     "return", order_id, sku, line.status,
                     f"{qty} unit(s) returned but only {line.quantity - line.returned} of "
                     f"{line.quantity} shipped are not yet back")
-            at = self._clock(tx, "return", at)
+            at, recorded = self._times(tx, "return", at)
             stock = tx.stock(sku)
-            event = tx.append(at, _RETURN, sku, qty, "return", order_id, line.channel,
+            event = tx.append(at, recorded, _RETURN, sku, qty, "return", order_id, line.channel,
                               ref=ref)
             tx.update_line(line._replace(returned=line.returned + qty))
             tx.put_stock(Stock(sku, stock.on_hand + qty, stock.reserved, stock.shipped,
@@ -320,13 +375,13 @@ class Ledger:
             if seen is not None:
                 same = seen.quantity == delta and seen.reason == reason
                 return _repeat(seen, same, f"delta {delta} ({reason!r})")
-            at = self._clock(tx, "adjust", at)
+            at, recorded = self._times(tx, "adjust", at)
             stock = tx.stock(sku)
             if stock.on_hand + delta < 0:
                 raise InvariantViolation(
                     f"adjust: SKU {sku!r} has {stock.on_hand} unit(s) on hand; delta {delta} "
                     "would make it negative")
-            event = tx.append(at, _ADJUST, sku, delta, "adjust", ref=ref,
+            event = tx.append(at, recorded, _ADJUST, sku, delta, "adjust", ref=ref,
                               reason=reason)
             tx.put_stock(Stock(sku, stock.on_hand + delta, stock.reserved, stock.shipped,
                                stock.returned, event.seq))

@@ -1,7 +1,11 @@
 """The ledger's records: event kinds, events, order lines, stock levels and command results.
 
-Every record is immutable. Quantities are whole units; times (``at``) are seconds, either
+Every record is immutable. Quantities are whole units; times are seconds, either
 simulated time or wall-clock epoch seconds, whichever clock the caller uses consistently.
+Each event carries two of them: ``at``, the caller's *business* time (when the webhook says
+it happened), and ``recorded_at``, the ledger's *record* time — ``max(at, the previous
+event's recorded_at)`` — which never decreases along the log (see
+:class:`~racesim.ledger.Ledger` for the rule).
 """
 
 from __future__ import annotations
@@ -52,13 +56,17 @@ class Event(NamedTuple):
     """One immutable ledger entry.
 
     ``seq`` is the global sequence number (1, 2, …, gap-free within a store); ``at`` the
-    time in seconds. ``quantity`` is in units: positive for every kind, signed for ADJUST,
-    and the refused quantity for REJECT. ``command`` plus (``sku``, ``order_id``, ``ref``)
-    is the idempotency key of the command that wrote it; absent parts are ``""``.
+    caller's time in seconds and ``recorded_at`` the ledger's record time (``at``, or the
+    previous event's record time when that is later: it never decreases with ``seq``, so
+    the events recorded by an instant are always a prefix of the log). ``quantity`` is in
+    units: positive for every kind, signed for ADJUST, and the refused quantity for REJECT.
+    ``command`` plus (``sku``, ``order_id``, ``ref``) is the idempotency key of the command
+    that wrote it; absent parts are ``""``.
     """
 
     seq: int
     at: float
+    recorded_at: float
     kind: EventKind
     sku: str
     quantity: int

@@ -10,17 +10,21 @@ from racesim.ledger.events import Event, OrderLine, Stock
 
 __all__ = ["audit_frame", "events_frame", "lines_frame", "stock_frame"]
 
-EVENT_COLUMNS = ["seq", "at", "kind", "sku", "quantity", "order_id", "channel", "ref",
-                 "reason", "key"]
+EVENT_COLUMNS = ["seq", "at", "recorded_at", "kind", "sku", "quantity", "order_id", "channel",
+                 "ref", "reason", "key"]
 STOCK_COLUMNS = ["on_hand", "reserved", "available", "shipped", "returned", "seq"]
 
 
 def events_frame(events: Iterable[Event]) -> pd.DataFrame:
-    """One row per event, in sequence order; ``kind`` as a string column."""
-    rows = [(e.seq, e.at, e.kind.value, e.sku, e.quantity, e.order_id, e.channel, e.ref,
-             e.reason, e.key) for e in events]
+    """One row per event, in sequence order; ``kind`` as a string column.
+
+    ``at`` is the caller's time, ``recorded_at`` the ledger's (never decreasing).
+    """
+    rows = [(e.seq, e.at, e.recorded_at, e.kind.value, e.sku, e.quantity, e.order_id,
+             e.channel, e.ref, e.reason, e.key) for e in events]
     frame = pd.DataFrame.from_records(rows, columns=EVENT_COLUMNS)
-    return frame.astype({"seq": "int64", "at": "float64", "quantity": "int64"})
+    return frame.astype({"seq": "int64", "at": "float64", "recorded_at": "float64",
+                         "quantity": "int64"})
 
 
 def audit_frame(events: Iterable[Event]) -> pd.DataFrame:

@@ -32,7 +32,7 @@ _STATUS = {status.value: status for status in OrderStatus}
 
 
 def _event(row: tuple) -> Event:
-    return Event(row[0], row[1], _KIND[row[2]], *row[3:])
+    return Event(row[0], row[1], row[2], _KIND[row[3]], *row[4:])
 
 
 class _MemoryTransaction(Transaction):
@@ -76,8 +76,8 @@ class _MemoryTransaction(Transaction):
         index = self._store._keys.get((command, sku, order_id, ref))
         return None if index is None else _event(self._store._events[index])
 
-    def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
-               order_id: str = "", channel: str = "", ref: str = "",
+    def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
+               command: str, order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
         store = self._store
         keys = store._keys
@@ -88,10 +88,11 @@ class _MemoryTransaction(Transaction):
         seq = len(events) + 1
         self._undo += (keys, key, _MISSING)
         keys[key] = seq - 1
-        events.append((seq, at, kind._value_, sku, quantity, command, order_id, channel, ref,
-                       reason))
-        store._ats.append(at)
-        return Event(seq, at, kind, sku, quantity, command, order_id, channel, ref, reason)
+        events.append((seq, at, recorded_at, kind._value_, sku, quantity, command, order_id,
+                       channel, ref, reason))
+        store._ats.append(recorded_at)
+        return Event(seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref,
+                     reason)
 
     def put_stock(self, stock: Stock) -> None:
         table = self._store._stock
@@ -134,7 +135,7 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self.url = "memory://"
         self._events: list[tuple] = []
-        self._ats: list[float] = []
+        self._ats: list[float] = []  # record times, non-decreasing: bisect finds as-of prefixes
         self._keys: dict[tuple[str, str, str, str], int] = {}
         self._stock: dict[str, Stock] = {}
         self._lines: dict[tuple[str, str], tuple] = {}
@@ -174,11 +175,11 @@ class MemoryStore(Store):
             stop = bisect.bisect_right(self._ats, where.until_at)
         kinds = {kind.value for kind in where.kinds}
         for row in self._events[where.after_seq:stop]:
-            if where.sku is not None and row[3] != where.sku:
+            if where.sku is not None and row[4] != where.sku:
                 continue
-            if where.order_id is not None and row[6] != where.order_id:
+            if where.order_id is not None and row[7] != where.order_id:
                 continue
-            if kinds and row[2] not in kinds:
+            if kinds and row[3] not in kinds:
                 continue
             yield _event(row)
 

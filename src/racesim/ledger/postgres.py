@@ -4,7 +4,8 @@ The schema does the enforcing, as in SQLite: idempotency keys are UNIQUE and wri
 ``INSERT … ON CONFLICT DO NOTHING``, events cannot be updated, deleted or truncated
 (triggers), the projection rows carry CHECK constraints, and ``meta`` holds the
 ``schema_version``. One more trigger keeps the log's order: each new event must carry the
-next sequence number and a time no earlier than the newest event's, or it is refused.
+next sequence number and the record time ``max(its at, the newest event's recorded_at)``,
+or it is refused.
 
 Locking (transactions run at READ COMMITTED, the server's default):
 
@@ -18,7 +19,8 @@ Locking (transactions run at READ COMMITTED, the server's default):
   queue on the row, and the second one sees the first one's RESERVE. Transactions on
   different SKUs do not wait for each other here.
 - **The clock.** ``clock`` is a single row holding the last committed event's ``seq``
-  and ``at``. :meth:`Transaction.last_at` (which the engine calls before every append)
+  and record time (column ``at``, the event's ``recorded_at``).
+  :meth:`Transaction.last_at` (which the engine calls before every append)
   locks it with ``SELECT … FOR UPDATE`` and keeps it until commit;
   :meth:`~Transaction.append` numbers each event ``clock.seq + 1``, and the commit writes
   the new ``(seq, at)`` back (once per transaction, in the statement that writes the
@@ -94,11 +96,37 @@ from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added ``events.recorded_at`` (the record time; ``clock.at`` holds the newest
+one). Version-1 schemas are migrated when opened: their record time is their ``at``."""
 
 _KINDS = ", ".join(f"'{k.value}'" for k in EventKind)
 _STATUSES = ", ".join(f"'{s.value}'" for s in OrderStatus)
 _FINITE = "> '-Infinity'::float8 AND {0} < 'Infinity'::float8"  # NaN sorts above Infinity
+
+_RECORDED_FINITE = ("CONSTRAINT events_recorded_at_finite "
+                    f"CHECK (recorded_at {_FINITE.format('recorded_at')})")
+_RECORDED_AFTER_AT = "CONSTRAINT events_recorded_after_at CHECK (recorded_at >= at)"
+_IN_ORDER = """
+CREATE OR REPLACE FUNCTION racesim_events_in_order() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+DECLARE
+    last_seq BIGINT;
+    last_recorded DOUBLE PRECISION;
+BEGIN
+    SELECT seq, recorded_at INTO last_seq, last_recorded FROM events WHERE seq < NEW.seq
+        ORDER BY seq DESC LIMIT 1;
+    IF NEW.seq <> coalesce(last_seq, 0) + 1
+            OR NEW.recorded_at <> greatest(NEW.at, coalesce(last_recorded, NEW.at)) THEN
+        RAISE EXCEPTION 'ledger event seq % recorded at % (at %) does not follow the newest '
+            'event (seq %, recorded at %): events are numbered 1, 2, ... without gaps, each '
+            'recorded at max(its at, the previous record time)',
+            NEW.seq, NEW.recorded_at, NEW.at, last_seq, last_recorded
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+"""
 
 SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,6 +142,7 @@ CREATE TABLE events (
     seq      BIGINT  PRIMARY KEY CHECK (seq > 0),
     at       DOUBLE PRECISION NOT NULL CONSTRAINT events_at_finite
                                        CHECK (at {_FINITE.format('at')}),
+    recorded_at DOUBLE PRECISION NOT NULL,
     kind     TEXT    NOT NULL CONSTRAINT events_kind_known CHECK (kind IN ({_KINDS})),
     sku      TEXT    NOT NULL CONSTRAINT events_sku_given CHECK (sku <> ''),
     quantity BIGINT  NOT NULL,
@@ -124,6 +153,8 @@ CREATE TABLE events (
     reason   TEXT    NOT NULL DEFAULT '',
     CONSTRAINT events_quantity_signed CHECK (quantity <> 0 AND (kind = 'ADJUST' OR quantity > 0)),
     CONSTRAINT events_adjust_has_reason CHECK (kind <> 'ADJUST' OR reason <> ''),
+    {_RECORDED_FINITE},
+    {_RECORDED_AFTER_AT},
     CONSTRAINT events_idempotency_key UNIQUE (order_id, sku, command, ref)
 );
 CREATE INDEX events_by_sku ON events (sku, seq);
@@ -138,22 +169,7 @@ CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION racesim_refuse_change();
 
-CREATE FUNCTION racesim_events_in_order() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-DECLARE
-    last_seq BIGINT;
-    last_at  DOUBLE PRECISION;
-BEGIN
-    SELECT seq, at INTO last_seq, last_at FROM events WHERE seq < NEW.seq
-        ORDER BY seq DESC LIMIT 1;
-    IF NEW.seq <> coalesce(last_seq, 0) + 1 OR NEW.at < last_at THEN
-        RAISE EXCEPTION 'ledger event seq % at % does not follow the newest event '
-            '(seq %, at %): events are numbered 1, 2, ... without gaps, in time order',
-            NEW.seq, NEW.at, last_seq, last_at USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER events_in_order AFTER INSERT ON events
+{_IN_ORDER}CREATE TRIGGER events_in_order AFTER INSERT ON events
     FOR EACH ROW EXECUTE FUNCTION racesim_events_in_order();
 
 CREATE TABLE stock (
@@ -179,9 +195,23 @@ CREATE TABLE order_lines (
 INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
 
+# Version 1 → 2, in the opening transaction: the new column, filled from ``at`` (with the
+# append-only trigger held off for that one statement), its checks, the new order rule.
+_MIGRATE_1_TO_2 = f"""
+ALTER TABLE events ADD COLUMN recorded_at DOUBLE PRECISION;
+ALTER TABLE events DISABLE TRIGGER events_no_update;
+UPDATE events SET recorded_at = at;
+ALTER TABLE events ENABLE TRIGGER events_no_update;
+ALTER TABLE events ALTER COLUMN recorded_at SET NOT NULL;
+ALTER TABLE events ADD {_RECORDED_FINITE}, ADD {_RECORDED_AFTER_AT};
+{_IN_ORDER}
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"""
+
 _STOCK_COLUMNS = "sku, on_hand, reserved, shipped, returned, seq"
 _LINE_COLUMNS = "order_id, sku, channel, quantity, status, returned, seq"
-_EVENT_COLUMNS = "seq, at, kind, sku, quantity, command, order_id, channel, ref, reason"
+_EVENT_COLUMNS = ("seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, "
+                  "reason")
 
 _LOCK_STOCK = f"SELECT {_STOCK_COLUMNS} FROM stock WHERE sku = %s FOR UPDATE"
 _NEW_STOCK = (f"INSERT INTO stock ({_STOCK_COLUMNS}) VALUES (%s, 0, 0, 0, 0, 0) "
@@ -193,7 +223,7 @@ _READ_LINE = f"SELECT {_LINE_COLUMNS} FROM order_lines WHERE order_id = %s AND s
 _FIND = (f"SELECT {_EVENT_COLUMNS} FROM events "
          "WHERE order_id = %s AND sku = %s AND command = %s AND ref = %s")
 _INSERT_EVENT = (f"INSERT INTO events ({_EVENT_COLUMNS}) "
-                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                  "ON CONFLICT ON CONSTRAINT events_idempotency_key DO NOTHING")
 _PUT_STOCK = (
     f"INSERT INTO stock ({_STOCK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
@@ -228,8 +258,9 @@ _LIBPQ_OPTIONS = ("connect_timeout", "sslmode", "application_name")
 
 
 def _event(row: tuple[Any, ...]) -> Event:
-    seq, at, kind, sku, quantity, command, order_id, channel, ref, reason = row
-    return Event(seq, at, _KIND[kind], sku, quantity, command, order_id, channel, ref, reason)
+    seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, reason = row
+    return Event(seq, at, recorded_at, _KIND[kind], sku, quantity, command, order_id, channel,
+                 ref, reason)
 
 
 def _line(row: tuple[Any, ...]) -> OrderLine:
@@ -316,16 +347,17 @@ class _PostgresTransaction(Transaction):
         row = self._execute(_FIND, (order_id, sku, command, ref)).fetchone()
         return _event(row) if row else None
 
-    def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
-               order_id: str = "", channel: str = "", ref: str = "",
+    def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
+               command: str, order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
         seq = self._take_clock()[0] + 1
-        cur = self._execute(_INSERT_EVENT, (seq, at, kind.value, sku, quantity, command,
-                                                order_id, channel, ref, reason))
+        cur = self._execute(_INSERT_EVENT, (seq, at, recorded_at, kind.value, sku, quantity,
+                                            command, order_id, channel, ref, reason))
         if cur.rowcount == 0:
             return None
-        self._clock, self._clock_moved = (seq, at), True
-        return Event(seq, at, kind, sku, quantity, command, order_id, channel, ref, reason)
+        self._clock, self._clock_moved = (seq, recorded_at), True
+        return Event(seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref,
+                     reason)
 
     def put_stock(self, stock: Stock) -> None:
         if stock.sku in self._locked:
@@ -512,6 +544,9 @@ class PostgresStore(Store):
                 cur.execute(SCHEMA)
             cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
             row = cur.fetchone()
+            if row is not None and row[0] == "1":
+                cur.execute(_MIGRATE_1_TO_2)
+                row = ("2",)
         found = int(row[0]) if row else None
         if found != SCHEMA_VERSION:
             raise StoreError(f"{self.url}: schema version {found}, this racesim reads "
@@ -611,7 +646,7 @@ class PostgresStore(Store):
             clauses.append("kind = ANY(%s)")
             params.append([k.value for k in where.kinds])
         if where.until_at is not None:
-            clauses.append("at <= %s")
+            clauses.append("recorded_at <= %s")
             params.append(where.until_at)
         query = (f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
                  f"ORDER BY seq LIMIT {_PAGE}")

@@ -57,7 +57,7 @@ class Replay:
         """Fold one event into the figures."""
         sku = event.sku
         self.stock[sku] = apply_to_stock(self.stock.get(sku) or Stock.empty(sku), event)
-        self.last_seq, self.last_at = event.seq, event.at
+        self.last_seq, self.last_at = event.seq, event.recorded_at
         key = (event.order_id, sku)
         if event.kind in (EventKind.RESERVE, EventKind.REJECT):
             self.lines[key] = OrderLine(event.order_id, sku, event.channel, event.quantity,

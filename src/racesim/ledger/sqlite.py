@@ -28,15 +28,18 @@ from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction
 
 __all__ = ["SqliteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added ``events.recorded_at`` (the record time); version-1 files are migrated
+in place when opened (their record time is their ``at``: version 1 kept ``at`` in order)."""
 
 _KINDS = ", ".join(f"'{k.value}'" for k in EventKind)
 _STATUSES = ", ".join(f"'{s.value}'" for s in OrderStatus)
 
-SCHEMA = f"""
+_EVENTS = f"""
 CREATE TABLE IF NOT EXISTS events (
     seq      INTEGER PRIMARY KEY,
     at       REAL    NOT NULL,
+    recorded_at REAL NOT NULL CHECK (recorded_at >= at),
     kind     TEXT    NOT NULL CHECK (kind IN ({_KINDS})),
     sku      TEXT    NOT NULL CHECK (sku <> ''),
     quantity INTEGER NOT NULL CHECK (quantity <> 0 AND (kind = 'ADJUST' OR quantity > 0)),
@@ -48,11 +51,16 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (order_id, sku, command, ref)
 );
 CREATE INDEX IF NOT EXISTS events_by_sku ON events (sku, seq);
+"""
+
+_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
+"""
 
+_PROJECTION = f"""
 CREATE TABLE IF NOT EXISTS stock (
     sku      TEXT    PRIMARY KEY,
     on_hand  INTEGER NOT NULL CHECK (on_hand >= 0),
@@ -78,10 +86,29 @@ INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')
     ON CONFLICT (key) DO NOTHING;
 """
 
-_EVENT_COLUMNS = "seq, at, kind, sku, quantity, command, order_id, channel, ref, reason"
+SCHEMA = _EVENTS + _TRIGGERS + _PROJECTION
+
+# Version 1 → 2: the events table is rebuilt with its new column (SQLite cannot add a
+# column with a CHECK that reads another), the rows copied with recorded_at = at.
+_MIGRATE_1_TO_2 = f"""
+DROP TRIGGER IF EXISTS events_no_update;
+DROP TRIGGER IF EXISTS events_no_delete;
+DROP INDEX IF EXISTS events_by_sku;
+ALTER TABLE events RENAME TO events_v1;
+{_EVENTS}
+INSERT INTO events (seq, at, recorded_at, kind, sku, quantity, command, order_id, channel,
+                    ref, reason)
+    SELECT seq, at, at, kind, sku, quantity, command, order_id, channel, ref, reason
+    FROM events_v1 ORDER BY seq;
+DROP TABLE events_v1;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"""
+
+_EVENT_COLUMNS = ("seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, "
+                  "reason")
 _INSERT_EVENT = (
-    "INSERT INTO events (at, kind, sku, quantity, command, order_id, channel, ref, reason) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO events (at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, "
+    "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _PUT_STOCK = (
     "INSERT INTO stock (sku, on_hand, reserved, shipped, returned, seq) VALUES (?, ?, ?, ?, ?, ?) "
@@ -109,8 +136,9 @@ def _statements(script: str) -> Iterator[str]:
 
 
 def _event(row: tuple) -> Event:
-    seq, at, kind, sku, quantity, command, order_id, channel, ref, reason = row
-    return Event(seq, at, EventKind(kind), sku, quantity, command, order_id, channel, ref, reason)
+    seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, reason = row
+    return Event(seq, at, recorded_at, EventKind(kind), sku, quantity, command, order_id,
+                 channel, ref, reason)
 
 
 def _line(row: tuple) -> OrderLine:
@@ -125,7 +153,8 @@ class _SqliteTransaction(Transaction):
         self._conn = conn
 
     def last_at(self) -> float | None:
-        row = self._conn.execute("SELECT at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self._conn.execute(
+            "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         return None if row is None else row[0]
 
     def stock(self, sku: str) -> Stock:
@@ -147,15 +176,16 @@ class _SqliteTransaction(Transaction):
             (order_id, sku, command, ref)).fetchone()
         return _event(row) if row else None
 
-    def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
-               order_id: str = "", channel: str = "", ref: str = "",
+    def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
+               command: str, order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
         cursor = self._conn.execute(
-            _INSERT_EVENT, (at, kind.value, sku, quantity, command, order_id, channel, ref, reason))
+            _INSERT_EVENT, (at, recorded_at, kind.value, sku, quantity, command, order_id,
+                            channel, ref, reason))
         if cursor.rowcount == 0:
             return None
-        return Event(cursor.lastrowid, at, kind, sku, quantity, command, order_id, channel, ref,
-                     reason)
+        return Event(cursor.lastrowid, at, recorded_at, kind, sku, quantity, command, order_id,
+                     channel, ref, reason)
 
     def put_stock(self, stock: Stock) -> None:
         self._conn.execute(_PUT_STOCK, stock)
@@ -191,6 +221,7 @@ class SqliteStore(Store):
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             with self._immediate():
+                self._migrate()
                 for statement in _statements(SCHEMA):
                     self._conn.execute(statement)
         except sqlite3.Error as exc:
@@ -200,6 +231,17 @@ class SqliteStore(Store):
         if found != SCHEMA_VERSION:
             raise StoreError(f"{self.url}: schema version {found}, this racesim reads "
                              f"version {SCHEMA_VERSION}")
+
+    def _migrate(self) -> None:
+        """Bring an older file up to :data:`SCHEMA_VERSION` (inside the opening transaction)."""
+        has_meta = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        if not has_meta:
+            return  # a new file: the schema below creates everything
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] == "1":
+            for statement in _statements(_MIGRATE_1_TO_2):
+                self._conn.execute(statement)
 
     @classmethod
     def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> SqliteStore:
@@ -271,7 +313,7 @@ class SqliteStore(Store):
             clauses.append(f"kind IN ({', '.join('?' * len(where.kinds))})")
             params.extend(k.value for k in where.kinds)
         if where.until_at is not None:
-            clauses.append("at <= ?")
+            clauses.append("recorded_at <= ?")
             params.append(where.until_at)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY seq"
         for row in self._conn.execute(sql, params):

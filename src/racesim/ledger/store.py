@@ -36,7 +36,8 @@ __all__ = [
 class EventFilter:
     """Which events to read. Every field left at its default matches everything.
 
-    ``until_at`` keeps events with ``at <= until_at``; ``after_seq`` keeps ``seq > after_seq``.
+    ``until_at`` keeps events *recorded* by then (``recorded_at <= until_at``: a prefix of
+    the log, since record times never decrease); ``after_seq`` keeps ``seq > after_seq``.
     """
 
     sku: str | None = None
@@ -59,7 +60,7 @@ class Transaction(ABC):
 
     @abstractmethod
     def last_at(self) -> float | None:
-        """Time of the newest event, or None for an empty ledger."""
+        """Record time (``recorded_at``) of the newest event, or None for an empty ledger."""
 
     @abstractmethod
     def stock(self, sku: str) -> Stock:
@@ -74,10 +75,13 @@ class Transaction(ABC):
         """The event written under this idempotency key, if any."""
 
     @abstractmethod
-    def append(self, at: float, kind: EventKind, sku: str, quantity: int, command: str,
-               order_id: str = "", channel: str = "", ref: str = "",
+    def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
+               command: str, order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
         """Append an event; return it with its sequence number.
+
+        ``at`` is the caller's time, ``recorded_at`` the record time the engine chose
+        (never before :meth:`last_at`).
 
         Returns None, writing nothing, when the idempotency key (``command``, ``sku``,
         ``order_id``, ``ref``) already exists (``INSERT … ON CONFLICT DO NOTHING``).

@@ -78,11 +78,12 @@ def check_time(command: str, value: object, name: str = "at") -> float | None:
     """A finite time in seconds, or None for 'now' (``name`` is the argument's name)."""
     if value is None:
         return None
-    if type(value) is float or type(value) is int:
-        if math.isfinite(value):
-            return float(value)
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        at = float(value)
+    if type(value) is float or type(value) is int or (
+            isinstance(value, numbers.Real) and not isinstance(value, bool)):
+        try:
+            at = float(value)
+        except OverflowError:  # a whole number beyond any float: 400 digits, say
+            at = math.inf
         if math.isfinite(at):
             return at
     raise InvalidCommand(f"{command}: {name} must be a finite number of seconds "
