@@ -18,6 +18,7 @@ import pytest
 from conftest import store_url
 from racesim.chaos import (
     INVARIANTS,
+    SWARM_VERSION,
     Auditor,
     ReferenceModel,
     parse_engine,
@@ -242,7 +243,7 @@ def test_chaos_fails_the_naive_counter_with_a_seed_that_reproduces(
 
     assert main(["chaos", "--engine", "naive_counter", "--replay", str(seed)]) == 1
     replayed = capsys.readouterr().out
-    assert replayed.startswith(f"seed {seed} (naive_counter): "
+    assert replayed.startswith(f"seed {seed} (naive_counter, swarm v{SWARM_VERSION}): "
                                f"{summary['first_failure']['invariant']}")
     assert "step by step" in replayed
     assert main(["chaos", "--engine", "naive_counter", "--replay", str(seed),
