@@ -290,7 +290,11 @@ class SharesRestockAndAdjustKeys(_Wrapped):
 
 
 class CapsLineQuantities(_Wrapped):
-    """Holds a line's quantity in one digit: a line of 10 or more units reserves 9."""
+    """Holds a line's quantity in one digit: a line of 10 or more units reserves 9.
+
+    (A cap at 3 units is caught by version 1 too, through an order re-sent with one unit
+    more; a cap above the 4 units version 1 ever orders is reached by bulk lines only.)
+    """
 
     def reserve(self, sku: str, qty: int, order_id: str, channel: str,
                 at: float | None = None) -> Any:

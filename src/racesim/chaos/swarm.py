@@ -27,12 +27,14 @@ and every version-1 draw is exactly as it was:
   from two orders (its tracking number as the return's reference);
 - order lines of 4 to 50 units (log-uniform), with pallets of stock to match;
 - order ids that differ from an earlier one only in case or a leading/trailing space
-  (distinct to the ledger, which keys on the exact string), long ids up to the 256
-  characters a webhook allows, and SKUs that differ only in non-ASCII characters.
+  (distinct to the ledger, which keys on the exact string), long ids (up to 201
+  characters: within the 256 a webhook allows, with room for the HTTP adapter's run
+  prefix), and SKUs that differ only in non-ASCII characters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -51,6 +53,7 @@ __all__ = [
     "copies",
     "draw_plan",
     "draw_settings",
+    "swarm_sku",
 ]
 
 CHANNELS = ("amazon", "allegro", "ebay", "shop")
@@ -63,6 +66,13 @@ SWARM_VERSIONS = (1, 2)
 
 _COLOURS = "紅藍綠黑"
 """Colour names for SKUs that differ only in non-ASCII characters (TEE-紅, TEE-藍, …)."""
+
+_SKU_NAME = re.compile(rf"SKU-\d+|TEE-[{_COLOURS}]")
+
+
+def swarm_sku(name: str) -> bool:
+    """Whether ``name`` is a SKU the swarm draws (so a ledger holding only those is ours)."""
+    return _SKU_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +135,7 @@ def draw_settings(streams: Streams, version: int = SWARM_VERSION) -> ChaosSettin
                    shared_ref_rate=float(extra.choice([0.0, 0.1, 0.3])),
                    bulk_rate=float(extra.choice([0.0, 0.05, 0.2])),
                    lookalike_rate=float(extra.choice([0.0, 0.05, 0.2])),
-                   id_width=int(extra.integers(24, 231)) if extra.random() < 0.25 else 0,
+                   id_width=int(extra.integers(24, 181)) if extra.random() < 0.25 else 0,
                    unicode_skus=bool(extra.random() < 0.25))
 
 
