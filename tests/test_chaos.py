@@ -274,7 +274,8 @@ def test_chaos_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["chaos", "--help"])
     text = capsys.readouterr().out
-    for option in ("--engine", "--store", "--seeds", "--jobs", "--json", "--replay", "--out"):
+    for option in ("--engine", "--store", "--seeds", "--jobs", "--json", "--replay", "--out",
+                   "--swarm-version"):
         assert option in text
 
 
