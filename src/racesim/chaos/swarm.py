@@ -16,9 +16,10 @@ Swarm versions. A new kind of draw changes what each seed produces, so the swarm
 version (:data:`SWARM_VERSION`), recorded in every trace and summary, and every version
 stays drawable (``racesim chaos --swarm-version N``) so that a seed an older racesim
 reported still reproduces. Version 1 is the original swarm. Version 2 adds the key
-shapes a real shop produces and version 1 never drew — each from the new streams
-``shape-settings`` and ``shapes`` only, so that with version 1 none of them is consulted
-and every version-1 draw is exactly as it was:
+shapes a real shop produces and version 1 never drew. Their choices come from two new
+streams, ``shape-settings`` and ``shapes``, that version 1 never consults, so a version-1
+seed draws exactly what it always drew (in version 2 the other streams' later draws
+shift too: a new webhook has its copies, a bulk line its own returns):
 
 - one document reference across several SKUs: a purchase order restocking several SKUs,
   a cycle count of the whole shelf, an RMA returning two SKUs of one order;
@@ -193,7 +194,7 @@ def draw_plan(settings: ChaosSettings, streams: Streams) -> Plan:
     after shipping, a shipment after cancelling, a return of more than shipped or of an
     order never shipped, a purchase order, count or return re-sent with other figures,
     and a copy that arrives hours or days late. From swarm version 2, the key shapes of
-    the module docstring, drawn from the ``shapes`` stream alone.
+    the module docstring, chosen by the ``shapes`` stream.
     """
     rng, copies_rng, delay_rng = streams("workload"), streams("copies"), streams("delays")
     shapes = streams("shapes")  # version 2 and later only: version 1 never draws from it
