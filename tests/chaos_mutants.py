@@ -203,3 +203,169 @@ class AnswersNothing(_Wrapped):
 
     def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> None:
         self.ledger.restock(sku, qty, ref, at)
+
+
+# -- mistakes only the key shapes of swarm version 2 reach ------------------------------------
+
+class KeysRestocksOnRef(_Wrapped):
+    """Deduplicates restocks by reference alone: a PO's second SKU is never received."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_sku: dict[str, str] = {}
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any:
+        return self.ledger.restock(self.first_sku.setdefault(ref, sku), qty, ref, at)
+
+
+class KeysPurchaseOrdersOnRef(KeysRestocksOnRef):
+    """Keys receipts by PO number alone; the opening stock comes in by its own import.
+
+    Version 1 catches :class:`KeysRestocksOnRef` through the opening stock (one ref,
+    every SKU); an engine whose opening balance is loaded apart, as is common, shows the
+    mistake only on a purchase order restocking several SKUs.
+    """
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any:
+        if ref == "OPENING":
+            return self.ledger.restock(sku, qty, ref, at)
+        return super().restock(sku, qty, ref, at)
+
+
+class KeysCountsOnRef(_Wrapped):
+    """Deduplicates adjustments by reference alone: a count of the shelf corrects one SKU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_sku: dict[str, str] = {}
+
+    def adjust(self, sku: str, delta: int, reason: str, ref: str,
+               at: float | None = None) -> Any:
+        return self.ledger.adjust(self.first_sku.setdefault(ref, sku), delta, reason, ref, at)
+
+
+class KeysReturnsWithoutSku(_Wrapped):
+    """Keys returns by (order, reference): an RMA's second SKU is never put back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_sku: dict[tuple[str, str], str] = {}
+
+    def return_(self, order_id: str, sku: str, qty: int, ref: str,
+                at: float | None = None) -> Any:
+        known = self.first_sku.setdefault((order_id, ref), sku)
+        return self.ledger.return_(order_id, known, qty, ref, at)
+
+
+class KeysReturnsWithoutOrder(_Wrapped):
+    """Keys returns by (SKU, reference): one parcel back from two orders counts once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_order: dict[tuple[str, str], str] = {}
+
+    def return_(self, order_id: str, sku: str, qty: int, ref: str,
+                at: float | None = None) -> Any:
+        known = self.first_order.setdefault((sku, ref), order_id)
+        return self.ledger.return_(known, sku, qty, ref, at)
+
+
+class SharesRestockAndAdjustKeys(_Wrapped):
+    """One (SKU, ref) key table for restocks and adjustments: damage under a PO's ref is lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kinds: dict[tuple[str, str], str] = {}
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any:
+        if self.kinds.setdefault((sku, ref), "restock") != "restock":
+            return "mismatch"
+        return self.ledger.restock(sku, qty, ref, at)
+
+    def adjust(self, sku: str, delta: int, reason: str, ref: str,
+               at: float | None = None) -> Any:
+        if self.kinds.setdefault((sku, ref), "adjust") != "adjust":
+            return "mismatch"
+        return self.ledger.adjust(sku, delta, reason, ref, at)
+
+
+class CapsLineQuantities(_Wrapped):
+    """Holds a line's quantity in one digit: a line of 10 or more units reserves 9.
+
+    (A cap at 3 units is caught by version 1 too, through an order re-sent with one unit
+    more; a cap above the 4 units version 1 ever orders is reached by bulk lines only.)
+    """
+
+    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
+                at: float | None = None) -> Any:
+        return self.ledger.reserve(sku, min(qty, 9), order_id, channel, at)
+
+
+class _OrderIdsMapped(_Wrapped):
+    """Passes every order id through :meth:`key` before the ledger sees it."""
+
+    def key(self, order_id: str) -> str:
+        raise NotImplementedError
+
+    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
+                at: float | None = None) -> Any:
+        return self.ledger.reserve(sku, qty, self.key(order_id), channel, at)
+
+    def release(self, order_id: str, sku: str, at: float | None = None) -> Any:
+        return self.ledger.release(self.key(order_id), sku, at)
+
+    def fulfill(self, order_id: str, sku: str, at: float | None = None) -> Any:
+        return self.ledger.fulfill(self.key(order_id), sku, at)
+
+    def return_(self, order_id: str, sku: str, qty: int, ref: str,
+                at: float | None = None) -> Any:
+        return self.ledger.return_(self.key(order_id), sku, qty, ref, at)
+
+
+class NormalisesOrderIds(_OrderIdsMapped):
+    """Strips and case-folds order ids: 'AMZ-1001' and 'amz-1001 ' become one order."""
+
+    def key(self, order_id: str) -> str:
+        return order_id.strip().casefold()
+
+
+class TruncatesOrderIds(_OrderIdsMapped):
+    """Stores order ids in a 32-character column: long ids sharing a prefix collide."""
+
+    def key(self, order_id: str) -> str:
+        return order_id[:32]
+
+
+class KeysSkusAsAscii(_Wrapped):
+    """Drops non-ASCII characters from SKUs: TEE-紅 and TEE-藍 share one shelf."""
+
+    @staticmethod
+    def key(sku: str) -> str:
+        return sku.encode("ascii", "ignore").decode() or "?"
+
+    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any:
+        return self.ledger.restock(self.key(sku), qty, ref, at)
+
+    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
+                at: float | None = None) -> Any:
+        return self.ledger.reserve(self.key(sku), qty, order_id, channel, at)
+
+    def release(self, order_id: str, sku: str, at: float | None = None) -> Any:
+        return self.ledger.release(order_id, self.key(sku), at)
+
+    def fulfill(self, order_id: str, sku: str, at: float | None = None) -> Any:
+        return self.ledger.fulfill(order_id, self.key(sku), at)
+
+    def return_(self, order_id: str, sku: str, qty: int, ref: str,
+                at: float | None = None) -> Any:
+        return self.ledger.return_(order_id, self.key(sku), qty, ref, at)
+
+    def adjust(self, sku: str, delta: int, reason: str, ref: str,
+               at: float | None = None) -> Any:
+        return self.ledger.adjust(self.key(sku), delta, reason, ref, at)
+
+    def available(self, sku: str) -> int:
+        return self.ledger.available(self.key(sku))
+
+    def stock(self, sku: str, as_of: float | None = None) -> Stock:
+        return self.ledger.stock(self.key(sku), as_of)

@@ -8,28 +8,35 @@ reproduces it and a short trace.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import store_url
 from racesim.chaos import (
     INVARIANTS,
+    SWARM_VERSION,
     Auditor,
     ReferenceModel,
     parse_engine,
     replay_trace,
     run_chaos,
     run_seed,
+    shrink,
 )
 from racesim.chaos.engines import EngineProtocolError, EngineUnderTest
+from racesim.chaos.swarm import Plan, draw_plan, draw_settings
 from racesim.cli import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
-from racesim.webhooks import Webhook, read_log
+from racesim.sim.streams import Streams
+from racesim.webhooks import Webhook, parse_webhook, read_header, read_log, write_log
 
 MUTANTS = "python:" + str(Path(__file__).with_name("chaos_mutants.py"))
 
@@ -242,7 +249,7 @@ def test_chaos_fails_the_naive_counter_with_a_seed_that_reproduces(
 
     assert main(["chaos", "--engine", "naive_counter", "--replay", str(seed)]) == 1
     replayed = capsys.readouterr().out
-    assert replayed.startswith(f"seed {seed} (naive_counter): "
+    assert replayed.startswith(f"seed {seed} (naive_counter, swarm v{SWARM_VERSION}): "
                                f"{summary['first_failure']['invariant']}")
     assert "step by step" in replayed
     assert main(["chaos", "--engine", "naive_counter", "--replay", str(seed),
@@ -267,5 +274,186 @@ def test_chaos_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["chaos", "--help"])
     text = capsys.readouterr().out
-    for option in ("--engine", "--store", "--seeds", "--jobs", "--json", "--replay", "--out"):
+    for option in ("--engine", "--store", "--seeds", "--jobs", "--json", "--replay", "--out",
+                   "--swarm-version"):
         assert option in text
+
+
+# -- swarm versions and the key shapes of version 2 -------------------------------------------
+
+def _plan(seed: int, version: int) -> Plan:
+    streams = Streams(np.random.SeedSequence(seed))
+    return draw_plan(draw_settings(streams, version), streams)
+
+
+def _webhooks(plan: Plan) -> list[tuple[Webhook, tuple[float, ...]]]:
+    planned = [*plan.initial, *plan.shipments.values(),
+               *(p for parcels in plan.returns.values() for p in parcels),
+               *plan.late_cancels.values(), *plan.seller_cancels.values()]
+    return [(p.webhook, p.lateness) for p in planned]
+
+
+def test_version_1_draws_exactly_what_racesim_drew_before_version_2() -> None:
+    # the digest of seeds 0-99 as drawn by racesim before swarm versions existed: a seed
+    # an older racesim reported still reproduces with --swarm-version 1
+    digest = hashlib.sha256()
+    for seed in range(100):
+        for webhook, lateness in _webhooks(_plan(seed, 1)):
+            digest.update(f"{webhook.to_line()} {lateness}\n".encode())
+    assert digest.hexdigest() == \
+        "6a78f5e5df0622471a0ddd783b42d9043ab1db346e3dea6d526ea804fd904e4c"
+    assert _webhooks(_plan(3, 2)) != _webhooks(_plan(3, 1))
+
+
+def _shapes(version: int, seeds: range) -> tuple[set[str], list[int]]:
+    """Which key shapes the swarm's plans reach over ``seeds``, and every line's quantity."""
+    found: set[str] = set()
+    quantities: list[int] = []
+    for seed in seeds:
+        skus_of: dict[tuple[str, str], set[str]] = defaultdict(set)  # (type, ref) -> SKUs
+        returns: dict[str, set[tuple[str, str]]] = defaultdict(set)  # ref -> (order, SKU)
+        lines: dict[str, set[str]] = defaultdict(set)  # SKU -> order ids
+        for webhook, _ in _webhooks(_plan(seed, version)):
+            assert parse_webhook(webhook.to_json()) == webhook  # within validation limits
+            if webhook.type == "order.created":
+                quantities.append(webhook.quantity)
+                lines[webhook.sku].add(webhook.order_id)
+            if webhook.type == "return.received":
+                returns[webhook.ref].add((webhook.order_id, webhook.sku))
+            elif webhook.ref:
+                skus_of[(webhook.type, webhook.ref)].add(webhook.sku)
+        if any(len(s) > 1 for (kind, _), s in skus_of.items() if kind == "stock.received"):
+            found.add("one restock ref, several SKUs")
+        if any(len(s) > 1 and ref != "OPENING" for (kind, ref), s in skus_of.items()
+               if kind == "stock.received"):
+            found.add("one purchase order, several SKUs")
+        if any(len(s) > 1 for (kind, _), s in skus_of.items() if kind == "stock.adjusted"):
+            found.add("one count, several SKUs")
+        if any(skus_of.get(("stock.received", ref), set()) & s
+               for (kind, ref), s in skus_of.items()
+               if kind == "stock.adjusted"):
+            found.add("one ref, a restock and an adjustment of one SKU")
+        for keys in returns.values():
+            if len({order for order, _ in keys}) < len(keys):
+                found.add("one RMA, two SKUs of an order")
+            if len({sku for _, sku in keys}) < len(keys):
+                found.add("one parcel, one SKU of two orders")
+        for ids in lines.values():
+            if len({i.strip().casefold() for i in ids}) < len(ids):
+                found.add("order ids that differ only in case or spaces")
+            if len({i[:32] for i in ids}) < len(ids):
+                found.add("long order ids sharing a prefix")
+        skus = {sku for sku in lines}
+        if len({sku.encode("ascii", "ignore") for sku in skus}) < len(skus):
+            found.add("SKUs that differ only in non-ASCII characters")
+    return found, quantities
+
+
+def test_the_swarm_reaches_every_idempotency_key_shape() -> None:
+    every = {"one restock ref, several SKUs", "one purchase order, several SKUs",
+             "one count, several SKUs", "one ref, a restock and an adjustment of one SKU",
+             "one RMA, two SKUs of an order", "one parcel, one SKU of two orders",
+             "order ids that differ only in case or spaces", "long order ids sharing a prefix",
+             "SKUs that differ only in non-ASCII characters"}
+    found, quantities = _shapes(2, range(50))
+    assert found == every
+    lines = pd.Series(quantities)
+    assert lines.max() >= 40 and lines.le(3).mean() > 0.8  # mostly 1-3, now and then bulk
+    assert lines.gt(9).sum() > 20
+    old, old_quantities = _shapes(1, range(50))
+    assert old == {"one restock ref, several SKUs"}  # only the opening stock did it
+    assert max(old_quantities) <= 4
+
+
+NEW_SHAPE_MUTANTS = [
+    ("KeysRestocksOnRef", "conservation"),
+    ("KeysPurchaseOrdersOnRef", "conservation"),
+    ("KeysCountsOnRef", "conservation"),
+    ("KeysReturnsWithoutSku", "conservation"),
+    ("KeysReturnsWithoutOrder", "conservation"),
+    ("SharesRestockAndAdjustKeys", "conservation"),
+    ("CapsLineQuantities", "oversold"),
+    ("NormalisesOrderIds", "wrong_answer"),
+    ("TruncatesOrderIds", "wrong_answer"),
+    ("KeysSkusAsAscii", "conservation"),
+]
+
+
+@pytest.mark.parametrize(("mutant", "invariant"), NEW_SHAPE_MUTANTS)
+def test_each_key_shape_catches_its_mistake_within_50_seeds(mutant: str,
+                                                            invariant: str) -> None:
+    spec = parse_engine(f"{MUTANTS}:{mutant}")
+    run = next((run for run in (run_seed(spec, seed, swarm_version=2) for seed in range(50))
+                if not run.passed), None)
+    assert run is not None and run.violation is not None, f"{mutant} passed 50 seeds"
+    assert run.violation.invariant == invariant, run.violation
+    short = shrink(spec, run.trace, run.violation, budget=150)
+    found, _ = replay_trace(spec, short)
+    assert found is not None and found.invariant == invariant
+    assert run_seed(parse_engine("ledger"), run.seed).passed  # the ledger holds on it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mutant", "invariant"), NEW_SHAPE_MUTANTS)
+def test_version_1_misses_what_only_the_new_shapes_catch(mutant: str, invariant: str) -> None:
+    report = run_chaos(parse_engine(f"{MUTANTS}:{mutant}"), range(50), shrink_first=False,
+                       swarm_version=1)
+    if mutant == "KeysRestocksOnRef":  # the opening stock: one ref, every SKU, in version 1
+        assert not report.passed
+    else:
+        assert report.passed, (mutant, report.failures[0].violation)
+
+
+def test_the_swarm_version_is_recorded_and_an_old_seed_reproduces(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new, old = tmp_path / "v2", tmp_path / "v1"
+    assert main(["chaos", "--engine", "naive_counter", "--seeds", "5", "--out", str(new)]) == 1
+    capsys.readouterr()
+    assert main(["chaos", "--engine", "naive_counter", "--seeds", "5", "--swarm-version", "1",
+                 "--out", str(old)]) == 1
+    out = capsys.readouterr().out
+    for folder, version in ((new, SWARM_VERSION), (old, 1)):
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["swarm_version"] == version
+        assert set(pd.read_csv(folder / "seeds.csv")["swarm_version"]) == {version}
+        seed = summary["first_failure"]["seed"]
+        for name in (f"seed-{seed}.trace.jsonl", f"seed-{seed}.short.jsonl"):
+            assert read_header(folder / name) == {"racesim_trace": "chaos", "seed": seed,
+                                                  "swarm_version": version}
+            lines, malformed = read_log(folder / name)
+            assert not malformed and lines[0][0] == 2  # the header is line 1, and skipped
+    seed = json.loads((old / "summary.json").read_text())["first_failure"]["seed"]
+    assert f"reproduce: racesim chaos --engine naive_counter --swarm-version 1 --replay {seed}" \
+        in out
+    assert main(["chaos", "--engine", "naive_counter", "--swarm-version", "1",
+                 "--replay", str(seed), "--json"]) == 1
+    replayed = json.loads(capsys.readouterr().out)
+    first = json.loads((old / "summary.json").read_text())["first_failure"]
+    assert (replayed["swarm_version"], replayed["invariant"], replayed["step"]) == \
+        (1, first["invariant"], first["step"])
+    # a trace racesim wrote before it had headers replays as it did: deliveries, no swarm
+    trace = [w for _, w in read_log(old / f"seed-{seed}.trace.jsonl")[0]]
+    bare = write_log(tmp_path / "old.jsonl", trace)
+    assert read_header(bare) is None and [w for _, w in read_log(bare)[0]] == trace
+    spec = parse_engine("naive_counter")
+    found, _ = replay_trace(spec, trace)
+    assert found is not None and found.invariant == first["invariant"]
+    assert found.step + 1 == first["step"]
+    assert main(["replay", str(old / f"seed-{seed}.trace.jsonl"), "--json"]) == 0  # ledger
+    assert json.loads(capsys.readouterr().out)["deliveries"] == len(trace)
+
+
+def test_an_unknown_swarm_version_is_refused_before_any_seed_runs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(RacesimError, match=r"swarm version 3 is unknown \(known: 1, 2\)"):
+        run_chaos(parse_engine("ledger"), range(3), swarm_version=3)
+    assert main(["chaos", "--swarm-version", "3", "--seeds", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--swarm-version 3: unknown (known: 1, 2)" in err and err.count("\n") == 1
+
+
+def test_a_kept_ledger_of_non_ascii_skus_is_ours_and_wiped(tmp_path: Path) -> None:
+    with Ledger.open(f"sqlite:///{tmp_path / 'shop-s0.db'}") as ledger:
+        ledger.restock("TEE-紅", 5, ref="PO-1", at=0)  # a failing seed's ledger, kept
+    assert run_chaos(parse_engine("ledger", f"sqlite:///{tmp_path / 'shop.db'}"),
+                     range(1)).passed

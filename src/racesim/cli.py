@@ -227,12 +227,20 @@ def _chaos(args: argparse.Namespace) -> int:
 
     from racesim.chaos import parse_engine, run_chaos
     from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
+    from racesim.chaos.swarm import SWARM_VERSION, SWARM_VERSIONS
+
+    if args.swarm_version is None:
+        args.swarm_version = SWARM_VERSION
+    elif args.swarm_version not in SWARM_VERSIONS:
+        raise RacesimError(f"--swarm-version {args.swarm_version}: unknown (known: "
+                           f"{', '.join(map(str, SWARM_VERSIONS))})")
 
     namespace = f"c{time.time_ns() // 1_000_000 % 10**10:x}-"  # keeps HTTP runs apart
     spec = parse_engine(args.engine, args.store, namespace)
     if args.replay is not None:
         return print_replayed_seed(spec, args.replay, out=args.out, as_json=args.json,
-                                   budget=args.shrink_budget, shorten=not args.no_shrink)
+                                   budget=args.shrink_budget, shorten=not args.no_shrink,
+                                   swarm_version=args.swarm_version)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.out is not None:  # fail now, not after the seeds have run
         try:
@@ -240,7 +248,8 @@ def _chaos(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise RacesimError(f"--out {args.out}: cannot create it ({exc})") from None
     report = run_chaos(spec, seeds, jobs=args.jobs, shrink_first=not args.no_shrink,
-                       shrink_budget=args.shrink_budget, progress=not args.json)
+                       shrink_budget=args.shrink_budget, progress=not args.json,
+                       swarm_version=args.swarm_version)
     if args.out is not None:
         write_chaos(args.out, report, command=["racesim", "chaos", *sys.argv[2:]])
     if args.json:
@@ -436,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first seed (default 0)")
     chaos.add_argument("--replay", type=_seed, default=None, metavar="SEED",
                        help="run one seed again and print its shortened trace, step by step")
+    chaos.add_argument("--swarm-version", type=_positive, default=None, metavar="V",
+                       help="the swarm to draw seeds from (default the newest; 1 "
+                            "reproduces a seed reported before version 2's key shapes)")
     chaos.add_argument("--jobs", type=_positive, default=1, metavar="J", help=JOBS_HELP)
     chaos.add_argument("--no-shrink", action="store_true",
                        help="do not shorten the first failing seed's trace")

@@ -22,7 +22,10 @@ identifiers are non-empty strings of printable characters. Two optional fields:
 ``crash``, used by ``racesim chaos`` traces: ``"before"`` (the handler died before it
 touched the engine), ``"during"`` (it died inside its transaction, which rolls back) or
 ``"after"`` (it died after committing, before acknowledging — so the sender redelivers).
-Any other field is an error, so a misspelt ``"qty"`` is caught rather than ignored::
+Any other field is an error, so a misspelt ``"qty"`` is caught rather than ignored.
+A log's first line may instead be a *header*, an object with a ``racesim_trace`` key and
+no ``type`` — ``racesim chaos`` writes ``{"racesim_trace": "chaos", "seed": 7,
+"swarm_version": 2}`` — which readers skip (:func:`read_header` returns it)::
 
     {"type": "order.created", "at": 12.5, "order_id": "AMZ-1001", "sku": "MUG-RED",
      "quantity": 1, "channel": "amazon"}
@@ -51,6 +54,7 @@ __all__ = [
     "WebhookError",
     "apply_webhook",
     "parse_webhook",
+    "read_header",
     "read_log",
     "webhook_from_json",
     "write_log",
@@ -70,6 +74,7 @@ CRASH_POINTS = ("before", "during", "after")
 """Where a chaos trace says the handler crashed (see the module docstring)."""
 
 _OPTIONAL = ("id", "crash")
+_HEADER = "racesim_trace"
 _MAX_ID = 256
 
 
@@ -292,9 +297,9 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_log(path: str | Path) -> tuple[list[tuple[int, Webhook]], list[MalformedLine]]:
     """Read a JSON Lines webhook log: ``(line number, webhook)`` pairs and malformed lines.
 
-    Blank lines are skipped. Every other line must decode (UTF-8, JSON) and pass
-    :func:`parse_webhook`; one that does not is reported with its line number and left
-    out whole — a line is never partly read.
+    Blank lines and a header on the first line are skipped. Every other line must decode
+    (UTF-8, JSON) and pass :func:`parse_webhook`; one that does not is reported with its
+    line number and left out whole — a line is never partly read.
     """
     path = Path(path)
     good: list[tuple[int, Webhook]] = []
@@ -322,6 +327,8 @@ def read_log(path: str | Path) -> tuple[list[tuple[int, Webhook]], list[Malforme
                 bad.append(MalformedLine(number, f"not JSON that can be read ({exc})"[:200],
                                          text.rstrip("\r\n")[:200]))
                 continue
+            if number == 1 and _is_header(record):
+                continue
             try:
                 good.append((number, parse_webhook(record)))
             except WebhookError as exc:
@@ -329,10 +336,33 @@ def read_log(path: str | Path) -> tuple[list[tuple[int, Webhook]], list[Malforme
     return good, bad
 
 
-def write_log(path: str | Path, webhooks: Iterable[Webhook]) -> Path:
-    """Write deliveries as JSON Lines (one per line, in order); return the path."""
+def _is_header(record: object) -> bool:
+    return isinstance(record, dict) and _HEADER in record and "type" not in record
+
+
+def read_header(path: str | Path) -> dict[str, Any] | None:
+    """The header on a log's first line (see the module docstring), or ``None``."""
+    with Path(path).open("rb") as handle:
+        first = handle.readline()
+    try:
+        record = json.loads(first.decode("utf-8-sig"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON: not a header
+        return None
+    return record if _is_header(record) else None
+
+
+def write_log(path: str | Path, webhooks: Iterable[Webhook],
+              header: dict[str, Any] | None = None) -> Path:
+    """Write deliveries as JSON Lines (one per line, in order); return the path.
+
+    ``header``, if given, is written first, under the ``racesim_trace`` key's rules.
+    """
     path = Path(path)
     with path.open("w", encoding="utf-8") as handle:
+        if header is not None:
+            if not _is_header(header):
+                raise ValueError(f"a log header needs a {_HEADER!r} key and no 'type'")
+            handle.write(json.dumps(header, ensure_ascii=False) + "\n")
         for webhook in webhooks:
             handle.write(webhook.to_line() + "\n")
     return path

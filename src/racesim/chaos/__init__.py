@@ -14,10 +14,11 @@ from racesim.chaos.audit import INVARIANTS, Auditor, Violation
 from racesim.chaos.engines import EngineSpec, EngineUnderTest, StockEngine, parse_engine
 from racesim.chaos.reference import Expected, Figures, ReferenceModel
 from racesim.chaos.run import ChaosReport, SeedRun, replay_trace, run_chaos, run_seed, shrink
-from racesim.chaos.swarm import ChaosSettings
+from racesim.chaos.swarm import SWARM_VERSION, ChaosSettings
 
 __all__ = [
     "INVARIANTS",
+    "SWARM_VERSION",
     "Auditor",
     "ChaosReport",
     "ChaosSettings",

@@ -58,6 +58,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from racesim.chaos.reference import Figures
+from racesim.chaos.swarm import swarm_sku
 from racesim.errors import RacesimError
 from racesim.ledger.store import store_variant
 from racesim.webhooks import Webhook, apply_webhook
@@ -283,7 +284,7 @@ class EngineSpec:
 
             ledger = Ledger.open(store_variant(self.target, _tag(run_id), "chaos"))
             if ledger.event_count():  # a leftover of an earlier run, or someone's ledger?
-                ours = all(re.fullmatch(r"SKU-\d+", sku) for sku in ledger.levels())
+                ours = all(swarm_sku(sku) for sku in ledger.levels())
                 url = ledger.url
                 if not ours:
                     ledger.close()

@@ -10,17 +10,24 @@ import pandas as pd
 
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.run import ChaosReport, explain_trace, run_seed, shrink
+from racesim.chaos.swarm import SWARM_VERSION
 from racesim.webhooks import Webhook, write_log
 
 __all__ = ["print_chaos", "print_replayed_seed", "write_chaos"]
 
 
-def _reproduce(spec: EngineSpec, seed: int) -> str:
+def _reproduce(spec: EngineSpec, seed: int, swarm_version: int) -> str:
     engine = {"ledger": "ledger", "naive_counter": "naive_counter",
               "python": f"python:{spec.target}", "http": spec.target}[spec.kind]
     store = f" --store '{spec.target}'" if spec.kind == "ledger" and \
         spec.target != "memory://" else ""
-    return f"racesim chaos --engine {engine}{store} --replay {seed}"
+    swarm = f" --swarm-version {swarm_version}" if swarm_version != SWARM_VERSION else ""
+    return f"racesim chaos --engine {engine}{store}{swarm} --replay {seed}"
+
+
+def _header(seed: int, swarm_version: int) -> dict[str, object]:
+    """A trace's first line: which seed of which swarm it came from."""
+    return {"racesim_trace": "chaos", "seed": seed, "swarm_version": swarm_version}
 
 
 def _trace_lines(trace: list[Webhook]) -> list[str]:
@@ -33,7 +40,8 @@ def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) 
     t = Counter(report.totals())
     seeds = report.seeds
     span = f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else f"{seeds[0]}"
-    print(f"racesim chaos — {report.engine}: {len(seeds)} seed(s) ({span}), "
+    print(f"racesim chaos — {report.engine}: {len(seeds)} seed(s) ({span}) of swarm "
+          f"v{report.swarm_version}, "
           f"{t['deliveries']:,} deliveries of {t['webhooks']:,} webhooks")
     print(f"  as a correct engine sees them: {t['duplicate']:,} repeats, {t['mismatch']:,} "
           f"conflicting repeats, {t['reserved']:,} reserved / {t['rejected']:,} rejected "
@@ -58,7 +66,7 @@ def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) 
               + (f" and {len(kept) - 1} more" if len(kept) > 1 else ""))
     if out is not None:
         print(f"  traces, seeds.csv and summary.json written to {out}/")
-    print(f"\n  reproduce: {_reproduce(spec, first.seed)}")
+    print(f"\n  reproduce: {_reproduce(spec, first.seed, report.swarm_version)}")
 
 
 def write_chaos(out: Path, report: ChaosReport, command: list[str]) -> None:
@@ -67,23 +75,27 @@ def write_chaos(out: Path, report: ChaosReport, command: list[str]) -> None:
     report.frame().to_csv(out / "seeds.csv", index=False)
     summary = {**report.to_json(), "command": command}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    version = report.swarm_version
     for run in report.failures:
-        write_log(out / f"seed-{run.seed}.trace.jsonl", run.trace)
+        write_log(out / f"seed-{run.seed}.trace.jsonl", run.trace, _header(run.seed, version))
     if report.failures and report.shortened is not None:
-        write_log(out / f"seed-{report.failures[0].seed}.short.jsonl", report.shortened)
+        seed = report.failures[0].seed
+        write_log(out / f"seed-{seed}.short.jsonl", report.shortened, _header(seed, version))
 
 
 def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
-                        as_json: bool = False, budget: int = 400, shorten: bool = True) -> int:
+                        as_json: bool = False, budget: int = 400, shorten: bool = True,
+                        swarm_version: int = SWARM_VERSION) -> int:
     """Run one seed again; if it fails, shrink it and print the short trace step by step.
 
     ``shorten=False`` prints the seed's whole trace, up to the failing step.
     """
-    run = run_seed(spec, seed, keep_trace=True)
+    run = run_seed(spec, seed, keep_trace=True, swarm_version=swarm_version)
     if run.violation is None:
         message = (f"seed {seed}: every invariant held over {run.deliveries} deliveries of "
-                   f"{run.webhooks} webhooks ({spec.label})")
-        print(json.dumps({"seed": seed, "passed": True, "deliveries": run.deliveries})
+                   f"{run.webhooks} webhooks ({spec.label}, swarm v{swarm_version})")
+        print(json.dumps({"seed": seed, "swarm_version": swarm_version, "passed": True,
+                          "deliveries": run.deliveries})
               if as_json else message)
         return 0
     short = shrink(spec, run.trace, run.violation, f"s{seed}replay", budget) if shorten \
@@ -91,16 +103,17 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
     steps = explain_trace(spec, short, f"s{seed}explain")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        write_log(out / f"seed-{seed}.trace.jsonl", run.trace)
-        write_log(out / f"seed-{seed}.short.jsonl", short)
+        write_log(out / f"seed-{seed}.trace.jsonl", run.trace, _header(seed, swarm_version))
+        write_log(out / f"seed-{seed}.short.jsonl", short, _header(seed, swarm_version))
     if as_json:
-        print(json.dumps({"seed": seed, "passed": False, "invariant": run.violation.invariant,
+        print(json.dumps({"seed": seed, "swarm_version": swarm_version, "passed": False,
+                          "invariant": run.violation.invariant,
                           "step": run.violation.step + 1, "detail": run.violation.detail,
                           "deliveries": run.deliveries, "settings": run.settings.to_json(),
                           "shortened_trace": [w.to_json() for w in short],
                           "steps": steps.to_dict("records")}, indent=2))
         return 1
-    print(f"seed {seed} ({spec.label}): {run.violation}")
+    print(f"seed {seed} ({spec.label}, swarm v{swarm_version}): {run.violation}")
     print("settings: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                     for k, v in run.settings.to_json().items()))
     print(f"\n{len(short)} of {run.deliveries} deliveries break the same invariant; step by "

@@ -8,6 +8,10 @@ sees — retries included — is one step of the run's *trace*, and the auditor 
 engine after each. A trace is a list of webhooks with their processing times and crash
 points, so it replays on its own (:func:`replay_trace`) and shrinks: :func:`shrink`
 removes deliveries while the same invariant still breaks (delta debugging).
+
+A seed's run depends on the seed and the swarm version
+(:data:`~racesim.chaos.swarm.SWARM_VERSION` by default); a stored trace depends on
+neither, since it holds the deliveries themselves.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import pandas as pd
 from racesim.chaos.audit import OUTCOMES, Auditor, Violation
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.swarm import (
+    SWARM_VERSION,
+    SWARM_VERSIONS,
     ChaosSettings,
     Delivery,
     Plan,
@@ -33,6 +39,7 @@ from racesim.chaos.swarm import (
     draw_plan,
     draw_settings,
 )
+from racesim.errors import RacesimError
 from racesim.sim.streams import Streams
 from racesim.webhooks import CRASH_POINTS, Webhook
 
@@ -74,10 +81,14 @@ class SeedRun:
                 "dead_letters": self.dead_letters, **self.settings.to_json()}
 
 
-def run_seed(spec: EngineSpec, seed: int, *, keep_trace: bool = False) -> SeedRun:
-    """Run one seed against a fresh engine; the trace is kept if it fails (or if asked)."""
+def run_seed(spec: EngineSpec, seed: int, *, keep_trace: bool = False,
+             swarm_version: int = SWARM_VERSION) -> SeedRun:
+    """Run one seed of swarm ``swarm_version`` against a fresh engine.
+
+    The trace is kept if the seed fails (or if asked).
+    """
     streams = Streams(np.random.SeedSequence(seed))
-    settings = draw_settings(streams)
+    settings = draw_settings(streams, swarm_version)
     plan = draw_plan(settings, streams)
     crashes, redelivery = streams("crashes"), streams("redelivery")
     queue: list[Delivery] = []
@@ -235,9 +246,9 @@ def explain_trace(spec: EngineSpec, trace: Sequence[Webhook],
     return pd.DataFrame(rows)
 
 
-def _run_chunk(task: tuple[EngineSpec, list[int]]) -> list[SeedRun]:
-    spec, seeds = task
-    return [run_seed(spec, seed) for seed in seeds]
+def _run_chunk(task: tuple[EngineSpec, list[int], int]) -> list[SeedRun]:
+    spec, seeds, version = task
+    return [run_seed(spec, seed, swarm_version=version) for seed in seeds]
 
 
 @dataclass
@@ -248,6 +259,7 @@ class ChaosReport:
     seeds: list[int]
     runs: list[SeedRun]
     shortened: list[Webhook] | None = None
+    swarm_version: int = SWARM_VERSION
 
     @property
     def failures(self) -> list[SeedRun]:
@@ -277,6 +289,7 @@ class ChaosReport:
         first = self.failures[0] if self.failures else None
         return {
             "engine": self.engine,
+            "swarm_version": self.swarm_version,
             "seeds": len(self.seeds),
             "first_seed": self.seeds[0] if self.seeds else None,
             "passed": self.passed,
@@ -295,8 +308,11 @@ class ChaosReport:
 
 
 def run_chaos(spec: EngineSpec, seeds: Iterable[int], *, jobs: int = 1, shrink_first: bool = True,
-              shrink_budget: int = 400, progress: bool = False) -> ChaosReport:
-    """Run every seed against fresh engines of ``spec``; shrink the lowest failing seed.
+              shrink_budget: int = 400, progress: bool = False,
+              swarm_version: int = SWARM_VERSION) -> ChaosReport:
+    """Run every seed of swarm ``swarm_version`` against fresh engines of ``spec``.
+
+    The lowest failing seed's trace is shrunk (unless ``shrink_first`` is false).
 
     Seeds run in chunks on ``jobs`` local processes; each seed's result depends on the
     seed alone, so the report is the same whatever ``jobs`` is.
@@ -305,9 +321,12 @@ def run_chaos(spec: EngineSpec, seeds: Iterable[int], *, jobs: int = 1, shrink_f
 
     from racesim.executors import LocalExecutor
 
+    if swarm_version not in SWARM_VERSIONS:  # before any worker starts
+        raise RacesimError(f"swarm version {swarm_version} is unknown (known: "
+                           f"{', '.join(map(str, SWARM_VERSIONS))})")
     seeds = list(seeds)
     chunk = max(1, min(16, math.ceil(len(seeds) / max(1, 4 * jobs))))
-    tasks = [(spec, seeds[i:i + chunk]) for i in range(0, len(seeds), chunk)]
+    tasks = [(spec, seeds[i:i + chunk], swarm_version) for i in range(0, len(seeds), chunk)]
     runs: list[SeedRun] = []
     with LocalExecutor(jobs=jobs) as executor, \
             tqdm(total=len(seeds), desc="chaos seeds", unit="seed", disable=not progress,
@@ -318,7 +337,7 @@ def run_chaos(spec: EngineSpec, seeds: Iterable[int], *, jobs: int = 1, shrink_f
             failed = sum(not run.passed for run in runs)
             if failed:
                 bar.set_postfix(failed=failed)
-    report = ChaosReport(spec.label, seeds, runs)
+    report = ChaosReport(spec.label, seeds, runs, swarm_version=swarm_version)
     failures = report.failures
     if failures and shrink_first:
         first = failures[0]
