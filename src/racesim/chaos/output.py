@@ -10,6 +10,8 @@ import pandas as pd
 
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.run import ChaosReport, explain_trace, run_seed, shrink
+from racesim.csvsafe import write_csv
+from racesim.outdir import OutputFolder, as_folder
 from racesim.webhooks import Webhook, write_log
 
 __all__ = ["print_chaos", "print_replayed_seed", "write_chaos"]
@@ -61,24 +63,36 @@ def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) 
     print(f"\n  reproduce: {_reproduce(spec, first.seed)}")
 
 
-def write_chaos(out: Path, report: ChaosReport, command: list[str]) -> None:
-    """Write seeds.csv, summary.json and each failing seed's trace (JSON Lines)."""
-    out.mkdir(parents=True, exist_ok=True)
-    report.frame().to_csv(out / "seeds.csv", index=False)
-    summary = {**report.to_json(), "command": command}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    for run in report.failures:
-        write_log(out / f"seed-{run.seed}.trace.jsonl", run.trace)
-    if report.failures and report.shortened is not None:
-        write_log(out / f"seed-{report.failures[0].seed}.short.jsonl", report.shortened)
+def write_chaos(out: OutputFolder | Path, report: ChaosReport,
+                command: list[str]) -> tuple[str, ...]:
+    """Write seeds.csv, summary.json and each failing seed's trace (JSON Lines).
+
+    ``out`` follows :mod:`racesim.outdir`'s rules; returns the files written.
+    """
+    with as_folder(out).staged() as stage:
+        write_csv(report.frame(), stage.path("seeds.csv"))
+        summary = {**report.to_json(), "command": command}
+        stage.path("summary.json").write_text(json.dumps(summary, indent=2) + "\n",
+                                              encoding="utf-8")
+        for run in report.failures:
+            write_log(stage.path(f"seed-{run.seed}.trace.jsonl"), run.trace)
+        if report.failures and report.shortened is not None:
+            write_log(stage.path(f"seed-{report.failures[0].seed}.short.jsonl"),
+                      report.shortened)
+        stage.manifest.update({"what": "racesim chaos", "command": command})
+    return stage.files
 
 
-def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
-                        as_json: bool = False, budget: int = 400, shorten: bool = True) -> int:
+def print_replayed_seed(spec: EngineSpec, seed: int, *,
+                        out: OutputFolder | Path | None = None, as_json: bool = False,
+                        budget: int = 400, shorten: bool = True) -> int:
     """Run one seed again; if it fails, shrink it and print the short trace step by step.
 
-    ``shorten=False`` prints the seed's whole trace, up to the failing step.
+    ``shorten=False`` prints the seed's whole trace, up to the failing step. With ``out``
+    (see :mod:`racesim.outdir`) the traces are added to that folder; the rest of a
+    previous chaos run's files there stay.
     """
+    folder = None if out is None else as_folder(out)
     run = run_seed(spec, seed, keep_trace=True)
     if run.violation is None:
         message = (f"seed {seed}: every invariant held over {run.deliveries} deliveries of "
@@ -89,10 +103,11 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
     short = shrink(spec, run.trace, run.violation, f"s{seed}replay", budget) if shorten \
         else run.trace[:run.violation.step + 1]
     steps = explain_trace(spec, short, f"s{seed}explain")
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_log(out / f"seed-{seed}.trace.jsonl", run.trace)
-        write_log(out / f"seed-{seed}.short.jsonl", short)
+    if folder is not None:
+        with folder.staged(keep_others=True) as stage:
+            write_log(stage.path(f"seed-{seed}.trace.jsonl"), run.trace)
+            write_log(stage.path(f"seed-{seed}.short.jsonl"), short)
+            stage.manifest.update({"what": "racesim chaos --replay", "seed": seed})
     if as_json:
         print(json.dumps({"seed": seed, "passed": False, "invariant": run.violation.invariant,
                           "step": run.violation.step + 1, "detail": run.violation.detail,
@@ -107,7 +122,7 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
           "step (expected: what a correct engine does; answer: what this one said):\n")
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         print(steps.to_string(index=False))
-    if out is not None:
-        print(f"\nfull and shortened traces written to {out}/ (replay them with "
+    if folder is not None:
+        print(f"\nfull and shortened traces written to {folder.path}/ (replay them with "
               "racesim replay)")
     return 1
