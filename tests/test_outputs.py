@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -135,6 +136,22 @@ def test_a_folder_racesim_wrote_is_accepted_and_an_empty_one_too(tmp_path: Path)
 # -- never a file racesim did not write ------------------------------------------------------
 
 
+def test_an_interrupted_runs_staging_folder_is_cleared_but_a_running_ones_is_not(
+        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    for name, pid in (("dead", int(finished.stdout)), ("alive", os.getpid())):
+        staging = out / f".racesim-staging-{name}"
+        staging.mkdir(parents=True)
+        (staging / ".racesim-staging").write_text(f"{pid}\n", encoding="ascii")
+        (staging / "summary.csv").write_text("half-written", encoding="utf-8")
+    assert main(["demo", "--json", "--out", str(out)]) == 0  # staging folders are not files
+    assert not (out / ".racesim-staging-dead").exists()
+    assert (out / ".racesim-staging-alive" / "summary.csv").is_file()
+    assert ".racesim-staging-alive/summary.csv" not in _manifest(out)["files"]
+
+
 def test_force_writes_beside_the_users_files_and_leaves_them_alone(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = _users_folder(tmp_path)
@@ -228,6 +245,23 @@ def test_a_manifest_naming_paths_outside_the_folder_cannot_delete_them(tmp_path:
     assert main(["demo", "--json", "--out", str(out)]) == 0
     assert victim.read_text(encoding="utf-8") == "precious"
     assert "../victim.txt" not in _manifest(out)["files"]
+
+
+def test_chaos_replay_adds_its_traces_and_keeps_the_runs_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "chaos"
+    assert main(["chaos", "--engine", "naive_counter", "--seeds", "2", "--no-shrink",
+                 "--json", "--out", str(out)]) == 1
+    seed = json.loads(capsys.readouterr().out)["first_failure"]["seed"]
+    run = {name: (out / name).read_bytes() for name in ("seeds.csv", "summary.json")}
+    (out / f"seed-{seed}.trace.jsonl").unlink()
+    assert main(["chaos", "--engine", "naive_counter", "--replay", str(seed), "--no-shrink",
+                 "--json", "--out", str(out)]) == 1
+    assert {name: (out / name).read_bytes() for name in run} == run
+    manifest = _manifest(out)
+    assert {*run, f"seed-{seed}.trace.jsonl", f"seed-{seed}.short.jsonl"} <= set(manifest["files"])
+    assert manifest["files"] == sorted(_files(out))
+    assert manifest["replayed_seed"] == seed and manifest["command"][:2] == ["racesim", "chaos"]
 
 
 @pytest.mark.slow  # two small reports: about 5 s

@@ -67,8 +67,8 @@ def _relative(name: object) -> PurePosixPath | None:
     return path
 
 
-def _listed_files(root: Path) -> frozenset[str] | None:
-    """The files the racesim manifest in ``root`` lists, or None without such a manifest."""
+def _racesim_manifest(root: Path) -> dict[str, Any] | None:
+    """The manifest racesim wrote in ``root``, or None (none, unreadable, someone else's)."""
     manifest = root / MANIFEST
     try:
         info = manifest.lstat()
@@ -82,10 +82,16 @@ def _listed_files(root: Path) -> frozenset[str] | None:
     what = data.get("what")
     ours = data.get("racesim_manifest") == MANIFEST_FORMAT or \
         (isinstance(what, str) and what.startswith("racesim "))
-    files = data.get("files")
-    if not ours or not isinstance(files, list):
+    return data if ours and isinstance(data.get("files"), list) else None
+
+
+def _listed_files(root: Path) -> frozenset[str] | None:
+    """The files the racesim manifest in ``root`` lists, or None without such a manifest."""
+    data = _racesim_manifest(root)
+    if data is None:
         return None
-    return frozenset(str(p) for p in map(_relative, files) if p is not None) | {MANIFEST}
+    listed = (_relative(name) for name in data["files"])
+    return frozenset(str(path) for path in listed if path is not None) | {MANIFEST}
 
 
 def _is_leftover_staging(entry: os.DirEntry[str]) -> bool:
@@ -140,14 +146,15 @@ class OutputFolder:
 
         On an exception nothing in the folder changes. ``keep_others`` keeps (and lists
         again) the files of the previous run that this one does not write, instead of
-        removing them: for a command that adds to a folder (``chaos --replay``).
+        removing them, and keeps the old manifest's entries under the new ones: for a
+        command that adds to a folder (``chaos --replay``).
         """
         self._check()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             _remove_leftover_staging(self.root)
             staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))
-            (staging / _STAGING_MARK).touch()
+            (staging / _STAGING_MARK).write_text(f"{os.getpid()}\n", encoding="ascii")
         except OSError as exc:
             raise self._error(f"cannot write there ({exc.strerror or exc})") from None
         stage = Staging(staging)
@@ -158,11 +165,25 @@ class OutputFolder:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _writer_is_gone(staging: str) -> bool:
+    """Did the process that made this staging folder (its pid is in the mark) end?"""
+    try:
+        pid = int(Path(staging, _STAGING_MARK).read_text(encoding="ascii").strip())
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):  # unreadable, or alive under another user
+        return False
+    return False  # alive: that run may be writing there right now
+
+
 def _remove_leftover_staging(root: Path) -> None:
+    """Remove staging folders that interrupted runs left (not those of running ones)."""
     with os.scandir(root) as entries:
         leftovers = [e.path for e in entries if _is_leftover_staging(e)]
     for path in leftovers:
-        shutil.rmtree(path, ignore_errors=True)
+        if _writer_is_gone(path):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass
@@ -204,15 +225,19 @@ class _Commit:
     def run(self) -> tuple[str, ...]:
         listed = self.folder._check()  # again: the folder may have changed meanwhile
         written = _staged_files(self.stage.root)
+        if self.keep_others:
+            self.stage.manifest = {**(_racesim_manifest(self.folder.root) or {}),
+                                   **self.stage.manifest}
         try:
             self.fds[PurePosixPath()] = os.open(self.folder.root, os.O_RDONLY | os.O_DIRECTORY)
             in_the_way = [problem for name in [*written, MANIFEST]
                           if (problem := self._obstacle(name, listed))]
             if in_the_way:
                 more = f" (and {len(in_the_way) - 1} more)" if len(in_the_way) > 1 else ""
+                forcible = not self.folder.force and in_the_way[0].endswith("wrote here")
                 raise self.folder._error(f"{in_the_way[0]}{more}; nothing was written — "
-                                         "move it away"
-                                         + ("" if self.folder.force else " or use --force"))
+                                         "move it away" + (" or use --force" if forcible
+                                                           else ""))
             stale = sorted(listed - set(written) - {MANIFEST})
             kept = [n for n in stale if self._is_file(n)] if self.keep_others else []
             final = sorted({*written, *kept, MANIFEST})

@@ -107,7 +107,7 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *,
         with folder.staged(keep_others=True) as stage:
             write_log(stage.path(f"seed-{seed}.trace.jsonl"), run.trace)
             write_log(stage.path(f"seed-{seed}.short.jsonl"), short)
-            stage.manifest.update({"what": "racesim chaos --replay", "seed": seed})
+            stage.manifest.update({"what": "racesim chaos", "replayed_seed": seed})
     if as_json:
         print(json.dumps({"seed": seed, "passed": False, "invariant": run.violation.invariant,
                           "step": run.violation.step + 1, "detail": run.violation.detail,
