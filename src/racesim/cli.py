@@ -58,27 +58,32 @@ _confidence = _fraction("a level such as 0.95")
 
 def _demo(args: argparse.Namespace) -> int:
     """Run the duplicate-webhook demo and print what each engine made of it."""
+    from contextlib import nullcontext
+
     import pandas as pd
 
+    from racesim.csvsafe import write_csv
     from racesim.demo import DemoSetup, duplicate_storm
     from racesim.ledger import Ledger
+    from racesim.outdir import prepare_out
 
     out: Path | None = args.out
+    folder = prepare_out(out, force=args.force) if out else None  # before any work
     store = args.store
     if store is None:
         store = f"sqlite:///{out / 'ledger.db'}" if out else "memory://"
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob("ledger.db*"):
-            stale.unlink()
     setup = DemoSetup(orders=args.orders)
-    with Ledger.open(store) as ledger:
-        summary, deliveries = duplicate_storm(ledger, seed=args.seed, setup=setup)
-        problems = ledger.verify()
-        if out:
-            summary.to_csv(out / "summary.csv")
-            deliveries.to_csv(out / "deliveries.csv", index=False)
-            ledger.events().to_csv(out / "events.csv", index=False)
+    with folder.staged() if folder else nullcontext() as stage:
+        opened = store if stage is None or args.store else f"sqlite:///{stage.root}/ledger.db"
+        with Ledger.open(opened) as ledger:
+            summary, deliveries = duplicate_storm(ledger, seed=args.seed, setup=setup)
+            problems = ledger.verify()
+            if stage is not None:
+                write_csv(summary, stage.path("summary.csv"), index=True)
+                write_csv(deliveries, stage.path("deliveries.csv"))
+                write_csv(ledger.events(), stage.path("events.csv"))
+                stage.manifest.update({"what": "racesim demo", "seed": args.seed,
+                                       "orders": args.orders, "store": store})
     if args.json:
         print(json.dumps({"seed": args.seed, "store": store, "verify_differences": len(problems),
                           "summary": summary.reset_index().to_dict("records")}, indent=2))
@@ -102,16 +107,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Simulate a scenario and print its oversell metrics."""
+    from racesim.outdir import prepare_out
     from racesim.output import print_run_summary, write_run
     from racesim.runner import run_scenario
     from racesim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     result = run_scenario(scenario, seed=args.seed, replications=args.replications,
                           jobs=args.jobs, store=args.store, engine=args.engine,
                           tables=args.out is not None, progress=not args.json)
-    if args.out is not None:
-        write_run(args.out, scenario, result, args.scenario)
+    if folder is not None:
+        write_run(folder, scenario, result, args.scenario)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -123,18 +130,20 @@ def _sweep(args: argparse.Namespace) -> int:
     """Run a scenario at every point of a grid and print the per-point summary."""
     from racesim.executors import make_executor
     from racesim.grid import Grid
+    from racesim.outdir import prepare_out
     from racesim.scenario import load_scenario
     from racesim.sweep import format_summary, sweep
 
     scenario = load_scenario(args.scenario)
     grid = Grid.from_toml(args.grid)
     grid.resolve(scenario)  # every grid problem, before a worker or cluster starts
+    folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     kind = args.executor or ("dask" if args.scheduler else "local")
     with make_executor(kind, jobs=args.jobs, scheduler=args.scheduler) as executor:
         result = sweep(scenario, grid, replications=args.replications, seed=args.seed,
                        executor=executor, progress=not args.json)
-    if args.out is not None:
-        result.save(args.out, scenario_path=args.scenario)
+    if folder is not None:
+        result.save(folder, scenario_path=args.scenario)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, default=str))
     else:
@@ -195,17 +204,20 @@ def _report(args: argparse.Namespace) -> int:
     """Simulate a scenario and write its oversell-risk report (HTML, figures, tables)."""
     import re
 
+    from racesim.outdir import prepare_out
     from racesim.report import build_report
     from racesim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     out = args.out or Path("reports") / (re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name)
                                          .strip("-.") or "report")
+    folder = prepare_out(out, force=args.force)  # before any simulation
     command = ["racesim", "report", str(args.scenario), "--out", str(out), "--seed",
                str(args.seed), "--replications", str(args.replications), "--jobs",
                str(args.jobs), "--target", f"{args.target:g}", "--policy", args.policy,
-               *(["--pdf"] if args.pdf else [])]  # every option spelled out, for the manifest
-    report = build_report(scenario, out, scenario_path=args.scenario, seed=args.seed,
+               *(["--pdf"] if args.pdf else []),
+               *(["--force"] if args.force else [])]  # every option spelled out, for the manifest
+    report = build_report(scenario, folder, scenario_path=args.scenario, seed=args.seed,
                           replications=args.replications, jobs=args.jobs, target=args.target,
                           policy=args.policy, pdf=args.pdf, progress=True, command=command)
     rec = report.headline["recommended"]
@@ -228,6 +240,7 @@ def _chaos(args: argparse.Namespace) -> int:
     from racesim.chaos import parse_engine, run_chaos
     from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
     from racesim.chaos.swarm import SWARM_VERSION, SWARM_VERSIONS
+    from racesim.outdir import prepare_out
 
     if args.swarm_version is None:
         args.swarm_version = SWARM_VERSION
@@ -237,21 +250,17 @@ def _chaos(args: argparse.Namespace) -> int:
 
     namespace = f"c{time.time_ns() // 1_000_000 % 10**10:x}-"  # keeps HTTP runs apart
     spec = parse_engine(args.engine, args.store, namespace)
+    folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     if args.replay is not None:
-        return print_replayed_seed(spec, args.replay, out=args.out, as_json=args.json,
+        return print_replayed_seed(spec, args.replay, out=folder, as_json=args.json,
                                    budget=args.shrink_budget, shorten=not args.no_shrink,
                                    swarm_version=args.swarm_version)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    if args.out is not None:  # fail now, not after the seeds have run
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RacesimError(f"--out {args.out}: cannot create it ({exc})") from None
     report = run_chaos(spec, seeds, jobs=args.jobs, shrink_first=not args.no_shrink,
                        shrink_budget=args.shrink_budget, progress=not args.json,
                        swarm_version=args.swarm_version)
-    if args.out is not None:
-        write_chaos(args.out, report, command=["racesim", "chaos", *sys.argv[2:]])
+    if folder is not None:
+        write_chaos(folder, report, command=["racesim", "chaos", *sys.argv[2:]])
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -308,6 +317,8 @@ def _seconds(text: str) -> float:
 
 POLICY_FAMILIES = ["fixed", "percent", "seed_formula", "poisson_quantile"]
 JOBS_HELP = "worker processes (default 1; results do not depend on it)"
+FORCE_HELP = ("write into an --out folder that holds files racesim did not write (they "
+              "are left alone; only files at the paths racesim writes are replaced)")
 
 
 def _add_simulation_options(parser: argparse.ArgumentParser, replications: int,
@@ -350,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=None,
                       help="directory for CSV tables and the ledger database")
     demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.add_argument("--force", action="store_true", help=FORCE_HELP)
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser(
@@ -367,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--out", type=Path, default=None,
                      help="directory for the tables (Parquet or CSV) and a manifest")
+    run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.set_defaults(handler=_run)
 
     sweep = commands.add_parser(
@@ -387,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address of a running Dask scheduler (implies --executor dask)")
     sweep.add_argument("--out", type=Path, default=None,
                        help="directory for runs and summary (Parquet and CSV) and a manifest")
+    sweep.add_argument("--force", action="store_true", help=FORCE_HELP)
     sweep.add_argument("--json", action="store_true",
                        help="print one JSON object (and no progress bar)")
     sweep.set_defaults(handler=_sweep)
@@ -422,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report folder (default reports/SCENARIO-NAME)")
     report.add_argument("--pdf", action="store_true",
                         help="also print report.pdf with headless Chromium")
+    report.add_argument("--force", action="store_true", help=FORCE_HELP)
     report.set_defaults(handler=_report)
 
     chaos = commands.add_parser(
@@ -455,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replays the shrinker may spend (default 400)")
     chaos.add_argument("--out", type=Path, default=None, metavar="DIR",
                        help="write seeds.csv, summary.json and failing traces (JSONL)")
+    chaos.add_argument("--force", action="store_true", help=FORCE_HELP)
     chaos.add_argument("--json", action="store_true",
                        help="print one JSON object (and no progress bar)")
     chaos.set_defaults(handler=_chaos)

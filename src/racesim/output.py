@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from racesim.csvsafe import write_csv
+from racesim.outdir import OutputFolder, as_folder
 from racesim.runner import RunResult
 
 __all__ = ["manifest", "print_run_summary", "write_run", "write_table"]
@@ -38,31 +40,39 @@ def manifest(scenario_path: Path | None, seed: int, extra: dict | None = None) -
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as Parquet when pyarrow is installed, else CSV; return the file."""
+    """Write ``frame`` as Parquet when pyarrow is installed, else CSV; return the file.
+
+    Parquet keeps every value as it is; CSV neutralises formula-like text
+    (:mod:`racesim.csvsafe`).
+    """
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        target = path.with_suffix(".csv")
-        frame.to_csv(target, index=not isinstance(frame.index, pd.RangeIndex))
-        return target
+        return write_csv(frame, path.with_suffix(".csv"),
+                         index=not isinstance(frame.index, pd.RangeIndex))
     target = path.with_suffix(".parquet")
     frame.to_parquet(target)
     return target
 
 
-def write_run(out: Path, scenario: object, result: RunResult, scenario_path: Path) -> None:
-    """Every replication's tables under ``out/rep-NNN/`` plus summary and manifest JSON."""
-    out.mkdir(parents=True, exist_ok=True)
-    for r, replication in enumerate(result.replications):
-        folder = out / f"rep-{r:03d}"
-        folder.mkdir(exist_ok=True)
-        for name, frame in replication.tables().items():
-            write_table(frame, folder / name)
-    write_table(result.per_replication, out / "per_replication")
-    (out / "summary.json").write_text(json.dumps(result.to_json(), indent=2))
-    (out / "manifest.json").write_text(json.dumps(
-        manifest(scenario_path, result.seed, {"replications": len(result.replications),
-                                              "scenario_name": scenario.name}), indent=2))
+def write_run(out: OutputFolder | Path, scenario: object, result: RunResult,
+              scenario_path: Path) -> tuple[str, ...]:
+    """Every replication's tables under ``out/rep-NNN/`` plus summary and manifest JSON.
+
+    ``out`` follows :mod:`racesim.outdir`'s rules (prepared there, or here when a path).
+    Returns the files written, relative to ``out``.
+    """
+    folder = as_folder(out)
+    with folder.staged() as stage:
+        for r, replication in enumerate(result.replications):
+            for name, frame in replication.tables().items():
+                write_table(frame, stage.path(f"rep-{r:03d}/{name}"))
+        write_table(result.per_replication, stage.path("per_replication"))
+        stage.path("summary.json").write_text(json.dumps(result.to_json(), indent=2))
+        stage.manifest.update({"what": "racesim run", **manifest(
+            scenario_path, result.seed, {"replications": len(result.replications),
+                                         "scenario_name": scenario.name})})
+    return stage.files
 
 
 def _pct(value: float) -> str:

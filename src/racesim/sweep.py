@@ -32,7 +32,6 @@ The whole grid is checked against the scenario before anything runs
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -49,8 +48,10 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from racesim.csvsafe import write_csv
 from racesim.executors import Executor, LocalExecutor
 from racesim.grid import Grid, GridPoint
+from racesim.outdir import OutputFolder, as_folder
 from racesim.runner import run_replication
 from racesim.scenario import Scenario
 from racesim.sim.streams import replication_seeds
@@ -178,29 +179,25 @@ class SweepResult:
             "summary": _records(self.summary),
         }
 
-    def save(self, out_dir: str | os.PathLike[str],
-             scenario_path: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+    def save(self, out_dir: OutputFolder | str | os.PathLike[str],
+             scenario_path: str | os.PathLike[str] | None = None,
+             force: bool = False) -> dict[str, Path]:
         """Write ``runs`` and ``summary`` as Parquet and CSV, and ``manifest.json``.
 
         The manifest records the scenario (canonical TOML, its digest, and the file's own
         text when ``scenario_path`` is given), the grid, seed, replications, package
-        versions and the executor. Returns the written files by name.
+        versions and the executor. ``out_dir`` follows :mod:`racesim.outdir`'s rules
+        (``force`` writes into a folder racesim did not write); the CSVs neutralise
+        formula-like text, the Parquet files keep it raw. Returns the written files by name.
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written: dict[str, Path] = {}
-        for name, frame in (("runs", self.runs), ("summary", self.summary)):
-            storable = _storable(frame, self.parameters)
-            written[f"{name}.parquet"] = out / f"{name}.parquet"
-            storable.to_parquet(written[f"{name}.parquet"], index=False)
-            written[f"{name}.csv"] = out / f"{name}.csv"
-            frame.to_csv(written[f"{name}.csv"], index=False)
-        written["manifest.json"] = out / "manifest.json"
-        manifest = self.manifest(scenario_path)
-        manifest["files"] = sorted(written)
-        written["manifest.json"].write_text(json.dumps(manifest, indent=2, default=str) + "\n",
-                                            encoding="utf-8")
-        return written
+        folder = as_folder(out_dir, force=force)
+        with folder.staged() as stage:
+            for name, frame in (("runs", self.runs), ("summary", self.summary)):
+                _storable(frame, self.parameters).to_parquet(stage.path(f"{name}.parquet"),
+                                                             index=False)
+                write_csv(frame, stage.path(f"{name}.csv"))
+            stage.manifest.update(self.manifest(scenario_path))
+        return {name: folder.root / name for name in stage.files}
 
     def manifest(self, scenario_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """What produced these tables, JSON-ready (what :meth:`save` writes)."""

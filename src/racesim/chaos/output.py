@@ -11,6 +11,8 @@ import pandas as pd
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.run import ChaosReport, explain_trace, run_seed, shrink
 from racesim.chaos.swarm import SWARM_VERSION
+from racesim.csvsafe import write_csv
+from racesim.outdir import OutputFolder, as_folder
 from racesim.webhooks import Webhook, write_log
 
 __all__ = ["print_chaos", "print_replayed_seed", "write_chaos"]
@@ -69,27 +71,40 @@ def print_chaos(report: ChaosReport, spec: EngineSpec, out: Path | None = None) 
     print(f"\n  reproduce: {_reproduce(spec, first.seed, report.swarm_version)}")
 
 
-def write_chaos(out: Path, report: ChaosReport, command: list[str]) -> None:
-    """Write seeds.csv, summary.json and each failing seed's trace (JSON Lines)."""
-    out.mkdir(parents=True, exist_ok=True)
-    report.frame().to_csv(out / "seeds.csv", index=False)
-    summary = {**report.to_json(), "command": command}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+def write_chaos(out: OutputFolder | Path, report: ChaosReport,
+                command: list[str]) -> tuple[str, ...]:
+    """Write seeds.csv, summary.json and each failing seed's trace (JSON Lines).
+
+    ``out`` follows :mod:`racesim.outdir`'s rules; returns the files written.
+    """
     version = report.swarm_version
-    for run in report.failures:
-        write_log(out / f"seed-{run.seed}.trace.jsonl", run.trace, _header(run.seed, version))
-    if report.failures and report.shortened is not None:
-        seed = report.failures[0].seed
-        write_log(out / f"seed-{seed}.short.jsonl", report.shortened, _header(seed, version))
+    with as_folder(out).staged() as stage:
+        write_csv(report.frame(), stage.path("seeds.csv"))
+        summary = {**report.to_json(), "command": command}
+        stage.path("summary.json").write_text(json.dumps(summary, indent=2) + "\n",
+                                              encoding="utf-8")
+        for run in report.failures:
+            write_log(stage.path(f"seed-{run.seed}.trace.jsonl"), run.trace,
+                      _header(run.seed, version))
+        if report.failures and report.shortened is not None:
+            seed = report.failures[0].seed
+            write_log(stage.path(f"seed-{seed}.short.jsonl"), report.shortened,
+                      _header(seed, version))
+        stage.manifest.update({"what": "racesim chaos", "command": command})
+    return stage.files
 
 
-def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
-                        as_json: bool = False, budget: int = 400, shorten: bool = True,
+def print_replayed_seed(spec: EngineSpec, seed: int, *,
+                        out: OutputFolder | Path | None = None, as_json: bool = False,
+                        budget: int = 400, shorten: bool = True,
                         swarm_version: int = SWARM_VERSION) -> int:
     """Run one seed again; if it fails, shrink it and print the short trace step by step.
 
-    ``shorten=False`` prints the seed's whole trace, up to the failing step.
+    ``shorten=False`` prints the seed's whole trace, up to the failing step. With ``out``
+    (see :mod:`racesim.outdir`) the traces are added to that folder; the rest of a
+    previous chaos run's files there stay.
     """
+    folder = None if out is None else as_folder(out)
     run = run_seed(spec, seed, keep_trace=True, swarm_version=swarm_version)
     if run.violation is None:
         message = (f"seed {seed}: every invariant held over {run.deliveries} deliveries of "
@@ -101,10 +116,13 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
     short = shrink(spec, run.trace, run.violation, f"s{seed}replay", budget) if shorten \
         else run.trace[:run.violation.step + 1]
     steps = explain_trace(spec, short, f"s{seed}explain")
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_log(out / f"seed-{seed}.trace.jsonl", run.trace, _header(seed, swarm_version))
-        write_log(out / f"seed-{seed}.short.jsonl", short, _header(seed, swarm_version))
+    if folder is not None:
+        with folder.staged(keep_others=True) as stage:
+            write_log(stage.path(f"seed-{seed}.trace.jsonl"), run.trace,
+                      _header(seed, swarm_version))
+            write_log(stage.path(f"seed-{seed}.short.jsonl"), short,
+                      _header(seed, swarm_version))
+            stage.manifest.update({"what": "racesim chaos", "replayed_seed": seed})
     if as_json:
         print(json.dumps({"seed": seed, "swarm_version": swarm_version, "passed": False,
                           "invariant": run.violation.invariant,
@@ -120,7 +138,7 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *, out: Path | None = None,
           "step (expected: what a correct engine does; answer: what this one said):\n")
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         print(steps.to_string(index=False))
-    if out is not None:
-        print(f"\nfull and shortened traces written to {out}/ (replay them with "
+    if folder is not None:
+        print(f"\nfull and shortened traces written to {folder.path}/ (replay them with "
               "racesim replay)")
     return 1

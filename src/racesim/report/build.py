@@ -8,7 +8,11 @@
       summary.json        the headline numbers (see racesim.report.summary)
       manifest.json       scenario text and sha256, seed, versions, run time, command
       figures/NN_*.png    every figure
-      tables/*.csv        the tables behind the figures
+      tables/*.csv        the tables behind the figures (formula-like text neutralised)
+
+The folder follows :mod:`racesim.outdir`'s rules: a folder an earlier report (or another
+racesim command) wrote is updated, the files its manifest lists replaced; a folder
+holding other files is refused unless ``force``; those files are never touched.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from racesim.csvsafe import write_csv
+from racesim.outdir import OutputFolder, Staging, as_folder
 from racesim.report.compute import ReportData, compute, per_channel
 from racesim.report.figures import Chart, build_figures
 from racesim.report.html import render
@@ -33,10 +39,7 @@ from racesim.report.pdf import chromium_version, print_pdf
 from racesim.report.summary import describe_value, headline
 from racesim.scenario import Scenario
 
-__all__ = ["OWNED", "Report", "build_report"]
-
-OWNED = ("index.html", "report.pdf", "summary.json", "manifest.json")
-"""Files a report writes at the top of its folder (replaced on every run)."""
+__all__ = ["Report", "build_report"]
 
 _VERSIONED = ("racesim", "numpy", "pandas", "scipy", "simpy", "pydantic", "matplotlib", "tqdm")
 
@@ -99,15 +102,6 @@ def _versions(pdf: bool) -> dict[str, str | None]:
     return found
 
 
-def _clear(out: Path) -> None:
-    """Remove what an earlier report wrote here (other files are left alone)."""
-    for name in OWNED:
-        (out / name).unlink(missing_ok=True)
-    for folder, pattern in (("figures", "*.png"), ("tables", "*.csv")):
-        for stale in (out / folder).glob(pattern):
-            stale.unlink()
-
-
 def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """Every table of the report by file stem."""
     m = data.per_month
@@ -154,19 +148,22 @@ def _scenario_text(scenario: Scenario, scenario_path: Path | None) -> str:
     return scenario.to_toml()
 
 
-def build_report(scenario: Scenario, out: str | Path, *, scenario_path: Path | None = None,
-                 seed: int = 0, replications: int = 20, jobs: int = 1, target: float = 0.003,
-                 policy: str = "fixed", pdf: bool = False, progress: bool = False,
-                 command: list[str] | None = None) -> Report:
+def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
+                 scenario_path: Path | None = None, seed: int = 0, replications: int = 20,
+                 jobs: int = 1, target: float = 0.003, policy: str = "fixed",
+                 pdf: bool = False, progress: bool = False, command: list[str] | None = None,
+                 force: bool = False) -> Report:
     """Simulate ``scenario`` and write its report to ``out`` (created if need be).
 
     See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
     prints ``report.pdf`` with headless Chromium (a
     :class:`~racesim.report.browser.BrowserError` when there is none: checked before
-    anything is simulated). ``progress`` shows a ``tqdm.auto`` bar on standard error.
+    anything is simulated, like ``out`` — see :mod:`racesim.outdir`; ``force`` writes
+    into a folder holding files racesim did not write, leaving them alone). ``progress``
+    shows a ``tqdm.auto`` bar on standard error.
     """
     started = time.perf_counter()
-    out = Path(out)
+    folder = as_folder(out, force=force)
     if pdf:
         from racesim.report.browser import find_chromium
 
@@ -180,59 +177,62 @@ def build_report(scenario: Scenario, out: str | Path, *, scenario_path: Path | N
         bar.stage("figures and files")
         head = headline(data)
         charts = build_figures(data, head)
-        out.mkdir(parents=True, exist_ok=True)
-        _clear(out)
-        files = _write_files(out, data, head, charts)
-        if pdf:
-            bar.expect(1)
-            bar.stage("PDF")
-        page = render(data, head, charts, {
-            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "version": version("racesim"), "elapsed_s": time.perf_counter() - started,
-            "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            "files": [*files, *(["report.pdf"] if pdf else []), "manifest.json"]})
-        (out / "index.html").write_text(page, encoding="utf-8")
-        if pdf:
-            print_pdf(out / "index.html", out / "report.pdf")
-            files.append("report.pdf")
+        with folder.staged() as stage:
+            files = _write_files(stage, data, head, charts)
+            if pdf:
+                bar.expect(1)
+                bar.stage("PDF")
+            page = render(data, head, charts, {
+                "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "version": version("racesim"), "elapsed_s": time.perf_counter() - started,
+                "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "files": [*files, *(["report.pdf"] if pdf else []), "manifest.json"]})
+            stage.path("index.html").write_text(page, encoding="utf-8")
+            if pdf:
+                print_pdf(stage.root / "index.html", stage.path("report.pdf"))
+            stage.manifest.update(_manifest(scenario, scenario_path, text, data, {
+                "seed": seed, "replications": replications,
+                "tuner_replications": data.tuning.replications, "jobs": jobs,
+                "target": target, "policy": policy}, pdf, command, started))
     finally:
         bar.close()
-    elapsed = time.perf_counter() - started
-    files = ["index.html", *files, "manifest.json"]
-    manifest = {
+    return Report(out=folder.path, files=stage.files, headline=head, data=data,
+                  elapsed_s=stage.manifest["elapsed_s"])
+
+
+def _manifest(scenario: Scenario, scenario_path: Path | None, text: str, data: ReportData,
+              settings: dict[str, Any], pdf: bool, command: list[str] | None,
+              started: float) -> dict[str, Any]:
+    """What produced the report: scenario, settings, seeds, versions, command, timing."""
+    seed = settings["seed"]
+    return {
         "what": "racesim report", "scenario_name": scenario.name,
         "scenario_file": str(scenario_path) if scenario_path else None,
         "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "scenario_digest": scenario.digest(), "scenario_text": text,
-        "seed": seed, "replications": replications,
-        "tuner_replications": data.tuning.replications, "jobs": jobs, "target": target,
-        "policy": policy, "recommended": {
-            name: describe_value(data.family, value) for name, value in data.tuning.values.items()},
+        "scenario_digest": scenario.digest(), "scenario_text": text, **settings,
+        "recommended": {name: describe_value(data.family, value)
+                        for name, value in data.tuning.values.items()},
         "sweep_values": [float(v) for v in data.sweep["value"]],
         "seeds": f"replication r uses numpy SeedSequence({seed}).spawn(R)[r] in every run "
                  f"(common random numbers); the tuner confirms on seed {seed + 1}",
         "versions": _versions(pdf), "command": list(sys.argv if command is None else command),
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "elapsed_s": round(elapsed, 3), "files": files,
+        "elapsed_s": round(time.perf_counter() - started, 3),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return Report(out=out, files=tuple(files), headline=head, data=data, elapsed_s=elapsed)
 
 
-def _write_files(out: Path, data: ReportData, head: dict[str, Any],
+def _write_files(stage: Staging, data: ReportData, head: dict[str, Any],
                  charts: list[Chart]) -> list[str]:
-    """Figures, tables and summary.json; returns their paths relative to ``out``."""
+    """Figures, tables and summary.json; returns their paths relative to the folder."""
     written = []
-    (out / "figures").mkdir(exist_ok=True)
     for chart in charts:
         name = f"figures/{chart.name}.png"
-        (out / name).write_bytes(chart.png)
+        stage.path(name).write_bytes(chart.png)
         written.append(name)
-    (out / "tables").mkdir(exist_ok=True)
     for stem, table in _tables(data, head).items():
         name = f"tables/{stem}.csv"
-        table.to_csv(out / name, index=False)
+        write_csv(table, stage.path(name))
         written.append(name)
-    (out / "summary.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
+    stage.path("summary.json").write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
     written.append("summary.json")
     return written
