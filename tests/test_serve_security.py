@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -28,7 +29,13 @@ from racesim.cli import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
 from racesim.naive_counter import NaiveCounter
-from racesim.webhook_server import LedgerPool, SharedEngine, WebhookServer, resolve_token
+from racesim.webhook_server import (
+    LedgerPool,
+    SharedEngine,
+    WebhookServer,
+    exposure_warning,
+    resolve_token,
+)
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 ADJUST = json.dumps({"type": "stock.adjusted", "at": 0, "sku": "MUG", "delta": -100,
@@ -193,6 +200,26 @@ def test_no_auth_only_on_loopback() -> None:
                     ADJUST)[0] == 415
         assert send(served, "GET", "/stock/MUG", [*headers, ("Origin", "http://a.example")]
                     )[0] == 403
+
+
+def test_a_non_loopback_bind_is_warned_about() -> None:
+    for host in ("0.0.0.0", "", "192.0.2.1", "shop.example"):
+        assert "warning: listening on" in exposure_warning(host)
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"):
+        assert exposure_warning(host) == ""
+
+
+def test_a_client_that_resets_leaves_no_traceback(server: WebhookServer,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    port = server.server_address[1]
+    for partial in (b"", b"GET /stock/MUG HTTP/1.1\r\nHost: localhost\r\n"):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(partial)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, mid-request
+    assert send(server, "GET", "/stock/MUG", good(server))[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+    assert server.log.getvalue().count("\n") == 1  # type: ignore[union-attr]
 
 
 def test_racesim_serve_refuses_no_auth_on_every_interface(

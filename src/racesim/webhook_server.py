@@ -12,7 +12,8 @@ The ledger stamps each webhook with the time it *received* it (its own clock), n
 ``at`` in the body: a server's log is in arrival order.
 
 **Safe by default.** A server that changes stock must not be drivable by a web page its
-operator happens to visit, so every request passes, in this order:
+operator happens to visit, so every request passes, in this order (the rules on tokens,
+hosts and origins live in :mod:`racesim.serve_access`):
 
 1. *Framing*: one ``Content-Length`` at most and no ``Transfer-Encoding`` (400/411); a
    request whose length two parsers could read differently is never accepted.
@@ -31,11 +32,11 @@ operator happens to visit, so every request passes, in this order:
 A refused request reaches no ledger. One access-log line per request (time, client,
 method, path, status, milliseconds; never a header) goes to ``log`` when one is given.
 
-**Concurrency.** For SQLite and PostgreSQL stores, :meth:`WebhookServer.for_store` opens a
-bounded pool of ledgers on the same URL and each request borrows one: the database's own
-transactions serialise writers (``BEGIN IMMEDIATE``, row locks), and SQLite's WAL lets
-readers proceed while a write is pending, so a slow write on one SKU does not stall reads
-of another. ``memory://`` (one in-process store that cannot be opened twice), other
+**Concurrency** (:mod:`racesim.engine_pool`). For SQLite and PostgreSQL stores,
+:meth:`WebhookServer.for_store` opens a bounded pool of ledgers on the same URL and each
+request borrows one: the database's own transactions serialise writers, and SQLite's WAL
+lets readers proceed while a write is pending, so a slow write on one SKU does not stall
+reads of another. ``memory://`` (one in-process store that cannot be opened twice), other
 stores, and an engine object handed to :class:`WebhookServer` are used under one lock.
 
 **Why the standard library's** :mod:`http.server`: the protocol is two endpoints and a
@@ -51,277 +52,39 @@ the name it forwards.
 from __future__ import annotations
 
 import contextlib
-import hmac
-import ipaddress
 import json
-import os
-import queue
 import re
 import secrets
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
-from racesim.errors import InvalidCommand, LedgerError, RacesimError, StoreError
+from racesim.engine_pool import POOL_SIZE, EngineSource, LedgerPool, SharedEngine, poolable
+from racesim.errors import InvalidCommand, LedgerError, RacesimError
 from racesim.ledger import Ledger
+from racesim.serve_access import (
+    AccessRules,
+    check_token,
+    is_loopback,
+    read_token_file,
+    resolve_token,
+)
 from racesim.webhooks import WebhookError, apply_webhook, webhook_from_json
 
-__all__ = ["LedgerPool", "SharedEngine", "WebhookServer", "read_token_file", "serve"]
+__all__ = ["LedgerPool", "SharedEngine", "WebhookServer", "exposure_warning", "read_token_file",
+           "resolve_token", "serve"]
 
 MAX_BODY = 64 * 1024
 """Largest request body accepted, in bytes: one webhook is a few hundred."""
 
-POOL_SIZE = 8
-"""Ledgers a served SQLite or PostgreSQL store opens: requests served at once."""
-
-MAX_POOL_SIZE = 64
-BORROW_TIMEOUT = 90.0
-"""Seconds a request waits for a pooled ledger before a 503 (a writer waits 60 at most)."""
-
-TOKEN_ENV = "RACESIM_SERVE_TOKEN"
-"""Environment variable ``racesim serve`` reads its token from."""
-
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
-_TOKEN_CHARS = re.compile(r"[\x21-\x7e]{16,1024}")
 _LOG_PATH_LENGTH = 120
-
-
-# -- tokens ------------------------------------------------------------------------------
-
-def check_token(token: str, source: str) -> str:
-    """``token`` if it is usable in a header: 16–1024 visible ASCII characters."""
-    if not _TOKEN_CHARS.fullmatch(token):
-        raise RacesimError(f"{source}: a token must be 16 to 1024 visible ASCII characters "
-                           f"(no spaces); got {min(len(token), 9999)} characters")
-    return token
-
-
-def read_token_file(path: str | Path, option: str = "--token-file") -> str:
-    """The token in the first line of ``path``, stripped (a one-line error otherwise)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            first = handle.readline(2048)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
-        raise RacesimError(f"{option} {path}: cannot read it ({reason})") from None
-    token = first.strip()
-    if not token:
-        raise RacesimError(f"{option} {path}: the file is empty (put the token on its "
-                           "first line)")
-    return check_token(token, f"{option} {path}")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the server on this machine."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-# -- where requests get an engine --------------------------------------------------------
-
-class EngineSource(Protocol):
-    """Lends an engine to one request at a time (see :class:`SharedEngine`, :class:`LedgerPool`)."""
-
-    url: str
-
-    @property
-    def in_use(self) -> int:
-        """Engines lent to requests right now."""
-        ...
-
-    def borrow(self) -> contextlib.AbstractContextManager[Any]: ...
-
-    def close(self) -> None: ...
-
-
-class SharedEngine:
-    """One engine object, lent to one request at a time under a lock.
-
-    For engines that cannot be opened twice (``memory://``) or that are not ours to open
-    (an object handed to :class:`WebhookServer`). ``owned``: close it with the server.
-    """
-
-    def __init__(self, engine: Any, owned: bool = False) -> None:
-        self.engine = engine
-        self.url = str(getattr(engine, "url", ""))
-        self._owned = owned
-        self._lock = threading.Lock()
-        self._lent = 0
-        self._closed = False
-
-    @property
-    def in_use(self) -> int:
-        """1 while a request holds the engine, else 0."""
-        return self._lent
-
-    @contextlib.contextmanager
-    def borrow(self) -> Iterator[Any]:
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"{self.url or 'the engine'}: the server is stopping")
-            self._lent = 1
-            try:
-                yield self.engine
-            finally:
-                self._lent = 0
-
-    def close(self) -> None:
-        """Close the engine if it is ours — once no request holds it (never under one)."""
-        with self._lock:
-            self._closed = True
-            if self._owned:
-                self.engine.close()
-
-
-class LedgerPool:
-    """``size`` ledgers opened on one store URL; each request borrows one, exclusively.
-
-    All are opened up front, so that a bad URL fails before the server binds and no
-    request ever waits for a connection to be set up behind another's write lock. The
-    database serialises the writers; a ledger returned after :meth:`close` is closed then.
-    """
-
-    def __init__(self, url: str, size: int = POOL_SIZE) -> None:
-        if not 1 <= size <= MAX_POOL_SIZE:
-            raise RacesimError(f"pool size must be 1 to {MAX_POOL_SIZE} (got {size})")
-        self.ledgers: tuple[Ledger, ...] = ()
-        opened: list[Ledger] = []
-        try:
-            for _ in range(size):
-                opened.append(Ledger.open(url))
-        except BaseException:
-            for ledger in opened:
-                ledger.close()
-            raise
-        self.ledgers = tuple(opened)
-        self.url = opened[0].url
-        self._idle: queue.LifoQueue[Ledger] = queue.LifoQueue()
-        for ledger in opened:
-            self._idle.put(ledger)
-        self._closed = False
-        self._lent = 0
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def borrow(self) -> Iterator[Ledger]:
-        if self._closed:
-            raise StoreError(f"{self.url}: the server is stopping")
-        try:
-            ledger = self._idle.get(timeout=BORROW_TIMEOUT)
-        except queue.Empty:
-            raise StoreError(f"{self.url}: all {len(self.ledgers)} ledger connections stayed "
-                             f"busy for {BORROW_TIMEOUT:g} s") from None
-        with self._lock:
-            self._lent += 1
-        try:
-            yield ledger
-        finally:
-            with self._lock:
-                self._lent -= 1
-                if self._closed:
-                    ledger.close()
-                else:
-                    self._idle.put(ledger)
-
-    @property
-    def in_use(self) -> int:
-        """Ledgers lent to requests right now."""
-        return self._lent
-
-    def close(self) -> None:
-        """Close every idle ledger now, and each borrowed one when it is returned."""
-        with self._lock:
-            self._closed = True
-            while True:
-                try:
-                    self._idle.get_nowait().close()
-                except queue.Empty:
-                    break
-
-
-def poolable(url: str) -> bool:
-    """Whether ``url`` names a database that several ledgers may open at once."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+", 1)[0]
-    if scheme == "sqlite":
-        path = unquote(parts.path.lstrip("/"))
-        return path not in ("", ":memory:")
-    return scheme in ("postgresql", "postgres")
-
-
-# -- who may ask -------------------------------------------------------------------------
-
-class AccessRules:
-    """Which Host and Origin headers and which token a server accepts (see module doc)."""
-
-    def __init__(self, token: str | None, host: str, port: int,
-                 allow_hosts: Iterable[str] = (), allow_origins: Iterable[str] = ()) -> None:
-        self.token = token.encode("utf-8") if token is not None else None
-        self.port = port
-        names = {*LOOPBACK_NAMES}
-        bound = host.strip().lower()
-        if bound and bound not in ("0.0.0.0", "::", "[::]"):
-            names.add(f"[{bound.strip('[]')}]" if ":" in bound else bound)
-        self._hosts: set[tuple[str, int | None]] = {(name, None) for name in names}
-        for entry in allow_hosts:
-            self._hosts.add(parse_host(entry, "--allow-host"))
-        self._origins = {f"http://{name}:{port}" for name in LOOPBACK_NAMES}
-        self._origins.update(parse_origin(entry) for entry in allow_origins)
-
-    def host_allowed(self, header: str) -> bool:
-        try:
-            name, port = parse_host(header, "Host")
-        except RacesimError:
-            return False
-        if port is not None and (name, port) in self._hosts:
-            return True
-        return (name, None) in self._hosts and port in (None, self.port)
-
-    def origin_allowed(self, header: str) -> bool:
-        try:
-            return parse_origin(header) in self._origins
-        except RacesimError:
-            return False
-
-    def token_matches(self, header: str | None) -> bool:
-        if self.token is None:
-            return True
-        scheme, _, credentials = (header or "").strip().partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        given = credentials.strip().encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(given, self.token)
-
-
-def parse_host(text: str, what: str) -> tuple[str, int | None]:
-    """``name[:port]`` as (lower-case name, port or None); IPv6 in brackets."""
-    text = text.strip().lower()
-    match = re.fullmatch(r"(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::([0-9]{1,5}))?", text)
-    if not match or (match[2] and not 0 < int(match[2]) < 65536):
-        raise RacesimError(f"{what} {text[:80]!r}: expected NAME or NAME:PORT")
-    return match[1], int(match[2]) if match[2] else None
-
-
-def parse_origin(text: str) -> str:
-    """An origin ``scheme://host[:port]`` in the form browsers send it (lower case)."""
-    parts = urlsplit(text.strip().lower())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("",) \
-            or parts.query or parts.fragment or "@" in parts.netloc:
-        raise RacesimError(f"--allow-origin {text[:80]!r}: expected an origin such as "
-                           "http://localhost:3000 (scheme, host and port, no path)")
-    parse_host(parts.netloc, "--allow-origin")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 # -- the server --------------------------------------------------------------------------
@@ -643,23 +406,12 @@ def _printable(text: str) -> str:
 
 # -- racesim serve -----------------------------------------------------------------------
 
-def resolve_token(token: str | None, token_file: str | Path | None,
-                  no_auth: bool) -> tuple[str | None, bool]:
-    """(token, generated?) from ``--token``, ``--token-file``, the environment or none."""
-    if no_auth:
-        if token is not None or token_file is not None:
-            raise RacesimError("--no-auth and --token/--token-file exclude each other")
-        return None, False
-    if token is not None and token_file is not None:
-        raise RacesimError("give --token or --token-file, not both")
-    if token is not None:
-        return check_token(token, "--token"), False
-    if token_file is not None:
-        return read_token_file(token_file), False
-    from_env = os.environ.get(TOKEN_ENV, "").strip()
-    if from_env:
-        return check_token(from_env, TOKEN_ENV), False
-    return secrets.token_urlsafe(32), True
+def exposure_warning(host: str) -> str:
+    """The warning printed when ``host`` is not a loopback address ('' when it is)."""
+    if is_loopback(host):
+        return ""
+    return (f"racesim serve: warning: listening on {host or 'every interface'}, reachable "
+            "from other machines, without TLS; anyone holding the token can change stock")
 
 
 def serve(store: str, host: str = "127.0.0.1", port: int = 8080, *,
@@ -676,9 +428,8 @@ def serve(store: str, host: str = "127.0.0.1", port: int = 8080, *,
         if generated:
             print(f"racesim serve: token {token} (send Authorization: Bearer TOKEN; "
                   f"racesim chaos reads it from RACESIM_TOKEN)", flush=True)
-        if not is_loopback(host):
-            print(f"racesim serve: warning: listening on {host or 'every interface'}, "
-                  "reachable from other machines, without TLS; anyone holding the token "
-                  "can change stock", file=sys.stderr, flush=True)
+        warning = exposure_warning(host)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
