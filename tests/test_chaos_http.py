@@ -22,6 +22,7 @@ import pytest
 
 from racesim.chaos import parse_engine, run_chaos
 from racesim.chaos.http import DeliveryRefused, HttpEngine, HttpEngineError
+from racesim.cli import main
 from racesim.errors import RacesimError, StoreError
 from racesim.ledger import Ledger
 from racesim.naive_counter import NaiveCounter
@@ -32,9 +33,11 @@ TOKEN = "test-token-0123456789abcdef"
 
 @pytest.fixture
 def served_ledger(tmp_path: Path) -> Iterator[tuple[str, Ledger]]:
-    """A SQLite ledger served on a free loopback port with :data:`TOKEN`: (URL, ledger)."""
-    with Ledger.open(f"sqlite:///{tmp_path / 'served.db'}") as ledger, \
-            WebhookServer(ledger, token=TOKEN).start() as server:
+    """A SQLite ledger served on a free loopback port with :data:`TOKEN` by a pool of
+    ledgers: (URL, a ledger of the test's own on the same file)."""
+    store = f"sqlite:///{tmp_path / 'served.db'}"
+    with WebhookServer.for_store(store, token=TOKEN).start() as server, \
+            Ledger.open(store) as ledger:
         yield server.url, ledger
 
 
@@ -171,3 +174,15 @@ def test_racesim_serve_and_chaos_talk_across_processes(tmp_path: Path) -> None:
         server.wait(timeout=30)
     with Ledger.open(store) as ledger:
         assert ledger.event_count() > 100 and ledger.verify() == []
+
+
+def test_the_token_goes_with_http_engines_only_and_is_never_shown(tmp_path: Path) -> None:
+    spec = parse_engine("http://127.0.0.1:9", token=TOKEN)
+    assert spec.token == TOKEN and TOKEN not in repr(spec) + spec.label
+    with pytest.raises(RacesimError, match="a token applies to --engine http"):
+        parse_engine("ledger", token=TOKEN)
+    (tmp_path / "token").write_text(TOKEN)
+    assert main(["chaos", "--engine", "ledger", "--token-file", str(tmp_path / "token"),
+                 "--seeds", "1"]) == 2
+    assert main(["chaos", "--engine", "http://127.0.0.1:9", "--token-file",
+                 str(tmp_path / "missing"), "--seeds", "1"]) == 2

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import store_url
+from postgres_server import require_postgres
 from racesim.cli import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
@@ -317,8 +319,15 @@ def test_the_access_log_never_holds_the_token(server: WebhookServer) -> None:
     assert " 401 " in log.splitlines()[1]
 
 
-def test_a_read_of_one_sku_proceeds_while_a_write_on_another_waits(store: str) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_read_of_one_sku_proceeds_while_a_write_on_another_waits(kind: str,
+                                                                   tmp_path: Path) -> None:
     """A write held open on the database blocks a POST on SKU A, not a GET of SKU B."""
+    if kind == "postgres":
+        require_postgres()
+    store = store_url(kind, tmp_path, "held")
+    with Ledger.open(store) as ledger:
+        ledger.restock("MUG", 5, "PO-1")
     with WebhookServer.for_store(store, token=TOKEN, pool_size=4).start() as served:
         pool = served.engines
         held, release = threading.Event(), threading.Event()
