@@ -1,14 +1,16 @@
 """The HTTP adapter and ``racesim serve``: the chaos harness attacking an engine over the wire.
 
 A real server on loopback — the ledger behind :class:`WebhookServer`, in this process or
-as ``racesim serve`` in another — takes JSON webhooks from :class:`HttpEngine`; the same
-swarm and auditor as in-process must pass the ledger and catch a broken engine.
+as ``racesim serve`` in another — takes JSON webhooks from :class:`HttpEngine`, which
+sends the server's token; the same swarm and auditor as in-process must pass the ledger
+and catch a broken engine. (Refusals of hostile callers: ``test_serve_security.py``.)
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,27 +22,34 @@ import pytest
 
 from racesim.chaos import parse_engine, run_chaos
 from racesim.chaos.http import DeliveryRefused, HttpEngine, HttpEngineError
+from racesim.cli import main
 from racesim.errors import RacesimError, StoreError
 from racesim.ledger import Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.webhook_server import WebhookServer
 
+TOKEN = "test-token-0123456789abcdef"
+
 
 @pytest.fixture
 def served_ledger(tmp_path: Path) -> Iterator[tuple[str, Ledger]]:
-    """A SQLite ledger served on a free loopback port: (base URL, the ledger)."""
-    with Ledger.open(f"sqlite:///{tmp_path / 'served.db'}") as ledger, \
-            WebhookServer(ledger).start() as server:
+    """A SQLite ledger served on a free loopback port with :data:`TOKEN` by a pool of
+    ledgers: (URL, a ledger of the test's own on the same file)."""
+    store = f"sqlite:///{tmp_path / 'served.db'}"
+    with WebhookServer.for_store(store, token=TOKEN).start() as server, \
+            Ledger.open(store) as ledger:
         yield server.url, ledger
 
 
 def request(url: str, method: str, path: str, body: Any = None,
-            raw: bytes | None = None) -> tuple[int, dict]:
+            raw: bytes | None = None, token: str = TOKEN) -> tuple[int, dict]:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    connection.request(method, path, body=data,
-                       headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Authorization": f"Bearer {token}"}
+    if data:
+        headers["Content-Type"] = "application/json"
+    connection.request(method, path, body=data, headers=headers)
     response = connection.getresponse()
     payload = json.loads(response.read() or b"{}")
     connection.close()
@@ -49,17 +58,17 @@ def request(url: str, method: str, path: str, body: Any = None,
 
 def test_the_ledger_over_http_passes_the_swarm(served_ledger: tuple[str, Ledger]) -> None:
     url, ledger = served_ledger
-    report = run_chaos(parse_engine(url, namespace="t1-"), range(40), jobs=2)
+    report = run_chaos(parse_engine(url, namespace="t1-", token=TOKEN), range(40), jobs=2)
     assert report.passed, report.failures[0].violation
     assert report.totals()["duplicate"] > 100 and report.totals()["refused"] > 0
     assert ledger.verify() == []  # the served ledger is sound after every seed's traffic
     # a second invocation on the same server keeps its ids apart: no false duplicates
-    assert run_chaos(parse_engine(url, namespace="t2-"), range(5)).passed
+    assert run_chaos(parse_engine(url, namespace="t2-", token=TOKEN), range(5)).passed
 
 
 def test_a_broken_engine_over_http_is_caught() -> None:
-    with WebhookServer(NaiveCounter()).start() as server:
-        report = run_chaos(parse_engine(server.url), range(20))
+    with WebhookServer(NaiveCounter()).start() as server:  # a generated token
+        report = run_chaos(parse_engine(server.url, token=server.token), range(20))
     assert not report.passed and report.failures[0].seed < 3
     assert report.shortened is not None and len(report.shortened) < 10
 
@@ -93,7 +102,7 @@ def test_the_protocol_answers(served_ledger: tuple[str, Ledger]) -> None:
 def test_the_adapter_prefixes_ids_and_raises_on_refusal(
         served_ledger: tuple[str, Ledger]) -> None:
     url, ledger = served_ledger
-    engine = HttpEngine(url, "run7")
+    engine = HttpEngine(url, "run7", token=TOKEN)
     assert engine.restock("MUG", 2, "PO-1", 0.0).status == "applied"
     assert engine.available("MUG") == 2 and engine.stock("MUG").on_hand == 2
     assert ledger.available("run7-MUG") == 2 and ledger.available("MUG") == 0
@@ -112,7 +121,7 @@ class _FailingStore(NaiveCounter):
 def test_a_server_error_is_not_taken_for_a_refusal() -> None:
     with WebhookServer(_FailingStore()).start() as server, \
             pytest.raises(HttpEngineError, match="answered 503"):
-        run_chaos(parse_engine(server.url), range(10))
+        run_chaos(parse_engine(server.url, token=server.token), range(10))
 
 
 def test_serving_on_a_port_in_use_is_a_clear_error() -> None:
@@ -130,17 +139,34 @@ def test_an_unreachable_engine_is_a_clear_error() -> None:
     assert issubclass(HttpEngineError, RacesimError)
 
 
+def test_the_adapter_without_the_token_is_told_so(served_ledger: tuple[str, Ledger]) -> None:
+    url, ledger = served_ledger
+    with pytest.raises(HttpEngineError, match="answered 401: the server wants a token"):
+        HttpEngine(url, "run8")
+    with pytest.raises(HttpEngineError, match="answered 401: the server wants another"):
+        HttpEngine(url, "run8", token="not-" + TOKEN)
+    with pytest.raises(HttpEngineError, match="answered 401"):  # the harness stops
+        run_chaos(parse_engine(url, namespace="t3-"), range(1))
+    assert ledger.event_count() == 0
+
+
 def test_racesim_serve_and_chaos_talk_across_processes(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'shop.db'}"
     server = subprocess.Popen([sys.executable, "-m", "racesim.cli", "serve", "--store", store,
-                               "--port", "0"], stdout=subprocess.PIPE, text=True)
+                               "--port", "0", "--quiet"], stdout=subprocess.PIPE, text=True,
+                              env={k: v for k, v in os.environ.items()
+                                   if k != "RACESIM_SERVE_TOKEN"})
     try:
         banner = server.stdout.readline()
         url = banner.split(" on ")[1].split()[0]
         assert url.startswith("http://127.0.0.1:")
+        token_line = server.stdout.readline()  # no token given: one generated and printed
+        assert token_line.startswith("racesim serve: token ")
+        token = token_line.split()[3]
         chaos = subprocess.run([sys.executable, "-m", "racesim.cli", "chaos", "--engine", url,
                                 "--seeds", "15", "--json"], capture_output=True, text=True,
-                               timeout=300, check=False)
+                               timeout=300, check=False,
+                               env={**os.environ, "RACESIM_TOKEN": token})
         assert chaos.returncode == 0, chaos.stderr
         assert json.loads(chaos.stdout)["passed"]
     finally:
@@ -148,3 +174,15 @@ def test_racesim_serve_and_chaos_talk_across_processes(tmp_path: Path) -> None:
         server.wait(timeout=30)
     with Ledger.open(store) as ledger:
         assert ledger.event_count() > 100 and ledger.verify() == []
+
+
+def test_the_token_goes_with_http_engines_only_and_is_never_shown(tmp_path: Path) -> None:
+    spec = parse_engine("http://127.0.0.1:9", token=TOKEN)
+    assert spec.token == TOKEN and TOKEN not in repr(spec) + spec.label
+    with pytest.raises(RacesimError, match="a token applies to --engine http"):
+        parse_engine("ledger", token=TOKEN)
+    (tmp_path / "token").write_text(TOKEN)
+    assert main(["chaos", "--engine", "ledger", "--token-file", str(tmp_path / "token"),
+                 "--seeds", "1"]) == 2
+    assert main(["chaos", "--engine", "http://127.0.0.1:9", "--token-file",
+                 str(tmp_path / "missing"), "--seeds", "1"]) == 2

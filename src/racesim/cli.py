@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -241,6 +242,7 @@ def _chaos(args: argparse.Namespace) -> int:
     from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
     from racesim.chaos.swarm import SWARM_VERSION, SWARM_VERSIONS
     from racesim.outdir import prepare_out
+    from racesim.webhook_server import read_token_file
 
     if args.swarm_version is None:
         args.swarm_version = SWARM_VERSION
@@ -249,7 +251,10 @@ def _chaos(args: argparse.Namespace) -> int:
                            f"{', '.join(map(str, SWARM_VERSIONS))})")
 
     namespace = f"c{time.time_ns() // 1_000_000 % 10**10:x}-"  # keeps HTTP runs apart
-    spec = parse_engine(args.engine, args.store, namespace)
+    token = read_token_file(args.token_file) if args.token_file is not None else None
+    if token is None and args.engine.strip().startswith(("http://", "https://")):
+        token = os.environ.get("RACESIM_TOKEN", "").strip() or None
+    spec = parse_engine(args.engine, args.store, namespace, token)
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     if args.replay is not None:
         return print_replayed_seed(spec, args.replay, out=folder, as_json=args.json,
@@ -285,7 +290,9 @@ def _serve(args: argparse.Namespace) -> int:
     """Serve a ledger over HTTP: POST /webhooks, GET /stock/SKU."""
     from racesim.webhook_server import serve
 
-    serve(args.store, args.host, args.port)
+    serve(args.store, args.host, args.port, token=args.token, token_file=args.token_file,
+          no_auth=args.no_auth, allow_hosts=args.allow_host, allow_origins=args.allow_origin,
+          quiet=args.quiet)
     return 0
 
 
@@ -473,6 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--force", action="store_true", help=FORCE_HELP)
     chaos.add_argument("--json", action="store_true",
                        help="print one JSON object (and no progress bar)")
+    chaos.add_argument("--token-file", type=Path, default=None, metavar="PATH",
+                       help="an http:// engine's bearer token, on the file's first line "
+                            "(default: the RACESIM_TOKEN environment variable)")
     chaos.set_defaults(handler=_chaos)
 
     replay = commands.add_parser(
@@ -508,11 +518,28 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="serve a ledger over HTTP (JSON webhooks in, stock out)",
         description="Apply webhooks POSTed as JSON to /webhooks to the ledger at --store "
                     "and answer GET /stock/SKU: the protocol of racesim chaos's HTTP "
-                    "adapter, e.g. racesim chaos --engine http://127.0.0.1:8080.")
+                    "adapter, e.g. racesim chaos --engine http://127.0.0.1:8080. Every "
+                    "request needs Authorization: Bearer TOKEN (generated and printed "
+                    "unless given), a loopback Host (or --allow-host), no foreign Origin "
+                    "(or --allow-origin) and, for POST, Content-Type: application/json.")
     serve.add_argument("--store", default="memory://", help="ledger URL (default memory://)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=_whole_at_least(0), default=8080,
                        help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--token", default=None,
+                       help="the bearer token (visible in the process list: prefer "
+                            "--token-file or RACESIM_SERVE_TOKEN; default: generated)")
+    serve.add_argument("--token-file", type=Path, default=None, metavar="PATH",
+                       help="read the token from the file's first line")
+    serve.add_argument("--no-auth", action="store_true",
+                       help="serve without a token (only with a loopback --host)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                       help="also accept this Host header (repeatable), e.g. behind a proxy")
+    serve.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                       help="also accept requests from this browser origin (repeatable), "
+                            "e.g. http://localhost:3000")
+    serve.add_argument("--quiet", action="store_true",
+                       help="no access log (default: one line per request on stderr)")
     serve.set_defaults(handler=_serve)
     return parser
 

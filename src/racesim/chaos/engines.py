@@ -51,7 +51,7 @@ import re
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -263,12 +263,14 @@ class EngineSpec:
 
     ``kind``: ledger, naive_counter, python or http; ``target``: the ledger's store URL,
     the factory's ``module:name`` or the HTTP base URL; ``namespace``: a prefix that keeps
-    the ids of one harness invocation apart from another's on a shared HTTP server.
+    the ids of one harness invocation apart from another's on a shared HTTP server;
+    ``token``: the bearer token an HTTP engine is sent (never shown in a label or repr).
     """
 
     kind: str
     target: str = ""
     namespace: str = ""
+    token: str = field(default="", repr=False)
 
     @property
     def label(self) -> str:
@@ -301,8 +303,8 @@ class EngineSpec:
         if self.kind == "http":
             from racesim.chaos.http import HttpEngine
 
-            return EngineUnderTest(HttpEngine(self.target, f"{self.namespace}{run_id}"),
-                                   self.label)
+            return EngineUnderTest(HttpEngine(self.target, f"{self.namespace}{run_id}",
+                                              token=self.token or None), self.label)
         factory = load_factory(self.target)
         takes_run_id = _positional_parameters(factory) >= 1
         try:
@@ -321,11 +323,16 @@ class EngineSpec:
             engine.close()
 
 
-def parse_engine(text: str, store: str | None = None, namespace: str = "") -> EngineSpec:
-    """Read an engine spec (see the module docstring); ``store`` goes with ``ledger``."""
+def parse_engine(text: str, store: str | None = None, namespace: str = "",
+                 token: str | None = None) -> EngineSpec:
+    """Read an engine spec (see the module docstring); ``store`` goes with ``ledger``,
+    ``token`` (the server's bearer token) with ``http://``."""
     text = text.strip()
     if store is not None and text != "ledger":
         raise RacesimError(f"--store applies to --engine ledger only (got --engine {text!r})")
+    if token is not None and not text.startswith(("http://", "https://")):
+        raise RacesimError(f"a token applies to --engine http://… only (got --engine "
+                           f"{text!r})")
     if text == "ledger":
         return EngineSpec("ledger", store or "memory://")
     if text == "naive_counter":
@@ -334,7 +341,7 @@ def parse_engine(text: str, store: str | None = None, namespace: str = "") -> En
         parts = urlsplit(text)
         if not parts.hostname:
             raise RacesimError(f"engine URL {text!r} names no host")
-        return EngineSpec("http", text.rstrip("/"), namespace)
+        return EngineSpec("http", text.rstrip("/"), namespace, token or "")
     if text.startswith("python:"):
         target = text.removeprefix("python:")
         load_factory(target)  # fail here, with the reason, not in a worker

@@ -15,6 +15,10 @@ not this JSON) stops the harness with an error naming it: it is not a refusal.
 engine keeps them, ``"on_hand"`` and ``"reserved"`` (then those are audited too). A SKU
 never seen is all zero. SKUs are URL-encoded in the path.
 
+Every request carries ``Authorization: Bearer TOKEN`` when the adapter has a token (the
+one ``racesim serve`` prints or reads; ``racesim chaos`` takes it from ``--token-file`` or
+``RACESIM_TOKEN``); a 401 stops the harness with an error saying so.
+
 To keep runs apart on one long-lived server, the adapter prefixes every SKU, order id and
 reference it sends with the run's id (``<namespace><run_id>-``); the server needs no reset.
 """
@@ -61,17 +65,20 @@ class _Stock:
 class HttpEngine:
     """A :class:`~racesim.chaos.engines.StockEngine` that posts webhooks to a URL.
 
-    One keep-alive connection per adapter; ``timeout`` in seconds per request.
-    ``stock()`` is offered only once the server has shown ``on_hand`` and ``reserved``.
+    One keep-alive connection per adapter; ``timeout`` in seconds per request; ``token``
+    sent as a bearer token with every request. ``stock()`` is offered only once the server
+    has shown ``on_hand`` and ``reserved``.
     """
 
-    def __init__(self, base_url: str, run_id: str = "", timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, run_id: str = "", timeout: float = 30.0,
+                 token: str | None = None) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise HttpEngineError(f"engine URL {base_url!r}: expected http://HOST:PORT/PATH")
         self.url = base_url.rstrip("/")
         self._path = parts.path.rstrip("/")
         self._prefix = f"{run_id}-" if run_id else ""
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         connection = http.client.HTTPSConnection if parts.scheme == "https" else \
             http.client.HTTPConnection
         self._connection = connection(parts.hostname, parts.port, timeout=timeout)
@@ -146,6 +153,7 @@ class HttpEngine:
     def _request(self, method: str, path: str, payload: Any = None) -> tuple[int, dict]:
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers.update(self._auth)
         # A kept-alive connection the server closed: a GET is tried once more; a POST is
         # not (the server may have applied it: a second copy would not be in the trace).
         attempts = 2 if method == "GET" else 1
@@ -169,6 +177,11 @@ class HttpEngine:
                 self._connection.close()
                 raise HttpEngineError(f"{method} {self.url}: the answer is not HTTP "
                                       f"({type(exc).__name__}: {exc})") from exc
+        if response.status == 401:
+            raise HttpEngineError(f"{method} {self.url}: answered 401: the server wants "
+                                  + ("another token" if self._auth else "a token")
+                                  + " (racesim chaos reads it from --token-file or "
+                                    "RACESIM_TOKEN)")
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
