@@ -273,6 +273,15 @@ def test_a_huge_seed_is_refused_without_being_echoed(capsys: pytest.CaptureFixtu
     assert "…(400 chars)" in err and "9" * 100 not in err
 
 
+def test_a_huge_unknown_argument_is_not_echoed_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["replay", "log.jsonl", "--malformed", "z" * 100_000])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --malformed: invalid choice: 'zzz" in err
+    assert "…(100,0" in err and len(err) < 1500
+
+
 @pytest.mark.parametrize(("option", "value", "problem"), [
     ("--seed", str(2**63), "must be at most 9,223,372,036,854,775,807"),
     ("--seed", "-1", "must be ≥ 0 (got -1)"),

@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from racesim import __version__
 from racesim.errors import RacesimError, shorten
@@ -354,9 +355,17 @@ def _add_target_options(parser: argparse.ArgumentParser, policy_help: str) -> No
                         help="oversell-rate target as a fraction of orders (default 0.003)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error never echoes a huge argument whole."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the (bounded) message; exit with status 2."""
+        super().error(bounded_message(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``racesim`` and its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="racesim",
         description="How much stock to hide from each marketplace so that you almost never "
                     "sell a unit you don't have — and what the hiding costs.")
