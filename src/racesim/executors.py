@@ -141,6 +141,7 @@ class LocalExecutor(Executor):
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        # The pool's own process table (Python 3.14 wraps the same in terminate_workers()).
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
@@ -286,9 +287,9 @@ def _leave_signals_to_the_parent() -> None:
     """Worker start-up: ignore SIGINT and die at once on SIGTERM.
 
     Ctrl-C reaches every process of the terminal's group; the parent handles it and
-    terminates the workers, which would otherwise each print a traceback. SIGTERM gets
-    its default action back, in case the parent had installed its own handler before
-    the fork.
+    terminates the workers, which could otherwise print tracebacks of their own.
+    SIGTERM gets its default action back, in case the parent had installed its own
+    handler before the fork.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
