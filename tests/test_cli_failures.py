@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -94,16 +95,16 @@ def test_bad_input_stays_status_2_and_a_found_problem_status_1(
 
 
 def _start_a_long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
-    """``racesim run`` of replications that take minutes each, once both workers run.
+    """``racesim run`` of replications that take about a minute each, once both workers run.
 
     Each replication outlasts the test's bounds by far, so a worker left to finish its
     task (rather than terminated) fails the test.
     """
     scenario = tmp_path / "long.toml"
     text = (SCENARIOS / "high_volume.toml").read_text()
-    scenario.write_text(text.replace('duration = "1d"', 'duration = "30d"'))
+    scenario.write_text(text.replace('duration = "1d"', 'duration = "20d"'))
     process = subprocess.Popen(
-        [*RACESIM, "run", str(scenario), "--replications", "50", "--jobs", "2"],
+        [*RACESIM, "run", str(scenario), "--replications", "4", "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment(),
         cwd=tmp_path, start_new_session=True)
     parent = psutil.Process(process.pid)
@@ -128,12 +129,12 @@ def _start_a_long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], list[psuti
     pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), 130,
                  "racesim: interrupted (SIGINT)", id="Ctrl-C to the process group"),
 ])
-def test_a_signal_stops_the_run_and_its_workers(tmp_path: Path, send: object, status: int,
-                                                line: str) -> None:
+def test_a_signal_stops_the_run_and_its_workers(tmp_path: Path, send: Callable[[int], None],
+                                                status: int, line: str) -> None:
     process, workers = _start_a_long_run(tmp_path)
     try:
-        send(process.pid)  # type: ignore[operator]
-        _, err = process.communicate(timeout=20)  # generous: one replication takes minutes
+        send(process.pid)
+        _, err = process.communicate(timeout=20)  # generous: one replication takes a minute
         assert process.returncode == status
         assert _one_line(err) == line
         assert "Traceback" not in err and "Error" not in err
