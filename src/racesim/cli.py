@@ -2,7 +2,7 @@
 
 Each subcommand is a small function taking the parsed arguments; errors that racesim
 raises on purpose (bad scenario, bad store URL, …) print one line and exit with status 2,
-never a traceback.
+never a traceback; the other exit statuses are listed in :mod:`racesim.exits`.
 """
 
 from __future__ import annotations
@@ -11,29 +11,60 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from racesim import __version__
-from racesim.errors import RacesimError
+from racesim.errors import RacesimError, shorten
+from racesim.exits import (
+    BAD_INPUT,
+    BROKEN_PIPE,
+    INTERNAL_ERROR,
+    bounded_message,
+    internal_error,
+    interrupted,
+    stop_on_sigterm,
+)
+from racesim.ledger.store import check_store_url
 
 __all__ = ["build_parser", "main"]
 
 
-def _whole_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number ≥ ``minimum``."""
+MAX_DIGITS = 19
+"""Longest whole number an option takes, in digits: a seed fits a signed 64-bit column."""
+MAX_SEED = 2**63 - 1
+MAX_JOBS = 256
+MAX_COUNT = 10**6
+"""Upper bound of the counting options (replications, orders, seeds, tries)."""
+
+
+def _whole(minimum: int, maximum: int = MAX_COUNT) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``minimum`` to ``maximum``."""
 
     def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-")
         try:
+            if len(digits) > MAX_DIGITS:  # refused before int() spends time on it
+                raise ValueError
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") \
+            raise argparse.ArgumentTypeError(f"expected a whole number of at most "
+                                             f"{MAX_DIGITS} digits, got {shorten(text)}") \
                 from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be ≥ {minimum} (got {value})")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (got {value:,})")
         return value
 
     return parse
+
+
+def _whole_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number ≥ ``minimum`` (and of at most 19 digits)."""
+    return _whole(minimum, MAX_SEED)
 
 
 def _fraction(example: str, note: str = "") -> Callable[[str], float]:
@@ -43,7 +74,8 @@ def _fraction(example: str, note: str = "") -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {example}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {example}, got {shorten(text)}") \
+                from None
         if not 0 < value < 1:
             raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {value:g}{note})")
         return value
@@ -51,8 +83,9 @@ def _fraction(example: str, note: str = "") -> Callable[[str], float]:
     return parse
 
 
-_positive = _whole_at_least(1)
-_seed = _whole_at_least(0)
+_positive = _whole(1)
+_seed = _whole(0, MAX_SEED)
+_jobs = _whole(1, MAX_JOBS)
 _target = _fraction("a fraction such as 0.003", "; 0.003 means 0.3 % of orders")
 _confidence = _fraction("a level such as 0.95")
 
@@ -114,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
     from racesim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    check_store_url(args.store or scenario.engine.store)  # the scenario's, before any work
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     result = run_scenario(scenario, seed=args.seed, replications=args.replications,
                           jobs=args.jobs, store=args.store, engine=args.engine,
@@ -302,13 +336,13 @@ def _probabilities(text: str) -> tuple[float, float]:
     try:
         values = [float(part) for part in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected p2,p3 such as 0.3,0.1 (got {text!r})") \
-            from None
+        raise argparse.ArgumentTypeError(f"expected p2,p3 such as 0.3,0.1 "
+                                         f"(got {shorten(text)})") from None
     if len(values) == 1:
         values.append(0.0)
     if len(values) != 2 or not all(0 <= v <= 1 for v in values) or sum(values) > 1:
         raise argparse.ArgumentTypeError(f"expected two probabilities p2,p3 in [0, 1] with "
-                                         f"p2 + p3 ≤ 1 (got {text!r})")
+                                         f"p2 + p3 ≤ 1 (got {shorten(text)})")
     return values[0], values[1]
 
 
@@ -316,16 +350,18 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected seconds, got {shorten(text)}") from None
     if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds ≥ 0 (got {text})")
+        raise argparse.ArgumentTypeError(f"must be a number of seconds ≥ 0 "
+                                         f"(got {shorten(text)})")
     return value
 
 
 POLICY_FAMILIES = ["fixed", "percent", "seed_formula", "poisson_quantile"]
-JOBS_HELP = "worker processes (default 1; results do not depend on it)"
+JOBS_HELP = f"worker processes, at most {MAX_JOBS} (default 1; results do not depend on it)"
 FORCE_HELP = ("write into an --out folder that holds files racesim did not write (they "
               "are left alone; only files at the paths racesim writes are replaced)")
+DEBUG_HELP = "on an unexpected error, print the traceback (not only its one line)"
 
 
 def _add_simulation_options(parser: argparse.ArgumentParser, replications: int,
@@ -335,7 +371,7 @@ def _add_simulation_options(parser: argparse.ArgumentParser, replications: int,
     parser.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     parser.add_argument("--replications", type=_positive, default=replications, metavar="R",
                         help=replications_help)
-    parser.add_argument("--jobs", type=_positive, default=1, metavar="J", help=jobs_help)
+    parser.add_argument("--jobs", type=_jobs, default=1, metavar="J", help=jobs_help)
 
 
 def _add_target_options(parser: argparse.ArgumentParser, policy_help: str) -> None:
@@ -345,13 +381,22 @@ def _add_target_options(parser: argparse.ArgumentParser, policy_help: str) -> No
                         help="oversell-rate target as a fraction of orders (default 0.003)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error never echoes a huge argument whole."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the (bounded) message; exit with status 2."""
+        super().error(bounded_message(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``racesim`` and its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="racesim",
         description="How much stock to hide from each marketplace so that you almost never "
                     "sell a unit you don't have — and what the hiding costs.")
     parser.add_argument("--version", action="version", version=f"racesim {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -374,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="simulate a scenario file and report oversells, lost sales and sync",
         description="Simulate SCENARIO.toml (marketplaces, webhooks, sync, warehouse) against "
-                    "the real ledger and print the oversell rate with its 95 %% interval, "
+                    "the real ledger and print the oversell rate with its 95 % interval, "
                     "lost sales, sync latency, stranded reservations, drift and the cost "
                     "of the buffer.")
     _add_simulation_options(run, 1, "independent replications (default 1)")
@@ -394,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate SCENARIO.toml at every point of GRID.toml (override paths "
                     "and their values, e.g. \"buffer.units\" = [0, 1, 2]), R replications "
                     "each on common random numbers (replication r uses the same seed at "
-                    "every point), and print each point's oversell rate with its 95 %% "
+                    "every point), and print each point's oversell rate with its 95 % "
                     "intervals, lost sales and hidden stock.")
     _add_simulation_options(sweep, 1, "replications per point (default 1)",
                             "local worker processes, or LocalCluster workers with "
@@ -450,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
         "chaos", help="attack a stock engine with duplicated, reordered, redelivered "
                       "webhooks and audit it after every step",
         description="Run seeds 0…N−1 (or from --first-seed): each draws its own shop and "
-                    "hostility — duplicate rate 0–50 %%, reorder window, redeliveries, "
+                    "hostility — duplicate rate 0–50 %, reorder window, redeliveries, "
                     "handler crashes, cancellations, returns, restocks, cycle counts — "
                     "drives a fresh engine through every delivery, and checks it after "
                     "each against a reference model. A failing seed is shrunk to a short "
@@ -470,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--swarm-version", type=_positive, default=None, metavar="V",
                        help="the swarm to draw seeds from (default the newest; 1 "
                             "reproduces a seed reported before version 2's key shapes)")
-    chaos.add_argument("--jobs", type=_positive, default=1, metavar="J", help=JOBS_HELP)
+    chaos.add_argument("--jobs", type=_jobs, default=1, metavar="J", help=JOBS_HELP)
     chaos.add_argument("--no-shrink", action="store_true",
                        help="do not shorten the first failing seed's trace")
     chaos.add_argument("--shrink-budget", type=_positive, default=400, metavar="TRIES",
@@ -541,21 +586,56 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true",
                        help="no access log (default: one line per request on stderr)")
     serve.set_defaults(handler=_serve)
+    for command in commands.choices.values():  # also after the command: racesim run --debug
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help=DEBUG_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``racesim`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    """Entry point of the ``racesim`` console script; returns the exit status.
+
+    The statuses are listed in :mod:`racesim.exits`: 2 for usage and bad input, 1 when a
+    check found a problem, 3 for an unexpected error (one line; ``--debug`` prints the
+    traceback), 130 on Ctrl-C and 143 on SIGTERM — worker processes stopped either way.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments  # before parsing, in case parsing itself fails
     try:
-        return args.handler(args)
+        with stop_on_sigterm():
+            parser = build_parser()
+            args = parser.parse_args(arguments)
+            debug = getattr(args, "debug", False)
+            if args.command is None:
+                parser.print_help(sys.stderr)
+                return BAD_INPUT
+            store = getattr(args, "store", None)
+            if store is not None:  # a bad URL is refused before any work or progress bar
+                check_store_url(store)
+            status: int = args.handler(args)
+            sys.stdout.flush()  # a closed pipe is found here, not at interpreter exit
+            return status
     except RacesimError as exc:
-        print(f"racesim: error: {exc}", file=sys.stderr)
-        return 2
+        if debug:
+            traceback.print_exc()
+        print(f"racesim: error: {bounded_message(str(exc))}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt as exc:
+        if debug:
+            traceback.print_exc()
+        status, line = interrupted(exc)
+        print(f"\n{line}", file=sys.stderr)
+        return status
+    except BrokenPipeError:
+        # The reader went away (racesim … | head): stop quietly, and point stdout at
+        # /dev/null so the interpreter's last flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(internal_error(exc, debug=debug), file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from racesim.errors import RacesimError
+from racesim.errors import RacesimError, shorten
 from racesim.ledger.validation import MAX_UNITS
 
 __all__ = [
@@ -139,10 +139,11 @@ def _identifier(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise WebhookError(f"field {name!r} must be a string (got {_shown(value)})")
     if not value or value.isspace():
-        raise WebhookError(f"field {name!r} must be a non-empty string (got {value!r})")
+        raise WebhookError(f"field {name!r} must be a non-empty string "
+                           f"(got {shorten(value)})")
     if not value.isprintable():
         raise WebhookError(f"field {name!r} must not contain control characters "
-                           f"(got {value!r})")
+                           f"(got {shorten(value)})")
     if len(value) > _MAX_ID:
         raise WebhookError(f"field {name!r} is {len(value)} characters long; at most "
                            f"{_MAX_ID} are accepted")
@@ -155,7 +156,7 @@ def _units(name: str, value: object, *, signed: bool) -> int:
                            f"(got {_shown(value)})")
     if abs(value) > MAX_UNITS:
         raise WebhookError(f"field {name!r} must be at most {MAX_UNITS:,} units in "
-                           f"magnitude (got {value})")
+                           f"magnitude (got {shorten(value)})")
     if signed and value == 0:
         raise WebhookError(f"field {name!r} must be non-zero (got 0)")
     if not signed and value < 1:
@@ -171,14 +172,22 @@ def _seconds(value: object) -> float:
     except OverflowError:  # a JSON integer too large for a float
         seconds = math.inf
     if not math.isfinite(seconds) or seconds < 0:
-        raise WebhookError(f"field 'at' must be a finite number of seconds ≥ 0 (got {value})")
+        raise WebhookError(f"field 'at' must be a finite number of seconds ≥ 0 "
+                           f"(got {shorten(value)})")
     return seconds
 
 
 def _shown(value: object) -> str:
     text = json.dumps(value) if isinstance(value, str | int | float | list | dict) or \
         value is None else repr(value)
-    return f"{type(value).__name__ if not isinstance(value, str) else 'string'} {text}"[:120]
+    kind = "string" if isinstance(value, str) else type(value).__name__
+    return f"{kind} {shorten(text, as_text=True)}"
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    """``'a', 'b' and 3 more``: a few names, each shortened."""
+    shown = ", ".join(shorten(name, 40) for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def parse_webhook(record: object) -> Webhook:
@@ -199,7 +208,7 @@ def parse_webhook(record: object) -> Webhook:
     fields = WEBHOOK_TYPES[kind]
     unknown = sorted(set(record) - {"type", "at", *fields, *_OPTIONAL})
     if unknown:
-        raise WebhookError(f"{kind}: unknown field(s) {', '.join(map(repr, unknown))} "
+        raise WebhookError(f"{kind}: unknown field(s) {_listed(unknown)} "
                            f"(expected {', '.join(('at', *fields))})")
     missing = [name for name in ("at", *fields) if name not in record]
     if missing:
@@ -290,7 +299,7 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(record) != len(pairs):
         seen: set[str] = set()
         repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise _RepeatedKey(f"field {repeated!r} appears more than once")
+        raise _RepeatedKey(f"field {shorten(repeated)} appears more than once")
     return record
 
 

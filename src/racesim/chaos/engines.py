@@ -59,7 +59,7 @@ from urllib.parse import urlsplit
 
 from racesim.chaos.reference import Figures
 from racesim.chaos.swarm import swarm_sku
-from racesim.errors import RacesimError
+from racesim.errors import RacesimError, shorten
 from racesim.ledger.store import store_variant
 from racesim.webhooks import Webhook, apply_webhook
 
@@ -164,13 +164,13 @@ class EngineUnderTest:
         status = _word(status)
         if status not in STATUSES:
             raise EngineProtocolError(
-                f"engine {self.label}: {webhook.type} returned {result!r}; expected one of "
+                f"engine {self.label}: {webhook.type} returned {shorten(result)}; expected one of "
                 f"{', '.join(sorted(STATUSES))} (a string, an Enum, or an object with "
                 "'status')")
         decision = _word(decision) if decision else ""
         if decision and decision not in ("reserved", "rejected"):
             raise EngineProtocolError(f"engine {self.label}: {webhook.type} returned decision "
-                                      f"{decision!r}; expected reserved or rejected")
+                                      f"{shorten(decision)}; expected reserved or rejected")
         return status, decision
 
     def send_and_crash(self, webhook: Webhook, at: float) -> None:
@@ -206,8 +206,8 @@ class EngineUnderTest:
                 ok = False
             if not ok:
                 raise EngineProtocolError(
-                    f"engine {self.label}: iter_events() yielded {event!r}; expected records "
-                    "with seq, kind (RESTOCK, RESERVE, REJECT, RELEASE, FULFILL, RETURN, "
+                    f"engine {self.label}: iter_events() yielded {shorten(event)}; expected "
+                    "records with seq, kind (RESTOCK, RESERVE, REJECT, RELEASE, FULFILL, RETURN, "
                     "ADJUST), sku, quantity and order_id")
         return events
 
@@ -228,11 +228,11 @@ class EngineUnderTest:
         except Exception as exc:
             name = getattr(method, "__name__", "a method")
             raise EngineProtocolError(f"engine {self.label}: {name}() raised "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                                      f"{_described(exc)}") from exc
 
     def _units(self, call: str, value: Any) -> int:
         if not _is_whole(value):
-            raise EngineProtocolError(f"engine {self.label}: {call} returned {value!r}; "
+            raise EngineProtocolError(f"engine {self.label}: {call} returned {shorten(value)}; "
                                       "expected a whole number of units")
         return int(value)
 
@@ -240,7 +240,7 @@ class EngineUnderTest:
         try:
             on_hand, reserved = stock.on_hand, stock.reserved
         except AttributeError:
-            raise EngineProtocolError(f"engine {self.label}: {call} returned {stock!r}; "
+            raise EngineProtocolError(f"engine {self.label}: {call} returned {shorten(stock)}; "
                                       "expected an object with on_hand and reserved") from None
         return Figures(self._units(f"{call}.on_hand", on_hand),
                        self._units(f"{call}.reserved", reserved))
@@ -311,7 +311,7 @@ class EngineSpec:
             engine = factory(run_id) if takes_run_id else factory()
         except Exception as exc:
             raise EngineProtocolError(f"engine {self.label}: the factory raised "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                                      f"{_described(exc)}") from exc
         return EngineUnderTest(engine, self.label)
 
     def discard(self, engine: EngineUnderTest) -> None:
@@ -376,12 +376,17 @@ def load_factory(target: str) -> Callable[..., Any]:
         raise
     except Exception as exc:
         raise RacesimError(f"python engine {target!r}: cannot import {module_name}: "
-                           f"{type(exc).__name__}: {exc}") from exc
+                           f"{_described(exc)}") from exc
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise RacesimError(f"python engine {target!r}: {module_name} has no callable "
                            f"{attribute!r}")
     return factory
+
+
+def _described(error: BaseException) -> str:
+    """``Type: message`` of an engine's exception, the message shortened."""
+    return f"{type(error).__name__}: {shorten(str(error), as_text=True)}"
 
 
 def _tag(run_id: str) -> str:

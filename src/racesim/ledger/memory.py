@@ -19,7 +19,7 @@ from urllib.parse import SplitResult
 from racesim.errors import StoreError
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
-from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction
+from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
 
 __all__ = ["MemoryStore"]
 
@@ -145,9 +145,14 @@ class MemoryStore(Store):
     @classmethod
     def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> MemoryStore:
         """``memory://`` takes no path and no options."""
-        if parts.netloc or parts.path or options:
-            raise StoreError(f"store URL {url!r}: memory:// takes no path or options")
+        cls.check_url(url, parts, options)
         return cls()
+
+    @classmethod
+    def check_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> None:
+        """Refuse a path or options: ``memory://`` takes none."""
+        if parts.netloc or parts.path or options:
+            raise StoreError(f"store URL {shown_url(url)}: memory:// takes no path or options")
 
     def transaction(self) -> _MemoryTransaction:
         # One reusable transaction object: its state is only touched under the lock.

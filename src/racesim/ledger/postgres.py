@@ -78,7 +78,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 try:
@@ -89,10 +89,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the PostgreSQL store needs psycopg 3: "
                       "pip install 'racesim[postgres]'") from exc
 
-from racesim.errors import StoreError
+from racesim.errors import StoreError, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
-from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction
+from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -255,6 +255,51 @@ _STATUS = {status.value: status for status in OrderStatus}
 
 _OUR_OPTIONS = ("schema", "timeout", "synchronous_commit")
 _LIBPQ_OPTIONS = ("connect_timeout", "sslmode", "application_name")
+
+
+class _UrlArguments(NamedTuple):
+    """What a ``postgresql://`` URL says: where to connect and how to set the session up."""
+
+    conninfo: str
+    schema: str
+    timeout: float
+    synchronous_commit: str
+    libpq: dict[str, str]
+
+
+def _url_arguments(url: str, parts: SplitResult, options: dict[str, str]) -> _UrlArguments:
+    """A URL's connection string, racesim settings and libpq options, or a StoreError."""
+    shown = shown_url(_masked(url))  # never the password
+    database = unquote(parts.path.lstrip("/"))
+    if not database or "/" in database:
+        raise StoreError(f"store URL {shown}: name one database, as in "
+                         "postgresql://user@host:5432/dbname")
+    unknown = set(options) - {*_OUR_OPTIONS, *_LIBPQ_OPTIONS}
+    if unknown:
+        raise StoreError(f"store URL {shown}: unknown option(s) {shorten(sorted(unknown))} "
+                         f"(known: {', '.join((*_OUR_OPTIONS, *_LIBPQ_OPTIONS))})")
+    try:
+        timeout = float(options.get("timeout", 60.0))
+    except ValueError as exc:
+        raise StoreError(f"store URL {shown}: timeout must be seconds "
+                         f"(got {shorten(options['timeout'])})") from exc
+    return _UrlArguments(f"postgresql://{parts.netloc}{parts.path}",
+                         options.get("schema", "public"), timeout,
+                         options.get("synchronous_commit", "on"),
+                         {key: options[key] for key in _LIBPQ_OPTIONS if key in options})
+
+
+def _check_settings(url: str, schema: str, timeout: float, synchronous_commit: str) -> None:
+    """Refuse an empty schema, a negative timeout or an unknown synchronous_commit."""
+    if not schema:
+        raise StoreError(f"{url}: schema must be a non-empty name")
+    if not (math.isfinite(timeout) and timeout >= 0):
+        raise StoreError(f"{url}: timeout must be a number of seconds ≥ 0 "
+                         f"(got {timeout!r})")
+    if synchronous_commit.lower() not in ("on", "off", "local", "remote_write",
+                                          "remote_apply"):
+        raise StoreError(f"{url}: synchronous_commit={shorten(synchronous_commit)} is not "
+                         "one of on, off, local, remote_write, remote_apply")
 
 
 def _event(row: tuple[Any, ...]) -> Event:
@@ -500,15 +545,7 @@ class PostgresStore(Store):
                  **libpq: str) -> None:
         self.url = url or _masked(conninfo)
         self.schema = schema
-        if not schema:
-            raise StoreError(f"{self.url}: schema must be a non-empty name")
-        if not (math.isfinite(timeout) and timeout >= 0):
-            raise StoreError(f"{self.url}: timeout must be a number of seconds ≥ 0 "
-                             f"(got {timeout!r})")
-        if synchronous_commit.lower() not in ("on", "off", "local", "remote_write",
-                                              "remote_apply"):
-            raise StoreError(f"{self.url}: synchronous_commit={synchronous_commit!r} is not "
-                             "one of on, off, local, remote_write, remote_apply")
+        _check_settings(self.url, schema, timeout, synchronous_commit)
         libpq.setdefault("connect_timeout", "10")
         self._tx: _PostgresTransaction | None = None
         try:
@@ -555,24 +592,16 @@ class PostgresStore(Store):
     @classmethod
     def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> PostgresStore:
         """Parse ``postgresql://user@host:5432/dbname?schema=ledger&timeout=30``."""
-        database = unquote(parts.path.lstrip("/"))
-        if not database or "/" in database:
-            raise StoreError(f"store URL {url!r}: name one database, as in "
-                             "postgresql://user@host:5432/dbname")
-        unknown = set(options) - {*_OUR_OPTIONS, *_LIBPQ_OPTIONS}
-        if unknown:
-            raise StoreError(f"store URL {url!r}: unknown option(s) {sorted(unknown)} "
-                             f"(known: {', '.join((*_OUR_OPTIONS, *_LIBPQ_OPTIONS))})")
-        try:
-            timeout = float(options.get("timeout", 60.0))
-        except ValueError as exc:
-            raise StoreError(f"store URL {url!r}: timeout must be seconds "
-                             f"(got {options['timeout']!r})") from exc
-        conninfo = f"postgresql://{parts.netloc}{parts.path}"
-        libpq = {key: options[key] for key in _LIBPQ_OPTIONS if key in options}
-        return cls(conninfo, schema=options.get("schema", "public"), timeout=timeout,
-                   synchronous_commit=options.get("synchronous_commit", "on"),
-                   url=_masked(url), **libpq)
+        parsed = _url_arguments(url, parts, options)
+        return cls(parsed.conninfo, schema=parsed.schema, timeout=parsed.timeout,
+                   synchronous_commit=parsed.synchronous_commit, url=_masked(url),
+                   **parsed.libpq)
+
+    @classmethod
+    def check_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> None:
+        """Refuse what :meth:`from_url` would refuse, without connecting."""
+        parsed = _url_arguments(url, parts, options)
+        _check_settings(_masked(url), parsed.schema, parsed.timeout, parsed.synchronous_commit)
 
     # -- transactions ----------------------------------------------------------------------
 

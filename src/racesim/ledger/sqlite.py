@@ -15,16 +15,17 @@ and in WAL mode still survives a crashed process — a fair choice for simulatio
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import SplitResult, unquote
 
-from racesim.errors import StoreError
+from racesim.errors import StoreError, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
-from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction
+from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
 
 __all__ = ["SqliteStore"]
 
@@ -201,6 +202,37 @@ class _SqliteTransaction(Transaction):
                                           line.returned, line.seq, line.order_id, line.sku))
 
 
+def _url_arguments(url: str, parts: SplitResult, options: dict[str, str]
+                   ) -> tuple[str, str, float]:
+    """A ``sqlite:`` URL's file path, synchronous level and timeout, or a StoreError."""
+    if parts.netloc:
+        raise StoreError(f"store URL {shown_url(url)}: use sqlite:///relative.db or "
+                         "sqlite:////absolute/path.db (three or four slashes)")
+    path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
+    if not path:
+        raise StoreError(f"store URL {shown_url(url)}: no database file named")
+    unknown = set(options) - {"synchronous", "timeout"}
+    if unknown:
+        raise StoreError(f"store URL {shown_url(url)}: unknown option(s) "
+                         f"{shorten(sorted(unknown))} (known: synchronous, timeout)")
+    synchronous = options.get("synchronous", "FULL")
+    if synchronous.upper() not in _SYNCHRONOUS:
+        raise StoreError(f"store URL {shown_url(url)}: synchronous={shorten(synchronous)} is "
+                         f"not one of {', '.join(_SYNCHRONOUS)}")
+    try:
+        timeout = float(options.get("timeout", 60.0))
+    except ValueError as exc:
+        raise StoreError(f"store URL {shown_url(url)}: timeout must be seconds") from exc
+    if not 0 <= timeout <= _MAX_TIMEOUT:
+        raise StoreError(f"store URL {shown_url(url)}: timeout must be 0 to {_MAX_TIMEOUT:g} "
+                         f"seconds (got {shorten(options['timeout'])})")
+    return path, synchronous, timeout
+
+
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+_MAX_TIMEOUT = 86_400.0  # a day of waiting for a lock is already a hang
+
+
 class SqliteStore(Store):
     """Ledger tables in a SQLite file (WAL), one connection per store object.
 
@@ -211,7 +243,7 @@ class SqliteStore(Store):
                  timeout: float = 60.0) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
-        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        if synchronous.upper() not in _SYNCHRONOUS:
             raise StoreError(f"{self.url}: synchronous={synchronous!r} is not one of "
                              "OFF, NORMAL, FULL, EXTRA")
         try:
@@ -246,21 +278,21 @@ class SqliteStore(Store):
     @classmethod
     def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> SqliteStore:
         """Parse ``sqlite:///path.db?synchronous=FULL&timeout=30``."""
-        if parts.netloc:
-            raise StoreError(f"store URL {url!r}: use sqlite:///relative.db or "
-                             "sqlite:////absolute/path.db (three or four slashes)")
-        path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
-        if not path:
-            raise StoreError(f"store URL {url!r}: no database file named")
-        unknown = set(options) - {"synchronous", "timeout"}
-        if unknown:
-            raise StoreError(f"store URL {url!r}: unknown option(s) {sorted(unknown)} "
-                             "(known: synchronous, timeout)")
-        try:
-            timeout = float(options.get("timeout", 60.0))
-        except ValueError as exc:
-            raise StoreError(f"store URL {url!r}: timeout must be seconds") from exc
-        return cls(path, synchronous=options.get("synchronous", "FULL"), timeout=timeout)
+        path, synchronous, timeout = _url_arguments(url, parts, options)
+        return cls(path, synchronous=synchronous, timeout=timeout)
+
+    @classmethod
+    def check_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> None:
+        """Refuse what :meth:`from_url` would refuse, creating nothing: also a file in a
+        folder that does not exist or cannot be written (SQLite adds ``-wal`` files)."""
+        path = Path(_url_arguments(url, parts, options)[0])
+        folder = path.parent
+        if path.is_dir():
+            raise StoreError(f"store URL {shown_url(url)}: {path} is a folder, not a database file")
+        if not folder.is_dir():
+            raise StoreError(f"store URL {shown_url(url)}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreError(f"store URL {shown_url(url)}: cannot write to folder {folder}")
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:

@@ -15,9 +15,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from racesim.errors import StoreError
+from racesim.errors import StoreError, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
 
@@ -26,6 +26,7 @@ __all__ = [
     "EventFilter",
     "Store",
     "Transaction",
+    "check_store_url",
     "open_store",
     "register_store",
     "store_variant",
@@ -168,24 +169,58 @@ def register_store(scheme: str, target: str) -> None:
     _REGISTRY[scheme] = target
 
 
+URL_CHARS = 240
+"""How much of a store URL an error message shows (a deep path is still legible)."""
+
+
+def shown_url(url: object) -> str:
+    """A store URL as error messages quote it: its ``repr``, cut after :data:`URL_CHARS`."""
+    return shorten(url, URL_CHARS)
+
+
 def open_store(url: str) -> Store:
     """Open the store a URL names: ``memory://``, ``sqlite:///path.db`` or
     ``postgresql://user@host/db`` (``?option=value``)."""
+    store_class, parts, options = _backend(url)
+    return store_class.from_url(url, parts, options)
+
+
+def check_store_url(url: str) -> None:
+    """Refuse, with :class:`StoreError`, a URL that :func:`open_store` would refuse for its
+    form — shape, scheme, options, the folder an SQLite file goes in — opening nothing.
+
+    No file is created and no server contacted, so a command can check its ``--store``
+    before any work starts; a database that is unreachable or locked is still found only
+    when it is opened. A backend checks its own part with a ``check_url`` classmethod
+    (``from_url``'s arguments); one without it is checked for its scheme only.
+    """
+    store_class, parts, options = _backend(url)
+    check = getattr(store_class, "check_url", None)
+    if check is not None:
+        check(url, parts, options)
+
+
+def _backend(url: str) -> tuple[type[Store], SplitResult, dict[str, str]]:
+    """The class registered for the URL's scheme, the split URL and its options."""
     if not isinstance(url, str) or "://" not in url:
-        raise StoreError(f"store URL {url!r} must look like 'memory://', 'sqlite:///path.db' "
-                         "or 'postgresql://user@host/db'")
-    parts = urlsplit(url)
+        raise StoreError(f"store URL {shown_url(url)} must look like 'memory://', "
+                         "'sqlite:///path.db' or 'postgresql://user@host/db'")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise StoreError(f"store URL {shown_url(url)}: {exc}") from None
     scheme = parts.scheme.split("+", 1)[0]
     if scheme not in _REGISTRY:
         known = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
-        raise StoreError(f"store URL {url!r}: unknown scheme {scheme!r} (known: {known})")
+        raise StoreError(f"store URL {shown_url(url)}: unknown scheme {shorten(scheme)} "
+                         f"(known: {known})")
     module_name, _, class_name = _REGISTRY[scheme].partition(":")
     try:
         store_class = getattr(importlib.import_module(module_name), class_name)
     except ImportError as exc:
-        raise StoreError(f"store URL {url!r}: backend {module_name} unavailable: {exc}") from exc
-    options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    return store_class.from_url(url, parts, options)
+        raise StoreError(f"store URL {shown_url(url)}: backend {module_name} unavailable: "
+                         f"{exc}") from exc
+    return store_class, parts, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
 def store_variant(url: str, tag: str, default_schema: str = "public") -> str:

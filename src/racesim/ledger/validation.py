@@ -1,8 +1,8 @@
 """Argument checks shared by the ledger's commands.
 
 Each check returns the normalised value or raises :class:`InvalidCommand` naming the
-command, the argument and the bad value. They run before any read or write, so a
-malformed command never touches the store.
+command, the argument and the bad value (shortened: a message never echoes a huge input).
+They run before any read or write, so a malformed command never touches the store.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from racesim.errors import InvalidCommand
+from racesim.errors import InvalidCommand, shorten
 
 MAX_UNITS = 10**9
 """The most units one command may move: far beyond any real order, far below overflow."""
@@ -25,10 +25,11 @@ def check_id(command: str, name: str, value: object) -> str:
     if isinstance(value, str):
         if value and not value.isspace():
             raise InvalidCommand(f"{command}: {name} must not contain control characters "
-                                 f"(got {value!r})")
-        raise InvalidCommand(f"{command}: {name} must be a non-empty string (got {value!r})")
+                                 f"(got {shorten(value)})")
+        raise InvalidCommand(f"{command}: {name} must be a non-empty string "
+                             f"(got {shorten(value)})")
     raise InvalidCommand(f"{command}: {name} must be a string (got {type(value).__name__} "
-                         f"{value!r})")
+                         f"{shorten(value)})")
 
 
 def _whole(command: str, name: str, value: object) -> int:
@@ -42,9 +43,9 @@ def _whole(command: str, name: str, value: object) -> int:
         if -MAX_UNITS <= number <= MAX_UNITS:
             return number
         raise InvalidCommand(f"{command}: {name} must be at most {MAX_UNITS:,} units in "
-                             f"magnitude (got {number})")
+                             f"magnitude (got {shorten(number)})")
     raise InvalidCommand(f"{command}: {name} must be a whole number of units "
-                         f"(got {type(value).__name__} {value!r})")
+                         f"(got {type(value).__name__} {shorten(value)})")
 
 
 def check_quantity(command: str, value: object) -> int:
@@ -67,10 +68,10 @@ def check_reason(command: str, value: object) -> str:
     """A non-empty explanation of a correction."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidCommand(f"{command}: reason must be a non-empty string explaining the "
-                             f"correction (got {value!r})")
+                             f"correction (got {shorten(value)})")
     if "\x00" in value:  # no store can keep it faithfully (PostgreSQL text refuses it)
         raise InvalidCommand(f"{command}: reason must not contain NUL characters "
-                             f"(got {value!r})")
+                             f"(got {shorten(value)})")
     return value
 
 
@@ -87,4 +88,4 @@ def check_time(command: str, value: object, name: str = "at") -> float | None:
         if math.isfinite(at):
             return at
     raise InvalidCommand(f"{command}: {name} must be a finite number of seconds "
-                         f"(got {value!r})")
+                         f"(got {shorten(value)})")

@@ -21,6 +21,7 @@ from typing import Annotated, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from racesim.errors import shorten
 from racesim.scenario.fields import PROBLEM, show
 
 __all__ = ["describe_errors"]
@@ -68,7 +69,7 @@ def _explain(detail: Any, place: _Place) -> tuple[str, str]:
         where = f"{place.path}.{key}" if place.path else key
         if kind == "union_tag_not_found":
             return where, f"required field is missing (one of {tags})"
-        return where, f"unknown {key} {ctx.get('tag')!r}: expected one of {tags}"
+        return where, f"unknown {key} {shorten(ctx.get('tag'))}: expected one of {tags}"
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return path, str(ctx["error"])
     return path, f"{_builtin_message(kind, ctx, detail['msg'])} (got {show(value)})"
@@ -156,7 +157,8 @@ def _locate(root: type[BaseModel], loc: tuple[int | str, ...]) -> _Place:
             chosen = (discriminator, item, members)
             annotation, discriminator = _member(members, discriminator, item), None
             continue
-        parts.append(f".{item}" if parts else item)
+        shown = shorten(item, 40, as_text=True)  # a key can be as long as the file
+        parts.append(f".{shown}" if parts else shown)
         parent, tag, chosen = _as_model(annotation), chosen, None
         field = _field(parent, item) if parent else None
         annotation = field.annotation if field else None

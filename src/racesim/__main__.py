@@ -1,0 +1,7 @@
+"""``python -m racesim``: the ``racesim`` command."""
+
+import sys
+
+from racesim.cli import main
+
+sys.exit(main())
