@@ -8,6 +8,7 @@ so the same seed gives the same numbers whatever ``jobs`` is.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
 
-__all__ = ["RunResult", "replication_store", "run_replication", "run_scenario"]
+__all__ = ["RunResult", "replication_store", "run_replication", "run_scenario",
+           "scratch_store"]
 
 SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
           "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
@@ -39,20 +41,36 @@ def replication_store(store: str | None, replication: int) -> str | None:
     return None if store is None else store_variant(store, f"r{replication}")
 
 
+def scratch_store(store: str, replication: int) -> str:
+    """A throwaway ledger beside ``store`` for one replication of a sweep, tuner or report.
+
+    Those run the same replication numbers many times (once per grid point or candidate),
+    so each gets a name of its own (``run-t1a2b3c4d5-r3.db``), deleted when it ends.
+    """
+    return store_variant(store, f"t{secrets.token_hex(5)}-r{replication}")
+
+
 def run_replication(scenario: object, seed: np.random.SeedSequence, replication: int = 0, *,
                     store: str | None = None, engine: str | None = None,
                     buffer: Callable[[str, int, float], int] | None = None,
-                    tables: bool = True) -> SimulationResult:
-    """Simulate one replication; with ``tables=False`` drop the large per-event tables."""
-    simulation = Simulation(scenario, seed, store=replication_store(store, replication),
-                            engine=engine, buffer=buffer, tables=tables)
+                    tables: bool = True, scratch: bool = False) -> SimulationResult:
+    """Simulate one replication; with ``tables=False`` drop the large per-event tables.
+
+    The ledger is ``store`` or else the scenario's ``[engine] store``, and each
+    replication gets its own (see :func:`replication_store`). With ``scratch`` it is a
+    throwaway one (see :func:`scratch_store`), deleted when the replication ends.
+    """
+    url = store if store is not None else scenario.engine.store  # type: ignore[attr-defined]
+    own = scratch_store(url, replication) if scratch else replication_store(url, replication)
+    simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
+                            tables=tables, discard=scratch)
     return simulation.run()
 
 
 def _one(arguments: tuple) -> SimulationResult:
-    scenario, seed, replication, store, engine, buffer, tables = arguments
+    scenario, seed, replication, store, engine, buffer, tables, scratch = arguments
     return run_replication(scenario, seed, replication, store=store, engine=engine,
-                           buffer=buffer, tables=tables)
+                           buffer=buffer, tables=tables, scratch=scratch)
 
 
 @dataclass
@@ -131,14 +149,16 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
                  store: str | None = None, engine: str | None = None,
                  buffer: Callable[[str, int, float], int] | None = None,
                  tables: bool = False, progress: bool = False,
-                 executor: Executor | None = None) -> RunResult:
+                 executor: Executor | None = None, scratch: bool = False) -> RunResult:
     """Run ``replications`` independent replications of ``scenario``.
 
     They run on ``jobs`` local processes, or on ``executor`` (a
     :class:`~racesim.executors.LocalExecutor`, a
     :class:`~racesim.executors.DaskExecutor`, …), which the caller keeps open and
     closes; give one or the other. The same ``seed`` gives identical results whatever
-    runs them.
+    runs them. Each replication records to its own ledger (``store``, else the
+    scenario's ``[engine] store``; see :func:`run_replication`); ``scratch`` makes them
+    throwaway ledgers, deleted as each replication ends.
     """
     if replications < 1:
         raise ValueError(f"replications must be ≥ 1 (got {replications})")
@@ -147,7 +167,8 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
     if executor is not None and jobs != 1:
         raise ValueError(f"give jobs (got {jobs}) or an executor ({executor!r}), not both")
     seeds = replication_seeds(seed, replications)
-    work = [(scenario, seeds[r], r, store, engine, buffer, tables) for r in range(replications)]
+    work = [(scenario, seeds[r], r, store, engine, buffer, tables, scratch)
+            for r in range(replications)]
     owned = executor is None
     runner = LocalExecutor(jobs) if executor is None else executor
     with runner if owned else nullcontext(runner):

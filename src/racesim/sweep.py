@@ -98,7 +98,7 @@ def _run_task(task: _Task) -> dict[str, object]:
     """Simulate one (point, replication) and return its summary metrics."""
     buffer = cast(BufferCallable | None, task.buffer)  # the model binds a Bindable itself
     result = run_replication(task.scenario, task.seed, task.replication, buffer=buffer,
-                             tables=False)
+                             tables=False, scratch=True)  # a throwaway ledger per task
     return result.summary
 
 

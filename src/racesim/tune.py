@@ -202,7 +202,7 @@ def _evaluate(scenario: Any, family: Family, values: dict[str, float],
               classes: dict[str, list[str]], seed: int, replications: int, jobs: int,
               progress: bool) -> Evaluation:
     result = run_scenario(scenario, seed=seed, replications=replications, jobs=jobs,
-                          buffer=_policy(family, values), progress=progress)
+                          buffer=_policy(family, values), progress=progress, scratch=True)
     oversold, orders, hidden, lost = {}, {}, {}, {}
     for name, skus in classes.items():
         rows = [r.per_sku.loc[skus] for r in result.replications]
@@ -334,6 +334,7 @@ def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
                     max_replications=max_replications, seed=seed, jobs=jobs,
                     per_class=per_class, confirm=confirm, compare=compare, progress=progress)
     seed_formula = run_scenario(scenario, seed=seed, replications=replications, jobs=jobs,
-                                buffer=SeedFormula(), progress=progress) if compare else None
+                                buffer=SeedFormula(), progress=progress,
+                                scratch=True) if compare else None
     return Tuning(family, target, confidence, seed, replications, values, evaluations, chosen,
                   confirmation, seed_formula)

@@ -227,7 +227,7 @@ def _paired(scenario: Scenario, tuning: Tuning, seed: int, replications: int,
     policy: Any = tuning.family.make(values["*"]) if set(values) == {"*"} else \
         ByClass({name: tuning.family.make(value) for name, value in values.items()})
     return run_scenario(scenario, seed=seed, replications=replications, buffer=policy,
-                        executor=executor)
+                        executor=executor, scratch=True)
 
 
 def _episodes(scenario: Scenario, seed: int, replications: int,
@@ -235,7 +235,7 @@ def _episodes(scenario: Scenario, seed: int, replications: int,
     """The first episode of each race in the run's first replications, with tables."""
     searched = min(replications, EPISODE_REPLICATIONS)
     run = run_scenario(scenario, seed=seed, replications=searched, tables=True,
-                       executor=executor)
+                       executor=executor, scratch=True)
     episodes = []
     for race, title, find in RACES:
         found, where = None, None
@@ -268,7 +268,7 @@ def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: 
     with LocalExecutor(jobs) as executor:
         bar.stage("current buffer")
         current = run_scenario(scenario, seed=seed, replications=replications,
-                               executor=executor)
+                               executor=executor, scratch=True)
         bar.stage("tuner")
         tuning = tune(scenario, policy, target=target, replications=replications, seed=seed,
                       jobs=jobs)
@@ -279,7 +279,8 @@ def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: 
         for value in values:
             bar.stage(f"sweep {family.parameter}={value:g}")
             runs.append((value, run_scenario(scenario, seed=seed, replications=replications,
-                                             buffer=family.make(value), executor=executor)))
+                                             buffer=family.make(value), executor=executor,
+                                             scratch=True)))
         bar.stage("race episodes")
         episodes = _episodes(scenario, seed, replications, executor)
         paired = _paired(scenario, tuning, seed, replications, executor)
