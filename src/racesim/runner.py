@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from racesim.budget import Budget, check_run
 from racesim.executors import Executor, LocalExecutor
 from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
@@ -24,7 +25,9 @@ from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
 
 __all__ = ["RunResult", "replication_store", "run_replication", "run_scenario",
-           "scratch_store"]
+           "scratch_store", "workers_of"]
+
+_DEFAULT_BUDGET = Budget()
 
 SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
           "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
@@ -149,7 +152,9 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
                  store: str | None = None, engine: str | None = None,
                  buffer: Callable[[str, int, float], int] | None = None,
                  tables: bool = False, progress: bool = False,
-                 executor: Executor | None = None, scratch: bool = False) -> RunResult:
+                 executor: Executor | None = None, scratch: bool = False,
+                 budget: Budget | None = _DEFAULT_BUDGET,
+                 source: str | None = None) -> RunResult:
     """Run ``replications`` independent replications of ``scenario``.
 
     They run on ``jobs`` local processes, or on ``executor`` (a
@@ -159,6 +164,11 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
     runs them. Each replication records to its own ledger (``store``, else the
     scenario's ``[engine] store``; see :func:`run_replication`); ``scratch`` makes them
     throwaway ledgers, deleted as each replication ends.
+
+    Before anything runs, the run is estimated against ``budget`` (see
+    :mod:`racesim.budget`; ``None`` skips the check, for callers that checked a larger
+    job themselves) and refused with a :class:`~racesim.budget.BudgetError` naming
+    ``source`` (default: the scenario's name) and the fields that drive it.
     """
     if replications < 1:
         raise ValueError(f"replications must be ≥ 1 (got {replications})")
@@ -166,6 +176,10 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
         raise ValueError(f"jobs must be ≥ 1 (got {jobs})")
     if executor is not None and jobs != 1:
         raise ValueError(f"give jobs (got {jobs}) or an executor ({executor!r}), not both")
+    if budget is not None:
+        workers = jobs if executor is None else workers_of(executor)
+        check_run(scenario, replications, workers, tables=tables, budget=budget,
+                  source=source)
     seeds = replication_seeds(seed, replications)
     work = [(scenario, seeds[r], r, store, engine, buffer, tables, scratch)
             for r in range(replications)]
@@ -175,6 +189,12 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
         # results come back in replication order, whatever finishes first
         results = list(_progress(runner.map(_one, work), replications, progress))
     return RunResult(seed=seed, replications=results)
+
+
+def workers_of(executor: Executor) -> int:
+    """How many replications ``executor`` runs at once (1 when it does not say)."""
+    count = getattr(executor, "jobs", None) or getattr(executor, "workers", None) or 1
+    return int(count)
 
 
 def _progress(results: Iterator[SimulationResult], total: int,

@@ -26,12 +26,20 @@ from typing import Any
 
 import pandas as pd
 
-from racesim.report.compute import ReportData, compute, per_channel
+from racesim.budget import Budget, check_report
+from racesim.report.compute import (
+    EPISODE_REPLICATIONS,
+    MAX_SWEEP_POINTS,
+    ReportData,
+    compute,
+    per_channel,
+)
 from racesim.report.figures import Chart, build_figures
 from racesim.report.html import render
 from racesim.report.pdf import chromium_version, print_pdf
 from racesim.report.summary import describe_value, headline
 from racesim.scenario import Scenario
+from racesim.tune import FAMILIES
 
 __all__ = ["OWNED", "Report", "build_report"]
 
@@ -39,6 +47,7 @@ OWNED = ("index.html", "report.pdf", "summary.json", "manifest.json")
 """Files a report writes at the top of its folder (replaced on every run)."""
 
 _VERSIONED = ("racesim", "numpy", "pandas", "scipy", "simpy", "pydantic", "matplotlib", "tqdm")
+_DEFAULT_BUDGET = Budget()
 
 
 @dataclass(frozen=True)
@@ -157,16 +166,24 @@ def _scenario_text(scenario: Scenario, scenario_path: Path | None) -> str:
 def build_report(scenario: Scenario, out: str | Path, *, scenario_path: Path | None = None,
                  seed: int = 0, replications: int = 20, jobs: int = 1, target: float = 0.003,
                  policy: str = "fixed", pdf: bool = False, progress: bool = False,
-                 command: list[str] | None = None) -> Report:
+                 command: list[str] | None = None, budget: Budget | None = _DEFAULT_BUDGET,
+                 source: str | None = None) -> Report:
     """Simulate ``scenario`` and write its report to ``out`` (created if need be).
 
     See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
     prints ``report.pdf`` with headless Chromium (a
     :class:`~racesim.report.browser.BrowserError` when there is none: checked before
     anything is simulated). ``progress`` shows a ``tqdm.auto`` bar on standard error.
+    Before anything else the whole report is estimated against ``budget`` (see
+    :mod:`racesim.budget`) and refused, naming ``source``, when it would exceed it.
     """
     started = time.perf_counter()
     out = Path(out)
+    if budget is not None:
+        family = FAMILIES[policy] if policy in FAMILIES else FAMILIES["fixed"]
+        check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
+                     target=target, sweep_points=MAX_SWEEP_POINTS,
+                     episodes=EPISODE_REPLICATIONS, budget=budget, source=source)
     if pdf:
         from racesim.report.browser import find_chromium
 
@@ -175,7 +192,7 @@ def build_report(scenario: Scenario, out: str | Path, *, scenario_path: Path | N
     bar = _Bar(progress)
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
-                       target=target, policy=policy, progress=bar)
+                       target=target, policy=policy, progress=bar, budget=None)
         bar.expect(1)
         bar.stage("figures and files")
         head = headline(data)

@@ -187,8 +187,8 @@ NonEmpty = AfterValidator(_non_empty)
 
 
 def render_seconds(seconds: float) -> str:
-    """A duration for messages: ``7d``, ``1m30s``; huge ones in seconds (``1e+308s``)."""
-    if not math.isfinite(seconds) or abs(seconds) >= 1e9:
+    """A duration for messages: ``7d``, ``1m30s``; huge or tiny ones in seconds (``1e+308s``)."""
+    if not math.isfinite(seconds) or abs(seconds) >= 1e9 or 0 < abs(seconds) < 1e-3:
         return f"{seconds:.3g}s"
     return format_duration(seconds)
 
