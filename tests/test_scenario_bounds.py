@@ -351,6 +351,16 @@ def test_tune_is_refused_and_accepted_when_raised(tmp_path: Path, capsys) -> Non
     assert '"meets_target": true' in capsys.readouterr().out
 
 
+def test_report_is_refused_before_its_folder_is_made(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "calm.toml"
+    path.write_text(CALM, encoding="utf-8")
+    out = tmp_path / "report"
+    assert main(["report", str(path), "--out", str(out), "--max-events", "1e5"]) == 2
+    assert re.search(r"calm\.toml: would simulate ~\S+ events \(budget 1e5\)",
+                     capsys.readouterr().err)
+    assert not out.exists()
+
+
 def test_tune_counts_its_max_replications_when_the_target_needs_them() -> None:
     scenario = parse_scenario(MINIMAL)  # about one order a replication: the pilot wants all
     with pytest.raises(BudgetError, match=r"× max_replications; lower them"):

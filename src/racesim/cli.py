@@ -324,10 +324,10 @@ def _event_count(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 2e9, got {text!r}") \
+        raise argparse.ArgumentTypeError(f"expected a number such as 2e9, got {text[:40]!r}") \
             from None
     if not 1 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number ≥ 1 (got {text})")
+        raise argparse.ArgumentTypeError(f"must be a number ≥ 1 (got {text[:40]})")
     return value
 
 
