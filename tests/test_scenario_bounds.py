@@ -303,6 +303,15 @@ def test_memory_is_budgeted_too(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_bursts_that_multiply_the_drawn_buyers_are_named() -> None:
+    bursts = ", ".join(f'{{ start = "{h}h", length = "1h", multiplier = 100 }}' for h in (1, 3, 5))
+    scenario = parse_scenario(edited({"share = 0.5\n": f"share = 0.5\nbursts = [{bursts}]\n"}))
+    with pytest.raises(BudgetError, match=r"^bursty: would need ~\S+ GiB of memory \(budget 4 "
+                       r"GiB\): driven by catalog\[0\]\.orders_per_day × channels\[0\]\."
+                       r"bursts\[2\]\.multiplier × duration; lower them or pass --max-memory$"):
+        run_scenario(scenario, source="bursty")
+
+
 def test_run_is_refused_below_its_estimate_and_runs_once_raised(tmp_path: Path,
                                                                capsys) -> None:
     path = tmp_path / "minimal.toml"

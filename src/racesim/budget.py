@@ -128,6 +128,8 @@ class Replication:
     """Memory its result holds once it is done."""
     drivers: tuple[str, ...]
     """The scenario fields that drive ``events``, most important first."""
+    memory_drivers: tuple[str, ...] = ()
+    """The scenario fields that drive ``peak_bytes``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +207,11 @@ def estimate_replication(scenario: Scenario, tables: bool = False) -> Replicatio
     kept = BYTES_KEPT_PER_BUYER * buyers if tables else \
         BYTES_KEPT_PER_SKU * (len(skus) + len(channels)) + 10_000
     drivers = _drivers(scenario, parts, sync_field, buyers, candidates)
+    burst = _largest_burst(scenario)
+    drawn = (burst,) if burst and BYTES_PER_CANDIDATE * candidates > 0.25 * peak else ()
+    memory_drivers = (_rate_field(scenario), *drawn, "duration")
     return Replication(events=events, buyers=buyers, orders=orders, peak_bytes=peak,
-                       kept_bytes=kept, drivers=drivers)
+                       kept_bytes=kept, drivers=drivers, memory_drivers=memory_drivers)
 
 
 def _multiplier_mass(channel: Any, duration: float) -> float:
@@ -364,7 +369,7 @@ def check_sweep(points: Sequence[Scenario], replications: int, workers: int = 1,
                                                                   len(points)))
         + math.fsum(e.kept_bytes for e in estimates) * replications,
         event_drivers=(*one.drivers, "replications", f"the grid's {len(points)} points"),
-        memory_drivers=(*one.drivers[:1], "the workers"))
+        memory_drivers=(*one.memory_drivers, "the workers"))
     return _enforce(estimate, budget, source or points[worst].name)
 
 
@@ -460,9 +465,7 @@ def _memory(peak: float, workers: int) -> float:
 
 def _memory_drivers(one: Replication, workers: int, replications: int,
                     tables: bool) -> tuple[str, ...]:
-    names = list(one.drivers[:1])
-    if "duration" not in names:
-        names.append("duration")
+    names = list(one.memory_drivers)
     if tables and one.kept_bytes * replications > one.peak_bytes * workers:
         names.append("replications (each one's tables are kept)")
     elif workers > 1:

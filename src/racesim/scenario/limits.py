@@ -146,11 +146,12 @@ class Limit:
 
 
 LIMITS: tuple[Limit, ...] = (
-    Limit("file size", "", "1 MiB", "shipped files are 1–3 KB; 1 MiB holds ~10,000 SKUs"),
-    Limit("nesting of tables and lists", "", "32", "a scenario needs 5"),
+    Limit("file size", "–", "1 MiB", "shipped files are 1–3 KB; 1 MiB holds ~10,000 SKUs"),
+    Limit("nesting of tables and lists", "–", "32",
+          "a scenario needs 5; the TOML parser recurses per level"),
     Limit("names, SKUs, class labels, prefix, engine.store", "1 char", "200 chars",
           "identifiers, not documents"),
-    Limit("description", "", "2,000 chars", "a paragraph"),
+    Limit("description", "–", "2,000 chars", "a paragraph"),
     Limit("duration", "1 ms", "366d", "a year; longer runs are several scenarios"),
     Limit("warmup, bursts' start and length, metrics.stranded_after", "0 (length 1 ms)",
           "366d", "no time needs to exceed the longest run"),
@@ -170,7 +171,8 @@ LIMITS: tuple[Limit, ...] = (
     Limit("SKUs (listed or catalog_generator.count)", "1", "100,000",
           "per-SKU state in every replication"),
     Limit("channels", "1", "32", "sellers list on a handful of marketplaces"),
-    Limit("bursts per channel", "0", "100", ""),
+    Limit("bursts per channel", "0", "100",
+          "buyers are drawn at the product of every burst's multiplier"),
     Limit("burst multiplier", "0.001", "100",
           "buyers are drawn at the peak rate: the multiplier sizes the arrays"),
     Limit("profile values", "0", "10⁶", "any scale (rescaled to mean 1)"),
