@@ -12,9 +12,13 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from racesim import __version__
 from racesim.errors import RacesimError
+
+if TYPE_CHECKING:
+    from racesim.budget import Budget
 
 __all__ = ["build_parser", "main"]
 
@@ -341,7 +345,12 @@ def _memory_size(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _limits(args: argparse.Namespace) -> dict[str, object]:
+class _Limits(TypedDict):
+    budget: Budget
+    source: str
+
+
+def _limits(args: argparse.Namespace) -> _Limits:
     """The budget of ``--max-events``/``--max-memory`` and the file it names in refusals."""
     from racesim.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY, Budget
 
