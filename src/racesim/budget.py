@@ -87,8 +87,10 @@ BYTES_PER_SKU = 3_000
 """A SKU's record and its per-channel listings and counters."""
 BYTES_KEPT_PER_BUYER = 1_200
 """A finished replication's tables, per buyer, kept until the job ends; measured."""
-BYTES_KEPT_PER_SKU = 1_000
-"""A finished replication's per-SKU and per-channel summaries (tables off)."""
+BYTES_KEPT_PER_SKU = 500
+"""A finished replication's per-SKU and per-channel summaries (tables off); measured 400."""
+BYTES_KEPT_PER_TASK = 4_000
+"""A sweep task's result: one replication's summary metrics."""
 BYTES_PER_PROCESS = 200 * 2**20
 """A Python interpreter with numpy, pandas and SimPy loaded (measured: 175 MB)."""
 
@@ -367,7 +369,7 @@ def check_sweep(points: Sequence[Scenario], replications: int, workers: int = 1,
         events=math.fsum(e.events for e in estimates) * replications,
         memory=_memory(max(e.peak_bytes for e in estimates), min(workers, replications *
                                                                   len(points)))
-        + math.fsum(e.kept_bytes for e in estimates) * replications,
+        + BYTES_KEPT_PER_TASK * len(points) * replications,
         event_drivers=(*one.drivers, "replications", f"the grid's {len(points)} points"),
         memory_drivers=(*one.memory_drivers, "the workers"))
     return _enforce(estimate, budget, source or points[worst].name)
@@ -426,7 +428,7 @@ def check_tune(scenario: Scenario, *, replications: int, max_replications: int, 
     runs = tune_runs(ladder)
     estimate = Estimate(
         events=one.events * count * runs,
-        memory=_memory(one.peak_bytes, min(jobs, count)) + one.kept_bytes * count * 2,
+        memory=_memory(one.peak_bytes, min(jobs, count)) + one.kept_bytes * count * runs,
         event_drivers=(*one.drivers, "max_replications"
                        if count >= max_replications > replications else "replications"),
         memory_drivers=_memory_drivers(one, min(jobs, count), count, False),
@@ -445,10 +447,9 @@ def check_report(scenario: Scenario, *, replications: int, jobs: int = 1, ladder
     parts = {"runs": one.events * replications * (2 + sweep_points),
              "tuner": one.events * count * tune_runs(ladder),
              "episodes": tabled.events * searched}
-    memory = max(_memory(one.peak_bytes, min(jobs, count)) + one.kept_bytes * count * 2
-                 + one.kept_bytes * replications * (2 + sweep_points),
-                 _memory(tabled.peak_bytes, min(jobs, searched))
-                 + tabled.kept_bytes * searched)
+    kept = one.kept_bytes * (count * tune_runs(ladder) + replications * (2 + sweep_points))
+    memory = _memory(max(one.peak_bytes, tabled.peak_bytes), min(jobs, count)) + kept + \
+        tabled.kept_bytes * searched  # every run's results stay until the page is written
     estimate = Estimate(events=math.fsum(parts.values()), memory=memory,
                         event_drivers=(*one.drivers, "replications"),
                         memory_drivers=_memory_drivers(tabled, min(jobs, searched), searched,
