@@ -33,7 +33,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     ),
     "failure_rate_one": ("channels[1].webhook.failure_rate", "must be < 1 (got 1)"),
     "interval_missing": ("sync.interval", "required field is missing"),
+    "interval_under_a_second": ("sync.interval", "must be ≥ 1s (got 100ms)"),
     "invalid_syntax": ("line 5, column 15", "invalid TOML: Expected '=' after a key"),
+    "latency_over_a_week": ("channels[1].webhook.latency.mean", "must be ≤ 7d (got 8d)"),
     "missing_required": ("channels[1].listing_latency", "required field is missing"),
     "misspelled_key": (
         "channels[1].webhook.duplicate",
@@ -45,6 +47,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "profile_23_values": ("channels[0].profile", "must have 24 hourly values (got 23)"),
     "reorder_point_at_level": ("catalog[0].restock.reorder_point", "must be < level (got 40 ≥ 40)"),
     "shares_not_one": ("channels", "shares must sum to 1 (got 0.9 = amazon 0.5 + ebay 0.4)"),
+    "shrinkage_too_high": ("warehouse.shrinkage_per_day", "must be ≤ 1000 (got 1000000)"),
     "snapshot_lag_event_driven": (
         "sync.snapshot_lag",
         "not allowed when mode = 'event_driven' (only when mode = 'periodic_snapshot')",

@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypedDict
 
 from racesim import __version__
 from racesim.errors import RacesimError, shorten
@@ -28,6 +28,9 @@ from racesim.exits import (
     stop_on_sigterm,
 )
 from racesim.ledger.store import check_store_url
+
+if TYPE_CHECKING:
+    from racesim.budget import Budget
 
 __all__ = ["build_parser", "main"]
 
@@ -151,7 +154,8 @@ def _run(args: argparse.Namespace) -> int:
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     result = run_scenario(scenario, seed=args.seed, replications=args.replications,
                           jobs=args.jobs, store=args.store, engine=args.engine,
-                          tables=args.out is not None, progress=not args.json)
+                          tables=args.out is not None, progress=not args.json,
+                          **_limits(args))
     if folder is not None:
         write_run(folder, scenario, result, args.scenario)
     if args.json:
@@ -176,7 +180,7 @@ def _sweep(args: argparse.Namespace) -> int:
     kind = args.executor or ("dask" if args.scheduler else "local")
     with make_executor(kind, jobs=args.jobs, scheduler=args.scheduler) as executor:
         result = sweep(scenario, grid, replications=args.replications, seed=args.seed,
-                       executor=executor, progress=not args.json)
+                       executor=executor, progress=not args.json, **_limits(args))
     if folder is not None:
         result.save(folder, scenario_path=args.scenario)
     if args.json:
@@ -197,7 +201,7 @@ def _tune(args: argparse.Namespace) -> int:
     tuning = tune(scenario, args.policy, target=args.target, confidence=args.confidence,
                   replications=args.replications, max_replications=args.max_replications,
                   seed=args.seed, jobs=args.jobs, per_class=not args.no_classes,
-                  progress=not args.json)
+                  progress=not args.json, **_limits(args))
     report = tuning.to_json()
     if args.json:
         print(json.dumps(report, indent=2))
@@ -254,7 +258,8 @@ def _report(args: argparse.Namespace) -> int:
                *(["--force"] if args.force else [])]  # every option spelled out, for the manifest
     report = build_report(scenario, folder, scenario_path=args.scenario, seed=args.seed,
                           replications=args.replications, jobs=args.jobs, target=args.target,
-                          policy=args.policy, pdf=args.pdf, progress=True, command=command)
+                          policy=args.policy, pdf=args.pdf, progress=True, command=command,
+                          **_limits(args))
     rec = report.headline["recommended"]
     low, high = rec["oversell_rate_ci"]
     value = ", ".join(f"{name} {v:g}" for name, v in rec["value"].items()) \
@@ -372,6 +377,47 @@ def _add_simulation_options(parser: argparse.ArgumentParser, replications: int,
     parser.add_argument("--replications", type=_positive, default=replications, metavar="R",
                         help=replications_help)
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="J", help=jobs_help)
+    parser.add_argument("--max-events", type=_event_count, default=None, metavar="N",
+                        help="refuse, before it starts, a job estimated to simulate more "
+                             "SimPy events (default 5e8)")
+    parser.add_argument("--max-memory", type=_memory_size, default=None, metavar="SIZE",
+                        help="refuse, before it starts, a job estimated to need more memory, "
+                             "e.g. 8GiB (default 4GiB)")
+
+
+def _event_count(text: str) -> float:
+    """``--max-events``: a positive number such as 2e9."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 2e9, got {text[:40]!r}") \
+            from None
+    if not 1 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number ≥ 1 (got {text[:40]})")
+    return value
+
+
+def _memory_size(text: str) -> float:
+    """``--max-memory``: bytes, from a size such as 8GiB."""
+    from racesim.budget import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _Limits(TypedDict):
+    budget: Budget
+    source: str
+
+
+def _limits(args: argparse.Namespace) -> _Limits:
+    """The budget of ``--max-events``/``--max-memory`` and the file it names in refusals."""
+    from racesim.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY, Budget
+
+    budget = Budget(args.max_events or DEFAULT_MAX_EVENTS, args.max_memory or DEFAULT_MAX_MEMORY)
+    return {"budget": budget, "source": args.scenario.name}
 
 
 def _add_target_options(parser: argparse.ArgumentParser, policy_help: str) -> None:

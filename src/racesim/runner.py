@@ -8,6 +8,7 @@ so the same seed gives the same numbers whatever ``jobs`` is.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from racesim.budget import Budget, check_run
 from racesim.executors import Executor, LocalExecutor
 from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
@@ -22,7 +24,10 @@ from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
 
-__all__ = ["RunResult", "replication_store", "run_replication", "run_scenario"]
+__all__ = ["RunResult", "replication_store", "run_replication", "run_scenario",
+           "scratch_store", "workers_of"]
+
+_DEFAULT_BUDGET = Budget()
 
 SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
           "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
@@ -39,20 +44,36 @@ def replication_store(store: str | None, replication: int) -> str | None:
     return None if store is None else store_variant(store, f"r{replication}")
 
 
+def scratch_store(store: str, replication: int) -> str:
+    """A throwaway ledger beside ``store`` for one replication of a sweep, tuner or report.
+
+    Those run the same replication numbers many times (once per grid point or candidate),
+    so each gets a name of its own (``run-t1a2b3c4d5-r3.db``), deleted when it ends.
+    """
+    return store_variant(store, f"t{secrets.token_hex(5)}-r{replication}")
+
+
 def run_replication(scenario: object, seed: np.random.SeedSequence, replication: int = 0, *,
                     store: str | None = None, engine: str | None = None,
                     buffer: Callable[[str, int, float], int] | None = None,
-                    tables: bool = True) -> SimulationResult:
-    """Simulate one replication; with ``tables=False`` drop the large per-event tables."""
-    simulation = Simulation(scenario, seed, store=replication_store(store, replication),
-                            engine=engine, buffer=buffer, tables=tables)
+                    tables: bool = True, scratch: bool = False) -> SimulationResult:
+    """Simulate one replication; with ``tables=False`` drop the large per-event tables.
+
+    The ledger is ``store`` or else the scenario's ``[engine] store``, and each
+    replication gets its own (see :func:`replication_store`). With ``scratch`` it is a
+    throwaway one (see :func:`scratch_store`), deleted when the replication ends.
+    """
+    url = store if store is not None else scenario.engine.store  # type: ignore[attr-defined]
+    own = scratch_store(url, replication) if scratch else replication_store(url, replication)
+    simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
+                            tables=tables, discard=scratch)
     return simulation.run()
 
 
 def _one(arguments: tuple) -> SimulationResult:
-    scenario, seed, replication, store, engine, buffer, tables = arguments
+    scenario, seed, replication, store, engine, buffer, tables, scratch = arguments
     return run_replication(scenario, seed, replication, store=store, engine=engine,
-                           buffer=buffer, tables=tables)
+                           buffer=buffer, tables=tables, scratch=scratch)
 
 
 @dataclass
@@ -131,14 +152,23 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
                  store: str | None = None, engine: str | None = None,
                  buffer: Callable[[str, int, float], int] | None = None,
                  tables: bool = False, progress: bool = False,
-                 executor: Executor | None = None) -> RunResult:
+                 executor: Executor | None = None, scratch: bool = False,
+                 budget: Budget | None = _DEFAULT_BUDGET,
+                 source: str | None = None) -> RunResult:
     """Run ``replications`` independent replications of ``scenario``.
 
     They run on ``jobs`` local processes, or on ``executor`` (a
     :class:`~racesim.executors.LocalExecutor`, a
     :class:`~racesim.executors.DaskExecutor`, …), which the caller keeps open and
     closes; give one or the other. The same ``seed`` gives identical results whatever
-    runs them.
+    runs them. Each replication records to its own ledger (``store``, else the
+    scenario's ``[engine] store``; see :func:`run_replication`); ``scratch`` makes them
+    throwaway ledgers, deleted as each replication ends.
+
+    Before anything runs, the run is estimated against ``budget`` (see
+    :mod:`racesim.budget`; ``None`` skips the check, for callers that checked a larger
+    job themselves) and refused with a :class:`~racesim.budget.BudgetError` naming
+    ``source`` (default: the scenario's name) and the fields that drive it.
     """
     if replications < 1:
         raise ValueError(f"replications must be ≥ 1 (got {replications})")
@@ -146,14 +176,25 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
         raise ValueError(f"jobs must be ≥ 1 (got {jobs})")
     if executor is not None and jobs != 1:
         raise ValueError(f"give jobs (got {jobs}) or an executor ({executor!r}), not both")
+    if budget is not None:
+        workers = jobs if executor is None else workers_of(executor)
+        check_run(scenario, replications, workers, tables=tables, budget=budget,
+                  source=source)
     seeds = replication_seeds(seed, replications)
-    work = [(scenario, seeds[r], r, store, engine, buffer, tables) for r in range(replications)]
+    work = [(scenario, seeds[r], r, store, engine, buffer, tables, scratch)
+            for r in range(replications)]
     owned = executor is None
     runner = LocalExecutor(jobs) if executor is None else executor
     with runner if owned else nullcontext(runner):
         # results come back in replication order, whatever finishes first
         results = list(_progress(runner.map(_one, work), replications, progress))
     return RunResult(seed=seed, replications=results)
+
+
+def workers_of(executor: Executor) -> int:
+    """How many replications ``executor`` runs at once (1 when it does not say)."""
+    count = getattr(executor, "jobs", None) or getattr(executor, "workers", None) or 1
+    return int(count)
 
 
 def _progress(results: Iterator[SimulationResult], total: int,

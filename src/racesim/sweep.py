@@ -48,17 +48,20 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from racesim.budget import Budget, check_sweep
 from racesim.csvsafe import write_csv
 from racesim.executors import Executor, LocalExecutor
 from racesim.grid import Grid, GridPoint
 from racesim.outdir import OutputFolder, as_folder
-from racesim.runner import run_replication
+from racesim.runner import run_replication, workers_of
 from racesim.scenario import Scenario
 from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
 
 __all__ = ["POLICY_COLUMN", "Bindable", "BufferPolicyLike", "SweepResult", "format_summary",
            "sweep"]
+
+_DEFAULT_BUDGET = Budget()
 
 BufferCallable = Callable[[str, int, float], int]
 """A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.buffers`)."""
@@ -99,7 +102,7 @@ def _run_task(task: _Task) -> dict[str, object]:
     """Simulate one (point, replication) and return its summary metrics."""
     buffer = cast(BufferCallable | None, task.buffer)  # the model binds a Bindable itself
     result = run_replication(task.scenario, task.seed, task.replication, buffer=buffer,
-                             tables=False)
+                             tables=False, scratch=True)  # a throwaway ledger per task
     return result.summary
 
 
@@ -229,7 +232,8 @@ class SweepResult:
 def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike[str],
           replications: int = 1, seed: int = 0, *, executor: Executor | None = None,
           jobs: int = 1, progress: bool = False,
-          policies: Mapping[str, BufferPolicyLike] | None = None) -> SweepResult:
+          policies: Mapping[str, BufferPolicyLike] | None = None,
+          budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> SweepResult:
     """Run ``replications`` replications of ``scenario`` at every point of ``grid``.
 
     ``grid`` is a :class:`~racesim.grid.Grid`, its plain-data form or a grid file. Every
@@ -240,7 +244,9 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
     column ``policy``, each policy replacing the scenario's buffer. Tasks run on
     ``executor`` (kept open; the caller closes it) or on ``jobs`` local processes — give
     one or the other; results do not depend on it. ``progress=True`` shows a bar
-    (``tqdm.auto``).
+    (``tqdm.auto``). The whole grid is estimated against ``budget`` first (every point ×
+    ``replications``; see :mod:`racesim.budget`) and refused with a
+    :class:`~racesim.budget.BudgetError` naming ``source`` when it would exceed it.
     """
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ValueError(f"sweep: replications must be a whole number ≥ 1 (got {replications!r})")
@@ -254,6 +260,10 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
     chosen = _policies(policies)
     parameters = grid.parameters + ((POLICY_COLUMN,) if policies is not None else ())
     cells = [(point, name, policy) for point in points for name, policy in chosen]
+    if budget is not None:
+        workers = jobs if executor is None else workers_of(executor)
+        check_sweep([point.scenario for point, _, _ in cells], replications, workers,
+                    budget=budget, source=source)
     seeds = replication_seeds(seed, replications)  # the same seeds at every point: CRN
     tasks = [_Task(point.scenario, seeds[r], r, policy)
              for point, _, policy in cells for r in range(replications)]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from racesim.budget import Budget, check_tune
 from racesim.buffers import (
     ByClass,
     FixedBuffer,
@@ -40,6 +41,8 @@ from racesim.runner import RunResult, run_scenario
 from racesim.stats import wilson_interval
 
 __all__ = ["FAMILIES", "Family", "Tuning", "more_orders_needed", "tune"]
+
+_DEFAULT_BUDGET = Budget()
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,8 @@ def _evaluate(scenario: Any, family: Family, values: dict[str, float],
               classes: dict[str, list[str]], seed: int, replications: int, jobs: int,
               progress: bool) -> Evaluation:
     result = run_scenario(scenario, seed=seed, replications=replications, jobs=jobs,
-                          buffer=_policy(family, values), progress=progress)
+                          buffer=_policy(family, values), progress=progress, scratch=True,
+                          budget=None)
     oversold, orders, hidden, lost = {}, {}, {}, {}
     for name, skus in classes.items():
         rows = [r.per_sku.loc[skus] for r in result.replications]
@@ -234,7 +238,8 @@ def _replications_for(evaluation: Evaluation, replications: int, target: float,
 def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
          confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
          seed: int = 0, jobs: int = 1, per_class: bool = True, confirm: bool = True,
-         compare: bool = True, progress: bool = False) -> Tuning:
+         compare: bool = True, progress: bool = False,
+         budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> Tuning:
     """Find the smallest buffer of family ``policy`` whose oversell interval meets ``target``.
 
     ``policy`` is one of :data:`FAMILIES`. A pilot run at no buffer sets the number of
@@ -244,12 +249,20 @@ def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
     :class:`Tuning`; where no candidate can be shown to meet the target — the rate stays
     above it, or a bigger buffer only hides the stock buyers would have bought — the
     last rung tried is returned with ``meets_target`` false and the shortfall stated.
+
+    The search is estimated against ``budget`` before it starts (see
+    :func:`racesim.budget.check_tune`), and again before it grows its replications;
+    ``None`` skips the check.
     """
     if policy not in FAMILIES:
         raise ValueError(f"unknown policy family {policy!r} (known: {', '.join(FAMILIES)})")
     if not 0 < target < 1:
         raise ValueError(f"target must be a rate in (0, 1) (got {target})")
     family = FAMILIES[policy]
+    if budget is not None:
+        check_tune(scenario, replications=replications, max_replications=max_replications,
+                   jobs=jobs, ladder=len(family.ladder), target=target,
+                   confidence=confidence, per_class=per_class, budget=budget, source=source)
     classes = _classes(scenario, per_class)
     ladder: Sequence[float] = family.ladder
     pilot = _evaluate(scenario, family, dict.fromkeys(classes, ladder[0]), classes, seed,
@@ -332,8 +345,10 @@ def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
         return tune(scenario, policy, target=target, confidence=confidence,
                     replications=min(replications + more, max_replications),
                     max_replications=max_replications, seed=seed, jobs=jobs,
-                    per_class=per_class, confirm=confirm, compare=compare, progress=progress)
+                    per_class=per_class, confirm=confirm, compare=compare, progress=progress,
+                    budget=budget, source=source)
     seed_formula = run_scenario(scenario, seed=seed, replications=replications, jobs=jobs,
-                                buffer=SeedFormula(), progress=progress) if compare else None
+                                buffer=SeedFormula(), progress=progress,
+                                scratch=True, budget=None) if compare else None
     return Tuning(family, target, confidence, seed, replications, values, evaluations, chosen,
                   confirmation, seed_formula)

@@ -30,18 +30,27 @@ from typing import Any
 
 import pandas as pd
 
+from racesim.budget import Budget, check_report
 from racesim.csvsafe import write_csv
 from racesim.outdir import OutputFolder, Staging, as_folder
-from racesim.report.compute import ReportData, compute, per_channel
+from racesim.report.compute import (
+    EPISODE_REPLICATIONS,
+    MAX_SWEEP_POINTS,
+    ReportData,
+    compute,
+    per_channel,
+)
 from racesim.report.figures import Chart, build_figures
 from racesim.report.html import render
 from racesim.report.pdf import chromium_version, print_pdf
 from racesim.report.summary import describe_value, headline
 from racesim.scenario import Scenario
+from racesim.tune import FAMILIES
 
 __all__ = ["Report", "build_report"]
 
 _VERSIONED = ("racesim", "numpy", "pandas", "scipy", "simpy", "pydantic", "matplotlib", "tqdm")
+_DEFAULT_BUDGET = Budget()
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,8 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
                  scenario_path: Path | None = None, seed: int = 0, replications: int = 20,
                  jobs: int = 1, target: float = 0.003, policy: str = "fixed",
                  pdf: bool = False, progress: bool = False, command: list[str] | None = None,
-                 force: bool = False) -> Report:
+                 force: bool = False, budget: Budget | None = _DEFAULT_BUDGET,
+                 source: str | None = None) -> Report:
     """Simulate ``scenario`` and write its report to ``out`` (created if need be).
 
     See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
@@ -160,9 +170,16 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
     :class:`~racesim.report.browser.BrowserError` when there is none: checked before
     anything is simulated, like ``out`` — see :mod:`racesim.outdir`; ``force`` writes
     into a folder holding files racesim did not write, leaving them alone). ``progress``
-    shows a ``tqdm.auto`` bar on standard error.
+    shows a ``tqdm.auto`` bar on standard error. Before anything else the whole report is
+    estimated against ``budget`` (see :mod:`racesim.budget`) and refused, naming
+    ``source``, when it would exceed it.
     """
     started = time.perf_counter()
+    if budget is not None:
+        family = FAMILIES[policy] if policy in FAMILIES else FAMILIES["fixed"]
+        check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
+                     target=target, sweep_points=MAX_SWEEP_POINTS,
+                     episodes=EPISODE_REPLICATIONS, budget=budget, source=source)
     folder = as_folder(out, force=force)
     if pdf:
         from racesim.report.browser import find_chromium
@@ -172,7 +189,7 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
     bar = _Bar(progress)
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
-                       target=target, policy=policy, progress=bar)
+                       target=target, policy=policy, progress=bar, budget=None)
         bar.expect(1)
         bar.stage("figures and files")
         head = headline(data)

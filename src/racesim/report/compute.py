@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from racesim.budget import Budget, check_report
 from racesim.buffers import ByClass
 from racesim.executors import LocalExecutor
 from racesim.report.timelines import (
@@ -47,6 +48,7 @@ EPISODE_REPLICATIONS = 4
 """Replications re-run with full tables to find race episodes (the first ones of the run)."""
 MAX_SWEEP_POINTS = 12
 """At most this many buffer values in the sweep."""
+_DEFAULT_BUDGET = Budget()
 
 
 
@@ -227,7 +229,7 @@ def _paired(scenario: Scenario, tuning: Tuning, seed: int, replications: int,
     policy: Any = tuning.family.make(values["*"]) if set(values) == {"*"} else \
         ByClass({name: tuning.family.make(value) for name, value in values.items()})
     return run_scenario(scenario, seed=seed, replications=replications, buffer=policy,
-                        executor=executor)
+                        executor=executor, scratch=True, budget=None)
 
 
 def _episodes(scenario: Scenario, seed: int, replications: int,
@@ -235,7 +237,7 @@ def _episodes(scenario: Scenario, seed: int, replications: int,
     """The first episode of each race in the run's first replications, with tables."""
     searched = min(replications, EPISODE_REPLICATIONS)
     run = run_scenario(scenario, seed=seed, replications=searched, tables=True,
-                       executor=executor)
+                       executor=executor, scratch=True, budget=None)
     episodes = []
     for race, title, find in RACES:
         found, where = None, None
@@ -250,28 +252,35 @@ def _episodes(scenario: Scenario, seed: int, replications: int,
 
 def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: int = 1,
             target: float = 0.003, policy: str = "fixed",
-            progress: Progress | None = None) -> ReportData:
+            progress: Progress | None = None,
+            budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> ReportData:
     """Simulate everything a report shows.
 
     In order: ``replications`` replications at the scenario's own buffer; the tuner
     (:func:`racesim.tune.tune` with the same seed, starting from ``replications``); a
     sweep of the policy family around its answer, ``replications`` replications per
     value on the same seeds; and the first replications again with full tables, to
-    find race episodes. ``progress`` is told of each stage as it starts.
+    find race episodes. ``progress`` is told of each stage as it starts. The whole is
+    estimated against ``budget`` first (:func:`racesim.budget.check_report`; ``None``
+    skips it) and refused, naming ``source``, when it would exceed it.
     """
     if policy not in FAMILIES:
         raise ValueError(f"unknown policy family {policy!r} (known: {', '.join(FAMILIES)})")
     family = FAMILIES[policy]
+    if budget is not None:
+        check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
+                     target=target, sweep_points=MAX_SWEEP_POINTS,
+                     episodes=EPISODE_REPLICATIONS, budget=budget, source=source)
     bar = progress or _Silent()
     bar.expect(3)
     per_month = MONTH_S / float(scenario.duration - scenario.warmup)
     with LocalExecutor(jobs) as executor:
         bar.stage("current buffer")
         current = run_scenario(scenario, seed=seed, replications=replications,
-                               executor=executor)
+                               executor=executor, scratch=True, budget=None)
         bar.stage("tuner")
         tuning = tune(scenario, policy, target=target, replications=replications, seed=seed,
-                      jobs=jobs)
+                      jobs=jobs, budget=None)
         today = current_value(scenario, family)
         values = sweep_values(family, tuning.values, today)
         bar.expect(len(values))
@@ -279,7 +288,8 @@ def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: 
         for value in values:
             bar.stage(f"sweep {family.parameter}={value:g}")
             runs.append((value, run_scenario(scenario, seed=seed, replications=replications,
-                                             buffer=family.make(value), executor=executor)))
+                                             buffer=family.make(value), executor=executor,
+                                             scratch=True, budget=None)))
         bar.stage("race episodes")
         episodes = _episodes(scenario, seed, replications, executor)
         paired = _paired(scenario, tuning, seed, replications, executor)

@@ -26,6 +26,8 @@
 
 Durations are seconds (files may write "90s", "1d2h30m"), rates are per day, and every
 problem in a file is reported as one line of a :class:`~racesim.errors.ScenarioError`.
+Every number, list and text has a lower and an upper bound, and so do a file's size and
+nesting: :mod:`racesim.scenario.limits` lists them with their reasons.
 """
 
 from racesim.scenario.buffer import (

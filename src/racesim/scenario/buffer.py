@@ -34,7 +34,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from racesim.scenario.fields import Count, NonNegative, Percent, Record
+from racesim.scenario.fields import Count, NonNegative, Percent, Record, at_most
+from racesim.scenario.limits import MAX_LATENCY_MULTIPLE, MIN_EPSILON
 
 __all__ = [
     "BufferPolicy",
@@ -43,6 +44,10 @@ __all__ = [
     "PoissonQuantileBuffer",
     "SeedFormulaBuffer",
 ]
+
+
+LatencyMultiple = Annotated[NonNegative, at_most(MAX_LATENCY_MULTIPLE)]
+"""Exposure windows in P99 sync latencies, in [0, 100]."""
 
 
 class FixedBuffer(Record):
@@ -66,15 +71,15 @@ class SeedFormulaBuffer(Record):
     policy: Literal["seed_formula"] = "seed_formula"
     min_units: Count = 5
     percent: Percent = 5.0
-    latency_multiple: NonNegative = 2.0
+    latency_multiple: LatencyMultiple = 2.0
 
 
 class PoissonQuantileBuffer(Record):
     """The smallest b with P(other channels' demand in the exposure window > b) ≤ epsilon."""
 
     policy: Literal["poisson_quantile"] = "poisson_quantile"
-    epsilon: Annotated[float, Field(gt=0, lt=1)] = 0.003
-    latency_multiple: NonNegative = 1.0
+    epsilon: Annotated[NonNegative, Field(ge=MIN_EPSILON, lt=1)] = 0.003
+    latency_multiple: LatencyMultiple = 1.0
 
 
 BufferPolicy = Annotated[FixedBuffer | PercentBuffer | SeedFormulaBuffer |

@@ -31,14 +31,26 @@ from pydantic import Field, model_validator
 from racesim.scenario.distributions import CountDistribution, FixedCount
 from racesim.scenario.fields import (
     Count,
+    Days,
     Duration,
+    Label,
     Name,
-    NonNegative,
+    OrdersPerDay,
+    Period,
     PositiveCount,
-    PositiveDuration,
+    PositiveDays,
     PositiveReal,
     Record,
+    SkuCount,
+    at_most,
     raise_problems,
+    show,
+)
+from racesim.scenario.limits import (
+    MAX_ORDERS_PER_DAY,
+    MAX_SKUS,
+    MAX_UNITS,
+    MAX_ZIPF_EXPONENT,
 )
 
 __all__ = [
@@ -52,7 +64,7 @@ __all__ = [
     "Sku",
 ]
 
-MAX_GENERATED_SKUS = 100_000
+MAX_GENERATED_SKUS = MAX_SKUS
 """Upper bound on ``catalog_generator.count`` (keeps a typo from eating the memory)."""
 
 
@@ -60,7 +72,7 @@ class PeriodicRestock(Record):
     """Receive ``quantity`` units every ``every``, ``lead_time`` after each order is placed."""
 
     policy: Literal["periodic"] = "periodic"
-    every: PositiveDuration
+    every: Period
     quantity: PositiveCount
     lead_time: Duration = 0.0
 
@@ -71,7 +83,7 @@ class OrderUpToRestock(Record):
     policy: Literal["order_up_to"] = "order_up_to"
     level: PositiveCount
     reorder_point: Count
-    review: PositiveDuration
+    review: Period
     lead_time: Duration = 0.0
 
     @model_validator(mode="after")
@@ -92,10 +104,10 @@ class Sku(Record):
 
     sku: Name
     initial_stock: Count
-    orders_per_day: NonNegative
+    orders_per_day: OrdersPerDay
     units_per_order: CountDistribution = FixedCount(value=1)
     restock: RestockPolicy | None = None
-    class_: str | None = Field(default=None, alias="class")
+    class_: Label | None = Field(default=None, alias="class")
     """A free label such as a velocity class ("A", "B", "C")."""
 
     def units_per_day(self) -> float:
@@ -107,8 +119,8 @@ class PeriodicTemplate(Record):
     """A periodic restock whose quantity is ``days_of_demand`` days of the SKU's demand."""
 
     policy: Literal["periodic"] = "periodic"
-    every: PositiveDuration
-    days_of_demand: PositiveReal
+    every: Period
+    days_of_demand: PositiveDays
     lead_time: Duration = 0.0
 
     def resolve(self, units_per_day: float) -> PeriodicRestock:
@@ -121,9 +133,9 @@ class OrderUpToTemplate(Record):
     """An order-up-to policy whose level and reorder point are given in days of demand."""
 
     policy: Literal["order_up_to"] = "order_up_to"
-    level_days: PositiveReal
-    reorder_point_days: NonNegative
-    review: PositiveDuration
+    level_days: PositiveDays
+    reorder_point_days: Days
+    review: Period
     lead_time: Duration = 0.0
 
     @model_validator(mode="after")
@@ -155,14 +167,32 @@ class CatalogGenerator(Record):
     velocity class: "A" until 80 % of demand is covered, "B" until 95 %, then "C".
     """
 
-    count: Annotated[PositiveCount, Field(le=MAX_GENERATED_SKUS)]
-    total_orders_per_day: PositiveReal
-    zipf_exponent: PositiveReal
-    initial_stock_days: PositiveReal
+    count: SkuCount
+    total_orders_per_day: Annotated[PositiveReal, at_most(MAX_ORDERS_PER_DAY)]
+    zipf_exponent: Annotated[PositiveReal, at_most(MAX_ZIPF_EXPONENT)]
+    initial_stock_days: PositiveDays
     min_initial_stock: Count = 1
-    prefix: str = "SKU-"
+    prefix: Label = "SKU-"
     units_per_order: CountDistribution = FixedCount(value=1)
     restock: RestockTemplate | None = None
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> CatalogGenerator:
+        """The best seller's stock and restock sizes (the largest generated) fit MAX_UNITS."""
+        units_per_day = self.total_orders_per_day * self.shares()[0] * self.units_per_order.mean()
+        sizes = [("initial_stock_days", self.initial_stock_days)]
+        if isinstance(self.restock, PeriodicTemplate):
+            sizes.append(("restock.days_of_demand", self.restock.days_of_demand))
+        elif isinstance(self.restock, OrderUpToTemplate):
+            sizes.append(("restock.level_days", self.restock.level_days))
+        for path, days in sizes:
+            units = days * units_per_day
+            if units > MAX_UNITS:
+                message = (f"gives the best-selling SKU {units:.3g} units, more than "
+                           f"{MAX_UNITS:.0e} (got {show(days)} days × {units_per_day:.3g} "
+                           "units/day)")
+                raise_problems("catalog_generator", [(tuple(path.split(".")), message, days)])
+        return self
 
     def shares(self) -> list[float]:
         """Each SKU's share of orders, by rank (sums to 1)."""

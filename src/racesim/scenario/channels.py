@@ -18,23 +18,33 @@ hour ``h`` of the profile covers ``[h·3600, (h+1)·3600)`` of every day.
 
 from __future__ import annotations
 
-from pydantic import field_validator, model_validator
+from typing import Annotated
 
-from racesim.scenario.distributions import DurationDistribution, FixedDuration
+from pydantic import Field, field_validator, model_validator
+
+from racesim.scenario.distributions import DurationDistribution, FixedDuration, delay_problems
 from racesim.scenario.fields import (
+    Attempts,
     Duration,
     Name,
     NonNegative,
-    PositiveCount,
     PositiveDuration,
-    PositiveReal,
     Probability,
     Record,
     RetryProbability,
     Share,
+    at_most,
     problem,
     raise_problems,
     show,
+)
+from racesim.scenario.limits import (
+    MAX_BURST_MULTIPLIER,
+    MAX_BURSTS,
+    MAX_EMPIRICAL,
+    MAX_LATENCY_S,
+    MAX_PROFILE_VALUE,
+    MIN_BURST_MULTIPLIER,
 )
 
 __all__ = ["Burst", "Channel", "Duplicates", "Webhook"]
@@ -76,8 +86,15 @@ class Webhook(Record):
     """Probability that one delivery fails in the handler and is retried."""
     retry_backoff: DurationDistribution = FixedDuration(value=30.0)
     """Delay before a failed delivery is retried (seconds)."""
-    max_attempts: PositiveCount = 10
+    max_attempts: Attempts = 10
     """Deliveries tried before the marketplace gives up."""
+
+    @model_validator(mode="after")
+    def _latencies_bounded(self) -> Webhook:
+        problems = [*delay_problems("latency", self.latency, MAX_LATENCY_S),
+                    *delay_problems("retry_backoff", self.retry_backoff, MAX_LATENCY_S)]
+        raise_problems("webhook", problems)
+        return self
 
 
 class Burst(Record):
@@ -85,7 +102,8 @@ class Burst(Record):
 
     start: Duration
     length: PositiveDuration
-    multiplier: PositiveReal
+    multiplier: Annotated[NonNegative, Field(ge=MIN_BURST_MULTIPLIER),
+                          at_most(MAX_BURST_MULTIPLIER)]
 
     @property
     def end(self) -> float:
@@ -103,9 +121,10 @@ class Channel(Record):
     name: Name
     share: Share
     """Fraction of every SKU's orders placed on this channel (shares sum to 1)."""
-    profile: tuple[NonNegative, ...] | None = None
+    profile: Annotated[tuple[Annotated[NonNegative, at_most(MAX_PROFILE_VALUE)], ...],
+                       Field(max_length=MAX_EMPIRICAL)] | None = None
     """24 hourly demand multipliers, any scale; see :meth:`hourly_profile`."""
-    bursts: tuple[Burst, ...] = ()
+    bursts: Annotated[tuple[Burst, ...], Field(max_length=MAX_BURSTS)] = ()
     webhook: Webhook
     listing_latency: DurationDistribution
     """Delay from a stock push to the new quantity being visible on the listing."""
@@ -113,6 +132,12 @@ class Channel(Record):
     """Fraction of orders the buyer cancels before fulfilment."""
     cancel_webhook_loss: Probability = 0.0
     """Probability that a cancellation webhook never arrives."""
+
+    @model_validator(mode="after")
+    def _listing_latency_bounded(self) -> Channel:
+        problems = delay_problems("listing_latency", self.listing_latency, MAX_LATENCY_S)
+        raise_problems("channel", problems)
+        return self
 
     @field_validator("profile")
     @classmethod

@@ -31,14 +31,18 @@ from pydantic import Field, model_validator
 
 from racesim.scenario.fields import (
     Duration,
+    Loc,
     NonEmpty,
     NonNegative,
-    PositiveCount,
     PositiveDuration,
     Problem,
     Record,
+    UnitsPerOrder,
+    at_most,
     raise_problems,
+    render_seconds,
 )
+from racesim.scenario.limits import MAX_EMPIRICAL, MAX_UNITS_PER_ORDER, MAX_WEIGHT
 from racesim.units import format_duration
 
 __all__ = [
@@ -53,6 +57,7 @@ __all__ = [
     "GeometricCount",
     "LogNormalDuration",
     "UniformDuration",
+    "delay_problems",
 ]
 
 Z99 = NormalDist().inv_cdf(0.99)
@@ -84,6 +89,10 @@ class _Delays(Record):
     def _draw(self, rng: np.random.Generator, size: Size) -> Any:
         raise NotImplementedError
 
+    def largest(self) -> tuple[Loc, float]:
+        """The parameter that sets how long the delays get: (its key, seconds)."""
+        raise NotImplementedError
+
     @overload
     def sample(self, rng: np.random.Generator, size: None = None) -> float: ...
     @overload
@@ -112,6 +121,9 @@ class FixedDuration(_Delays):
     def _draw(self, rng: np.random.Generator, size: Size) -> Any:
         return self.value if size is None else np.full(size, self.value)
 
+    def largest(self) -> tuple[Loc, float]:
+        return ("value",), self.value
+
 
 class ExponentialDuration(_Delays):
     """Memoryless delays with the given mean (seconds)."""
@@ -128,6 +140,9 @@ class ExponentialDuration(_Delays):
 
     def _draw(self, rng: np.random.Generator, size: Size) -> Any:
         return rng.exponential(self.mean_, size)
+
+    def largest(self) -> tuple[Loc, float]:
+        return ("mean",), self.mean_
 
 
 class LogNormalDuration(_Delays):
@@ -172,6 +187,9 @@ class LogNormalDuration(_Delays):
     def _draw(self, rng: np.random.Generator, size: Size) -> Any:
         return rng.lognormal(self.mu, self.sigma, size)
 
+    def largest(self) -> tuple[Loc, float]:
+        return ("p99",), self.p99
+
 
 class UniformDuration(_Delays):
     """Delays spread evenly between ``low`` and ``high`` (seconds)."""
@@ -196,12 +214,15 @@ class UniformDuration(_Delays):
     def _draw(self, rng: np.random.Generator, size: Size) -> Any:
         return rng.uniform(self.low, self.high, size)
 
+    def largest(self) -> tuple[Loc, float]:
+        return ("high",), self.high
+
 
 class EmpiricalDuration(_Delays):
     """Delays resampled from measured values (seconds), each equally likely."""
 
     dist: Literal["empirical"] = "empirical"
-    samples: Annotated[tuple[Duration, ...], NonEmpty]
+    samples: Annotated[tuple[Duration, ...], NonEmpty, Field(max_length=MAX_EMPIRICAL)]
 
     def mean(self) -> float:
         return float(np.mean(self.samples))
@@ -212,12 +233,29 @@ class EmpiricalDuration(_Delays):
     def _draw(self, rng: np.random.Generator, size: Size) -> Any:
         return rng.choice(np.asarray(self.samples, dtype=np.float64), size)
 
+    def largest(self) -> tuple[Loc, float]:
+        index = int(np.argmax(self.samples))
+        return ("samples", index), self.samples[index]
+
 
 DurationDistribution = Annotated[
     FixedDuration | ExponentialDuration | LogNormalDuration | UniformDuration | EmpiricalDuration,
     Field(discriminator="dist"),
 ]
 """A delay distribution, chosen by its ``dist`` key."""
+
+
+def delay_problems(key: str, distribution: _Delays, limit_s: float) -> list[Problem]:
+    """A problem at ``key.<parameter>`` if ``distribution``'s delays reach beyond ``limit_s``.
+
+    The parameter is the one that sets how long the delays get (a lognormal's p99, an
+    exponential's mean, a uniform's high end, the largest empirical sample).
+    """
+    loc, seconds = distribution.largest()
+    if seconds <= limit_s:
+        return []
+    message = f"must be ≤ {render_seconds(limit_s)} (got {render_seconds(seconds)})"
+    return [((key, *loc), message, seconds)]
 
 
 class _Counts(Record):
@@ -250,7 +288,7 @@ class FixedCount(_Counts):
     """Always the same count."""
 
     dist: Literal["fixed"] = "fixed"
-    value: PositiveCount
+    value: UnitsPerOrder
 
     def mean(self) -> float:
         return float(self.value)
@@ -267,8 +305,9 @@ class EmpiricalCount(_Counts):
     """Counts taken from ``values`` with probabilities ∝ ``weights`` (equal if omitted)."""
 
     dist: Literal["empirical"] = "empirical"
-    values: Annotated[tuple[PositiveCount, ...], NonEmpty]
-    weights: tuple[NonNegative, ...] | None = None
+    values: Annotated[tuple[UnitsPerOrder, ...], NonEmpty, Field(max_length=MAX_EMPIRICAL)]
+    weights: Annotated[tuple[Annotated[NonNegative, at_most(MAX_WEIGHT)], ...],
+                       Field(max_length=MAX_EMPIRICAL)] | None = None
 
     @model_validator(mode="after")
     def _weights_match(self) -> EmpiricalCount:
@@ -306,7 +345,7 @@ class GeometricCount(_Counts):
     """Counts 1, 2, 3, … with P(k) = p(1 − p)^(k−1), p = 1/mean; mean 1 means always 1."""
 
     dist: Literal["geometric"] = "geometric"
-    mean_: Annotated[NonNegative, Field(ge=1)] = Field(alias="mean")
+    mean_: Annotated[NonNegative, Field(ge=1), at_most(MAX_UNITS_PER_ORDER)] = Field(alias="mean")
 
     @property
     def p(self) -> float:

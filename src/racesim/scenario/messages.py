@@ -21,8 +21,8 @@ from typing import Annotated, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from racesim.errors import shorten
 from racesim.scenario.fields import PROBLEM, show
+from racesim.scenario.limits import MAX_MESSAGE_LINE, MAX_PROBLEMS
 
 __all__ = ["describe_errors"]
 
@@ -44,12 +44,18 @@ class _Place:
 def describe_errors(error: ValidationError, source: str, root: type[BaseModel]) -> str:
     """One line per problem, ``<source>: <path>: <message>``, in the order pydantic found them."""
     lines: list[str] = []
-    for detail in error.errors(include_url=False):
+    details = error.errors(include_url=False)
+    for detail in details:
         place = _locate(root, detail["loc"])
         path, message = _explain(detail, place)
         line = " ".join(f"{source}: {path}: {message}".splitlines())
+        if len(line) > MAX_MESSAGE_LINE:
+            line = line[: MAX_MESSAGE_LINE - 1] + "…"
         if line not in lines:
             lines.append(line)
+    if len(lines) > MAX_PROBLEMS:
+        more = len(lines) - MAX_PROBLEMS
+        lines = [*lines[:MAX_PROBLEMS], f"{source}: … and {more} more problem(s)"]
     return "\n".join(lines)
 
 
@@ -69,7 +75,7 @@ def _explain(detail: Any, place: _Place) -> tuple[str, str]:
         where = f"{place.path}.{key}" if place.path else key
         if kind == "union_tag_not_found":
             return where, f"required field is missing (one of {tags})"
-        return where, f"unknown {key} {shorten(ctx.get('tag'))}: expected one of {tags}"
+        return where, f"unknown {key} {show(ctx.get('tag'))}: expected one of {tags}"
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return path, str(ctx["error"])
     return path, f"{_builtin_message(kind, ctx, detail['msg'])} (got {show(value)})"
@@ -157,14 +163,18 @@ def _locate(root: type[BaseModel], loc: tuple[int | str, ...]) -> _Place:
             chosen = (discriminator, item, members)
             annotation, discriminator = _member(members, discriminator, item), None
             continue
-        shown = shorten(item, 40, as_text=True)  # a key can be as long as the file
-        parts.append(f".{shown}" if parts else shown)
+        parts.append(f".{_short(item)}" if parts else _short(item))
         parent, tag, chosen = _as_model(annotation), chosen, None
         field = _field(parent, item) if parent else None
         annotation = field.annotation if field else None
         discriminator = _discriminator(field)
     end, _ = _unwrap(annotation)
     return _Place("".join(parts), parent, tag, end)
+
+
+def _short(key: str) -> str:
+    """A key as it goes into a field path: cut when it is absurdly long."""
+    return key if len(key) <= 60 else key[:57] + "..."
 
 
 def _discriminator(field: FieldInfo | None) -> str | None:

@@ -13,23 +13,25 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from racesim.errors import ScenarioError
 from racesim.scenario.buffer import BufferPolicy
 from racesim.scenario.catalog import CatalogGenerator, Sku
 from racesim.scenario.channels import Channel
 from racesim.scenario.fields import (
-    Count,
+    Description,
     Duration,
     Name,
     NonEmpty,
     PositiveDuration,
     Problem,
     Record,
+    Seed,
     raise_problems,
     show,
 )
+from racesim.scenario.limits import MAX_CHANNELS, MAX_SKUS
 from racesim.scenario.messages import describe_errors
 from racesim.scenario.options import EngineOptions, MetricsOptions
 from racesim.scenario.overrides import apply_overrides
@@ -48,16 +50,16 @@ class Scenario(Record):
     """A seller, its marketplaces, its stock policy and how long to simulate them."""
 
     name: Name
-    description: str | None = None
+    description: Description | None = None
     duration: PositiveDuration
     """Simulated time (seconds)."""
     warmup: Duration = 0.0
     """Initial time (seconds) left out of the metrics; must be shorter than ``duration``."""
-    seed: Count | None = None
+    seed: Seed | None = None
     """Root seed of every random stream; None means fresh entropy."""
-    catalog: Annotated[tuple[Sku, ...], NonEmpty] | None = None
+    catalog: Annotated[tuple[Sku, ...], NonEmpty, Field(max_length=MAX_SKUS)] | None = None
     catalog_generator: CatalogGenerator | None = None
-    channels: Annotated[tuple[Channel, ...], NonEmpty]
+    channels: Annotated[tuple[Channel, ...], NonEmpty, Field(max_length=MAX_CHANNELS)]
     sync: SyncPolicy
     buffer: BufferPolicy
     warehouse: Warehouse = Warehouse()

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from racesim.scenario.fields import Count, Duration, PositiveDuration, Record
+from racesim.scenario.fields import Latency, Period, Record, Retries
 
 __all__ = [
     "CompareAndSetSync",
@@ -40,37 +40,37 @@ class EventDrivenSync(Record):
     """Push after every stock change (coalescing changes within ``debounce`` seconds)."""
 
     mode: Literal["event_driven"] = "event_driven"
-    debounce: Duration = 0.0
+    debounce: Latency = 0.0
 
 
 class PeriodicPushTimeSync(Record):
     """Every ``interval`` seconds, push the available count as it is at push time."""
 
     mode: Literal["periodic_push_time"] = "periodic_push_time"
-    interval: PositiveDuration
+    interval: Period
 
 
 class PeriodicSnapshotSync(Record):
     """Every ``interval`` seconds, push a count read ``snapshot_lag`` seconds earlier."""
 
     mode: Literal["periodic_snapshot"] = "periodic_snapshot"
-    interval: PositiveDuration
-    snapshot_lag: Duration
+    interval: Period
+    snapshot_lag: Latency
 
 
 class PeriodicDeltaSync(Record):
     """Every ``interval`` seconds, push the change in available stock since the last push."""
 
     mode: Literal["periodic_delta"] = "periodic_delta"
-    interval: PositiveDuration
+    interval: Period
 
 
 class CompareAndSetSync(Record):
     """Every ``interval`` seconds, a conditional update retried on conflict."""
 
     mode: Literal["compare_and_set"] = "compare_and_set"
-    interval: PositiveDuration
-    cas_max_retries: Count = 5
+    interval: Period
+    cas_max_retries: Retries = 5
 
 
 SyncPolicy = Annotated[

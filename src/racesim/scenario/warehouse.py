@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from racesim.scenario.distributions import DurationDistribution, FixedDuration
-from racesim.scenario.fields import NonNegative, PositiveDuration, Probability, Record
+from racesim.scenario.fields import NonNegative, Period, Probability, Record, at_most
+from racesim.scenario.limits import MAX_SHRINKAGE_PER_DAY
 
 __all__ = ["Warehouse"]
 
@@ -38,7 +39,7 @@ class Warehouse(Record):
     """From announcement/arrival to the warehouse confirming the return (seconds)."""
     return_webhook_delay: DurationDistribution = FixedDuration(value=600.0)
     """From the confirmation to the return webhook reaching the ledger (seconds)."""
-    shrinkage_per_day: NonNegative = 0.0
+    shrinkage_per_day: Annotated[NonNegative, at_most(MAX_SHRINKAGE_PER_DAY)] = 0.0
     """Units lost per day per SKU (theft, damage), not recorded until a cycle count."""
-    cycle_count_every: PositiveDuration | None = None
+    cycle_count_every: Period | None = None
     """Period of cycle counts that post an ADJUST with a reason; none if omitted."""

@@ -88,8 +88,9 @@ class Simulation:
     def __init__(self, scenario: object, seed: np.random.SeedSequence | int, *,
                  store: str | None = None, engine: str | None = None,
                  buffer: Callable[[str, int, float], int] | None = None,
-                 tables: bool = True) -> None:
+                 tables: bool = True, discard: bool = False) -> None:
         self.scenario = scenario
+        self.discard = discard  # delete the ledger's storage when the run ends
         self.streams = Streams(seed)
         self.env = simpy.Environment()
         self.skus = list(scenario.skus())
@@ -370,14 +371,24 @@ class Simulation:
             self.call_later(self.warmup, self._end_warmup, None)
         from racesim.sim.results import collect
 
-        with _without_cyclic_gc():
-            env.run(until=self.duration)
-            self.hidden.close(self.duration)
-            self.gaps.close(self.duration)
-            result = collect(self, tables=self.tables)
-        self.engine.close()
+        try:
+            with _without_cyclic_gc():
+                env.run(until=self.duration)
+                self.hidden.close(self.duration)
+                self.gaps.close(self.duration)
+                result = collect(self, tables=self.tables)
+        finally:
+            self._close_engine()
         self._release()
         return result
+
+    def _close_engine(self) -> None:
+        """Close the engine; with ``discard``, delete its storage (a throwaway ledger)."""
+        destroy = getattr(self.engine, "destroy", None)
+        if self.discard and callable(destroy):
+            destroy()
+        else:
+            self.engine.close()
 
     def _release(self) -> None:
         """Break the simulation's reference cycles so that it is freed at once."""
