@@ -561,3 +561,17 @@ def test_cli_a_missing_log_is_one_line_on_stderr(tmp_path: Path,
     assert main(["replay", str(tmp_path / "nope.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err == f"racesim: error: {tmp_path / 'nope.jsonl'}: no such webhook log\n"
+
+
+def test_a_line_dated_far_in_the_future_is_malformed_and_cannot_freeze_the_replay(
+        tmp_path: Path) -> None:
+    log = write(tmp_path / "log.jsonl", restock(1e308, "MUG", 1, "PO-1"),
+                restock(5, "MUG", 2, "PO-2"), order(6, "A-1", "MUG", 1))
+    url = store_url("sqlite", tmp_path)
+    with pytest.raises(MalformedLog, match="line 1: field 'at' \\(1e\\+308 s\\) lies more than"):
+        replay_log(log, url)
+    with Ledger.open(url) as ledger:
+        assert ledger.event_count() == 0  # nothing applied
+    report = replay_log(log, url, on_malformed="skip")
+    assert report.sound and report.outcomes == {"applied": 1, "reserved": 1}
+    assert figures(report) == {"MUG": (2, 1, 1)}

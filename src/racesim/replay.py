@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,9 +39,27 @@ from racesim.chaos.engines import EngineUnderTest
 from racesim.chaos.run import BACKOFF
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
+from racesim.ledger.engine import DEFAULT_FUTURE_WINDOW
 from racesim.webhooks import MalformedLine, Webhook, read_log
 
 __all__ = ["ReplayReport", "replay_log"]
+
+def _within_the_window(lines: list[tuple[int, Webhook]]
+                       ) -> tuple[list[tuple[int, Webhook]], list[MalformedLine]]:
+    """Lines dated beyond the ledger's future window from now are malformed: any ledger
+    would refuse them, and the replay's clock, which only moves forward, would carry their
+    date to every delivery after them."""
+    horizon = time.time() + DEFAULT_FUTURE_WINDOW
+    kept, late = [], []
+    for number, webhook in lines:
+        if webhook.at > horizon:
+            late.append(MalformedLine(number, f"field 'at' ({webhook.at:.6g} s) lies more than "
+                                              f"{DEFAULT_FUTURE_WINDOW:g} s after this machine's "
+                                              "clock", webhook.to_line()[:200]))
+        else:
+            kept.append((number, webhook))
+    return kept, late
+
 
 class MalformedLog(RacesimError, ValueError):
     """A log has malformed lines and the replay was asked to stop on them."""
@@ -107,6 +126,8 @@ def replay_log(path: str | Path, store: str = "memory://", *,
         raise RacesimError(f"{path}: " + ("a directory, not a webhook log" if path.is_dir()
                                           else "no such webhook log"))
     lines, malformed = read_log(path)
+    lines, too_late = _within_the_window(lines)
+    malformed = sorted(malformed + too_late)
     if malformed and on_malformed == "stop":
         raise MalformedLog(path, malformed)
     queue = _schedule([w for _, w in lines], p2, p3, shuffle, seed)
