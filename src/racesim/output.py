@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
-import sys
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
 from racesim.csvsafe import write_csv
+from racesim.manifest import record
 from racesim.outdir import OutputFolder, as_folder
 from racesim.runner import RunResult
 
-__all__ = ["manifest", "print_run_summary", "write_run", "write_table"]
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in ("racesim", "simpy", "numpy", "pandas", "scipy", "pydantic"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def manifest(scenario_path: Path | None, seed: int, extra: dict | None = None) -> dict:
-    """What produced a set of results: scenario text and hash, seed, versions, command."""
-    text = scenario_path.read_text() if scenario_path else ""
-    return {"scenario_file": str(scenario_path) if scenario_path else None,
-            "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "scenario_text": text, "seed": seed, "versions": _versions(),
-            "command": sys.argv, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **(extra or {})}
+__all__ = ["print_run_summary", "write_run", "write_table"]
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
@@ -69,9 +45,10 @@ def write_run(out: OutputFolder | Path, scenario: object, result: RunResult,
                 write_table(frame, stage.path(f"rep-{r:03d}/{name}"))
         write_table(result.per_replication, stage.path("per_replication"))
         stage.path("summary.json").write_text(json.dumps(result.to_json(), indent=2))
-        stage.manifest.update({"what": "racesim run", **manifest(
-            scenario_path, result.seed, {"replications": len(result.replications),
-                                         "scenario_name": scenario.name})})
+        stage.manifest.update(record("racesim run", scenario_path=scenario_path,
+                                     seed=result.seed,
+                                     replications=len(result.replications),
+                                     scenario_name=scenario.name))
     return stage.files
 
 

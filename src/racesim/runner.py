@@ -7,9 +7,8 @@ so the same seed gives the same numbers whatever ``jobs`` is.
 
 from __future__ import annotations
 
-import math
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -18,16 +17,21 @@ import pandas as pd
 
 from racesim.budget import Budget, check_run
 from racesim.executors import Executor, LocalExecutor
+from racesim.jsonable import finite, jsonable, plain
 from racesim.ledger.store import store_variant
+from racesim.progress import progress as with_progress
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
 
-__all__ = ["RunResult", "replication_store", "run_replication", "run_scenario",
-           "scratch_store", "workers_of"]
+__all__ = ["BufferCallable", "ReplicationTask", "RunResult", "replication_store",
+           "run_replication", "run_scenario", "run_task", "scratch_store", "workers_of"]
 
 _DEFAULT_BUDGET = Budget()
+
+BufferCallable = Callable[[str, int, float], int]
+"""A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.buffers`)."""
 
 SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
           "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
@@ -55,8 +59,8 @@ def scratch_store(store: str, replication: int) -> str:
 
 def run_replication(scenario: object, seed: np.random.SeedSequence, replication: int = 0, *,
                     store: str | None = None, engine: str | None = None,
-                    buffer: Callable[[str, int, float], int] | None = None,
-                    tables: bool = True, scratch: bool = False) -> SimulationResult:
+                    buffer: BufferCallable | None = None, tables: bool = True,
+                    scratch: bool = False) -> SimulationResult:
     """Simulate one replication; with ``tables=False`` drop the large per-event tables.
 
     The ledger is ``store`` or else the scenario's ``[engine] store``, and each
@@ -70,10 +74,30 @@ def run_replication(scenario: object, seed: np.random.SeedSequence, replication:
     return simulation.run()
 
 
-def _one(arguments: tuple) -> SimulationResult:
-    scenario, seed, replication, store, engine, buffer, tables, scratch = arguments
-    return run_replication(scenario, seed, replication, store=store, engine=engine,
-                           buffer=buffer, tables=tables, scratch=scratch)
+@dataclass(frozen=True, slots=True)
+class ReplicationTask:
+    """One replication to simulate: everything a worker needs, nothing about the worker.
+
+    A run, a sweep point or a tuner candidate is a list of these, mapped over an
+    :class:`~racesim.executors.Executor` with :func:`run_task`; the arguments are those
+    of :func:`run_replication`.
+    """
+
+    scenario: object
+    seed: np.random.SeedSequence
+    replication: int
+    store: str | None = None
+    engine: str | None = None
+    buffer: BufferCallable | None = None
+    tables: bool = True
+    scratch: bool = False
+
+
+def run_task(task: ReplicationTask) -> SimulationResult:
+    """Simulate ``task`` (see :func:`run_replication`)."""
+    return run_replication(task.scenario, task.seed, task.replication, store=task.store,
+                           engine=task.engine, buffer=task.buffer, tables=task.tables,
+                           scratch=task.scratch)
 
 
 @dataclass
@@ -103,12 +127,12 @@ class RunResult:
         rates, which also accounts for oversells clustering within a run.
         """
         frame = self.per_replication
-        totals: dict[str, object] = {key: _plain(frame[key].sum()) for key in SUMMED}
+        totals: dict[str, object] = {key: plain(frame[key].sum()) for key in SUMMED}
         orders, oversold = int(totals["orders"]), int(totals["oversold"])
         totals["oversell_rate"] = oversold / orders if orders else 0.0
         totals["oversell_rate_ci"] = list(wilson_interval(oversold, orders))
         _, low, high = mean_interval(frame["oversell_rate"].to_numpy())
-        totals["oversell_rate_between_ci"] = [_finite(low), _finite(high)]
+        totals["oversell_rate_between_ci"] = [finite(low), finite(high)]
         latencies = np.concatenate([r.sync_latency for r in self.replications])
         totals["sync_latency_p50_s"] = float(np.percentile(latencies, 50)) if latencies.size \
             else 0.0
@@ -126,32 +150,14 @@ class RunResult:
         """The summary plus ``per_replication``, JSON-ready."""
         data = self.summary()
         data["per_replication"] = [
-            {key: _jsonable(value) for key, value in result.summary.items()}
+            {key: jsonable(value) for key, value in result.summary.items()}
             for result in self.replications]
-        return {key: _jsonable(value) for key, value in data.items()}
-
-
-def _plain(value: object) -> object:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _finite(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
-def _jsonable(value: object) -> object:
-    value = _plain(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+        return {key: jsonable(value) for key, value in data.items()}
 
 
 def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: int = 1, *,
                  store: str | None = None, engine: str | None = None,
-                 buffer: Callable[[str, int, float], int] | None = None,
-                 tables: bool = False, progress: bool = False,
+                 buffer: BufferCallable | None = None, tables: bool = False, progress: bool = False,
                  executor: Executor | None = None, scratch: bool = False,
                  budget: Budget | None = _DEFAULT_BUDGET,
                  source: str | None = None) -> RunResult:
@@ -181,13 +187,14 @@ def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: i
         check_run(scenario, replications, workers, tables=tables, budget=budget,
                   source=source)
     seeds = replication_seeds(seed, replications)
-    work = [(scenario, seeds[r], r, store, engine, buffer, tables, scratch)
-            for r in range(replications)]
+    work = [ReplicationTask(scenario, seeds[r], r, store=store, engine=engine, buffer=buffer,
+                            tables=tables, scratch=scratch) for r in range(replications)]
     owned = executor is None
     runner = LocalExecutor(jobs) if executor is None else executor
     with runner if owned else nullcontext(runner):
         # results come back in replication order, whatever finishes first
-        results = list(_progress(runner.map(_one, work), replications, progress))
+        results = list(with_progress(runner.map(run_task, work), replications, progress,
+                                     desc="replications", unit="rep"))
     return RunResult(seed=seed, replications=results)
 
 
@@ -195,13 +202,3 @@ def workers_of(executor: Executor) -> int:
     """How many replications ``executor`` runs at once (1 when it does not say)."""
     count = getattr(executor, "jobs", None) or getattr(executor, "workers", None) or 1
     return int(count)
-
-
-def _progress(results: Iterator[SimulationResult], total: int,
-              enabled: bool) -> Iterator[SimulationResult]:
-    if not enabled:
-        yield from results
-        return
-    from tqdm.auto import tqdm
-
-    yield from tqdm(results, total=total, desc="replications", unit="rep")

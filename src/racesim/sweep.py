@@ -34,14 +34,10 @@ from __future__ import annotations
 
 import math
 import os
-import platform
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -52,8 +48,11 @@ from racesim.budget import Budget, check_sweep
 from racesim.csvsafe import write_csv
 from racesim.executors import Executor, LocalExecutor
 from racesim.grid import Grid, GridPoint
+from racesim.jsonable import jsonable, plain
+from racesim.manifest import record
 from racesim.outdir import OutputFolder, as_folder
-from racesim.runner import run_replication, workers_of
+from racesim.progress import progress as with_progress
+from racesim.runner import BufferCallable, ReplicationTask, run_task, workers_of
 from racesim.scenario import Scenario
 from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
@@ -62,10 +61,6 @@ __all__ = ["POLICY_COLUMN", "Bindable", "BufferPolicyLike", "SweepResult", "form
            "sweep"]
 
 _DEFAULT_BUDGET = Budget()
-
-BufferCallable = Callable[[str, int, float], int]
-"""A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.buffers`)."""
-
 
 class Bindable(Protocol):
     """A buffer policy that needs the scenario first (e.g. ``racesim.buffers.seed_formula``)."""
@@ -84,26 +79,9 @@ POLICY_COLUMN = "policy"
 INTERVAL_METRICS = ("oversell_rate", "lost_sales", "hidden_unit_hours")
 """Metrics whose per-point mean gets a Student-t 95 % interval (``…_low``, ``…_high``)."""
 
-_VERSIONED = ("racesim", "numpy", "pandas", "simpy", "scipy", "pydantic", "pyarrow", "dask",
-              "distributed")
-
-
-@dataclass(frozen=True, slots=True)
-class _Task:
-    """One replication at one point: everything the worker needs, nothing about the worker."""
-
-    scenario: Scenario
-    seed: np.random.SeedSequence
-    replication: int
-    buffer: BufferPolicyLike | None = None
-
-
-def _run_task(task: _Task) -> dict[str, object]:
+def _summarise_task(task: ReplicationTask) -> dict[str, object]:
     """Simulate one (point, replication) and return its summary metrics."""
-    buffer = cast(BufferCallable | None, task.buffer)  # the model binds a Bindable itself
-    result = run_replication(task.scenario, task.seed, task.replication, buffer=buffer,
-                             tables=False, scratch=True)  # a throwaway ledger per task
-    return result.summary
+    return run_task(task).summary
 
 
 @dataclass(frozen=True, eq=False)  # tables do not compare with ==
@@ -204,29 +182,16 @@ class SweepResult:
 
     def manifest(self, scenario_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """What produced these tables, JSON-ready (what :meth:`save` writes)."""
-        text = Path(scenario_path).read_text(encoding="utf-8") if scenario_path else None
-        return {
-            "what": "racesim sweep",
-            "scenario_name": self.scenario.name,
-            "scenario_digest": self.scenario.digest(),
-            "scenario_file": str(scenario_path) if scenario_path else None,
-            "scenario_text": text,
-            "scenario_toml": self.scenario.to_toml(),
-            "grid": self.grid.to_dict(),
-            "grid_source": self.grid.source,
-            "parameters": list(self.parameters),
-            "policies": list(self.policies),
-            "points": len(self.summary),
-            "replications": self.replications,
-            "seed": self.seed,
-            "seeds": f"replication r uses numpy SeedSequence({self.seed}).spawn"
-                     f"({self.replications})[r] at every point (common random numbers)",
-            "executor": dict(self.executor),
-            "elapsed_s": self.elapsed_s,
-            "versions": _versions(),
-            "command": sys.argv,
-            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        return record(
+            "racesim sweep", scenario_path=scenario_path,
+            scenario_name=self.scenario.name, scenario_digest=self.scenario.digest(),
+            scenario_toml=self.scenario.to_toml(), grid=self.grid.to_dict(),
+            grid_source=self.grid.source, parameters=list(self.parameters),
+            policies=list(self.policies), points=len(self.summary),
+            replications=self.replications, seed=self.seed,
+            seeds=f"replication r uses numpy SeedSequence({self.seed}).spawn"
+                  f"({self.replications})[r] at every point (common random numbers)",
+            executor=dict(self.executor), elapsed_s=self.elapsed_s)
 
 
 def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike[str],
@@ -265,7 +230,10 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
         check_sweep([point.scenario for point, _, _ in cells], replications, workers,
                     budget=budget, source=source)
     seeds = replication_seeds(seed, replications)  # the same seeds at every point: CRN
-    tasks = [_Task(point.scenario, seeds[r], r, policy)
+    # only summaries come back, each task on a throwaway ledger; the model binds a Bindable
+    tasks = [ReplicationTask(point.scenario, seeds[r], r,
+                             buffer=cast(BufferCallable | None, policy), tables=False,
+                             scratch=True)
              for point, _, policy in cells for r in range(replications)]
 
     owned = executor is None
@@ -273,7 +241,8 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
     with runner if owned else nullcontext(runner):
         runner.start()  # a cluster's start-up is not part of elapsed_s
         started = time.perf_counter()
-        results = list(_progress(runner.map(_run_task, tasks), len(tasks), progress))
+        results = list(with_progress(runner.map(_summarise_task, tasks), len(tasks), progress,
+                                     desc="sweep", unit="run"))
         elapsed = time.perf_counter() - started
         described = runner.describe()
 
@@ -350,7 +319,7 @@ def _summarise(runs: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
     for point, group in runs.groupby("point", sort=True):
         row: dict[str, object] = {"point": int(point),  # type: ignore[call-overload]
-                                  **{p: _plain(group[p].iloc[0]) for p in parameters},
+                                  **{p: plain(group[p].iloc[0]) for p in parameters},
                                   "replications": len(group)}
         means = {m: _mean(group[m]) for m in metrics}
         orders, oversold = int(group["orders"].sum()), int(group["oversold"].sum())
@@ -379,10 +348,6 @@ def _is_none_or_number(value: object) -> bool:
     return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
-def _plain(value: object) -> object:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _storable(frame: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
     """Parameter columns mixing kinds of value (``"30s"`` and ``60``) as text, for Parquet."""
     frame = frame.copy()
@@ -395,35 +360,8 @@ def _storable(frame: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
     """Rows as dicts of plain Python values; NaN and infinities become None."""
-    records = []
-    for row in frame.to_dict("records"):
-        clean = {}
-        for key, value in row.items():
-            value = _plain(value)
-            if isinstance(value, float) and not math.isfinite(value):
-                value = None
-            clean[str(key)] = value
-        records.append(clean)
-    return records
-
-
-def _progress(results: Iterator[dict[str, object]], total: int,
-              enabled: bool) -> Iterable[dict[str, object]]:
-    if not enabled:
-        return results
-    from tqdm.auto import tqdm
-
-    return tqdm(results, total=total, desc="sweep", unit="run")
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in _VERSIONED:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
+    return [{str(key): jsonable(value) for key, value in row.items()}
+            for row in frame.to_dict("records")]
 
 
 def format_summary(result: SweepResult) -> str:

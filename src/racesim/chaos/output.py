@@ -12,6 +12,7 @@ from racesim.chaos.engines import EngineSpec
 from racesim.chaos.run import ChaosReport, explain_trace, run_seed, shrink
 from racesim.chaos.swarm import SWARM_VERSION
 from racesim.csvsafe import write_csv
+from racesim.manifest import versions, written_at
 from racesim.outdir import OutputFolder, as_folder
 from racesim.webhooks import Webhook, write_log
 
@@ -90,7 +91,8 @@ def write_chaos(out: OutputFolder | Path, report: ChaosReport,
             seed = report.failures[0].seed
             write_log(stage.path(f"seed-{seed}.short.jsonl"), report.shortened,
                       _header(seed, version))
-        stage.manifest.update({"what": "racesim chaos", "command": command})
+        stage.manifest.update({"what": "racesim chaos", "command": command,
+                               "versions": versions(), "written_at": written_at()})
     return stage.files
 
 
@@ -122,7 +124,8 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *,
                       _header(seed, swarm_version))
             write_log(stage.path(f"seed-{seed}.short.jsonl"), short,
                       _header(seed, swarm_version))
-            stage.manifest.update({"what": "racesim chaos", "replayed_seed": seed})
+            stage.manifest.update({"what": "racesim chaos", "replayed_seed": seed,
+                                   "versions": versions(), "written_at": written_at()})
     if as_json:
         print(json.dumps({"seed": seed, "swarm_version": swarm_version, "passed": False,
                           "invariant": run.violation.invariant,

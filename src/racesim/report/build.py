@@ -17,14 +17,11 @@ holding other files is refused unless ``force``; those files are never touched.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +29,9 @@ import pandas as pd
 
 from racesim.budget import Budget, check_report
 from racesim.csvsafe import write_csv
+from racesim.manifest import record, scenario_source
 from racesim.outdir import OutputFolder, Staging, as_folder
+from racesim.progress import StageBar
 from racesim.report.compute import (
     EPISODE_REPLICATIONS,
     MAX_SWEEP_POINTS,
@@ -49,7 +48,6 @@ from racesim.tune import FAMILIES
 
 __all__ = ["Report", "build_report"]
 
-_VERSIONED = ("racesim", "numpy", "pandas", "scipy", "simpy", "pydantic", "matplotlib", "tqdm")
 _DEFAULT_BUDGET = Budget()
 
 
@@ -63,52 +61,6 @@ class Report:
     headline: dict[str, Any] = field(repr=False)
     data: ReportData = field(repr=False)
     elapsed_s: float = 0.0
-
-
-class _Bar:
-    """A ``tqdm.auto`` bar over the report's stages, on standard error."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.started = False
-        self.bar: Any = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=0, desc="report", unit="stage", file=sys.stderr,
-                            bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| "
-                                       "{elapsed}{postfix}")
-
-    def expect(self, stages: int) -> None:
-        if self.enabled:
-            self.bar.total += stages
-            self.bar.refresh()
-
-    def stage(self, name: str) -> None:
-        if self.enabled:
-            if self.started:
-                self.bar.update(1)
-            self.started = True
-            self.bar.set_postfix_str(name)
-
-    def close(self) -> None:
-        if self.enabled:
-            if self.started:
-                self.bar.update(1)
-            self.bar.set_postfix_str("done")
-            self.bar.close()
-
-
-def _versions(pdf: bool) -> dict[str, str | None]:
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for package in _VERSIONED:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = None
-    if pdf:
-        found["chromium"] = chromium_version()
-    return found
 
 
 def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
@@ -186,7 +138,7 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
 
         find_chromium()  # fail now, not after minutes of simulation
     text = _scenario_text(scenario, scenario_path)
-    bar = _Bar(progress)
+    bar = StageBar(progress, "report")
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
                        target=target, policy=policy, progress=bar, budget=None)
@@ -202,7 +154,7 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
             page = render(data, head, charts, {
                 "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "version": version("racesim"), "elapsed_s": time.perf_counter() - started,
-                "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "scenario_sha256": scenario_source(scenario_path, text)["scenario_sha256"],
                 "files": [*files, *(["report.pdf"] if pdf else []), "manifest.json"]})
             stage.path("index.html").write_text(page, encoding="utf-8")
             if pdf:
@@ -222,20 +174,16 @@ def _manifest(scenario: Scenario, scenario_path: Path | None, text: str, data: R
               started: float) -> dict[str, Any]:
     """What produced the report: scenario, settings, seeds, versions, command, timing."""
     seed = settings["seed"]
-    return {
-        "what": "racesim report", "scenario_name": scenario.name,
-        "scenario_file": str(scenario_path) if scenario_path else None,
-        "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "scenario_digest": scenario.digest(), "scenario_text": text, **settings,
-        "recommended": {name: describe_value(data.family, value)
-                        for name, value in data.tuning.values.items()},
-        "sweep_values": [float(v) for v in data.sweep["value"]],
-        "seeds": f"replication r uses numpy SeedSequence({seed}).spawn(R)[r] in every run "
-                 f"(common random numbers); the tuner confirms on seed {seed + 1}",
-        "versions": _versions(pdf), "command": list(sys.argv if command is None else command),
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "elapsed_s": round(time.perf_counter() - started, 3),
-    }
+    return record(
+        "racesim report", scenario_path=scenario_path, scenario_text=text,
+        command=command, tools={"chromium": chromium_version()} if pdf else None,
+        scenario_name=scenario.name, scenario_digest=scenario.digest(), **settings,
+        recommended={name: describe_value(data.family, value)
+                     for name, value in data.tuning.values.items()},
+        sweep_values=[float(v) for v in data.sweep["value"]],
+        seeds=f"replication r uses numpy SeedSequence({seed}).spawn(R)[r] in every run "
+              f"(common random numbers); the tuner confirms on seed {seed + 1}",
+        elapsed_s=round(time.perf_counter() - started, 3))
 
 
 def _write_files(stage: Staging, data: ReportData, head: dict[str, Any],
