@@ -296,8 +296,12 @@ def _leave_signals_to_the_parent() -> None:
 
 
 def _racesim_version() -> str:
-    """racesim's version, after importing what every replication task needs."""
-    import racesim.runner  # noqa: F401 — the import is the point: warm the worker up
+    """racesim's version, after importing the model every replication task runs.
+
+    The simulation (pandas, SciPy, SimPy), not the study modules that hand out tasks:
+    those import this module, and a worker unpickles them with its first task anyway.
+    """
+    import racesim.sim.model  # noqa: F401 — the import is the point: warm the worker up
     from racesim import __version__
 
     return __version__
