@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from racesim.errors import StoreError
+from racesim.errors import StoreRefused
 from racesim.ledger import CommandStatus, EventKind, Ledger, OrderStatus, Stock
 
 RESERVED, REJECTED = CommandStatus.RESERVED, CommandStatus.REJECTED
@@ -320,11 +320,11 @@ def test_frames_are_tidy(ledger: Ledger) -> None:
 
 
 def test_unknown_store_urls_are_refused_clearly() -> None:
-    with pytest.raises(StoreError, match="unknown scheme 'mysql'"):
+    with pytest.raises(StoreRefused, match="unknown scheme 'mysql'"):
         Ledger.open("mysql://localhost/db")
-    with pytest.raises(StoreError, match="must look like"):
+    with pytest.raises(StoreRefused, match="must look like"):
         Ledger.open("ledger.db")
-    with pytest.raises(StoreError, match="unknown option"):
+    with pytest.raises(StoreRefused, match="unknown option"):
         Ledger.open("sqlite:///x.db?journal=off")
-    with pytest.raises(StoreError, match="takes no path"):
+    with pytest.raises(StoreRefused, match="takes no path"):
         Ledger.open("memory://somewhere")

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 
 from postgres_server import fresh_postgres_url, require_postgres
 from racesim.cli import main
-from racesim.errors import OrderStateError, StoreError
+from racesim.errors import OrderStateError, StoreError, StoreRefused, StoreRetryable
 from racesim.ledger import CommandStatus, EventKind, Ledger, Stock
 from racesim.ledger.postgres import PostgresStore
 from racesim.runner import replication_store
@@ -160,8 +160,9 @@ def test_a_ledger_from_another_schema_version_is_refused(url: str) -> None:
     Ledger.open(url).close()
     with raw(url) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match="schema version 99"):
+    with pytest.raises(StoreRefused, match="schema version 99") as refused:
         Ledger.open(url)
+    assert refused.value.retryable is False
 
 
 # -- URLs and errors ----------------------------------------------------------------------
@@ -169,13 +170,13 @@ def test_a_ledger_from_another_schema_version_is_refused(url: str) -> None:
 
 def test_urls_name_a_database_and_known_options_only(url: str) -> None:
     base = url.split("?")[0]
-    with pytest.raises(StoreError, match=r"unknown option\(s\) \['journal'\]"):
+    with pytest.raises(StoreRefused, match=r"unknown option\(s\) \['journal'\]"):
         Ledger.open(f"{url}&journal=off")
-    with pytest.raises(StoreError, match="timeout must be seconds"):
+    with pytest.raises(StoreRefused, match="timeout must be seconds"):
         Ledger.open(f"{url}&timeout=soon")
-    with pytest.raises(StoreError, match="synchronous_commit='maybe'"):
+    with pytest.raises(StoreRefused, match="synchronous_commit='maybe'"):
         Ledger.open(f"{url}&synchronous_commit=maybe")
-    with pytest.raises(StoreError, match="name one database"):
+    with pytest.raises(StoreRefused, match="name one database"):
         Ledger.open(base.rsplit("/", 1)[0] + "/")
     with Ledger.open(url.replace("postgresql://", "postgres://", 1)) as ledger:
         assert isinstance(ledger.store, PostgresStore)
@@ -201,10 +202,11 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
 def test_a_write_the_database_refuses_is_a_store_error_and_rolls_back(url: str) -> None:
     ledger = Ledger.open(url)
     ledger.restock("SKU-1", 2, ref="PO-1", at=0)
-    with (pytest.raises(StoreError, match="refused a write") as refused,
+    with (pytest.raises(StoreRefused, match="refused a write") as refused,
           ledger.store.transaction() as tx):
         tx.put_stock(Stock("SKU-1", -1, 0, 0, 0, 1))
     assert isinstance(refused.value.__cause__, psycopg.errors.CheckViolation)
+    assert not refused.value.retryable
     assert ledger.stock("SKU-1").on_hand == 2
     assert ledger.reserve("SKU-1", 1, order_id="A-1", channel="shop", at=1).status is RESERVED
     assert ledger.verify() == []
@@ -279,13 +281,15 @@ def test_a_lock_held_too_long_is_a_clear_error(open_ledgers: Callable[..., Ledge
     holder.restock("SKU-1", 5, ref="PO-1", at=0)
     with holder.batch():
         holder.reserve("SKU-1", 1, order_id="A-1", channel="shop", at=1)
-        with pytest.raises(StoreError, match="gave up waiting for another writer's lock"):
+        with pytest.raises(StoreRetryable,
+                           match="gave up waiting for another writer's lock") as waited:
             impatient.reserve("SKU-1", 1, order_id="A-2", channel="shop", at=2)
+        assert isinstance(waited.value.__cause__, psycopg.errors.LockNotAvailable)
     assert impatient.reserve("SKU-1", 1, order_id="A-2", channel="shop",
                              at=2).status is RESERVED
 
 
-def test_batches_that_lock_two_skus_in_opposite_orders_fail_one_with_a_retry_hint(
+def test_batches_that_lock_two_skus_in_opposite_orders_fail_one_as_retryable(
         open_ledgers: Callable[..., Ledger]) -> None:
     """A deadlock: PostgreSQL finds it within deadlock_timeout (1 s) and rolls one back."""
     a, b = open_ledgers(), open_ledgers()
@@ -312,12 +316,69 @@ def test_batches_that_lock_two_skus_in_opposite_orders_fail_one_with_a_retry_hin
         except StoreError as exc:
             errors.append(exc)
         errors.append(other.exception(timeout=30))  # type: ignore[arg-type]
-    refused = [str(error) for error in errors if error is not None]
+    refused = [error for error in errors if error is not None]
     assert len(refused) == 1, errors  # exactly one of the two batches was rolled back
-    assert "conflicted with another writer" in refused[0] and "retry it" in refused[0]
+    victim = refused[0]
+    assert isinstance(victim, StoreRetryable) and victim.retryable, repr(victim)
+    assert isinstance(victim.__cause__, psycopg.errors.DeadlockDetected)
+    assert "conflicted with another writer" in str(victim) and "retry it" in str(victim)
     assert a.verify() == []
     written = 5 if errors[0] is None else 4  # a's batch adds two events, b's one (and a repeat)
     assert [e.seq for e in a.iter_events()] == list(range(1, written + 1))
+    if errors[0] is None:  # retried, as the class invites, the rolled-back batch goes through
+        b_batch()
+    else:
+        with a.batch():
+            a.reserve("SKU-1", 1, order_id="A-1", channel="shop")
+            a.reserve("SKU-2", 1, order_id="A-2", channel="shop")
+    assert a.event_count() == 6 and a.verify() == []
+
+
+def _terminate(url: str, application_name: str) -> None:
+    """End the server session of the ledger connected as ``application_name``."""
+    with raw(url) as conn:
+        ended = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE application_name = %s", (application_name,)).fetchall()
+    assert ended == [(True,)]
+
+
+def test_a_connection_lost_before_the_commit_is_retryable(url: str) -> None:
+    with Ledger.open(url) as setup:
+        setup.restock("SKU-1", 5, ref="PO-1", at=0)
+    victim = Ledger.open(f"{url}&application_name=victim-1")
+
+    def lose_the_connection_midway() -> None:
+        with victim.batch():
+            victim.reserve("SKU-1", 1, order_id="A-1", channel="shop", at=1)
+            _terminate(url, "victim-1")
+            victim.reserve("SKU-1", 1, order_id="A-2", channel="shop", at=2)
+
+    with pytest.raises(StoreRetryable, match="lost before anything was committed") as lost:
+        lose_the_connection_midway()
+    assert lost.value.retryable
+    victim.close()
+    with Ledger.open(url) as again:  # on a new store, the retried batch goes through
+        assert again.event_count() == 1 and again.order_line("A-1", "SKU-1") is None
+        with again.batch():
+            again.reserve("SKU-1", 1, order_id="A-1", channel="shop", at=1)
+            again.reserve("SKU-1", 1, order_id="A-2", channel="shop", at=2)
+        assert again.available("SKU-1") == 3
+
+
+def test_a_connection_lost_while_committing_leaves_the_outcome_unknown(url: str) -> None:
+    with Ledger.open(url) as setup:
+        setup.restock("SKU-1", 5, ref="PO-1", at=0)
+    victim = Ledger.open(f"{url}&application_name=victim-2")
+
+    def lose_the_connection_before_the_commit() -> None:
+        with victim.batch():
+            victim.reserve("SKU-1", 1, order_id="A-1", channel="shop", at=1)
+            _terminate(url, "victim-2")  # the commit is what finds the session gone
+
+    with pytest.raises(StoreError, match="may or may not have been made") as lost:
+        lose_the_connection_before_the_commit()
+    assert type(lost.value) is StoreError and not lost.value.retryable
+    victim.close()
 
 
 def test_writers_on_many_skus_keep_one_gap_free_log_in_time_order(url: str) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from racesim.errors import StoreError
-from racesim.ledger import CommandStatus, Ledger
+from racesim.errors import StoreError, StoreRefused, StoreRetryable
+from racesim.ledger import CommandStatus, Ledger, Stock
 
 DATA = Path(__file__).parent / "data"
 
@@ -101,10 +101,46 @@ def test_a_database_from_another_schema_version_is_refused(tmp_path: Path) -> No
     conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="schema version 99"):
+    with pytest.raises(StoreRefused, match="schema version 99") as refused:
         Ledger.open(f"sqlite:///{path}")
+    assert not refused.value.retryable
 
 
 def test_an_unopenable_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="cannot open the ledger database"):
+    with pytest.raises(StoreRefused, match="cannot open the ledger database"):
         Ledger.open(f"sqlite:///{tmp_path / 'missing-dir' / 'ledger.db'}")
+
+
+def test_a_write_lock_held_beyond_the_timeout_is_retryable(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    url = f"sqlite:///{path}?timeout=0.1"
+    ledger = Ledger.open(url)
+    ledger.restock("SKU-1", 2, ref="PO-1", at=0)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process, mid-write
+    try:
+        with pytest.raises(StoreRetryable, match=r"database is locked.*retry it") as busy:
+            ledger.reserve("SKU-1", 1, order_id="A-1", channel="shop", at=1)
+        assert busy.value.retryable
+        assert isinstance(busy.value.__cause__, sqlite3.OperationalError)
+        with pytest.raises(StoreRetryable, match="cannot open the ledger database"):
+            Ledger.open(url)  # opening takes the write lock too (to create or migrate)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert ledger.event_count() == 1  # nothing of the refused command was written
+    assert ledger.reserve("SKU-1", 1, order_id="A-1", channel="shop",
+                          at=1).status is CommandStatus.RESERVED  # sent again: it goes through
+    ledger.close()
+
+
+def test_a_write_the_schema_refuses_is_refused_not_retryable(tmp_path: Path) -> None:
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.restock("SKU-1", 2, ref="PO-1", at=0)
+    with (pytest.raises(StoreRefused, match="refused a write: CHECK constraint") as refused,
+          ledger.store.transaction() as tx):
+        tx.put_stock(Stock("SKU-1", -1, 0, 0, 0, 1))
+    assert not refused.value.retryable and isinstance(refused.value, StoreError)
+    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
+    assert ledger.stock("SKU-1").on_hand == 2 and ledger.verify() == []
+    ledger.close()

@@ -22,13 +22,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from conftest import store_url
 from postgres_server import require_postgres
 from racesim.cli import main
-from racesim.errors import RacesimError
+from racesim.errors import RacesimError, StoreError, StoreRefused
 from racesim.ledger import Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.webhook_server import (
@@ -362,6 +363,54 @@ def test_a_read_of_one_sku_proceeds_while_a_write_on_another_waits(kind: str,
             writer.join(60)
         assert answers == [(200, {"status": "applied", "seq": 3})]
         assert state(store)[0] == 3
+
+
+def test_a_database_busy_beyond_its_timeout_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    """Another writer keeps the lock: nothing is written, and the answer says to resend."""
+    path = tmp_path / "busy.db"
+    store = f"sqlite:///{path}?timeout=0.1"
+    with Ledger.open(store) as ledger:
+        ledger.restock("MUG", 5, "PO-1")
+    body = json.dumps({"type": "stock.received", "at": 0, "sku": "MUG", "quantity": 2,
+                       "ref": "PO-2"}).encode()
+    with WebhookServer.for_store(store, token=TOKEN, pool_size=2).start() as served:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process, mid-write
+        try:
+            status, headers, answer = send(served, "POST", "/webhooks", good(served, body),
+                                           body)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert (status, headers.get("Retry-After")) == (503, "1")
+        assert "database is locked" in answer["error"] and "retry it" in answer["error"]
+        assert state(store) == (1, 5, 0)
+        status, headers, answer = send(served, "POST", "/webhooks", good(served, body), body)
+        assert (status, answer, "Retry-After" in headers) == (200, {"status": "applied",
+                                                                    "seq": 2}, False)
+
+
+class _BrokenStore(NaiveCounter):
+    """A counter whose cancellations fail in its store with ``error``."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__()
+        self.error = error
+
+    def release(self, order_id: str, sku: str, at: float | None = None) -> NoReturn:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [StoreRefused("the schema refused it"),
+                                   StoreError("lost while committing")])
+def test_a_store_error_not_worth_resending_is_a_503_without_retry_after(
+        error: StoreError) -> None:
+    body = json.dumps({"type": "order.cancelled", "at": 0, "sku": "MUG",
+                       "order_id": "A-1"}).encode()
+    with WebhookServer(_BrokenStore(error), token=TOKEN).start() as served:
+        status, headers, answer = send(served, "POST", "/webhooks", good(served, body), body)
+    assert (status, answer) == (503, {"error": str(error)})
+    assert "Retry-After" not in headers
 
 
 def test_stop_closes_the_pooled_ledgers(store: str) -> None:

@@ -14,6 +14,8 @@ from racesim.errors import (
     RacesimError,
     ScenarioError,
     StoreError,
+    StoreRefused,
+    StoreRetryable,
     UnknownOrder,
 )
 from racesim.ledger import CommandStatus, EventKind, Ledger, OrderStatus, Stock
@@ -36,6 +38,8 @@ __all__ = [
     "ScenarioError",
     "Stock",
     "StoreError",
+    "StoreRefused",
+    "StoreRetryable",
     "UnknownOrder",
     "__version__",
 ]

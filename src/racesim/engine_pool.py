@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from racesim.errors import RacesimError, StoreError
+from racesim.errors import RacesimError, StoreError, StoreRetryable
 from racesim.ledger import Ledger
 
 __all__ = ["EngineSource", "LedgerPool", "SharedEngine", "poolable"]
@@ -121,8 +121,8 @@ class LedgerPool:
         try:
             ledger = self._idle.get(timeout=BORROW_TIMEOUT)
         except queue.Empty:
-            raise StoreError(f"{self.url}: all {len(self.ledgers)} ledger connections stayed "
-                             f"busy for {BORROW_TIMEOUT:g} s") from None
+            raise StoreRetryable(f"{self.url}: all {len(self.ledgers)} ledger connections "
+                                 f"stayed busy for {BORROW_TIMEOUT:g} s") from None
         with self._lock:
             self._lent += 1
         try:

@@ -4,6 +4,22 @@ Every error derives from :class:`RacesimError`, and also from the builtin except
 that fits it best, so callers can catch either ``RacesimError`` or, say, ``ValueError``.
 Messages name the order, SKU, field or file involved and the value that was wrong —
 through :func:`shorten`, so a 400-digit number or a 5 MB name is never echoed whole.
+
+A store failure (:class:`StoreError`) says whether sending the same command again can
+help, by its class and by its ``retryable`` attribute:
+
+- :class:`StoreRetryable` — the transaction was rolled back through no fault of the
+  command, and nothing of it was written: a deadlock, a serialization failure, a lock
+  waited for beyond the store's ``timeout``, SQLite's "database is locked", a connection
+  lost before the commit was sent, every pooled connection busy. Send the command again
+  (after a pause; on a new store when the connection was lost).
+- :class:`StoreRefused` — the database refused the write, or the store cannot be used as
+  asked: a CHECK, UNIQUE or trigger violation, a schema version this racesim does not
+  read, a bad store URL or option, a read-only file. The same command fails the same way.
+- a plain :class:`StoreError` — anything else, notably a connection lost *while
+  committing*: the write may or may not have been made, so read before sending it again.
+
+``except StoreError`` still catches all three.
 """
 
 from __future__ import annotations
@@ -16,6 +32,8 @@ __all__ = [
     "RacesimError",
     "ScenarioError",
     "StoreError",
+    "StoreRefused",
+    "StoreRetryable",
     "UnknownOrder",
     "shorten",
 ]
@@ -84,7 +102,32 @@ class InvariantViolation(LedgerError, ValueError):
 
 
 class StoreError(RacesimError, RuntimeError):
-    """A storage backend failed, or a store URL could not be understood."""
+    """A storage backend failed, or a store URL could not be understood.
+
+    Raised as such only when the outcome is not known (see the module doc); most store
+    failures are a :class:`StoreRetryable` or a :class:`StoreRefused`.
+    """
+
+    retryable: bool = False
+    """Whether the same command may succeed if sent again: nothing of it was written."""
+
+
+class StoreRetryable(StoreError):
+    """The transaction was rolled back through no fault of the command: send it again.
+
+    A deadlock, a serialization failure, a lock timeout, SQLite busy or locked, a
+    connection lost before the commit; nothing of the command was written.
+    """
+
+    retryable = True
+
+
+class StoreRefused(StoreError):
+    """The database refused the write, or the store cannot be used as asked.
+
+    A constraint violation, a schema version mismatch, a bad URL or option: sending the
+    same command again fails the same way.
+    """
 
 
 class ScenarioError(RacesimError, ValueError):

@@ -29,8 +29,11 @@ hosts and origins live in :mod:`racesim.serve_access`):
    forms and ``fetch`` bodies cross-site *without* a preflight; JSON needs one, which this
    server never grants.
 
-A refused request reaches no ledger. One access-log line per request (time, client,
-method, path, status, milliseconds; never a header) goes to ``log`` when one is given.
+A refused request reaches no ledger. A webhook the ledger cannot apply is answered 422
+(malformed), 409 (not applicable yet: resend later) or 503 (the store failed; with
+``Retry-After`` when the failure is retryable and nothing was written). One access-log
+line per request (time, client, method, path, status, milliseconds; never a header) goes
+to ``log`` when one is given.
 
 **Concurrency** (:mod:`racesim.engine_pool`). For SQLite and PostgreSQL stores,
 :meth:`WebhookServer.for_store` opens a bounded pool of ledgers on the same URL and each
@@ -67,7 +70,7 @@ from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from racesim.engine_pool import POOL_SIZE, EngineSource, LedgerPool, SharedEngine, poolable
-from racesim.errors import InvalidCommand, LedgerError, RacesimError
+from racesim.errors import InvalidCommand, LedgerError, RacesimError, StoreError
 from racesim.ledger import Ledger
 from racesim.serve_access import (
     AccessRules,
@@ -83,6 +86,10 @@ __all__ = ["LedgerPool", "SharedEngine", "WebhookServer", "exposure_warning", "r
 
 MAX_BODY = 64 * 1024
 """Largest request body accepted, in bytes: one webhook is a few hundred."""
+
+RETRY_AFTER_S = 1
+"""``Retry-After`` of a 503 for a retryable store error (a deadlock, a lock timeout): the
+transaction was rolled back and may be sent again at once; a second is a polite pause."""
 
 _LOG_PATH_LENGTH = 120
 
@@ -353,11 +360,17 @@ class _Handler(BaseHTTPRequestHandler):
     # -- answers ---------------------------------------------------------------------------
 
     def _refuse(self, exc: RacesimError) -> None:
-        """Answer an engine's refusal: 422 malformed, 409 not applicable (yet), 503 broken."""
+        """Answer an engine's refusal: 422 malformed, 409 not applicable (yet), 503 broken.
+
+        A retryable store error (:class:`~racesim.errors.StoreRetryable`: nothing was
+        written) is a 503 with ``Retry-After``, which tells the sender to send it again.
+        """
         status = (HTTPStatus.UNPROCESSABLE_ENTITY if isinstance(exc, InvalidCommand) else
                   HTTPStatus.CONFLICT if isinstance(exc, LedgerError) else
                   HTTPStatus.SERVICE_UNAVAILABLE)
-        self._reply(status, {"error": str(exc)})
+        retry = isinstance(exc, StoreError) and exc.retryable
+        self._reply(status, {"error": str(exc)},
+                    {"Retry-After": str(RETRY_AFTER_S)} if retry else None)
 
     def _refuse_unread(self, status: HTTPStatus, message: str,
                        headers: dict[str, str] | None = None) -> None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from urllib.parse import SplitResult
 
-from racesim.errors import StoreError
+from racesim.errors import StoreRefused
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
 from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
@@ -152,7 +152,7 @@ class MemoryStore(Store):
     def check_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> None:
         """Refuse a path or options: ``memory://`` takes none."""
         if parts.netloc or parts.path or options:
-            raise StoreError(f"store URL {shown_url(url)}: memory:// takes no path or options")
+            raise StoreRefused(f"store URL {shown_url(url)}: memory:// takes no path or options")
 
     def transaction(self) -> _MemoryTransaction:
         # One reusable transaction object: its state is only touched under the lock.

@@ -49,7 +49,7 @@ Locking (transactions run at READ COMMITTED, the server's default):
   locking two SKUs in opposite orders, or a batch that holds the clock and needs a SKU
   that another writer holds while it waits for the clock. PostgreSQL finds the cycle
   within ``deadlock_timeout`` (1 s) and rolls one transaction back, which surfaces as a
-  :class:`~racesim.errors.StoreError` saying to retry. ``rebuild()`` rewrites every
+  :class:`~racesim.errors.StoreRetryable`: send the batch again. ``rebuild()`` rewrites every
   projection row while holding the clock: run it while writers are stopped.
 
 Reads outside a transaction (``stock``, ``available``, ``levels``, ``events``…) run in
@@ -89,7 +89,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the PostgreSQL store needs psycopg 3: "
                       "pip install 'racesim[postgres]'") from exc
 
-from racesim.errors import StoreError, shorten
+from racesim.errors import StoreError, StoreRefused, StoreRetryable, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
 from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
@@ -268,21 +268,21 @@ class _UrlArguments(NamedTuple):
 
 
 def _url_arguments(url: str, parts: SplitResult, options: dict[str, str]) -> _UrlArguments:
-    """A URL's connection string, racesim settings and libpq options, or a StoreError."""
+    """A URL's connection string, racesim settings and libpq options, or a StoreRefused."""
     shown = shown_url(_masked(url))  # never the password
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
-        raise StoreError(f"store URL {shown}: name one database, as in "
-                         "postgresql://user@host:5432/dbname")
+        raise StoreRefused(f"store URL {shown}: name one database, as in "
+                           "postgresql://user@host:5432/dbname")
     unknown = set(options) - {*_OUR_OPTIONS, *_LIBPQ_OPTIONS}
     if unknown:
-        raise StoreError(f"store URL {shown}: unknown option(s) {shorten(sorted(unknown))} "
-                         f"(known: {', '.join((*_OUR_OPTIONS, *_LIBPQ_OPTIONS))})")
+        raise StoreRefused(f"store URL {shown}: unknown option(s) {shorten(sorted(unknown))} "
+                           f"(known: {', '.join((*_OUR_OPTIONS, *_LIBPQ_OPTIONS))})")
     try:
         timeout = float(options.get("timeout", 60.0))
     except ValueError as exc:
-        raise StoreError(f"store URL {shown}: timeout must be seconds "
-                         f"(got {shorten(options['timeout'])})") from exc
+        raise StoreRefused(f"store URL {shown}: timeout must be seconds "
+                           f"(got {shorten(options['timeout'])})") from exc
     return _UrlArguments(f"postgresql://{parts.netloc}{parts.path}",
                          options.get("schema", "public"), timeout,
                          options.get("synchronous_commit", "on"),
@@ -292,14 +292,14 @@ def _url_arguments(url: str, parts: SplitResult, options: dict[str, str]) -> _Ur
 def _check_settings(url: str, schema: str, timeout: float, synchronous_commit: str) -> None:
     """Refuse an empty schema, a negative timeout or an unknown synchronous_commit."""
     if not schema:
-        raise StoreError(f"{url}: schema must be a non-empty name")
+        raise StoreRefused(f"{url}: schema must be a non-empty name")
     if not (math.isfinite(timeout) and timeout >= 0):
-        raise StoreError(f"{url}: timeout must be a number of seconds ≥ 0 "
-                         f"(got {timeout!r})")
+        raise StoreRefused(f"{url}: timeout must be a number of seconds ≥ 0 "
+                           f"(got {timeout!r})")
     if synchronous_commit.lower() not in ("on", "off", "local", "remote_write",
                                           "remote_apply"):
-        raise StoreError(f"{url}: synchronous_commit={shorten(synchronous_commit)} is not "
-                         "one of on, off, local, remote_write, remote_apply")
+        raise StoreRefused(f"{url}: synchronous_commit={shorten(synchronous_commit)} is not "
+                           "one of on, off, local, remote_write, remote_apply")
 
 
 def _event(row: tuple[Any, ...]) -> Event:
@@ -557,9 +557,10 @@ class PostgresStore(Store):
         try:
             self._setup(timeout, synchronous_commit.lower())
         except psycopg.Error as exc:
+            kind = type(self._error(exc))  # a lock timeout may be retried; a privilege not
             self._conn.close()
-            raise StoreError(f"{self.url}: cannot open the ledger schema {schema!r}: "
-                             f"{_one_line(exc)}") from exc
+            raise kind(f"{self.url}: cannot open the ledger schema {schema!r}: "
+                       f"{_one_line(exc)}") from exc
         except StoreError:
             self._conn.close()
             raise
@@ -586,8 +587,8 @@ class PostgresStore(Store):
                 row = ("2",)
         found = int(row[0]) if row else None
         if found != SCHEMA_VERSION:
-            raise StoreError(f"{self.url}: schema version {found}, this racesim reads "
-                             f"version {SCHEMA_VERSION}")
+            raise StoreRefused(f"{self.url}: schema version {found}, this racesim reads "
+                               f"version {SCHEMA_VERSION}")
 
     @classmethod
     def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> PostgresStore:
@@ -608,32 +609,51 @@ class PostgresStore(Store):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         if self._tx is not None:
-            raise StoreError(f"{self.url}: a transaction is already open on this store")
+            raise StoreRefused(f"{self.url}: a transaction is already open on this store")
         tx = self._tx = _PostgresTransaction(self._conn, self._cur)
+        committing = False
         try:
             try:
                 yield tx
+                committing = True
                 tx.commit()
             except BaseException:
                 with suppress(psycopg.Error):
                     tx.rollback()
                 raise
         except psycopg.Error as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc, committing=committing) from exc
         finally:
             self._tx = None
 
-    def _error(self, exc: psycopg.Error) -> StoreError:
-        """A StoreError that says what the server refused, and what to do about it."""
+    def _error(self, exc: psycopg.Error, *, committing: bool = False) -> StoreError:
+        """A StoreError that says what the server refused, whether to retry, and how.
+
+        :class:`StoreRetryable` when the server rolled the transaction back through no
+        fault of the command (deadlock, serialization failure, lock timeout) or the
+        connection dropped before ``COMMIT`` was sent; :class:`StoreRefused` when the
+        schema refused the write or the store cannot be used; a plain StoreError when the
+        connection dropped while committing (``committing``): the commit may have landed.
+        """
         message = _one_line(exc)
-        if isinstance(exc, pg_errors.IntegrityError):
-            return StoreError(f"{self.url}: the database refused a write: {message}")
+        if isinstance(exc, pg_errors.IntegrityError | pg_errors.DataError):
+            return StoreRefused(f"{self.url}: the database refused a write: {message}")
         if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
-            return StoreError(f"{self.url}: the transaction conflicted with another writer "
-                              f"and was rolled back; retry it ({message})")
+            return StoreRetryable(f"{self.url}: the transaction conflicted with another "
+                                  f"writer and was rolled back; retry it ({message})")
         if isinstance(exc, pg_errors.LockNotAvailable):
-            return StoreError(f"{self.url}: gave up waiting for another writer's lock "
-                              f"(raise ?timeout=SECONDS): {message}")
+            return StoreRetryable(f"{self.url}: gave up waiting for another writer's lock "
+                                  f"(retry it, or raise ?timeout=SECONDS): {message}")
+        if self._conn.broken or isinstance(exc, _CONNECTION_LOST):
+            if committing:
+                return StoreError(f"{self.url}: the connection was lost while committing, "
+                                  "so the write may or may not have been made: read the "
+                                  f"ledger before retrying ({message})")
+            return StoreRetryable(f"{self.url}: the connection to the database was lost "
+                                  "before anything was committed; open the store again and "
+                                  f"retry ({message})")
+        if isinstance(exc, _UNUSABLE):
+            return StoreRefused(f"{self.url}: the store cannot be used: {message}")
         return StoreError(f"{self.url}: {message}")
 
     def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -695,7 +715,7 @@ class PostgresStore(Store):
 
     def replace_projection(self, replay: Replay) -> None:
         if self._tx is None:
-            raise StoreError(f"{self.url}: replace_projection() needs an open transaction")
+            raise StoreRefused(f"{self.url}: replace_projection() needs an open transaction")
         self._tx.before_read()
         self._tx.forget_projection()
         self._tx.begin()
@@ -723,6 +743,15 @@ class PostgresStore(Store):
             raise self._error(exc) from exc
         finally:
             self._conn.close()
+
+
+_CONNECTION_LOST = (pg_errors.ConnectionException, pg_errors.AdminShutdown,
+                    pg_errors.CrashShutdown, pg_errors.CannotConnectNow)
+"""Server errors after which the session is gone (its open transaction rolled back)."""
+
+_UNUSABLE = (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction,
+             pg_errors.UndefinedTable)
+"""Server errors saying this store cannot be written as it is (the same again next time)."""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import SplitResult, unquote
 
-from racesim.errors import StoreError, shorten
+from racesim.errors import StoreError, StoreRefused, StoreRetryable, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
 from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
@@ -202,30 +202,52 @@ class _SqliteTransaction(Transaction):
                                           line.returned, line.seq, line.order_id, line.sku))
 
 
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+"""Another connection holds the lock: nothing of this transaction was written."""
+
+_UNUSABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB,
+             sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH)
+"""The file cannot be written as it is: the same again next time."""
+
+
+def _error_class(exc: sqlite3.Error) -> type[StoreError]:
+    """The StoreError a driver error becomes: retryable (busy, locked), refused (a
+    constraint, an unwritable or foreign file) or neither (a full disk, an I/O error)."""
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
+        return StoreRefused
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None  # extended codes: low byte
+    if primary in _BUSY:
+        return StoreRetryable
+    if primary in _UNUSABLE:
+        return StoreRefused
+    return StoreError
+
+
 def _url_arguments(url: str, parts: SplitResult, options: dict[str, str]
                    ) -> tuple[str, str, float]:
-    """A ``sqlite:`` URL's file path, synchronous level and timeout, or a StoreError."""
+    """A ``sqlite:`` URL's file path, synchronous level and timeout, or a StoreRefused."""
     if parts.netloc:
-        raise StoreError(f"store URL {shown_url(url)}: use sqlite:///relative.db or "
-                         "sqlite:////absolute/path.db (three or four slashes)")
+        raise StoreRefused(f"store URL {shown_url(url)}: use sqlite:///relative.db or "
+                           "sqlite:////absolute/path.db (three or four slashes)")
     path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
     if not path:
-        raise StoreError(f"store URL {shown_url(url)}: no database file named")
+        raise StoreRefused(f"store URL {shown_url(url)}: no database file named")
     unknown = set(options) - {"synchronous", "timeout"}
     if unknown:
-        raise StoreError(f"store URL {shown_url(url)}: unknown option(s) "
-                         f"{shorten(sorted(unknown))} (known: synchronous, timeout)")
+        raise StoreRefused(f"store URL {shown_url(url)}: unknown option(s) "
+                           f"{shorten(sorted(unknown))} (known: synchronous, timeout)")
     synchronous = options.get("synchronous", "FULL")
     if synchronous.upper() not in _SYNCHRONOUS:
-        raise StoreError(f"store URL {shown_url(url)}: synchronous={shorten(synchronous)} is "
-                         f"not one of {', '.join(_SYNCHRONOUS)}")
+        raise StoreRefused(f"store URL {shown_url(url)}: synchronous={shorten(synchronous)} is "
+                           f"not one of {', '.join(_SYNCHRONOUS)}")
     try:
         timeout = float(options.get("timeout", 60.0))
     except ValueError as exc:
-        raise StoreError(f"store URL {shown_url(url)}: timeout must be seconds") from exc
+        raise StoreRefused(f"store URL {shown_url(url)}: timeout must be seconds") from exc
     if not 0 <= timeout <= _MAX_TIMEOUT:
-        raise StoreError(f"store URL {shown_url(url)}: timeout must be 0 to {_MAX_TIMEOUT:g} "
-                         f"seconds (got {shorten(options['timeout'])})")
+        raise StoreRefused(f"store URL {shown_url(url)}: timeout must be 0 to {_MAX_TIMEOUT:g} "
+                           f"seconds (got {shorten(options['timeout'])})")
     return path, synchronous, timeout
 
 
@@ -244,8 +266,8 @@ class SqliteStore(Store):
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         if synchronous.upper() not in _SYNCHRONOUS:
-            raise StoreError(f"{self.url}: synchronous={synchronous!r} is not one of "
-                             "OFF, NORMAL, FULL, EXTRA")
+            raise StoreRefused(f"{self.url}: synchronous={synchronous!r} is not one of "
+                               "OFF, NORMAL, FULL, EXTRA")
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                          check_same_thread=False)
@@ -257,12 +279,13 @@ class SqliteStore(Store):
                 for statement in _statements(SCHEMA):
                     self._conn.execute(statement)
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.url}: cannot open the ledger database: {exc}") from exc
+            raise _error_class(exc)(f"{self.url}: cannot open the ledger database: "
+                                    f"{exc}") from exc
         version = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
         found = int(version.fetchone()[0])
         if found != SCHEMA_VERSION:
-            raise StoreError(f"{self.url}: schema version {found}, this racesim reads "
-                             f"version {SCHEMA_VERSION}")
+            raise StoreRefused(f"{self.url}: schema version {found}, this racesim reads "
+                               f"version {SCHEMA_VERSION}")
 
     def _migrate(self) -> None:
         """Bring an older file up to :data:`SCHEMA_VERSION` (inside the opening transaction)."""
@@ -288,11 +311,12 @@ class SqliteStore(Store):
         path = Path(_url_arguments(url, parts, options)[0])
         folder = path.parent
         if path.is_dir():
-            raise StoreError(f"store URL {shown_url(url)}: {path} is a folder, not a database file")
+            raise StoreRefused(f"store URL {shown_url(url)}: {path} is a folder, "
+                               "not a database file")
         if not folder.is_dir():
-            raise StoreError(f"store URL {shown_url(url)}: folder {folder} does not exist")
+            raise StoreRefused(f"store URL {shown_url(url)}: folder {folder} does not exist")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise StoreError(f"store URL {shown_url(url)}: cannot write to folder {folder}")
+            raise StoreRefused(f"store URL {shown_url(url)}: cannot write to folder {folder}")
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
@@ -309,10 +333,14 @@ class SqliteStore(Store):
         try:
             with self._immediate() as conn:
                 yield _SqliteTransaction(conn)
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(f"{self.url}: the database refused a write: {exc}") from exc
+        except (sqlite3.IntegrityError, sqlite3.DataError) as exc:
+            raise StoreRefused(f"{self.url}: the database refused a write: {exc}") from exc
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+            kind = _error_class(exc)
+            if kind is StoreRetryable:
+                raise kind(f"{self.url}: {exc}: another connection kept the write lock "
+                           "beyond the timeout; retry it (or raise ?timeout=SECONDS)") from exc
+            raise kind(f"{self.url}: {exc}") from exc
 
     def stock(self, sku: str) -> Stock:
         row = self._conn.execute(

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from racesim.errors import StoreError, shorten
+from racesim.errors import StoreRefused, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
 
@@ -186,7 +186,7 @@ def open_store(url: str) -> Store:
 
 
 def check_store_url(url: str) -> None:
-    """Refuse, with :class:`StoreError`, a URL that :func:`open_store` would refuse for its
+    """Refuse, with :class:`StoreRefused`, a URL that :func:`open_store` would refuse for its
     form — shape, scheme, options, the folder an SQLite file goes in — opening nothing.
 
     No file is created and no server contacted, so a command can check its ``--store``
@@ -203,23 +203,23 @@ def check_store_url(url: str) -> None:
 def _backend(url: str) -> tuple[type[Store], SplitResult, dict[str, str]]:
     """The class registered for the URL's scheme, the split URL and its options."""
     if not isinstance(url, str) or "://" not in url:
-        raise StoreError(f"store URL {shown_url(url)} must look like 'memory://', "
-                         "'sqlite:///path.db' or 'postgresql://user@host/db'")
+        raise StoreRefused(f"store URL {shown_url(url)} must look like 'memory://', "
+                           "'sqlite:///path.db' or 'postgresql://user@host/db'")
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise StoreError(f"store URL {shown_url(url)}: {exc}") from None
+        raise StoreRefused(f"store URL {shown_url(url)}: {exc}") from None
     scheme = parts.scheme.split("+", 1)[0]
     if scheme not in _REGISTRY:
         known = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
-        raise StoreError(f"store URL {shown_url(url)}: unknown scheme {shorten(scheme)} "
-                         f"(known: {known})")
+        raise StoreRefused(f"store URL {shown_url(url)}: unknown scheme {shorten(scheme)} "
+                           f"(known: {known})")
     module_name, _, class_name = _REGISTRY[scheme].partition(":")
     try:
         store_class = getattr(importlib.import_module(module_name), class_name)
     except ImportError as exc:
-        raise StoreError(f"store URL {shown_url(url)}: backend {module_name} unavailable: "
-                         f"{exc}") from exc
+        raise StoreRefused(f"store URL {shown_url(url)}: backend {module_name} unavailable: "
+                           f"{exc}") from exc
     return store_class, parts, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 

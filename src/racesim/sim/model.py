@@ -34,7 +34,7 @@ import simpy
 from simpy.events import Timeout
 
 from racesim.buffers import bind_policy, policy_from_config
-from racesim.errors import InvariantViolation, OrderStateError, StoreError, UnknownOrder
+from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.sim.demand import draw_arrivals
@@ -102,8 +102,8 @@ class Simulation:
         if used:
             url = self.engine.url
             self.engine.close()
-            raise StoreError(f"{url}: the ledger already holds {used} events; a simulation "
-                             "needs an empty one (a new file, database or schema)")
+            raise StoreRefused(f"{url}: the ledger already holds {used} events; a simulation "
+                               "needs an empty one (a new file, database or schema)")
         self.buffer = bind_policy(buffer if buffer is not None else
                                   policy_from_config(scenario.buffer), scenario)
         self.channel_names = [channel.name for channel in scenario.channels]
