@@ -113,3 +113,34 @@ def test_tune_cli_prints_the_promised_json() -> None:
                 "seed_formula", "replications"):
         assert key in report, key
     assert report["policy"] == "fixed" and report["parameter"] == "units"
+
+
+# What the tuner answered before its search was rewritten as bounded steps (recorded
+# from the recursive version on the same seeds): the rewrite must not change a thing.
+RECORDED = {
+    ("race1_double_buy", "fixed"): {
+        "value": 16.0, "replications": 12, "evaluations": 6, "meets_target": False,
+        "tried": [0.0, 1.0, 2.0, 4.0, 8.0, 16.0], "orders": 21, "oversold": 0,
+        "oversell_rate_ci": [0.0, 0.15463901892484688], "more_orders_needed": 1256,
+        "confirmation_ci": [0.0, 0.14865487460862087]},
+    ("flash_sale", "poisson_quantile"): {
+        "value": 0.1, "replications": 10, "evaluations": 5, "meets_target": True,
+        "tried": [0.5, 0.3, 0.2, 0.05, 0.1], "orders": 1715, "oversold": 0,
+        "oversell_rate_ci": [0.0, 0.0022349116615617177], "more_orders_needed": 0,
+        "confirmation_ci": [0.0, 0.0021571032062775585]},
+}
+
+
+@pytest.mark.parametrize(("name", "policy"), sorted(RECORDED))
+def test_the_search_answers_as_recorded(name: str, policy: str) -> None:
+    expected = RECORDED[(name, policy)]
+    tuning = tune(load_scenario(SCENARIOS / f"{name}.toml"), policy, replications=2,
+                  max_replications=12, seed=4, compare=False)
+    report = tuning.to_json()
+    for key in ("value", "replications", "evaluations", "meets_target", "orders", "oversold",
+                "oversell_rate_ci", "more_orders_needed"):
+        assert report[key] == expected[key], key
+    assert [ev.values["*"] for ev in tuning.evaluations] == expected["tried"]
+    assert report["confirmation"]["oversell_rate_ci"] == expected["confirmation_ci"]
+    assert report["simulated_replications"] == expected["evaluations"] * expected["replications"]
+
