@@ -10,7 +10,16 @@ from racesim.buffers import ByClass, FixedBuffer, PercentBuffer, SeedFormula, bi
 from racesim.runner import run_scenario
 from racesim.scenario import load_scenario
 from racesim.stats import wilson_interval
-from racesim.tune import FAMILIES, more_orders_needed, tune
+from racesim.tune import (
+    FAMILIES,
+    Evaluation,
+    Search,
+    _next_candidate,
+    _Problem,
+    _record,
+    more_orders_needed,
+    tune,
+)
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TARGET = 0.003
@@ -113,3 +122,69 @@ def test_tune_cli_prints_the_promised_json() -> None:
                 "seed_formula", "replications"):
         assert key in report, key
     assert report["policy"] == "fixed" and report["parameter"] == "units"
+
+
+# What the tuner answered before its search was rewritten as bounded steps (recorded
+# from the recursive version on the same seeds): the rewrite must not change a thing.
+RECORDED = {
+    ("race1_double_buy", "fixed"): {
+        "value": 16.0, "replications": 12, "evaluations": 6, "meets_target": False,
+        "tried": [0.0, 1.0, 2.0, 4.0, 8.0, 16.0], "orders": 21, "oversold": 0,
+        "oversell_rate_ci": [0.0, 0.15463901892484688], "more_orders_needed": 1256,
+        "confirmation_ci": [0.0, 0.14865487460862087]},
+    ("flash_sale", "poisson_quantile"): {
+        "value": 0.1, "replications": 10, "evaluations": 5, "meets_target": True,
+        "tried": [0.5, 0.3, 0.2, 0.05, 0.1], "orders": 1715, "oversold": 0,
+        "oversell_rate_ci": [0.0, 0.0022349116615617177], "more_orders_needed": 0,
+        "confirmation_ci": [0.0, 0.0021571032062775585]},
+}
+
+
+@pytest.mark.parametrize(("name", "policy"), sorted(RECORDED))
+def test_the_search_answers_as_recorded(name: str, policy: str) -> None:
+    expected = RECORDED[(name, policy)]
+    tuning = tune(load_scenario(SCENARIOS / f"{name}.toml"), policy, replications=2,
+                  max_replications=12, seed=4, compare=False)
+    report = tuning.to_json()
+    for key in ("value", "replications", "evaluations", "meets_target", "orders", "oversold",
+                "oversell_rate_ci", "more_orders_needed"):
+        assert report[key] == expected[key], key
+    assert [ev.values["*"] for ev in tuning.evaluations] == expected["tried"]
+    assert report["confirmation"]["oversell_rate_ci"] == expected["confirmation_ci"]
+    assert report["simulated_replications"] == expected["evaluations"] * expected["replications"]
+
+
+def _closed_bracket(family_name: str, thresholds: dict[str, int]) -> tuple[dict[str, int], int]:
+    """Drive the search's steps on outcomes known in advance: a class meets the target
+    from rung ``thresholds[class]`` up (none if beyond the top). Where it rests, and after
+    how many steps."""
+    problem = _Problem(None, FAMILIES[family_name], {name: [] for name in thresholds},
+                       TARGET, 0.95, 0, 1, False)
+    search = Search.start(problem, 1)
+    for step in range(1, search.max_steps + 1):
+        rungs = dict(search.probe)
+        oversold = {name: 0 if rungs[name] >= thresholds[name] else 100 for name in rungs}
+        evaluation = Evaluation(search.values(rungs), None,  # type: ignore[arg-type]
+                                oversold, dict.fromkeys(rungs, 10_000),
+                                dict.fromkeys(rungs, 0.0), dict.fromkeys(rungs, 0))
+        search.evaluations.append(evaluation)
+        _record(search, rungs, evaluation)
+        if not _next_candidate(search):
+            return dict(search.probe), step
+    raise AssertionError(f"{family_name} {thresholds}: not closed in {search.max_steps} steps")
+
+
+@pytest.mark.parametrize("family_name", sorted(FAMILIES))
+def test_the_bracket_finds_every_threshold_within_its_bound(family_name: str) -> None:
+    top = len(FAMILIES[family_name].ladder) - 1
+    longest = 0
+    for threshold in range(top + 2):  # top + 1: no rung meets, the search rests on the top
+        rests, steps = _closed_bracket(family_name, {"*": threshold})
+        assert rests == {"*": min(threshold, top)}, threshold
+        longest = max(longest, steps)
+    assert longest <= 2 * top.bit_length() + 2
+    # Classes move together, each along its own path.
+    for a in range(0, top + 2, max(1, top // 7)):
+        for b in range(top + 1, -1, -max(1, top // 5)):
+            rests, _ = _closed_bracket(family_name, {"A": a, "B": b})
+            assert rests == {"A": min(a, top), "B": min(b, top)}, (a, b)

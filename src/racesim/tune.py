@@ -14,15 +14,23 @@ its own parameter; SKUs of different classes do not interact, so all classes are
 in the same runs.
 
 The answer is then confirmed on fresh replications (the next seed) — where it misses
-there, the next rung up is tried, a few times at most — and set beside the seed
-formula's own choice on the same replications, with what each costs: units hidden
-(unit-hours) and buyers turned away (lost sales).
+there, the next rung up is tried, a few times at most. Where its interval still
+straddles the target (too few orders to tell), the whole search runs again on more
+replications — the same ones plus new ones — up to ``max_replications``; each such
+round runs more than the last, so the rounds are bounded too. The answer is set beside
+the seed formula's own choice on the same replications, with what each costs: units
+hidden (unit-hours) and buyers turned away (lost sales).
+
+In code: :class:`Search` holds one round's brackets; :func:`_bracket` closes them
+(:func:`_record` the outcome of a simulation, :func:`_next_candidate` the next probe);
+:func:`_confirm` checks on fresh replications; :func:`_add_replications` decides on
+another round.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -201,25 +209,39 @@ def _policy(family: Family, values: dict[str, float]) -> Any:
     return ByClass({name: family.make(value) for name, value in values.items()})
 
 
-def _evaluate(scenario: Any, family: Family, values: dict[str, float],
-              classes: dict[str, list[str]], seed: int, replications: int, jobs: int,
-              progress: bool) -> Evaluation:
-    result = run_scenario(scenario, seed=seed, replications=replications, jobs=jobs,
-                          buffer=_policy(family, values), progress=progress, scratch=True,
-                          budget=None)
+@dataclass(frozen=True)
+class _Problem:
+    """What every simulation of the search shares: scenario, family, classes and target."""
+
+    scenario: Any
+    family: Family
+    classes: dict[str, list[str]]
+    target: float
+    confidence: float
+    seed: int
+    jobs: int
+    progress: bool
+
+    def meets(self, evaluation: Evaluation, name: str) -> bool:
+        """Whether class ``name``'s oversell interval is at or below the target."""
+        return wilson_interval(evaluation.oversold[name], evaluation.orders[name],
+                               self.confidence)[1] <= self.target
+
+
+def _evaluate(problem: _Problem, values: dict[str, float], seed: int,
+              replications: int) -> Evaluation:
+    """Simulate one candidate (a parameter per class) and total its outcome per class."""
+    result = run_scenario(problem.scenario, seed=seed, replications=replications,
+                          jobs=problem.jobs, buffer=_policy(problem.family, values),
+                          progress=problem.progress, scratch=True, budget=None)
     oversold, orders, hidden, lost = {}, {}, {}, {}
-    for name, skus in classes.items():
+    for name, skus in problem.classes.items():
         rows = [r.per_sku.loc[skus] for r in result.replications]
         oversold[name] = int(sum(int(t["oversold"].sum()) for t in rows))
         orders[name] = int(sum(int(t["orders"].sum()) for t in rows))
         hidden[name] = float(sum(float(t["hidden_unit_hours"].sum()) for t in rows))
         lost[name] = int(sum(int(t["lost_sales"].sum()) for t in rows))
     return Evaluation(dict(values), result, oversold, orders, hidden, lost)
-
-
-def _meets(evaluation: Evaluation, name: str, target: float, confidence: float) -> bool:
-    return wilson_interval(evaluation.oversold[name], evaluation.orders[name],
-                           confidence)[1] <= target
 
 
 def _replications_for(evaluation: Evaluation, replications: int, target: float,
@@ -233,6 +255,185 @@ def _replications_for(evaluation: Evaluation, replications: int, target: float,
         if per_replication > 0:
             needed = max(needed, math.ceil(1.3 * orders_needed / per_replication))
     return min(max(needed, replications), most)
+
+
+@dataclass
+class Search:
+    """One round of the search on a fixed set of replications, and what it has learnt.
+
+    For each class it keeps a bracket on the family's ladder (indices, "rungs"): ``miss``,
+    the highest rung seen to miss the target (-1 before any), and ``hit``, the lowest
+    rung seen to meet it (None before any), plus ``probe``, the rung to simulate next.
+    Every candidate is simulated on the same replications (common random numbers), so a
+    combination of rungs simulated once is known: ``by_rungs`` keeps it, ``evaluations``
+    lists each simulation of the search seed in the order made. ``starved`` holds the
+    classes whose buffer already hides half of what buyers took at rung 0 (``baseline``):
+    a bigger one would only turn more away, so their climb stops there.
+    """
+
+    problem: _Problem
+    replications: int
+    miss: dict[str, int]
+    hit: dict[str, int | None]
+    probe: dict[str, int]
+    evaluations: list[Evaluation] = field(default_factory=list)
+    by_rungs: dict[tuple[int, ...], Evaluation] = field(default_factory=dict)
+    starved: set[str] = field(default_factory=set)
+    baseline: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, problem: _Problem, replications: int) -> Search:
+        """A search with nothing known yet, about to probe rung 0 for every class."""
+        classes = problem.classes
+        return cls(problem, replications, miss=dict.fromkeys(classes, -1),
+                   hit=dict.fromkeys(classes), probe=dict.fromkeys(classes, 0))
+
+    @property
+    def ladder(self) -> tuple[float, ...]:
+        return self.problem.family.ladder
+
+    @property
+    def top(self) -> int:
+        """The highest rung."""
+        return len(self.ladder) - 1
+
+    @property
+    def max_steps(self) -> int:
+        """At most how many probes a class's bracket needs (see :func:`_bracket`)."""
+        return 2 * self.top.bit_length() + 2
+
+    def values(self, rungs: dict[str, int]) -> dict[str, float]:
+        """The family's parameter at each class's rung."""
+        return {name: self.ladder[rung] for name, rung in rungs.items()}
+
+    def simulated(self, rungs: dict[str, int]) -> Evaluation:
+        """The evaluation of ``rungs`` on the search's replications, simulated if new."""
+        key = tuple(rungs[name] for name in self.problem.classes)
+        evaluation = self.by_rungs.get(key)
+        if evaluation is None:
+            evaluation = _evaluate(self.problem, self.values(rungs), self.problem.seed,
+                                   self.replications)
+            self.by_rungs[key] = evaluation
+            self.evaluations.append(evaluation)
+        return evaluation
+
+
+def _record(search: Search, rungs: dict[str, int], evaluation: Evaluation) -> None:
+    """Narrow each class's bracket by the outcome of ``evaluation`` (at ``rungs``)."""
+    if not search.baseline:  # the first, at rung 0: what buyers take when nothing is hidden
+        search.baseline = evaluation.orders
+    for name, rung in rungs.items():
+        if search.problem.meets(evaluation, name):
+            known = search.hit[name]
+            search.hit[name] = rung if known is None else min(known, rung)
+        else:
+            search.miss[name] = max(search.miss[name], rung)
+            if evaluation.orders[name] < 0.5 * search.baseline[name]:
+                search.starved.add(name)  # the buffer now hides what buyers would buy
+
+
+def _next_candidate(search: Search) -> bool:
+    """Set each class's next probe; False when every bracket is closed.
+
+    A class with no hit yet climbs the ladder 0, 1, 2, 4, 8, … (doubling its last
+    miss) — unless it has reached the top or is starved, when it rests on its last miss.
+    A class with a hit bisects between its last miss and its first hit until they are
+    neighbours, and then rests on the hit.
+    """
+    open_ = False
+    for name in search.problem.classes:
+        miss, hit = search.miss[name], search.hit[name]
+        if hit is None:
+            if miss >= search.top or name in search.starved:
+                search.probe[name] = miss
+                continue
+            search.probe[name] = min(search.top, max(1, 2 * miss) if miss > 0 else 1)
+            open_ = True
+        elif hit - miss > 1:
+            search.probe[name] = (hit + miss + 1) // 2
+            open_ = True
+        else:
+            search.probe[name] = hit
+    return open_
+
+
+def _bracket(search: Search) -> Evaluation:
+    """Close every class's bracket; the evaluation of the rungs each class rests on.
+
+    All classes move together (one simulation per step: SKUs of different classes do
+    not interact). The loop is bounded: a class's climb simulates at most
+    ``bit_length(top) + 2`` rungs (0, then the powers of two below the top, then the
+    top); the bracket it then holds spans at most half the ladder, and each bisection
+    halves it, so ``bit_length(top)`` more steps close it. Each step simulates only a
+    class's own probe, so what the other classes do cannot lengthen its path.
+    """
+    for _ in range(search.max_steps):
+        rungs = dict(search.probe)
+        _record(search, rungs, search.simulated(rungs))
+        if not _next_candidate(search):
+            return search.simulated(search.probe)
+    raise AssertionError(f"the tuner's search did not close in {search.max_steps} steps")
+
+
+def _confirm(search: Search, chosen: Evaluation,
+             steps: int) -> tuple[Evaluation, dict[str, float], RunResult | None]:
+    """Check the answer on fresh replications (the next seed); climb where it misses.
+
+    Only classes that met the target in the search are checked; each that misses on
+    the fresh replications moves one rung up (at most ``steps`` times, never past the
+    top), and the new answer is simulated again on the search's replications. Returns
+    the answer's evaluation, its values, and the last fresh run (None if ``steps`` is 0).
+    """
+    problem, final = search.problem, dict(search.probe)
+    values = search.values(final)
+    confirmation = None
+    for _ in range(steps):
+        fresh = _evaluate(problem, values, problem.seed + 1, search.replications)
+        confirmation = fresh.result
+        missing = [name for name in problem.classes
+                   if search.hit[name] is not None and not problem.meets(fresh, name)]
+        if not missing:
+            break
+        for name in missing:
+            final[name] = min(final[name] + 1, search.top)
+        values = search.values(final)
+        chosen = _evaluate(problem, values, problem.seed, search.replications)
+        search.evaluations.append(chosen)
+    return chosen, values, confirmation
+
+
+def _add_replications(search: Search, chosen: Evaluation, most: int) -> int | None:
+    """The replications a new round needs to show the answer under the target, or None.
+
+    None when the answer's interval is already under the target, when more orders
+    would not help (its rate is above the target), or when the round already ran
+    ``most`` replications. Otherwise the shortfall in orders, with 30 % spare, at the
+    answer's orders per replication, capped at ``most`` — always more than this round.
+    """
+    problem = search.problem
+    oversold, orders = sum(chosen.oversold.values()), sum(chosen.orders.values())
+    shortfall = more_orders_needed(oversold, orders, problem.target, problem.confidence)
+    if not shortfall or not orders or search.replications >= most:
+        return None
+    more = math.ceil(1.3 * shortfall / (orders / search.replications))
+    return min(search.replications + more, most)
+
+
+def _round(problem: _Problem, replications: int, max_replications: int,
+           confirm: bool) -> tuple[Search, Evaluation, dict[str, float], RunResult | None]:
+    """One round: a pilot at rung 0 sets the replications, then search and confirm."""
+    ladder = problem.family.ladder
+    pilot = _evaluate(problem, dict.fromkeys(problem.classes, ladder[0]), problem.seed,
+                      replications)
+    chosen_replications = _replications_for(pilot, replications, problem.target,
+                                            problem.confidence,
+                                            max(max_replications, replications))
+    search = Search.start(problem, chosen_replications)
+    if chosen_replications == replications:
+        search.by_rungs[(0,) * len(problem.classes)] = pilot  # the same replications
+        search.evaluations.append(pilot)
+    chosen = _bracket(search)
+    return search, *_confirm(search, chosen, CONFIRM_STEPS if confirm else 0)
 
 
 def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
@@ -250,8 +451,16 @@ def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
     above it, or a bigger buffer only hides the stock buyers would have bought — the
     last rung tried is returned with ``meets_target`` false and the shortfall stated.
 
+    The search runs in rounds: each brackets, per class, the smallest rung whose upper
+    confidence bound meets the target on common random numbers (:func:`_bracket`) and
+    confirms it on fresh replications (:func:`_confirm`). While the answer's interval
+    straddles the target, a new round starts on more replications (:func:`_add_replications`)
+    — the same ones, plus new ones — up to ``max_replications``. Each round runs more
+    replications than the last, so there are at most
+    ``max_replications - replications + 1`` rounds.
+
     The search is estimated against ``budget`` before it starts (see
-    :func:`racesim.budget.check_tune`), and again before it grows its replications;
+    :func:`racesim.budget.check_tune`), and again before each new round;
     ``None`` skips the check.
     """
     if policy not in FAMILIES:
@@ -259,96 +468,23 @@ def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
     if not 0 < target < 1:
         raise ValueError(f"target must be a rate in (0, 1) (got {target})")
     family = FAMILIES[policy]
-    if budget is not None:
-        check_tune(scenario, replications=replications, max_replications=max_replications,
-                   jobs=jobs, ladder=len(family.ladder), target=target,
-                   confidence=confidence, per_class=per_class, budget=budget, source=source)
-    classes = _classes(scenario, per_class)
-    ladder: Sequence[float] = family.ladder
-    pilot = _evaluate(scenario, family, dict.fromkeys(classes, ladder[0]), classes, seed,
-                      replications, jobs, progress)
-    replications = _replications_for(pilot, replications, target, confidence,
-                                     max(max_replications, replications))
-    top = len(ladder) - 1
-    # Per class: the highest rung known to miss and the lowest known to meet.
-    miss = dict.fromkeys(classes, -1)
-    hit: dict[str, int | None] = dict.fromkeys(classes)
-    probe = dict.fromkeys(classes, 0)
-    evaluations: list[Evaluation] = []
-    by_rungs: dict[tuple[int, ...], Evaluation] = {}
-    starved: set[str] = set()
-    baseline: dict[str, int] = {}
-    while True:
-        rungs = {name: probe[name] for name in classes}
-        key = tuple(rungs[name] for name in classes)
-        evaluation = by_rungs.get(key)
-        if evaluation is None:
-            evaluation = _evaluate(scenario, family, {n: ladder[r] for n, r in rungs.items()},
-                                   classes, seed, replications, jobs, progress)
-            by_rungs[key] = evaluation
-            evaluations.append(evaluation)
-        if not evaluations[:-1] and key == (0,) * len(classes):
-            baseline = evaluation.orders  # what buyers take when nothing is hidden
-        for name, rung in rungs.items():
-            if _meets(evaluation, name, target, confidence):
-                hit[name] = rung if hit[name] is None else min(hit[name], rung)
-            else:
-                miss[name] = max(miss[name], rung)
-                if evaluation.orders[name] < 0.5 * baseline[name]:
-                    starved.add(name)  # the buffer now hides what buyers would buy
-        done = True
-        for name in classes:
-            if hit[name] is None:  # still probing upwards: 0, 1, 2, 4, 8, …
-                if miss[name] >= top or name in starved:
-                    probe[name] = miss[name]
-                    continue
-                probe[name] = min(top, max(1, 2 * miss[name]) if miss[name] > 0 else 1)
-                done = False
-            elif hit[name] - miss[name] > 1:  # bisect between the last miss and first hit
-                probe[name] = (hit[name] + miss[name] + 1) // 2
-                done = False
-            else:
-                probe[name] = hit[name]
-        if done:
+    problem = _Problem(scenario, family, _classes(scenario, per_class), target, confidence,
+                       seed, jobs, progress)
+    for _ in range(max(max_replications - replications, 0) + 1):
+        if budget is not None:
+            check_tune(scenario, replications=replications, max_replications=max_replications,
+                       jobs=jobs, ladder=len(family.ladder), target=target,
+                       confidence=confidence, per_class=per_class, budget=budget, source=source)
+        search, chosen, values, confirmation = _round(problem, replications,
+                                                      max_replications, confirm)
+        more = _add_replications(search, chosen, max_replications)
+        if more is None:
             break
-    final = {name: probe[name] for name in classes}
-    key = tuple(final[name] for name in classes)
-    chosen = by_rungs.get(key)
-    if chosen is None:
-        chosen = _evaluate(scenario, family, {n: ladder[r] for n, r in final.items()},
-                           classes, seed, replications, jobs, progress)
-        evaluations.append(chosen)
-    values = {name: ladder[final[name]] for name in classes}
-    confirmation = None
-    for _ in range(CONFIRM_STEPS if confirm else 0):
-        # Fresh replications (the next seed) must agree; where a class misses there, the
-        # next rung up is tried on both the search and the fresh replications.
-        confirmation_eval = _evaluate(scenario, family, values, classes, seed + 1,
-                                      replications, jobs, progress)
-        confirmation = confirmation_eval.result
-        missing = [name for name in classes if hit[name] is not None and
-                   not _meets(confirmation_eval, name, target, confidence)]
-        if not missing:
-            break
-        for name in missing:
-            final[name] = min(final[name] + 1, top)
-        values = {name: ladder[final[name]] for name in classes}
-        chosen = _evaluate(scenario, family, values, classes, seed, replications, jobs,
-                           progress)
-        evaluations.append(chosen)
-    oversold, orders = sum(chosen.oversold.values()), sum(chosen.orders.values())
-    shortfall = more_orders_needed(oversold, orders, target, confidence)
-    if shortfall and orders and replications < max_replications:
-        # Not enough orders to show the rate is under the target (it may well be): run
-        # the search again on more replications — the same ones, plus new ones.
-        more = math.ceil(1.3 * shortfall / (orders / replications))
-        return tune(scenario, policy, target=target, confidence=confidence,
-                    replications=min(replications + more, max_replications),
-                    max_replications=max_replications, seed=seed, jobs=jobs,
-                    per_class=per_class, confirm=confirm, compare=compare, progress=progress,
-                    budget=budget, source=source)
-    seed_formula = run_scenario(scenario, seed=seed, replications=replications, jobs=jobs,
-                                buffer=SeedFormula(), progress=progress,
+        replications = more
+    else:
+        raise AssertionError("the tuner grew its replications past max_replications")
+    seed_formula = run_scenario(scenario, seed=seed, replications=search.replications,
+                                jobs=jobs, buffer=SeedFormula(), progress=progress,
                                 scratch=True, budget=None) if compare else None
-    return Tuning(family, target, confidence, seed, replications, values, evaluations, chosen,
-                  confirmation, seed_formula)
+    return Tuning(family, target, confidence, seed, search.replications, values,
+                  search.evaluations, chosen, confirmation, seed_formula)
