@@ -47,12 +47,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
 
 import numpy as np
 
 from racesim.errors import RacesimError
-from racesim.scenario import Scenario
+from racesim.scenario import Channel, Scenario, Sku
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -216,7 +215,7 @@ def estimate_replication(scenario: Scenario, tables: bool = False) -> Replicatio
                        kept_bytes=kept, drivers=drivers, memory_drivers=memory_drivers)
 
 
-def _multiplier_mass(channel: Any, duration: float) -> float:
+def _multiplier_mass(channel: Channel, duration: float) -> float:
     """∫₀^duration of the channel's profile × bursts multiplier (seconds)."""
     from racesim.sim.demand import channel_rate_multiplier
 
@@ -228,7 +227,7 @@ def _multiplier_mass(channel: Any, duration: float) -> float:
     return float(np.sum(channel_rate_multiplier(channel, middles) * np.diff(points)))
 
 
-def _peak(channel: Any) -> float:
+def _peak(channel: Channel) -> float:
     """The thinning bound the demand model draws at: profile peak × every burst above 1."""
     profile = channel.hourly_profile()
     bound = max(profile)
@@ -258,7 +257,7 @@ def _accepted_orders(scenario: Scenario, demand_factor: float) -> float:
     return total
 
 
-def _restocked_units(sku: Any, duration: float) -> float:
+def _restocked_units(sku: Sku, duration: float) -> float:
     """At most how many units the SKU's restock policy brings in over ``duration``.
 
     Orders go out at every period k·T (k ≥ 1) and arrive a lead time L later, inside the
@@ -267,11 +266,13 @@ def _restocked_units(sku: Any, duration: float) -> float:
     restock = sku.restock
     if restock is None:
         return 0.0
-    periodic = restock.policy == "periodic"
-    period = restock.every if periodic else restock.review
+    if restock.policy == "periodic":
+        period, units = restock.every, restock.quantity
+    else:
+        period, units = restock.review, restock.level
     lead = restock.lead_time
     received = max(0, math.ceil((duration - lead) / period) - 1)
-    return (restock.quantity if periodic else restock.level) * received
+    return units * received
 
 
 def _restock_ticks(scenario: Scenario) -> float:

@@ -30,9 +30,13 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from scipy import stats
+
+if TYPE_CHECKING:
+    from racesim.scenario import BufferPolicy as BufferConfig
+    from racesim.scenario import Scenario
 
 __all__ = [
     "BufferPolicy",
@@ -57,6 +61,17 @@ class BufferPolicy(Protocol):
     """How many units to withhold from the listings of ``sku`` at time ``now`` (seconds)."""
 
     def __call__(self, sku: str, available: int, now: float) -> int: ...
+
+
+@runtime_checkable
+class Bindable(Protocol):
+    """A policy that needs the scenario first: ``bind(scenario)`` returns the callable."""
+
+    def bind(self, scenario: Scenario) -> Policy: ...
+
+
+AnyPolicy = Bindable | Policy
+"""What :func:`bind_policy` takes: a plain policy callable, or one to bind."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +109,7 @@ class PercentBuffer:
         return max(self.min_units, share)
 
 
-def exposure_p99(scenario: Any) -> float:
+def exposure_p99(scenario: Scenario) -> float:
     """The scenario's P99 sync latency in seconds (a sum of p99s: see the module docs)."""
     channels = scenario.channels
     webhook = max(channel.webhook.latency.quantile(0.99) for channel in channels)
@@ -109,7 +124,7 @@ def exposure_p99(scenario: Any) -> float:
 class _Demand:
     """Expected demand per SKU and channel at any time, in units per second."""
 
-    def __init__(self, scenario: Any) -> None:
+    def __init__(self, scenario: Scenario) -> None:
         self.base = {sku.sku: sku.units_per_day() / 86_400.0 for sku in scenario.skus()}
         self.channels = [(channel.share, channel.hourly_profile(), tuple(channel.bursts))
                          for channel in scenario.channels]
@@ -140,7 +155,7 @@ class SeedFormula:
             raise ValueError(f"SeedFormula: need min_units ≥ 0, 0 ≤ percent ≤ 100 and "
                              f"latency_multiple ≥ 0 (got {self})")
 
-    def bind(self, scenario: Any) -> Policy:
+    def bind(self, scenario: Scenario) -> Policy:
         """The policy for one scenario: its demand rates and its P99 sync latency."""
         demand, window = _Demand(scenario), self.latency_multiple * exposure_p99(scenario)
         floor = PercentBuffer(self.percent, self.min_units)
@@ -170,7 +185,7 @@ class PoissonQuantile:
             raise ValueError(f"PoissonQuantile: need 0 < epsilon < 1 and latency_multiple ≥ 0 "
                              f"(got {self})")
 
-    def bind(self, scenario: Any) -> Policy:
+    def bind(self, scenario: Scenario) -> Policy:
         """The policy for one scenario: its demand rates and its P99 sync latency."""
         demand, window = _Demand(scenario), self.latency_multiple * exposure_p99(scenario)
         epsilon = self.epsilon
@@ -187,10 +202,10 @@ class PoissonQuantile:
 class ByClass:
     """A policy per SKU class (``class`` in the catalog, e.g. velocity A/B/C)."""
 
-    policies: Mapping[str, Any]
-    default: Any = field(default_factory=lambda: FixedBuffer(0))
+    policies: Mapping[str, AnyPolicy]
+    default: AnyPolicy = field(default_factory=lambda: FixedBuffer(0))
 
-    def bind(self, scenario: Any) -> Policy:
+    def bind(self, scenario: Scenario) -> Policy:
         """Bind every class's policy and route each SKU to its class's."""
         bound = {name: bind_policy(policy, scenario) for name, policy in self.policies.items()}
         fallback = bind_policy(self.default, scenario)
@@ -202,10 +217,9 @@ class ByClass:
         return by_class
 
 
-def bind_policy(policy: Any, scenario: Any) -> Policy:
+def bind_policy(policy: AnyPolicy, scenario: Scenario) -> Policy:
     """The per-call function of ``policy`` for ``scenario`` (plain callables as they are)."""
-    bind = getattr(policy, "bind", None)
-    return bind(scenario) if bind is not None else policy
+    return policy.bind(scenario) if isinstance(policy, Bindable) else policy
 
 
 def fixed(units: int) -> FixedBuffer:
@@ -229,15 +243,16 @@ def poisson_quantile(epsilon: float = 0.003, latency_multiple: float = 1.0) -> P
     return PoissonQuantile(epsilon, latency_multiple)
 
 
-def policy_from_config(config: Any) -> Any:
+def policy_from_config(config: BufferConfig
+                       ) -> FixedBuffer | PercentBuffer | SeedFormula | PoissonQuantile:
     """The policy a scenario's ``[buffer]`` table describes (bind it with :func:`bind_policy`)."""
-    name = getattr(config, "policy", None)
-    if name == "fixed":
+    name = config.policy
+    if config.policy == "fixed":
         return FixedBuffer(config.units)
-    if name == "percent":
+    if config.policy == "percent":
         return PercentBuffer(config.percent, config.min_units)
-    if name == "seed_formula":
+    if config.policy == "seed_formula":
         return SeedFormula(config.min_units, config.percent, config.latency_multiple)
-    if name == "poisson_quantile":
+    if config.policy == "poisson_quantile":
         return PoissonQuantile(config.epsilon, config.latency_multiple)
     raise ValueError(f"unknown buffer policy {name!r}")

@@ -38,8 +38,10 @@ def _is_text(values: pd.Series | pd.Index) -> bool:
 
 def _index(index: pd.Index) -> pd.Index:
     if isinstance(index, pd.MultiIndex):
-        return index.set_levels([_index(level) for level in index.levels]) \
-            .set_names([neutralise_cell(n) for n in index.names])
+        # pandas-stubs do not count an Index as a level (SequenceNotStr); pandas does
+        levels = [_index(level) for level in index.levels]
+        safe = index.set_levels(levels)  # type: ignore[arg-type]
+        return safe.set_names([neutralise_cell(n) for n in index.names])
     names = [neutralise_cell(n) for n in index.names]
     if _is_text(index):
         return pd.Index([neutralise_cell(v) for v in index], dtype=object, name=names[0])
@@ -52,7 +54,9 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     for position in range(safe.shape[1]):
         column = safe.iloc[:, position]
         if _is_text(column):
-            safe.isetitem(position, column.astype(object).map(neutralise_cell))
+            # pandas-stubs leave a Series out of isetitem's values; pandas takes one (the
+            # column's own index, so nothing is realigned)
+            safe.isetitem(position, column.astype(object).map(neutralise_cell))  # type: ignore[arg-type]
     safe.index = _index(safe.index)
     safe.columns = _index(safe.columns)
     return safe

@@ -163,7 +163,9 @@ class WebhookServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         """``http://host:port`` of the listening socket."""
-        host, port = self.server_address[:2]
+        address, port = self.server_address[:2]
+        # typeshed allows a bytes host (AF_UNIX); a TCP server's host is always a str
+        host = address.decode() if isinstance(address, bytes) else address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> WebhookServer:

@@ -298,8 +298,10 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     record = dict(pairs)
     if len(record) != len(pairs):
         seen: set[str] = set()
-        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise _RepeatedKey(f"field {shorten(repeated)} appears more than once")
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(f"field {shorten(key)} appears more than once")
+            seen.add(key)
     return record
 
 

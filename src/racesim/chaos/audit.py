@@ -313,7 +313,7 @@ class Auditor:
                 return Violation(invariant, index, problem)
             touched.add(event.sku)
         for sku in sorted(touched):
-            seen = (self._last.get(sku) if sku in fresh else self._observe(sku)).figures
+            seen = (self._last[sku] if sku in fresh else self._observe(sku)).figures
             replayed = fold.figures[sku]
             if seen is not None and seen != replayed:
                 return Violation("projection_replay", index,

@@ -145,7 +145,7 @@ class EngineUnderTest:
         self.label = label
         stock = getattr(engine, "stock", None)
         self.has_stock = callable(stock)
-        self.has_history = self.has_stock and _takes(stock, "as_of")
+        self.has_history = callable(stock) and _takes(stock, "as_of")
         self.has_log = callable(getattr(engine, "iter_events", None))
         self.has_verify = callable(getattr(engine, "verify", None))
         self.can_roll_back = callable(getattr(engine, "batch", None))

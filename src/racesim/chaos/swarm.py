@@ -268,11 +268,11 @@ def draw_plan(settings: ChaosSettings, streams: Streams) -> Plan:
             initial.append(planned(Webhook("order.created", t, sku, order_id, quantity,
                                            channel)))
             if rng.random() < s.conflict_rate:  # re-sent with other content: a mismatch
-                other = (Webhook("order.created", 0, sku, order_id, quantity + 1, channel)
-                         if rng.random() < 0.7 else
-                         Webhook("order.created", 0, sku, order_id, quantity,
-                                 CHANNELS[(CHANNELS.index(channel) + 1) % len(CHANNELS)]))
-                initial.append(planned(replace(other, at=t + float(rng.exponential(30.0)))))
+                resent = (Webhook("order.created", 0, sku, order_id, quantity + 1, channel)
+                          if rng.random() < 0.7 else
+                          Webhook("order.created", 0, sku, order_id, quantity,
+                                  CHANNELS[(CHANNELS.index(channel) + 1) % len(CHANNELS)]))
+                initial.append(planned(replace(resent, at=t + float(rng.exponential(30.0)))))
             seller_cancels[line] = planned(Webhook("order.cancelled",
                                                    float(rng.exponential(60.0)), sku,
                                                    order_id))

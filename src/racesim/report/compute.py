@@ -127,16 +127,16 @@ class ReportData:
 
 def current_value(scenario: Scenario, family: Family) -> float | None:
     """The scenario's ``[buffer]`` as a value of ``family``'s parameter, or None."""
-    buffer: Any = scenario.buffer
+    buffer = scenario.buffer
     if buffer.policy != family.name:
         return None
-    if family.name == "fixed":
+    if buffer.policy == "fixed":
         return float(buffer.units)
-    if family.name == "percent" and buffer.min_units == 0:
+    if buffer.policy == "percent" and buffer.min_units == 0:
         return float(buffer.percent)
-    if family.name == "seed_formula" and buffer.min_units == 0 and buffer.percent == 0:
+    if buffer.policy == "seed_formula" and buffer.min_units == 0 and buffer.percent == 0:
         return float(buffer.latency_multiple)
-    if family.name == "poisson_quantile" and buffer.latency_multiple == 1:
+    if buffer.policy == "poisson_quantile" and buffer.latency_multiple == 1:
         return float(buffer.epsilon)
     return None
 

@@ -7,11 +7,14 @@ here, as everywhere in the report's HTML.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from racesim.buffers import exposure_p99
 from racesim.report.compute import DRIFT_TARGET, EPISODE_REPLICATIONS, SYNC_TARGET_S, ReportData
 from racesim.units import format_duration
+
+if TYPE_CHECKING:
+    from racesim.scenario import CountDistribution, DurationDistribution, Sku
 
 __all__ = ["appendix", "describe_distribution", "duration_text", "e"]
 
@@ -30,7 +33,7 @@ def duration_text(seconds: float) -> str:
     return format_duration(round(seconds)) if seconds >= 10 else f"{seconds:.3g}s"
 
 
-def describe_distribution(distribution: Any) -> str:
+def describe_distribution(distribution: DurationDistribution | CountDistribution) -> str:
     """A delay or count distribution in words: its parameters, then mean and P99."""
     fields = distribution.model_dump(by_alias=True, mode="json", context={"durations": "text"})
     kind = fields.pop("dist", "?")
@@ -51,7 +54,7 @@ def describe_distribution(distribution: Any) -> str:
     return f"{text}; mean {duration_text(mean)}, P99 {duration_text(p99)}"
 
 
-def _restock(sku: Any) -> str:
+def _restock(sku: Sku) -> str:
     restock = sku.restock
     if restock is None:
         return "none"

@@ -9,13 +9,16 @@ orders per month: it reads as "between a and b oversells a month".
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from racesim.report.compute import DAY_S, DRIFT_TARGET, MONTH_S, SYNC_TARGET_S, ReportData
 from racesim.stats import mean_interval, wilson_interval
 from racesim.tune import Family
+
+if TYPE_CHECKING:
+    from racesim.scenario import BufferPolicy as BufferConfig
 
 __all__ = ["describe_buffer", "describe_value", "headline", "monthly_oversells"]
 
@@ -37,18 +40,18 @@ def describe_value(family: Family, value: float) -> str:
     return f"{family.parameter} = {value:g}"
 
 
-def describe_buffer(config: Any) -> str:
+def describe_buffer(config: BufferConfig) -> str:
     """A scenario's ``[buffer]`` table in words."""
     policy = config.policy
-    if policy == "fixed":
+    if config.policy == "fixed":
         return f"fixed: {_units(config.units)} of every SKU"
-    if policy == "percent":
+    if config.policy == "percent":
         floor = f", at least {_units(config.min_units)}" if config.min_units else ""
         return f"percent: {config.percent:g} % of available stock{floor}"
-    if policy == "seed_formula":
+    if config.policy == "seed_formula":
         return (f"seed formula: max({_units(config.min_units)}, {config.percent:g} % of "
                 f"available, expected sales in {config.latency_multiple:g} × P99 sync latency)")
-    if policy == "poisson_quantile":
+    if config.policy == "poisson_quantile":
         return (f"Poisson quantile: ε = {config.epsilon:g} over "
                 f"{config.latency_multiple:g} × P99 sync latency")
     return str(policy)

@@ -9,9 +9,14 @@ simulated with the same seed faces exactly the same buyers (common random number
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from racesim.scenario import Channel, Sku
 
 __all__ = ["Arrivals", "channel_rate_multiplier", "draw_arrivals"]
 
@@ -30,7 +35,7 @@ class Arrivals:
         return len(self.times)
 
 
-def channel_rate_multiplier(channel: object, times: np.ndarray) -> np.ndarray:
+def channel_rate_multiplier(channel: Channel, times: np.ndarray) -> np.ndarray:
     """The channel's profile × burst multiplier at each time (mean profile = 1)."""
     multiplier = np.ones_like(times, dtype=float)
     profile = getattr(channel, "profile", None)
@@ -44,7 +49,7 @@ def channel_rate_multiplier(channel: object, times: np.ndarray) -> np.ndarray:
     return multiplier
 
 
-def _multiplier_bound(channel: object) -> float:
+def _multiplier_bound(channel: Channel) -> float:
     bound = 1.0
     profile = getattr(channel, "profile", None)
     if profile:
@@ -55,7 +60,7 @@ def _multiplier_bound(channel: object) -> float:
     return bound
 
 
-def draw_arrivals(channel: object, skus: list, duration: float,
+def draw_arrivals(channel: Channel, skus: Sequence[Sku], duration: float,
                   rng: np.random.Generator, units_rng: np.random.Generator) -> Arrivals:
     """All of ``channel``'s buyers over ``duration`` seconds for the catalog ``skus``."""
     per_day = np.array([sku.orders_per_day for sku in skus], dtype=float)

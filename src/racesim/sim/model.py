@@ -27,32 +27,47 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from racesim.buffers import bind_policy, policy_from_config
+from racesim.buffers import AnyPolicy, bind_policy, policy_from_config
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.naive_counter import NaiveCounter
 from racesim.sim.demand import draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
-from racesim.sim.sampler import BlockSampler
+from racesim.sim.sampler import BlockSampler, Sampleable
 from racesim.sim.streams import Streams
 from racesim.sim.sync import make_sync
 from racesim.sim.tracking import HiddenStock, VisibilityGaps
 
-__all__ = ["Simulation", "open_engine"]
+__all__ = ["Fired", "Simulation", "open_engine"]
 
 if TYPE_CHECKING:
+    from racesim.scenario import OrderUpToRestock, PeriodicRestock, Scenario
+    from racesim.sim.demand import Arrivals
+    from racesim.sim.plan import OrderPlan
     from racesim.sim.results import SimulationResult
 
 _RESERVED, _REJECTED = CommandStatus.RESERVED, CommandStatus.REJECTED
 _DUPLICATE, _MISMATCH = CommandStatus.DUPLICATE, CommandStatus.MISMATCH
 _NAN = float("nan")
+
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
+
+
+class Fired(Protocol[P_co]):
+    """A timeout made by :meth:`Simulation.call_later`, as its callback sees it."""
+
+    @property
+    def value(self) -> P_co:
+        """The payload ``call_later`` was given."""
+        ...
 
 
 def open_engine(kind: str, store: str) -> Ledger | NaiveCounter:
@@ -85,9 +100,9 @@ class _Orders:
 class Simulation:
     """One replication of a scenario, driving a real engine in a SimPy environment."""
 
-    def __init__(self, scenario: object, seed: np.random.SeedSequence | int, *,
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int, *,
                  store: str | None = None, engine: str | None = None,
-                 buffer: Callable[[str, int, float], int] | None = None,
+                 buffer: AnyPolicy | None = None,
                  tables: bool = True, discard: bool = False) -> None:
         self.scenario = scenario
         self.discard = discard  # delete the ledger's storage when the run ends
@@ -118,8 +133,9 @@ class Simulation:
                        "dead_letter_cancels": 0, "cancel_too_late": 0, "short_shipments": 0,
                        "lost_sales": 0, "redeliveries": 0}
         self.lost = [[0] * len(self.skus) for _ in self.channel_names]
-        self.deliveries_log: list[tuple] = []
-        self.push_log: list[tuple] = []
+        self.deliveries_log: list[tuple[int, int, int, float, int, str]] = []
+        self.push_log: list[tuple[int, int, str, float, float, float, int, int, int, int,
+                                  bool]] = []
         self.published_changes: list[tuple[float, int]] = []
         self.overstated = [0] * len(self.skus)
         self.overstated_excess = [0] * len(self.skus)
@@ -160,7 +176,10 @@ class Simulation:
 
     def _setup_orders(self) -> None:
         scenario, streams = self.scenario, self.streams
-        self.arrivals, self.plans, self.orders, self.order_ids = [], [], [], []
+        self.arrivals: list[Arrivals] = []
+        self.plans: list[OrderPlan] = []
+        self.orders: list[_Orders] = []
+        self.order_ids: list[list[str]] = []
         self.sku_of: list[list[int]] = []
         self.units_of: list[list[int]] = []
         self.handling_of: list[list[float]] = []
@@ -168,7 +187,7 @@ class Simulation:
         self.failed_of: list[list[list[int]]] = []  # failed handler attempts per copy
         self.copies_of: list[list[list[tuple[int, float]]]] = []
         self.dropped_of: list[list[int]] = []  # copies every handler attempt failed for
-        self.backoff = []
+        self.backoff: list[BlockSampler] = []
         for channel in scenario.channels:
             arrivals = draw_arrivals(channel, self.skus, self.duration,
                                      streams(f"demand/{channel.name}"),
@@ -197,9 +216,11 @@ class Simulation:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def call_later(self, delay: float, callback: Callable, payload: object) -> None:
+    def call_later(self, delay: float, callback: Callable[[Fired[P]], None], payload: P) -> None:
         """Run ``callback(event)`` after ``delay`` seconds; ``event.value`` is ``payload``."""
-        Timeout(self.env, delay, payload).callbacks.append(callback)
+        # simpy types a callback's event as a plain Event whose value is Optional[Any];
+        # Fired states what this timeout's value is: the payload given here.
+        Timeout(self.env, delay, payload).callbacks.append(callback)  # type: ignore[arg-type]
 
     def _sellable(self, k: int) -> bool:
         """Units beyond the buffer are on the shelf and promised to no buyer (the truth)."""
@@ -260,7 +281,7 @@ class Simulation:
         if self._buyer_queue:
             self.call_later(self._buyer_queue[0][0], self._buyer_arrives, None)
 
-    def _buyer_arrives(self, event: Timeout) -> None:
+    def _buyer_arrives(self, event: Fired[None]) -> None:
         """One buyer arrives; the next one is scheduled (one pending event at a time)."""
         queue, n = self._buyer_queue, self._next_buyer
         _, c, j = queue[n]
@@ -285,7 +306,7 @@ class Simulation:
         if self.cancels_of[c][j]:
             self.call_later(float(self.plans[c].cancel_after[j]), self._buyer_cancels, (c, j))
 
-    def _deliver(self, event: Timeout) -> None:
+    def _deliver(self, event: Fired[tuple[int, int, int]]) -> None:
         c, j, copy = event.value
         now = self.env.now
         k, units = self.sku_of[c][j], self.units_of[c][j]
@@ -318,7 +339,7 @@ class Simulation:
 
     # -- cancellations -------------------------------------------------------------------
 
-    def _buyer_cancels(self, event: Timeout) -> None:
+    def _buyer_cancels(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
         orders, plan = self.orders[c], self.plans[c]
         if orders.oversold[j] == orders.oversold[j]:  # already cancelled by the seller
@@ -330,7 +351,7 @@ class Simulation:
         if not plan.cancel_lost[j]:
             self.call_later(float(plan.cancel_latency[j]), self._deliver_cancel, (c, j, 1))
 
-    def _deliver_cancel(self, event: Timeout) -> None:
+    def _deliver_cancel(self, event: Fired[tuple[int, int, int]]) -> None:
         c, j, attempt = event.value
         k = self.sku_of[c][j]
         try:
@@ -364,8 +385,9 @@ class Simulation:
         for k in range(len(self.skus)):
             for t in _shrinkage_times(warehouse.shrinkage_per_day, self.duration, shrink_rng):
                 self.call_later(t, self._shrink, k)
-        if warehouse.cycle_count_every and self.engine_kind == "ledger":
-            env.process(self._cycle_counts(float(warehouse.cycle_count_every)))
+        engine = self.engine
+        if warehouse.cycle_count_every and isinstance(engine, Ledger):  # engine kind "ledger"
+            env.process(self._cycle_counts(engine, float(warehouse.cycle_count_every)))
         self.warmup = float(scenario.warmup)
         if self.warmup > 0:
             self.call_later(self.warmup, self._end_warmup, None)
@@ -396,37 +418,37 @@ class Simulation:
             market.on_change = _ignore_listing_change
         self.sync.sim = None  # type: ignore[assignment]
 
-    def _end_warmup(self, event: Timeout) -> None:
+    def _end_warmup(self, event: Fired[None]) -> None:
         """Metrics count from here: time integrals restart (orders are filtered later)."""
         self.hidden.restart(self.env.now)
         self.gaps.restart(self.env.now)
 
-    def _shrink(self, event: Timeout) -> None:
+    def _shrink(self, event: Fired[int]) -> None:
         k = event.value
         if self.physical[k] > 0:  # a unit vanishes; nobody tells the ledger
             self.physical[k] -= 1
             self._physical_changed(k)
 
-    def _cycle_counts(self, every: float) -> Generator[simpy.Event, None, None]:
+    def _cycle_counts(self, ledger: Ledger, every: float) -> Generator[simpy.Event, None, None]:
         """Count the shelves; post the difference to the ledger as an ADJUST with a reason."""
         env, number = self.env, 0
         while True:
             yield env.timeout(every)
             number += 1
             for k, name in enumerate(self.sku_names):
-                recorded = self.engine.stock(name).on_hand
+                recorded = ledger.stock(name).on_hand
                 counted = self.physical[k] - self.receiving[k]  # returns not yet booked wait
                 # in receiving, not on the shelves: counting them would book them twice
                 self.drift.append((env.now, k, recorded, counted))
                 if recorded != counted:
-                    self.engine.adjust(name, counted - recorded,
+                    ledger.adjust(name, counted - recorded,
                                        f"cycle count #{number}: {counted} counted, "
                                        f"{recorded} recorded", f"CC-{number}", env.now)
                     self._stock_changed(k)
 
     # -- warehouse -----------------------------------------------------------------------
 
-    def _ship(self, event: Timeout) -> None:
+    def _ship(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
         orders = self.orders[c]
         if orders.cancelled[j] == orders.cancelled[j]:
@@ -457,7 +479,7 @@ class Simulation:
         if plan.returns[j]:
             self.call_later(float(plan.return_delay[j]), self._return_arrives, (c, j))
 
-    def _return_arrives(self, event: Timeout) -> None:
+    def _return_arrives(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
         k = self.sku_of[c][j]
         self.physical[k] += self.units_of[c][j]
@@ -471,7 +493,7 @@ class Simulation:
             self.call_later(float(plan.confirm_delay[j] + plan.return_webhook[j]),
                             self._record_return, (c, j))
 
-    def _record_return(self, event: Timeout) -> None:
+    def _record_return(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
         k = self.sku_of[c][j]
         self.engine.return_(self.order_ids[c][j], self.sku_names[k],
@@ -482,7 +504,8 @@ class Simulation:
             self.receiving[k] -= self.units_of[c][j]
         self._stock_changed(k)
 
-    def _restocks(self, k: int, config: object) -> Generator[simpy.Event, None, None]:
+    def _restocks(self, k: int, config: PeriodicRestock | OrderUpToRestock
+                  ) -> Generator[simpy.Event, None, None]:
         """Place purchase orders for SKU ``k``: periodic quantities or order-up-to a level."""
         env, name = self.env, self.sku_names[k]
         lead = BlockSampler(_as_distribution(config.lead_time),
@@ -502,7 +525,7 @@ class Simulation:
                 self.on_order[k] += quantity
                 self.call_later(lead(), self._receive, (k, quantity, self.purchase_orders[k]))
 
-    def _receive(self, event: Timeout) -> None:
+    def _receive(self, event: Fired[tuple[int, int, int]]) -> None:
         k, quantity, number = event.value
         name = self.sku_names[k]
         self.on_order[k] -= quantity
@@ -528,16 +551,21 @@ def _ignore_listing_change(channel: int, sku: int, value: int) -> None:
     """A finished simulation no longer tracks its listings."""
 
 
-def _as_distribution(value: object) -> object:
+def _as_distribution(value: float | Sampleable) -> Sampleable:
     """Lead times may be a plain duration (seconds) or a distribution."""
-    if hasattr(value, "sample"):
-        return value
+    if isinstance(value, int | float):
+        return _FixedDelay(value)
+    return value
 
-    class _Fixed:
-        def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-            return np.full(size, float(value))
 
-    return _Fixed()
+class _FixedDelay:
+    """Always the same delay (seconds)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, float(self.seconds))
 
 
 def _shrinkage_times(rate_per_day: float, duration: float, rng: np.random.Generator) -> list[float]:

@@ -11,11 +11,16 @@ buffer and sync policy, which is what makes policy comparisons sharp.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from racesim.sim.demand import Arrivals
+from racesim.sim.sampler import Sampleable
 from racesim.sim.streams import Streams
+
+if TYPE_CHECKING:
+    from racesim.scenario import Channel, Warehouse
 
 __all__ = ["OrderPlan", "draw_plan"]
 
@@ -43,11 +48,11 @@ class OrderPlan:
     return_webhook: np.ndarray  # seconds from confirmation to the RETURN webhook
 
 
-def _sample(distribution: object, rng: np.random.Generator, n: int) -> np.ndarray:
-    return np.asarray(distribution.sample(rng, n), dtype=float).reshape(n)  # type: ignore[attr-defined]
+def _sample(distribution: Sampleable, rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.asarray(distribution.sample(rng, n), dtype=float).reshape(n)
 
 
-def draw_plan(channel: object, warehouse: object, arrivals: Arrivals,
+def draw_plan(channel: Channel, warehouse: Warehouse, arrivals: Arrivals,
               streams: Streams) -> OrderPlan:
     """Draw the fate of every buyer in ``arrivals`` of ``channel``."""
     n = len(arrivals)

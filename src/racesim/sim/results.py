@@ -245,6 +245,8 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
 
     drift = pd.DataFrame([row for row in sim.drift if row[0] >= warmup],
                          columns=["at", "sku", "recorded", "counted"])
+    drift_max: float | None
+    drift_mean: float | None
     if len(drift):
         drift["sku"] = skus[drift["sku"].to_numpy()]
         per_count = drift.assign(gap=(drift["recorded"] - drift["counted"]).abs()).groupby("at")

@@ -7,9 +7,20 @@ from its own stream and hands them out in order.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Protocol
 
-__all__ = ["BlockSampler"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["BlockSampler", "Sampleable"]
+
+
+class Sampleable(Protocol):
+    """Anything that draws ``size`` values from a generator: the scenario's distributions."""
+
+    def sample(self, rng: np.random.Generator, size: int) -> npt.ArrayLike:
+        """``size`` draws, as an array."""
+        ...
 
 
 class BlockSampler:
@@ -17,7 +28,8 @@ class BlockSampler:
 
     __slots__ = ("_block", "_distribution", "_index", "_rng", "_size")
 
-    def __init__(self, distribution: object, rng: np.random.Generator, size: int = 4096) -> None:
+    def __init__(self, distribution: Sampleable, rng: np.random.Generator,
+                 size: int = 4096) -> None:
         self._distribution = distribution
         self._rng = rng
         self._size = size
@@ -27,7 +39,7 @@ class BlockSampler:
     def __call__(self) -> float:
         """The next draw."""
         if self._index == len(self._block):
-            draws = self._distribution.sample(self._rng, self._size)  # type: ignore[attr-defined]
+            draws = self._distribution.sample(self._rng, self._size)
             self._block = np.asarray(draws, dtype=float).tolist()
             self._index = 0
         value = self._block[self._index]

@@ -24,15 +24,24 @@ have not reached the seller yet; delta and compare-and-set pushes never do.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, TypeVar
 
 import simpy
 
+from racesim.scenario.sync import (
+    CompareAndSetSync,
+    EventDrivenSync,
+    PeriodicDeltaSync,
+    PeriodicPushTimeSync,
+    PeriodicSnapshotSync,
+)
 from racesim.sim.sampler import BlockSampler
 
 if TYPE_CHECKING:
-    from racesim.sim.model import Simulation
+    from racesim.sim.model import Fired, Simulation
+
+P = TypeVar("P")
 
 __all__ = ["make_sync"]
 
@@ -90,7 +99,7 @@ class Sync:
         """An order of ``channel`` reached the engine: the marketplace already applied it."""
         self.own_seen[channel][sku] += units
 
-    def _later(self, delay: float, callback: object, payload: object) -> None:
+    def _later(self, delay: float, callback: Callable[[Fired[P]], None], payload: P) -> None:
         self.sim.call_later(delay, callback, payload)
 
     def _landing_delay(self, channel: int) -> float:
@@ -110,9 +119,9 @@ class EventDriven(Sync):
 
     mode = "event_driven"
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, config: EventDrivenSync) -> None:
         super().__init__(sim)
-        self.debounce = float(getattr(self.config, "debounce", 0.0) or 0.0)
+        self.debounce = float(config.debounce or 0.0)
         self.pending: set[int] = set()
 
     def notify(self, sku: int) -> None:
@@ -122,8 +131,8 @@ class EventDriven(Sync):
             self.pending.add(sku)
             self._later(self.debounce, self._flush, sku)
 
-    def _flush(self, event: object) -> None:
-        sku = event.value  # type: ignore[attr-defined]
+    def _flush(self, event: Fired[int]) -> None:
+        sku = event.value
         self.pending.discard(sku)
         self._send(sku)
 
@@ -137,8 +146,8 @@ class EventDriven(Sync):
         for delay, channels in landing.items():
             self._later(delay, self._apply, (channels, sku, value, now))
 
-    def _apply(self, event: object) -> None:
-        channels, sku, value, sent_at = event.value  # type: ignore[attr-defined]
+    def _apply(self, event: Fired[tuple[list[int], int, int, float]]) -> None:
+        channels, sku, value, sent_at = event.value
         now = self.env.now
         sim = self.sim
         for channel in channels:
@@ -157,9 +166,10 @@ class PeriodicAbsolute(Sync):
     are pushed (``periodic_snapshot``); otherwise they are computed at push time.
     """
 
-    def __init__(self, sim: Simulation, snapshot_lag: float = 0.0) -> None:
+    def __init__(self, sim: Simulation, config: PeriodicPushTimeSync | PeriodicSnapshotSync,
+                 snapshot_lag: float = 0.0) -> None:
         super().__init__(sim)
-        self.interval = float(self.config.interval)
+        self.interval = float(config.interval)
         self.snapshot_lag = snapshot_lag
         self.mode = "periodic_snapshot" if snapshot_lag > 0 else "periodic_push_time"
 
@@ -176,8 +186,8 @@ class PeriodicAbsolute(Sync):
             else:
                 self._send_values(values, pulled_at)
 
-    def _send(self, event: object) -> None:
-        values, pulled_at = event.value  # type: ignore[attr-defined]
+    def _send(self, event: Fired[tuple[list[int], float]]) -> None:
+        values, pulled_at = event.value
         self._send_values(values, pulled_at)
 
     def _send_values(self, values: list[int], pulled_at: float) -> None:
@@ -187,8 +197,8 @@ class PeriodicAbsolute(Sync):
             self._later(self._landing_delay(channel), self._apply,
                         (channel, values, pulled_at, now))
 
-    def _apply(self, event: object) -> None:
-        channel, values, pulled_at, sent_at = event.value  # type: ignore[attr-defined]
+    def _apply(self, event: Fired[tuple[int, list[int], float, float]]) -> None:
+        channel, values, pulled_at, sent_at = event.value
         market = self.sim.markets[channel]
         now = self.env.now
         listing = market.listing
@@ -206,9 +216,9 @@ class PeriodicDelta(Sync):
 
     mode = "periodic_delta"
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, config: PeriodicDeltaSync) -> None:
         super().__init__(sim)
-        self.interval = float(self.config.interval)
+        self.interval = float(config.interval)
 
     def start(self) -> None:
         self.env.process(self._loop())
@@ -229,8 +239,8 @@ class PeriodicDelta(Sync):
                     own_seen[sku] = 0
                 self._later(self._landing_delay(channel), self._apply, (channel, deltas, now))
 
-    def _apply(self, event: object) -> None:
-        channel, deltas, sent_at = event.value  # type: ignore[attr-defined]
+    def _apply(self, event: Fired[tuple[int, list[tuple[int, int, int]], float]]) -> None:
+        channel, deltas, sent_at = event.value
         market = self.sim.markets[channel]
         now = self.env.now
         for sku, delta, target in deltas:
@@ -245,10 +255,10 @@ class CompareAndSet(Sync):
 
     mode = "compare_and_set"
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, config: CompareAndSetSync) -> None:
         super().__init__(sim)
-        self.interval = float(self.config.interval)
-        self.max_retries = int(getattr(self.config, "cas_max_retries", 5))
+        self.interval = float(config.interval)
+        self.max_retries = int(config.cas_max_retries)
         self.in_flight: set[tuple[int, int]] = set()
         self.refused = 0
 
@@ -274,8 +284,8 @@ class CompareAndSet(Sync):
                     (channel, sku, expected, target, self.own_seen[channel][sku], attempt,
                      self.env.now))
 
-    def _apply(self, event: object) -> None:
-        channel, sku, expected, target, seen_at_send, attempt, sent_at = event.value  # type: ignore[attr-defined]
+    def _apply(self, event: Fired[tuple[int, int, int, int, int, int, float]]) -> None:
+        channel, sku, expected, target, seen_at_send, attempt, sent_at = event.value
         market = self.sim.markets[channel]
         now = self.env.now
         before = market.listing[sku]
@@ -294,15 +304,16 @@ class CompareAndSet(Sync):
 
 def make_sync(sim: Simulation) -> Sync:
     """The sync process the scenario's ``[sync]`` table asks for."""
-    mode = sim.scenario.sync.mode
-    if mode == "event_driven":
-        return EventDriven(sim)
-    if mode == "periodic_push_time":
-        return PeriodicAbsolute(sim)
-    if mode == "periodic_snapshot":
-        return PeriodicAbsolute(sim, snapshot_lag=float(sim.scenario.sync.snapshot_lag))
-    if mode == "periodic_delta":
-        return PeriodicDelta(sim)
-    if mode == "compare_and_set":
-        return CompareAndSet(sim)
+    config = sim.scenario.sync
+    mode = config.mode
+    if isinstance(config, EventDrivenSync):
+        return EventDriven(sim, config)
+    if isinstance(config, PeriodicPushTimeSync):
+        return PeriodicAbsolute(sim, config)
+    if isinstance(config, PeriodicSnapshotSync):
+        return PeriodicAbsolute(sim, config, snapshot_lag=float(config.snapshot_lag))
+    if isinstance(config, PeriodicDeltaSync):
+        return PeriodicDelta(sim, config)
+    if isinstance(config, CompareAndSetSync):
+        return CompareAndSet(sim, config)
     raise ValueError(f"unknown sync mode {mode!r}")
