@@ -318,7 +318,8 @@ def _summarise(runs: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
                and not pd.api.types.is_bool_dtype(runs[c])]
     rows: list[dict[str, object]] = []
     for point, group in runs.groupby("point", sort=True):
-        row: dict[str, object] = {"point": int(point),  # type: ignore[call-overload]
+        # pandas-stubs types a groupby key as any Scalar; "point" holds ints.
+        row: dict[str, object] = {"point": int(point),  # type: ignore[arg-type]
                                   **{p: plain(group[p].iloc[0]) for p in parameters},
                                   "replications": len(group)}
         means = {m: _mean(group[m]) for m in metrics}

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol, cast
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from racesim.errors import StoreRefused, shorten
@@ -178,11 +179,17 @@ def shown_url(url: object) -> str:
     return shorten(url, URL_CHARS)
 
 
+class _OpensFromUrl(Protocol):
+    """What a registered backend class provides: the classmethod ``open_store`` calls."""
+
+    def from_url(self, url: str, parts: SplitResult, options: dict[str, str]) -> Store: ...
+
+
 def open_store(url: str) -> Store:
     """Open the store a URL names: ``memory://``, ``sqlite:///path.db`` or
     ``postgresql://user@host/db`` (``?option=value``)."""
     store_class, parts, options = _backend(url)
-    return store_class.from_url(url, parts, options)
+    return cast(_OpensFromUrl, store_class).from_url(url, parts, options)
 
 
 def check_store_url(url: str) -> None:
