@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 
@@ -96,16 +97,27 @@ class Difference:
 def compare(stored: Replay, replayed: Replay) -> list[Difference]:
     """Every field where ``stored`` differs from ``replayed`` (empty: they agree)."""
     diffs: list[Difference] = []
-    for table, ours, theirs in (("stock", stored.stock, replayed.stock),
-                                ("order_lines", stored.lines, replayed.lines)):
-        for key in sorted(set(ours) | set(theirs), key=str):
-            a, b = ours.get(key), theirs.get(key)
-            label = key if isinstance(key, str) else "/".join(key)
-            if a is None or b is None:
-                diffs.append(Difference(table, label, "*", a, b))
-                continue
-            for name in a._fields:
-                if getattr(a, name) != getattr(b, name):
-                    diffs.append(Difference(table, label, name, getattr(a, name),
-                                            getattr(b, name)))
+    diffs.extend(_compare_table("stock", stored.stock, replayed.stock))
+    diffs.extend(_compare_table("order_lines", stored.lines, replayed.lines))
+    return diffs
+
+
+_Key = TypeVar("_Key", str, tuple[str, str])
+_Row = TypeVar("_Row", Stock, OrderLine)
+
+
+def _compare_table(table: str, ours: dict[_Key, _Row],
+                   theirs: dict[_Key, _Row]) -> list[Difference]:
+    """:func:`compare` for one table: ``stock`` (keyed by SKU) or ``order_lines``."""
+    diffs: list[Difference] = []
+    for key in sorted(set(ours) | set(theirs), key=str):
+        a, b = ours.get(key), theirs.get(key)
+        label = key if isinstance(key, str) else "/".join(key)
+        if a is None or b is None:
+            diffs.append(Difference(table, label, "*", a, b))
+            continue
+        for name in a._fields:
+            if getattr(a, name) != getattr(b, name):
+                diffs.append(Difference(table, label, name, getattr(a, name),
+                                        getattr(b, name)))
     return diffs
