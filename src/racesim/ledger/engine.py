@@ -57,7 +57,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from racesim.errors import InvalidCommand, InvariantViolation, OrderStateError, UnknownOrder
 from racesim.ledger.events import (
@@ -235,7 +235,7 @@ class Ledger:
                 return _repeat(seen, seen.quantity == qty, f"quantity {qty}")
             at, recorded = self._times(tx, "restock", at)
             stock = tx.stock(sku)
-            event = tx.append(at, recorded, _RESTOCK, sku, qty, "restock", ref=ref)
+            event = _written(tx.append(at, recorded, _RESTOCK, sku, qty, "restock", ref=ref))
             tx.put_stock(Stock(sku, stock.on_hand + qty, stock.reserved, stock.shipped,
                                stock.returned, event.seq))
             return CommandResult(_APPLIED, event)
@@ -272,7 +272,7 @@ class Ledger:
                                    stock.shipped, stock.returned, event.seq))
                 decision = _RESERVED if reserved else _REJECTED
                 return CommandResult(decision, event, decision, "")
-            original = tx.find("reserve", sku, order_id, "")
+            original = _written(tx.find("reserve", sku, order_id, ""))
         decision = _RESERVED if original.kind is _RESERVE else _REJECTED
         if line.quantity == qty and line.channel == channel:
             return CommandResult(_DUPLICATE, original, decision)
@@ -298,8 +298,8 @@ class Ledger:
                                       "already shipped; record a return_ instead")
             at, recorded = self._times(tx, "release", at)
             stock = tx.stock(sku)
-            event = tx.append(at, recorded, _RELEASE, sku, line.quantity, "release", order_id,
-                              line.channel)
+            event = _written(tx.append(at, recorded, _RELEASE, sku, line.quantity, "release",
+                                       order_id, line.channel))
             tx.update_line(line._replace(status=_LINE_RELEASED, seq=event.seq))
             tx.put_stock(Stock(sku, stock.on_hand, stock.reserved - line.quantity,
                                stock.shipped, stock.returned, event.seq))
@@ -326,7 +326,8 @@ class Ledger:
                     f"fulfill: order {order_id!r} SKU {sku!r}: {qty} unit(s) to ship but only "
                     f"{stock.on_hand} on hand (a count found fewer units than were promised); "
                     "release the line or restock first")
-            event = tx.append(at, recorded, _FULFILL, sku, qty, "fulfill", order_id, line.channel)
+            event = _written(tx.append(at, recorded, _FULFILL, sku, qty, "fulfill", order_id,
+                                       line.channel))
             tx.update_line(line._replace(status=_LINE_FULFILLED, seq=event.seq))
             tx.put_stock(Stock(sku, stock.on_hand - qty, stock.reserved - qty,
                                stock.shipped + qty, stock.returned, event.seq))
@@ -355,8 +356,8 @@ class Ledger:
                     f"{line.quantity} shipped are not yet back")
             at, recorded = self._times(tx, "return", at)
             stock = tx.stock(sku)
-            event = tx.append(at, recorded, _RETURN, sku, qty, "return", order_id, line.channel,
-                              ref=ref)
+            event = _written(tx.append(at, recorded, _RETURN, sku, qty, "return", order_id,
+                                       line.channel, ref=ref))
             tx.update_line(line._replace(returned=line.returned + qty))
             tx.put_stock(Stock(sku, stock.on_hand + qty, stock.reserved, stock.shipped,
                                stock.returned + qty, event.seq))
@@ -381,8 +382,8 @@ class Ledger:
                 raise InvariantViolation(
                     f"adjust: SKU {sku!r} has {stock.on_hand} unit(s) on hand; delta {delta} "
                     "would make it negative")
-            event = tx.append(at, recorded, _ADJUST, sku, delta, "adjust", ref=ref,
-                              reason=reason)
+            event = _written(tx.append(at, recorded, _ADJUST, sku, delta, "adjust", ref=ref,
+                                       reason=reason))
             tx.put_stock(Stock(sku, stock.on_hand + delta, stock.reserved, stock.shipped,
                                stock.returned, event.seq))
             return CommandResult(_APPLIED, event)
@@ -482,6 +483,13 @@ def _line_for(tx: Transaction, command: str, order_id: str, sku: str) -> OrderLi
     if line is None:
         raise UnknownOrder(command, order_id, sku)
     return line
+
+
+def _written(event: Event | None) -> Event:
+    """``event`` as the type checker should see it: present. Each caller appends (or looks
+    up) inside the exclusive transaction in which it has just seen that the key is new (or
+    that its order line exists), so the store returns the event, never None."""
+    return cast(Event, event)
 
 
 def _repeat(seen: Event, same: bool, asked: str) -> CommandResult:
