@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 from urllib.parse import SplitResult, unquote
 
 from racesim.errors import StoreError, StoreRefused, StoreRetryable, shorten
@@ -185,8 +186,9 @@ class _SqliteTransaction(Transaction):
                             channel, ref, reason))
         if cursor.rowcount == 0:
             return None
-        return Event(cursor.lastrowid, at, recorded_at, kind, sku, quantity, command, order_id,
-                     channel, ref, reason)
+        # sqlite3 types lastrowid as optional; after a row was inserted it is its seq.
+        return Event(cast(int, cursor.lastrowid), at, recorded_at, kind, sku, quantity, command,
+                     order_id, channel, ref, reason)
 
     def put_stock(self, stock: Stock) -> None:
         self._conn.execute(_PUT_STOCK, stock)
@@ -362,7 +364,8 @@ class SqliteStore(Store):
         return {(row[0], row[1]): _line(row) for row in rows}
 
     def events(self, where: EventFilter = ALL_EVENTS) -> Iterator[Event]:
-        clauses, params = ["seq > ?"], [where.after_seq]
+        clauses = ["seq > ?"]
+        params: list[int | str | float] = [where.after_seq]
         if where.sku is not None:
             clauses.append("sku = ?")
             params.append(where.sku)
