@@ -360,7 +360,8 @@ class _PostgresTransaction(Transaction):
                 row = execute(_LOCK_STOCK, (sku,)).fetchone()
             else:
                 self._placeholders.add(sku)
-        stock = self._dirty.get(sku) or Stock(*row)
+        # psycopg types fetchone() as optional; the row is locked (or was just inserted).
+        stock = self._dirty.get(sku) or Stock(*row)  # type: ignore[misc]
         self._locked[sku] = stock
         return stock
 
@@ -368,7 +369,8 @@ class _PostgresTransaction(Transaction):
         """The newest event's (seq, at), locked until commit."""
         if self._clock is None:
             row = self._execute(_LOCK_CLOCK).fetchone()
-            self._clock = (row[0], row[1])
+            # psycopg types fetchone() as optional; the clock table always holds its one row.
+            self._clock = (row[0], row[1])  # type: ignore[index]
         return self._clock
 
     def last_at(self) -> float | None:
@@ -549,7 +551,9 @@ class PostgresStore(Store):
         libpq.setdefault("connect_timeout", "10")
         self._tx: _PostgresTransaction | None = None
         try:
-            self._conn = psycopg.connect(conninfo, autocommit=True, **libpq)
+            # psycopg types its own keywords too; libpq's parameters are all strings.
+            self._conn = psycopg.connect(conninfo, autocommit=True,
+                                         **libpq)  # type: ignore[arg-type]
         except psycopg.Error as exc:
             raise StoreError(f"{self.url}: cannot connect to the ledger database: "
                              f"{_one_line(exc)}") from exc
@@ -578,7 +582,8 @@ class PostgresStore(Store):
                         (f"racesim.ledger:{self.schema}",))
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
             cur.execute("SELECT to_regclass('meta') IS NOT NULL")
-            if not cur.fetchone()[0]:
+            # psycopg types fetchone() as optional; a SELECT of a value returns one row.
+            if not cur.fetchone()[0]:  # type: ignore[index]
                 cur.execute(SCHEMA)
             cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
             row = cur.fetchone()
@@ -684,7 +689,8 @@ class PostgresStore(Store):
         return {(row[0], row[1]): _line(row) for row in rows}
 
     def events(self, where: EventFilter = ALL_EVENTS) -> Iterator[Event]:
-        clauses, params = ["seq > %s"], []
+        clauses = ["seq > %s"]
+        params: list[str | float | list[str]] = []
         if where.sku is not None:
             clauses.append("sku = %s")
             params.append(where.sku)
