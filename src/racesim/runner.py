@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,10 @@ from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
 from racesim.stats import mean_interval, wilson_interval
+
+if TYPE_CHECKING:
+    from racesim.buffers import AnyPolicy
+    from racesim.scenario import Scenario
 
 __all__ = ["BufferCallable", "ReplicationTask", "RunResult", "replication_store",
            "run_replication", "run_scenario", "run_task", "scratch_store", "workers_of"]
@@ -57,9 +62,9 @@ def scratch_store(store: str, replication: int) -> str:
     return store_variant(store, f"t{secrets.token_hex(5)}-r{replication}")
 
 
-def run_replication(scenario: object, seed: np.random.SeedSequence, replication: int = 0, *,
+def run_replication(scenario: Scenario, seed: np.random.SeedSequence, replication: int = 0, *,
                     store: str | None = None, engine: str | None = None,
-                    buffer: BufferCallable | None = None, tables: bool = True,
+                    buffer: AnyPolicy | None = None, tables: bool = True,
                     scratch: bool = False) -> SimulationResult:
     """Simulate one replication; with ``tables=False`` drop the large per-event tables.
 
@@ -67,7 +72,7 @@ def run_replication(scenario: object, seed: np.random.SeedSequence, replication:
     replication gets its own (see :func:`replication_store`). With ``scratch`` it is a
     throwaway one (see :func:`scratch_store`), deleted when the replication ends.
     """
-    url = store if store is not None else scenario.engine.store  # type: ignore[attr-defined]
+    url = store if store is not None else scenario.engine.store
     own = scratch_store(url, replication) if scratch else replication_store(url, replication)
     simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
                             tables=tables, discard=scratch)
@@ -83,12 +88,12 @@ class ReplicationTask:
     of :func:`run_replication`.
     """
 
-    scenario: object
+    scenario: Scenario
     seed: np.random.SeedSequence
     replication: int
     store: str | None = None
     engine: str | None = None
-    buffer: BufferCallable | None = None
+    buffer: AnyPolicy | None = None
     tables: bool = True
     scratch: bool = False
 
@@ -114,7 +119,7 @@ class RunResult:
         for r, result in enumerate(self.replications):
             row = {key: value for key, value in result.summary.items()
                    if key != "oversell_rate_ci"}
-            low, high = result.summary["oversell_rate_ci"]
+            low, high = cast(list[float], result.summary["oversell_rate_ci"])
             rows.append({"replication": r, **row, "oversell_rate_low": low,
                          "oversell_rate_high": high})
         return pd.DataFrame(rows).set_index("replication")
@@ -127,8 +132,9 @@ class RunResult:
         rates, which also accounts for oversells clustering within a run.
         """
         frame = self.per_replication
-        totals: dict[str, object] = {key: plain(frame[key].sum()) for key in SUMMED}
-        orders, oversold = int(totals["orders"]), int(totals["oversold"])
+        summed: dict[str, Any] = {key: plain(frame[key].sum()) for key in SUMMED}
+        totals: dict[str, object] = dict(summed)
+        orders, oversold = int(summed["orders"]), int(summed["oversold"])
         totals["oversell_rate"] = oversold / orders if orders else 0.0
         totals["oversell_rate_ci"] = list(wilson_interval(oversold, orders))
         _, low, high = mean_interval(frame["oversell_rate"].to_numpy())
@@ -155,9 +161,9 @@ class RunResult:
         return {key: jsonable(value) for key, value in data.items()}
 
 
-def run_scenario(scenario: object, seed: int = 0, replications: int = 1, jobs: int = 1, *,
+def run_scenario(scenario: Scenario, seed: int = 0, replications: int = 1, jobs: int = 1, *,
                  store: str | None = None, engine: str | None = None,
-                 buffer: BufferCallable | None = None, tables: bool = False, progress: bool = False,
+                 buffer: AnyPolicy | None = None, tables: bool = False, progress: bool = False,
                  executor: Executor | None = None, scratch: bool = False,
                  budget: Budget | None = _DEFAULT_BUDGET,
                  source: str | None = None) -> RunResult:
