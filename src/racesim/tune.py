@@ -153,6 +153,7 @@ class Tuning:
         """The answer as a JSON-ready dict (see ``racesim tune --json``)."""
         chosen = self.chosen
         oversold, orders = sum(chosen.oversold.values()), sum(chosen.orders.values())
+        needed = more_orders_needed(oversold, orders, self.target, self.confidence)
         report: dict[str, object] = {
             "policy": self.family.name, "parameter": self.family.parameter,
             "value": self.values["*"] if set(self.values) == {"*"} else dict(self.values),
@@ -163,10 +164,8 @@ class Tuning:
             "target": self.target, "confidence": self.confidence, "seed": self.seed,
             "replications": self.replications, "evaluations": len(self.evaluations),
             "simulated_replications": len(self.evaluations) * self.replications,
-            "more_orders_needed": more_orders_needed(oversold, orders, self.target,
-                                                     self.confidence),
+            "more_orders_needed": needed,
         }
-        needed = report["more_orders_needed"]
         per_replication = orders / self.replications if orders else 0
         report["more_replications_needed"] = (
             None if needed is None else math.ceil(needed / per_replication)
@@ -179,7 +178,7 @@ class Tuning:
                 for name, value in self.values.items()}
         for key, run in (("confirmation", self.confirmation), ("seed_formula", self.seed_formula)):
             if run is not None:
-                s = run.summary()
+                s: dict[str, Any] = run.summary()  # numbers, by the keys read here
                 report[key] = {"seed": s["seed"], "replications": s["replications"],
                                **self._rate(int(s["oversold"]), int(s["orders"])),
                                "hidden_unit_hours": s["hidden_unit_hours"] / s["replications"],
