@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -11,6 +12,9 @@ from racesim.csvsafe import write_csv
 from racesim.manifest import record
 from racesim.outdir import OutputFolder, as_folder
 from racesim.runner import RunResult
+
+if TYPE_CHECKING:
+    from racesim.scenario import Scenario
 
 __all__ = ["print_run_summary", "write_run", "write_table"]
 
@@ -31,7 +35,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     return target
 
 
-def write_run(out: OutputFolder | Path, scenario: object, result: RunResult,
+def write_run(out: OutputFolder | Path, scenario: Scenario, result: RunResult,
               scenario_path: Path) -> tuple[str, ...]:
     """Every replication's tables under ``out/rep-NNN/`` plus summary and manifest JSON.
 
@@ -56,9 +60,9 @@ def _pct(value: float) -> str:
     return f"{100 * value:.3f} %"
 
 
-def print_run_summary(scenario: object, result: RunResult, out: Path | None = None) -> None:
+def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = None) -> None:
     """A readable summary of a run on standard output."""
-    s = result.summary()
+    s: dict[str, Any] = result.summary()  # numbers, by the keys read here
     low, high = s["oversell_rate_ci"]
     lines = [
         f"{scenario.name}: {s['replications']} replication(s), seed {s['seed']}",
