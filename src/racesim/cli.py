@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypedDict
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 from racesim import __version__
 from racesim.errors import RacesimError, shorten
@@ -202,7 +202,7 @@ def _tune(args: argparse.Namespace) -> int:
                   replications=args.replications, max_replications=args.max_replications,
                   seed=args.seed, jobs=args.jobs, per_class=not args.no_classes,
                   progress=not args.json, **_limits(args))
-    report = tuning.to_json()
+    report: dict[str, Any] = tuning.to_json()  # JSON values, by the keys read here
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
