@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from racesim.buffers import (
 )
 from racesim.runner import RunResult, run_scenario
 from racesim.stats import wilson_interval
+
+if TYPE_CHECKING:
+    from racesim.scenario import Scenario
 
 __all__ = ["FAMILIES", "Family", "Tuning", "more_orders_needed", "tune"]
 
@@ -193,13 +196,14 @@ PER_CLASS_MIN_SKUS = 30
 """Catalogs smaller than this are tuned as a whole: small classes have too few orders."""
 
 
-def _classes(scenario: Any, per_class: bool) -> dict[str, list[str]]:
+def _classes(scenario: Scenario, per_class: bool) -> dict[str, list[str]]:
     """SKUs by class label; one class "*" for small catalogs or when classes are off."""
     skus = scenario.skus()
     labels = {sku.class_ for sku in skus}
     if not per_class or len(skus) < PER_CLASS_MIN_SKUS or len(labels) < 2 or None in labels:
         return {"*": [sku.sku for sku in skus]}
-    return {label: [sku.sku for sku in skus if sku.class_ == label] for label in sorted(labels)}
+    named = cast(set[str], labels)  # None is not among them (checked above)
+    return {label: [sku.sku for sku in skus if sku.class_ == label] for label in sorted(named)}
 
 
 def _policy(family: Family, values: dict[str, float]) -> Any:
@@ -212,7 +216,7 @@ def _policy(family: Family, values: dict[str, float]) -> Any:
 class _Problem:
     """What every simulation of the search shares: scenario, family, classes and target."""
 
-    scenario: Any
+    scenario: Scenario
     family: Family
     classes: dict[str, list[str]]
     target: float
@@ -435,7 +439,7 @@ def _round(problem: _Problem, replications: int, max_replications: int,
     return search, *_confirm(search, chosen, CONFIRM_STEPS if confirm else 0)
 
 
-def tune(scenario: Any, policy: str = "fixed", *, target: float = 0.003,
+def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
          confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
          seed: int = 0, jobs: int = 1, per_class: bool = True, confirm: bool = True,
          compare: bool = True, progress: bool = False,
