@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 BENCHMARK = BENCHMARKS / "bench_ledger.py"
 SIM_BENCHMARK = BENCHMARKS / "bench_sim.py"
@@ -21,6 +23,7 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
+@pytest.mark.slow  # the ledger benchmark on every store: about 11 s
 def test_quick_benchmark_prints_a_table_and_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     done = subprocess.run([sys.executable, str(BENCHMARK), "--quick", "--json", str(out)],

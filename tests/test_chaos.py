@@ -112,6 +112,7 @@ def test_a_crash_inside_the_transaction_leaves_the_ledger_as_it_was() -> None:
 
 # -- the swarm against the ledger ------------------------------------------------------------
 
+@pytest.mark.slow  # 500 seeds on two worker processes, per store: over a minute each
 def test_the_ledger_holds_on_500_seeds_on_every_store(store_kind: str, tmp_path: Path) -> None:
     url = store_url(store_kind, tmp_path, "chaos")
     report = run_chaos(parse_engine("ledger", url), range(500), jobs=2)
@@ -128,6 +129,7 @@ def test_the_ledger_holds_on_500_seeds_on_every_store(store_kind: str, tmp_path:
         assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # worker processes: about 6 s
 def test_a_report_does_not_depend_on_the_number_of_workers() -> None:
     ledger = parse_engine("ledger")
     assert run_chaos(ledger, range(30), jobs=1).frame().equals(
@@ -259,6 +261,7 @@ def test_chaos_fails_the_naive_counter_with_a_seed_that_reproduces(
     assert f"\n{failing_step} of {failing_step} deliveries" in whole  # up to the break
 
 
+@pytest.mark.slow  # two worker processes on SQLite: about 5 s
 def test_chaos_passes_the_ledger_on_sqlite_and_prints_json(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'chaos.db'}"

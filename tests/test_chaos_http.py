@@ -56,6 +56,7 @@ def request(url: str, method: str, path: str, body: Any = None,
     return response.status, payload
 
 
+@pytest.mark.slow  # the swarm over HTTP on a server of its own: about 25 s
 def test_the_ledger_over_http_passes_the_swarm(served_ledger: tuple[str, Ledger]) -> None:
     url, ledger = served_ledger
     report = run_chaos(parse_engine(url, namespace="t1-", token=TOKEN), range(40), jobs=2)
@@ -150,6 +151,7 @@ def test_the_adapter_without_the_token_is_told_so(served_ledger: tuple[str, Ledg
     assert ledger.event_count() == 0
 
 
+@pytest.mark.slow  # two racesim processes: about 9 s
 def test_racesim_serve_and_chaos_talk_across_processes(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'shop.db'}"
     server = subprocess.Popen([sys.executable, "-m", "racesim.cli", "serve", "--store", store,

@@ -477,3 +477,4 @@ TestPostgresLedgerUnderWebhookTraffic = PostgresLedgerMachine.TestCase
 TestPostgresLedgerUnderWebhookTraffic.settings = settings(
     max_examples=max(10, settings.default.max_examples // 4), stateful_step_count=STEPS,
     deadline=None, suppress_health_check=[HealthCheck.too_slow])
+TestPostgresLedgerUnderWebhookTraffic.pytestmark = [pytest.mark.slow]  # about 40 s

@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -628,3 +629,7 @@ TestMemoryLedgerUnderWebhookTraffic.settings = settings(
 TestSqliteLedgerUnderWebhookTraffic = SqliteLedgerMachine.TestCase
 TestSqliteLedgerUnderWebhookTraffic.settings = settings(
     stateful_step_count=STEPS, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Hundreds of random command sequences per store: 20 s in memory, a minute on SQLite.
+TestMemoryLedgerUnderWebhookTraffic.pytestmark = [pytest.mark.slow]
+TestSqliteLedgerUnderWebhookTraffic.pytestmark = [pytest.mark.slow]

@@ -144,6 +144,7 @@ def test_scenario_names_are_escaped_and_the_page_has_no_scripts(report: Path) ->
     assert 'ebay"><script>alert(3)</script>' in text
 
 
+@pytest.mark.slow  # a run and a tune beside the report: about 13 s
 def test_report_numbers_equal_run_scenario_and_tune_on_the_same_seed(
         summary: dict, scenario: Scenario, report: Path) -> None:
     run = run_scenario(scenario, seed=SEED, replications=REPLICATIONS, jobs=2)

@@ -349,6 +349,7 @@ def test_sweep_is_refused_and_accepted_when_raised(tmp_path: Path, capsys) -> No
     assert '"points": 3' in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a whole tune: about 12 s
 def test_tune_is_refused_and_accepted_when_raised(tmp_path: Path, capsys) -> None:
     path = tmp_path / "calm.toml"
     path.write_text(CALM, encoding="utf-8")

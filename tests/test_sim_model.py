@@ -149,7 +149,9 @@ def test_the_warmup_is_left_out_of_the_metrics(race1: Scenario) -> None:
     assert later.summary["hidden_unit_hours"] <= everything.summary["hidden_unit_hours"]
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [  # high_volume takes about 12 s
+    pytest.param(path, marks=pytest.mark.slow) if path.stem == "high_volume" else path
+    for path in sorted(SCENARIOS.glob("*.toml"))], ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs(path: Path) -> None:
     scenario = load_scenario(path)
     result = run_replication(scenario, np.random.SeedSequence(0), tables=False)

@@ -61,6 +61,7 @@ def test_race2_returns_recorded_on_confirmation_leave_stock_invisible() -> None:
     assert early["lost_sales"] < late["lost_sales"]
 
 
+@pytest.mark.slow  # a statistical comparison: about 6 s
 def test_race3_a_stale_snapshot_overstates_stock_and_oversells_most() -> None:
     scenario = load_scenario(SCENARIOS / "race3_stale_snapshot.toml")
     assert scenario.sync.mode == "periodic_snapshot"

@@ -295,6 +295,7 @@ def test_every_point_faces_the_same_buyers(short_race: Scenario) -> None:
     pd.testing.assert_frame_equal(arrivals[0], arrivals[1])
 
 
+@pytest.mark.slow  # a statistical check over a sweep: about 9 s
 def test_oversell_rate_falls_with_the_buffer(race1: Scenario,
                                              record_property: Callable[[str, object], None]
                                              ) -> None:
@@ -325,6 +326,7 @@ def test_policies_are_one_more_axis(short_race: Scenario) -> None:
         sweep(short_race, Grid(), policies={"x": 3})  # type: ignore[dict-item]
 
 
+@pytest.mark.slow  # worker processes and a Dask cluster: about 10 s
 def test_same_tables_on_one_process_two_processes_and_dask(short_race: Scenario) -> None:
     need_dask()
     grid = {"buffer.units": [0, 1, 2]}
@@ -479,6 +481,7 @@ def test_cli_sweep_help_lists_its_options(capsys: pytest.CaptureFixture[str]) ->
 # -- the benchmark -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the sweep benchmark on 1 and 2 workers and Dask: about 12 s
 def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     done = subprocess.run([sys.executable, str(BENCHMARK), "--quick", "--json", str(out)],
