@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "racesim"
 
 EXEMPT = frozenset({"__main__.py"})
 """File names left out: ``python -m racesim`` runs only as a child process in the tests,
-where coverage does not follow it (its one line calls ``racesim.cli.main``)."""
+where coverage does not follow it (its one line calls ``racesim.cli.main.main``)."""
 
 
 def module_coverage(report: dict[str, object], package: Path,

@@ -73,10 +73,10 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from racesim.runner import run_replication
 from racesim.scenario import Scenario, load_scenario
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
+from racesim.study.replications import run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -46,9 +46,9 @@ from typing import Any
 
 import pandas as pd
 
-from racesim.executors import DaskExecutor, Executor, ExecutorError, LocalExecutor
 from racesim.scenario import Scenario, load_scenario
-from racesim.sweep import SweepResult, sweep
+from racesim.study.executors import DaskExecutor, Executor, ExecutorError, LocalExecutor
+from racesim.study.sweep import SweepResult, sweep
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "race1_double_buy.toml"
 TARGET_SPEEDUP = 1.7  # 1-worker time / 2-worker time, local processes, 2 cores

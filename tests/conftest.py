@@ -9,8 +9,8 @@ from typing import TypeVar
 import pytest
 
 from postgres_server import fresh_postgres_url, require_postgres
-from racesim.executors import Executor
 from racesim.ledger import Ledger
+from racesim.study.executors import Executor
 
 STORES = ["memory", "sqlite", "postgres"]
 """Every backend; "postgres" runs on a throwaway server (skipped without one, unless CI)."""

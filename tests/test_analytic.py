@@ -1,4 +1,4 @@
-"""racesim.analytic's closed forms, and the simulation agreeing with them.
+"""racesim.policy.analytic's closed forms, and the simulation agreeing with them.
 
 Model-vs-formula tests never pin a seeded number: a formula must lie inside the 99.9 %
 interval of the simulated estimate (Wilson for a proportion, normal for a mean), and a
@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from racesim.analytic import (
+from racesim.policy.analytic import (
     buffer_expected_cost,
     critical_ratio,
     double_buy_probability,
@@ -36,10 +36,10 @@ from racesim.analytic import (
     orders_in_flight_mean_time_varying,
     orders_in_flight_pmf,
 )
-from racesim.runner import run_scenario
 from racesim.scenario import Scenario, parse_scenario
 from racesim.sim.demand import DAY, draw_arrivals
-from racesim.stats import wilson_interval
+from racesim.study.replications import run_scenario
+from racesim.util.stats import wilson_interval
 
 CONFIDENCE = 0.999
 Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)  # ≈ 3.29

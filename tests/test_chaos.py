@@ -32,11 +32,11 @@ from racesim.chaos import (
 )
 from racesim.chaos.engines import EngineProtocolError, EngineUnderTest
 from racesim.chaos.swarm import Plan, draw_plan, draw_settings
-from racesim.cli import main
+from racesim.cli.main import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
 from racesim.sim.streams import Streams
-from racesim.webhooks import Webhook, parse_webhook, read_header, read_log, write_log
+from racesim.webhooks.format import Webhook, parse_webhook, read_header, read_log, write_log
 
 MUTANTS = "python:" + str(Path(__file__).with_name("chaos_mutants.py"))
 
@@ -87,7 +87,7 @@ def test_the_reference_model_states_the_rules() -> None:
 
 
 def test_the_auditor_names_a_duplicate_that_sells_twice() -> None:
-    from racesim.naive_counter import NaiveCounter
+    from racesim.ledger.naive import NaiveCounter
 
     auditor = Auditor(EngineUnderTest(NaiveCounter(), "naive"))
     assert auditor.step(restock(0, 2, "PO-1")).violation is None
@@ -186,7 +186,7 @@ def test_each_kind_of_mistake_is_caught_and_named(mutant: str, invariant: str) -
 def test_a_correct_user_engine_passes_through_the_adapter_protocol() -> None:
     report = run_chaos(parse_engine(f"{MUTANTS}:correct"), range(40))
     assert report.passed
-    assert run_chaos(parse_engine("python:racesim.naive_counter:NaiveCounter"),
+    assert run_chaos(parse_engine("python:racesim.ledger.naive:NaiveCounter"),
                      range(5)).failures
 
 
@@ -194,7 +194,7 @@ def test_a_correct_user_engine_passes_through_the_adapter_protocol() -> None:
     ("mysql", None, "unknown engine 'mysql'"),
     ("naive_counter", "memory://", "--store applies to --engine ledger only"),
     ("python:no_such_module:Factory", None, "cannot import no_such_module"),
-    ("python:racesim.naive_counter:Nothing", None, "has no callable 'Nothing'"),
+    ("python:racesim.ledger.naive:Nothing", None, "has no callable 'Nothing'"),
     ("python:missing/file.py:Factory", None, "no file"),
     ("python:Factory", None, "expected MODULE:FACTORY"),
     ("http://", None, "names no host"),

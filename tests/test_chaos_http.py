@@ -22,11 +22,11 @@ import pytest
 
 from racesim.chaos import parse_engine, run_chaos
 from racesim.chaos.http import DeliveryRefused, HttpEngine, HttpEngineError
-from racesim.cli import main
+from racesim.cli.main import main
 from racesim.errors import RacesimError, StoreError
 from racesim.ledger import Ledger
-from racesim.naive_counter import NaiveCounter
-from racesim.webhook_server import WebhookServer
+from racesim.ledger.naive import NaiveCounter
+from racesim.webhooks.server import WebhookServer
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -154,7 +154,7 @@ def test_the_adapter_without_the_token_is_told_so(served_ledger: tuple[str, Ledg
 @pytest.mark.slow  # two racesim processes: about 9 s
 def test_racesim_serve_and_chaos_talk_across_processes(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'shop.db'}"
-    server = subprocess.Popen([sys.executable, "-m", "racesim.cli", "serve", "--store", store,
+    server = subprocess.Popen([sys.executable, "-m", "racesim", "serve", "--store", store,
                                "--port", "0", "--quiet"], stdout=subprocess.PIPE, text=True,
                               env={k: v for k, v in os.environ.items()
                                    if k != "RACESIM_SERVE_TOKEN"})
@@ -165,7 +165,7 @@ def test_racesim_serve_and_chaos_talk_across_processes(tmp_path: Path) -> None:
         token_line = server.stdout.readline()  # no token given: one generated and printed
         assert token_line.startswith("racesim serve: token ")
         token = token_line.split()[3]
-        chaos = subprocess.run([sys.executable, "-m", "racesim.cli", "chaos", "--engine", url,
+        chaos = subprocess.run([sys.executable, "-m", "racesim", "chaos", "--engine", url,
                                 "--seeds", "15", "--json"], capture_output=True, text=True,
                                timeout=300, check=False,
                                env={**os.environ, "RACESIM_TOKEN": token})

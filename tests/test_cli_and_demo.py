@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from racesim.cli import main
-from racesim.demo import DemoSetup, duplicate_storm, plan_deliveries
+from racesim.cli.demo import DemoSetup, duplicate_storm, plan_deliveries
+from racesim.cli.main import main
 from racesim.ledger import Ledger
-from racesim.naive_counter import NaiveCounter
+from racesim.ledger.naive import NaiveCounter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,7 +118,7 @@ def test_the_code_is_ruff_clean() -> None:
 
 
 def test_the_readme_webhook_examples_are_valid_webhooks() -> None:
-    from racesim.webhooks import parse_webhook
+    from racesim.webhooks.format import parse_webhook
 
     text = (ROOT / "README.md").read_text()
     examples = re.findall(r"```json\n(.*?)```", text, re.S)

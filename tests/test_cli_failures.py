@@ -14,12 +14,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from racesim.cli import build_parser, main
+from racesim.cli.main import build_parser, main
 from racesim.errors import InvalidCommand, shorten
-from racesim.executors import LocalExecutor
 from racesim.ledger import Ledger
 from racesim.scenario import load_scenario
-from racesim.webhooks import WebhookError, webhook_from_json
+from racesim.study.executors import LocalExecutor
+from racesim.webhooks.format import WebhookError, webhook_from_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -17,14 +17,14 @@ import pytest
 
 from conftest import Recording
 from racesim.errors import RacesimError
-from racesim.executors import (
+from racesim.scenario import Scenario, load_scenario
+from racesim.study.executors import (
     DaskExecutor,
     ExecutorError,
     LocalExecutor,
     make_executor,
 )
-from racesim.runner import run_scenario
-from racesim.scenario import Scenario, load_scenario
+from racesim.study.replications import run_scenario
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "scenarios")
 

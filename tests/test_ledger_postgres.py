@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from postgres_server import fresh_postgres_url, require_postgres
-from racesim.cli import main
+from racesim.cli.main import main
 from racesim.errors import OrderStateError, StoreError, StoreRefused, StoreRetryable
 from racesim.ledger import CommandStatus, EventKind, Ledger, Stock
 from racesim.ledger.postgres import PostgresStore
-from racesim.runner import replication_store
+from racesim.study.replications import replication_store
 from test_ledger_stateful import STEPS, LedgerMachine
 
 RESERVED, REJECTED, DUPLICATE = (CommandStatus.RESERVED, CommandStatus.REJECTED,

@@ -1,7 +1,7 @@
 """Output folders: refused early when unusable, and never a file racesim did not write lost.
 
 Every command that writes ``--out`` (run, sweep, report, chaos, demo) goes through
-:mod:`racesim.outdir`; its CSVs go through :mod:`racesim.csvsafe`. The refusals are
+:mod:`racesim.util.outdir`; its CSVs go through :mod:`racesim.util.csvsafe`. The refusals are
 checked with the simulation itself replaced by a function that fails the test when
 called, so "refused before any simulation" is observed, not timed.
 """
@@ -18,26 +18,26 @@ import pandas as pd
 import pytest
 
 import racesim.chaos
-import racesim.demo
-import racesim.output
+import racesim.cli.demo
+import racesim.cli.output
 import racesim.report.build
-import racesim.runner
-import racesim.sweep
-from racesim.cli import main
-from racesim.csvsafe import neutralise, write_csv
+import racesim.study.replications
+import racesim.study.sweep
+from racesim.cli.main import main
 from racesim.errors import RacesimError
-from racesim.outdir import prepare_out
+from racesim.util.csvsafe import neutralise, write_csv
+from racesim.util.outdir import prepare_out
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
 HYPERLINK = '=HYPERLINK("x")'
 
 SIMULATIONS = {  # what each command would simulate first, as (module, attribute)
-    "run": (racesim.runner, "run_scenario"),
-    "sweep": (racesim.sweep, "sweep"),
+    "run": (racesim.study.replications, "run_scenario"),
+    "sweep": (racesim.study.sweep, "sweep"),
     "report": (racesim.report.build, "compute"),
     "chaos": (racesim.chaos, "run_chaos"),
-    "demo": (racesim.demo, "duplicate_storm"),
+    "demo": (racesim.cli.demo, "duplicate_storm"),
 }
 
 
@@ -207,7 +207,7 @@ def test_a_run_that_fails_while_writing_leaves_the_folder_as_it_was(
     out = tmp_path / "run"
     assert main(["run", str(MINIMAL), "--json", "--out", str(out)]) == 0
     before = _snapshot(out, itself=False)
-    real, calls = racesim.output.write_table, []
+    real, calls = racesim.cli.output.write_table, []
 
     def fails_on_the_third_table(frame: pd.DataFrame, path: Path) -> Path:
         calls.append(path)
@@ -215,7 +215,7 @@ def test_a_run_that_fails_while_writing_leaves_the_folder_as_it_was(
             raise OSError(28, "No space left on device")
         return real(frame, path)
 
-    monkeypatch.setattr(racesim.output, "write_table", fails_on_the_third_table)
+    monkeypatch.setattr(racesim.cli.output, "write_table", fails_on_the_third_table)
     assert main(["run", str(MINIMAL), "--seed", "9", "--json", "--out", str(out)]) == 3
     assert "No space left on device" in capsys.readouterr().err
     assert _snapshot(out, itself=False) == before  # staged tables dropped, nothing moved

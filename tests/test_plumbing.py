@@ -2,8 +2,8 @@
 
 A run's folder and a sweep's folder record the same provenance (scenario text and sha256,
 seed, versions, command, time) under the same keys, because both come from
-:func:`racesim.manifest.record`; progress bars are off unless asked for; a replication is
-one frozen :class:`racesim.runner.ReplicationTask` wherever it is run from.
+:func:`racesim.util.manifest.record`; progress bars are off unless asked for; a replication is
+one frozen :class:`racesim.study.replications.ReplicationTask` wherever it is run from.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import racesim.manifest
-from racesim.jsonable import finite, jsonable, plain
-from racesim.manifest import NOT_INSTALLED, VERSIONED, record, scenario_source, versions
-from racesim.output import write_run
-from racesim.progress import StageBar, progress
-from racesim.runner import ReplicationTask, run_replication, run_scenario, run_task
+import racesim.util.manifest
+from racesim.cli.output import write_run
 from racesim.scenario import Scenario, load_scenario
 from racesim.sim.streams import replication_seeds
-from racesim.sweep import sweep
+from racesim.study.replications import ReplicationTask, run_replication, run_scenario, run_task
+from racesim.study.sweep import sweep
+from racesim.util.jsonable import finite, jsonable, plain
+from racesim.util.manifest import NOT_INSTALLED, VERSIONED, record, scenario_source, versions
+from racesim.util.progress import StageBar, progress
 
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
@@ -71,7 +71,7 @@ def test_versions_list_python_every_package_and_the_tools_given(
     found = versions({"chromium": "131.0"})
     assert list(found) == ["python", *VERSIONED, "chromium"]
     assert found["chromium"] == "131.0" and found["numpy"] == np.__version__
-    monkeypatch.setattr(racesim.manifest, "VERSIONED", ("racesim-no-such-package",))
+    monkeypatch.setattr(racesim.util.manifest, "VERSIONED", ("racesim-no-such-package",))
     assert versions()["racesim-no-such-package"] == NOT_INSTALLED
 
 

@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from racesim.buffers import FixedBuffer
-from racesim.cli import main
+from racesim.cli.main import main
+from racesim.policy.buffers import FixedBuffer
 from racesim.report.browser import BrowserError, check_page
 from racesim.report.compute import current_value, sweep_values
-from racesim.runner import run_scenario
 from racesim.scenario import Scenario, load_scenario
-from racesim.tune import FAMILIES, tune
+from racesim.study.replications import run_scenario
+from racesim.study.tune import FAMILIES, tune
 
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"

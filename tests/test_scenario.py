@@ -27,7 +27,7 @@ from racesim.scenario import (
     load_scenario,
     parse_scenario,
 )
-from racesim.units import format_duration, parse_duration
+from racesim.util.units import format_duration, parse_duration
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))

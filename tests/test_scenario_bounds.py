@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from conftest import Recording
-from racesim.budget import (
+from racesim.cli.main import main
+from racesim.errors import ScenarioError
+from racesim.ledger import Ledger
+from racesim.scenario import load_scenario, parse_scenario
+from racesim.scenario.limits import MAX_FILE_BYTES, limits_table
+from racesim.sim.model import Simulation
+from racesim.study.budget import (
     Budget,
     BudgetError,
     check_report,
@@ -23,15 +29,9 @@ from racesim.budget import (
     estimate_replication,
     parse_size,
 )
-from racesim.cli import main
-from racesim.errors import ScenarioError
-from racesim.ledger import Ledger
-from racesim.runner import run_scenario
-from racesim.scenario import load_scenario, parse_scenario
-from racesim.scenario.limits import MAX_FILE_BYTES, limits_table
-from racesim.sim.model import Simulation
-from racesim.sweep import sweep
-from racesim.tune import tune
+from racesim.study.replications import run_scenario
+from racesim.study.sweep import sweep
+from racesim.study.tune import tune
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))

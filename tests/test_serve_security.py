@@ -28,11 +28,11 @@ import pytest
 
 from conftest import store_url
 from postgres_server import require_postgres
-from racesim.cli import main
+from racesim.cli.main import main
 from racesim.errors import RacesimError, StoreError, StoreRefused
 from racesim.ledger import Ledger
-from racesim.naive_counter import NaiveCounter
-from racesim.webhook_server import (
+from racesim.ledger.naive import NaiveCounter
+from racesim.webhooks.server import (
     LedgerPool,
     SharedEngine,
     WebhookServer,
@@ -261,7 +261,7 @@ def test_token_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 def _start(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if k != "RACESIM_SERVE_TOKEN"}
-    process = subprocess.Popen([sys.executable, "-m", "racesim.cli", "serve", "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "racesim", "serve", "--port", "0",
                                 "--store", f"sqlite:///{tmp_path / 'cli.db'}", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=env)

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from racesim.analytic import double_buy_probability
-from racesim.runner import run_replication, run_scenario
+from racesim.policy.analytic import double_buy_probability
 from racesim.scenario import Scenario, load_scenario, parse_scenario
-from racesim.stats import wilson_interval
+from racesim.study.replications import run_replication, run_scenario
+from racesim.util.stats import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -46,7 +46,7 @@ units = 0
 
 @pytest.mark.slow
 def test_the_double_buy_rate_matches_its_closed_form() -> None:
-    """Race 1 with one unit, Poisson buyers and fixed latencies (see racesim.analytic)."""
+    """Race 1 with one unit, Poisson buyers and fixed latencies (see racesim.policy.analytic)."""
     scenario = parse_scenario(LAST_UNIT, source="last-unit")
     replications = 2000
     result = run_scenario(scenario, seed=11, replications=replications, jobs=2)
@@ -163,7 +163,7 @@ def test_every_shipped_scenario_runs(path: Path) -> None:
 
 
 def test_run_cli_prints_json_with_the_promised_fields(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "racesim.cli", "run", str(SCENARIOS / "minimal.toml"),
+    command = [sys.executable, "-m", "racesim", "run", str(SCENARIOS / "minimal.toml"),
                "--seed", "3", "--replications", "2", "--json", "--out", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
@@ -183,7 +183,7 @@ def test_run_cli_reports_a_bad_scenario_in_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     text = (SCENARIOS / "minimal.toml").read_text()
     broken.write_text(text.replace("share = 0.5", "share = 0.7", 1))
-    command = [sys.executable, "-m", "racesim.cli", "run", str(broken)]
+    command = [sys.executable, "-m", "racesim", "run", str(broken)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

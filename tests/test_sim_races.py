@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from racesim.runner import RunResult, run_scenario
 from racesim.scenario import Scenario, load_scenario
+from racesim.study.replications import RunResult, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -21,15 +21,15 @@ import pandas as pd
 import pytest
 
 from conftest import Recording
-from racesim.cli import main
+from racesim.cli.main import main
 from racesim.errors import ScenarioError
-from racesim.executors import DaskExecutor
-from racesim.grid import Grid
-from racesim.runner import run_replication
 from racesim.scenario import FixedBuffer, PercentBuffer, Scenario, load_scenario, parse_scenario
 from racesim.sim.streams import replication_seeds
-from racesim.stats import mean_interval, wilson_interval
-from racesim.sweep import SweepResult, format_summary, sweep
+from racesim.study.executors import DaskExecutor
+from racesim.study.grid import Grid
+from racesim.study.replications import run_replication
+from racesim.study.sweep import SweepResult, format_summary, sweep
+from racesim.util.stats import mean_interval, wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
@@ -74,7 +74,7 @@ def hide_two(sku: str, available: int, now: float) -> int:
 
 
 class BoundTwo:
-    """A policy that is bound to the scenario first, like ``racesim.buffers.seed_formula``."""
+    """A policy bound to the scenario first, like ``racesim.policy.buffers.seed_formula``."""
 
     def bind(self, scenario: Scenario) -> Callable[[str, int, float], int]:
         """The per-call policy: hide two units."""
@@ -424,7 +424,7 @@ def test_cli_sweep_end_to_end_as_json(short_files: tuple[Path, Path], tmp_path: 
     scenario, grid = short_files
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "racesim.cli", "sweep", str(scenario), "--grid", str(grid),
+        [sys.executable, "-m", "racesim", "sweep", str(scenario), "--grid", str(grid),
          "--replications", "3", "--seed", "1", "--jobs", "2", "--out", str(out), "--json"],
         capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from racesim.buffers import ByClass, FixedBuffer, PercentBuffer, SeedFormula, bind_policy
-from racesim.runner import run_scenario
+from racesim.policy.buffers import ByClass, FixedBuffer, PercentBuffer, SeedFormula, bind_policy
 from racesim.scenario import load_scenario
-from racesim.stats import wilson_interval
-from racesim.tune import (
+from racesim.study.replications import run_scenario
+from racesim.study.tune import (
     FAMILIES,
     Evaluation,
     Search,
@@ -20,6 +19,7 @@ from racesim.tune import (
     more_orders_needed,
     tune,
 )
+from racesim.util.stats import wilson_interval
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TARGET = 0.003
@@ -111,7 +111,7 @@ def test_tune_cli_prints_the_promised_json() -> None:
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "racesim.cli", "tune", str(SCENARIOS / "small_seller.toml"),
+    command = [sys.executable, "-m", "racesim", "tune", str(SCENARIOS / "small_seller.toml"),
                "--policy", "fixed", "--replications", "4", "--jobs", "2", "--seed", "5",
                "--json"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

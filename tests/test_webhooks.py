@@ -17,7 +17,7 @@ import pytest
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
 from racesim.ledger.validation import MAX_UNITS
-from racesim.webhooks import (
+from racesim.webhooks.format import (
     CRASH_POINTS,
     WEBHOOK_TYPES,
     MalformedLine,

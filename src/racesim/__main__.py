@@ -2,6 +2,6 @@
 
 import sys
 
-from racesim.cli import main
+from racesim.cli.main import main
 
 sys.exit(main())

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 from racesim.chaos.engines import EngineProtocolError, EngineUnderTest, Observed
 from racesim.chaos.reference import Expected, LogFold, ReferenceModel
-from racesim.webhooks import Webhook
+from racesim.webhooks.format import Webhook
 
 __all__ = ["INVARIANTS", "OUTCOMES", "Auditor", "Violation"]
 

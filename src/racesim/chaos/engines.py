@@ -61,7 +61,7 @@ from racesim.chaos.reference import Figures
 from racesim.chaos.swarm import swarm_sku
 from racesim.errors import RacesimError, shorten
 from racesim.ledger.store import store_variant
-from racesim.webhooks import Webhook, apply_webhook
+from racesim.webhooks.format import Webhook, apply_webhook
 
 __all__ = [
     "EngineProtocolError",
@@ -297,7 +297,7 @@ class EngineSpec:
                 ledger = Ledger.open(url)
             return EngineUnderTest(ledger, self.label)
         if self.kind == "naive_counter":
-            from racesim.naive_counter import NaiveCounter
+            from racesim.ledger.naive import NaiveCounter
 
             return EngineUnderTest(NaiveCounter(), self.label)
         if self.kind == "http":

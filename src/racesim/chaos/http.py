@@ -2,7 +2,7 @@
 
 Protocol (what your service implements; ``racesim serve`` implements it for the ledger):
 
-``POST {base}/webhooks`` with one webhook as JSON (:mod:`racesim.webhooks`), e.g.
+``POST {base}/webhooks`` with one webhook as JSON (:mod:`racesim.webhooks.format`), e.g.
 ``{"type": "order.created", "at": 12.5, "order_id": "AMZ-1", "sku": "MUG", "quantity": 1,
 "channel": "amazon"}``. Answer ``200`` with ``{"status": "reserved"}`` — one of
 ``reserved``, ``rejected``, ``applied``, ``duplicate``, ``mismatch`` — plus, for a
@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 
 from racesim.chaos.engines import EngineProtocolError
 from racesim.errors import RacesimError
-from racesim.webhooks import Webhook
+from racesim.webhooks.format import Webhook
 
 __all__ = ["DeliveryRefused", "HttpEngine", "HttpEngineError"]
 

@@ -11,10 +11,10 @@ import pandas as pd
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.run import ChaosReport, explain_trace, run_seed, shrink
 from racesim.chaos.swarm import SWARM_VERSION
-from racesim.csvsafe import write_csv
-from racesim.manifest import versions, written_at
-from racesim.outdir import OutputFolder, as_folder
-from racesim.webhooks import Webhook, write_log
+from racesim.util.csvsafe import write_csv
+from racesim.util.manifest import versions, written_at
+from racesim.util.outdir import OutputFolder, as_folder
+from racesim.webhooks.format import Webhook, write_log
 
 __all__ = ["print_chaos", "print_replayed_seed", "write_chaos"]
 
@@ -76,7 +76,7 @@ def write_chaos(out: OutputFolder | Path, report: ChaosReport,
                 command: list[str]) -> tuple[str, ...]:
     """Write seeds.csv, summary.json and each failing seed's trace (JSON Lines).
 
-    ``out`` follows :mod:`racesim.outdir`'s rules; returns the files written.
+    ``out`` follows :mod:`racesim.util.outdir`'s rules; returns the files written.
     """
     version = report.swarm_version
     with as_folder(out).staged() as stage:
@@ -103,7 +103,7 @@ def print_replayed_seed(spec: EngineSpec, seed: int, *,
     """Run one seed again; if it fails, shrink it and print the short trace step by step.
 
     ``shorten=False`` prints the seed's whole trace, up to the failing step. With ``out``
-    (see :mod:`racesim.outdir`) the traces are added to that folder; the rest of a
+    (see :mod:`racesim.util.outdir`) the traces are added to that folder; the rest of a
     previous chaos run's files there stay.
     """
     folder = None if out is None else as_folder(out)

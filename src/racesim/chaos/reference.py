@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from typing import Any, NamedTuple
 
-from racesim.webhooks import Webhook
+from racesim.webhooks.format import Webhook
 
 __all__ = ["Expected", "Figures", "LogFold", "ReferenceModel"]
 

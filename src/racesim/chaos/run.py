@@ -41,7 +41,7 @@ from racesim.chaos.swarm import (
 )
 from racesim.errors import RacesimError
 from racesim.sim.streams import Streams
-from racesim.webhooks import CRASH_POINTS, Webhook
+from racesim.webhooks.format import CRASH_POINTS, Webhook
 
 __all__ = ["ChaosReport", "SeedRun", "replay_trace", "run_chaos", "run_seed", "shrink"]
 
@@ -319,7 +319,7 @@ def run_chaos(spec: EngineSpec, seeds: Iterable[int], *, jobs: int = 1, shrink_f
     """
     from tqdm.auto import tqdm
 
-    from racesim.executors import LocalExecutor
+    from racesim.study.executors import LocalExecutor
 
     if swarm_version not in SWARM_VERSIONS:  # before any worker starts
         raise RacesimError(f"swarm version {swarm_version} is unknown (known: "

@@ -42,7 +42,7 @@ import numpy as np
 
 from racesim.errors import RacesimError
 from racesim.sim.streams import Streams
-from racesim.webhooks import Webhook
+from racesim.webhooks.format import Webhook
 
 __all__ = [
     "SWARM_VERSION",

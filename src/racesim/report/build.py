@@ -10,7 +10,7 @@
       figures/NN_*.png    every figure
       tables/*.csv        the tables behind the figures (formula-like text neutralised)
 
-The folder follows :mod:`racesim.outdir`'s rules: a folder an earlier report (or another
+The folder follows :mod:`racesim.util.outdir`'s rules: a folder an earlier report (or another
 racesim command) wrote is updated, the files its manifest lists replaced; a folder
 holding other files is refused unless ``force``; those files are never touched.
 """
@@ -27,11 +27,6 @@ from typing import Any
 
 import pandas as pd
 
-from racesim.budget import Budget, check_report
-from racesim.csvsafe import write_csv
-from racesim.manifest import record, scenario_source
-from racesim.outdir import OutputFolder, Staging, as_folder
-from racesim.progress import StageBar
 from racesim.report.compute import (
     EPISODE_REPLICATIONS,
     MAX_SWEEP_POINTS,
@@ -44,7 +39,12 @@ from racesim.report.html import render
 from racesim.report.pdf import chromium_version, print_pdf
 from racesim.report.summary import describe_value, headline
 from racesim.scenario import Scenario
-from racesim.tune import FAMILIES
+from racesim.study.budget import Budget, check_report
+from racesim.study.tune import FAMILIES
+from racesim.util.csvsafe import write_csv
+from racesim.util.manifest import record, scenario_source
+from racesim.util.outdir import OutputFolder, Staging, as_folder
+from racesim.util.progress import StageBar
 
 __all__ = ["Report", "build_report"]
 
@@ -120,10 +120,10 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
     See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
     prints ``report.pdf`` with headless Chromium (a
     :class:`~racesim.report.browser.BrowserError` when there is none: checked before
-    anything is simulated, like ``out`` — see :mod:`racesim.outdir`; ``force`` writes
+    anything is simulated, like ``out`` — see :mod:`racesim.util.outdir`; ``force`` writes
     into a folder holding files racesim did not write, leaving them alone). ``progress``
     shows a ``tqdm.auto`` bar on standard error. Before anything else the whole report is
-    estimated against ``budget`` (see :mod:`racesim.budget`) and refused, naming
+    estimated against ``budget`` (see :mod:`racesim.study.budget`) and refused, naming
     ``source``, when it would exceed it.
     """
     started = time.perf_counter()

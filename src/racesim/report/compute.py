@@ -1,7 +1,7 @@
 """What a report simulates: a run at today's buffer, the tuner, a buffer sweep, races.
 
-No model code lives here: everything is a call to :func:`racesim.runner.run_scenario`
-or :func:`racesim.tune.tune` with the report's seed, so each number in a report can be
+No model code lives here: everything is a call to :func:`racesim.study.replications.run_scenario`
+or :func:`racesim.study.tune.tune` with the report's seed, so each number in a report can be
 reproduced with those functions on the same seed (common random numbers: replication r
 of every run faces the same buyers and webhook delays).
 """
@@ -16,9 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from racesim.budget import Budget, check_report
-from racesim.buffers import ByClass
-from racesim.executors import LocalExecutor
+from racesim.policy.buffers import ByClass
 from racesim.report.timelines import (
     Race1,
     Race2,
@@ -27,11 +25,13 @@ from racesim.report.timelines import (
     find_race2,
     find_race3,
 )
-from racesim.runner import RunResult, run_scenario
 from racesim.scenario import Scenario
 from racesim.sim.results import SimulationResult
-from racesim.stats import mean_interval, wilson_interval
-from racesim.tune import FAMILIES, Family, Tuning, tune
+from racesim.study.budget import Budget, check_report
+from racesim.study.executors import LocalExecutor
+from racesim.study.replications import RunResult, run_scenario
+from racesim.study.tune import FAMILIES, Family, Tuning, tune
+from racesim.util.stats import mean_interval, wilson_interval
 
 __all__ = ["DAY_S", "DRIFT_TARGET", "EPISODE_REPLICATIONS", "MONTH_S", "SYNC_TARGET_S",
            "Episode", "Progress", "ReportData", "compute", "current_value", "per_channel",
@@ -257,11 +257,11 @@ def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: 
     """Simulate everything a report shows.
 
     In order: ``replications`` replications at the scenario's own buffer; the tuner
-    (:func:`racesim.tune.tune` with the same seed, starting from ``replications``); a
+    (:func:`racesim.study.tune.tune` with the same seed, starting from ``replications``); a
     sweep of the policy family around its answer, ``replications`` replications per
     value on the same seeds; and the first replications again with full tables, to
     find race episodes. ``progress`` is told of each stage as it starts. The whole is
-    estimated against ``budget`` first (:func:`racesim.budget.check_report`; ``None``
+    estimated against ``budget`` first (:func:`racesim.study.budget.check_report`; ``None``
     skips it) and refused, naming ``source``, when it would exceed it.
     """
     if policy not in FAMILIES:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from racesim.buffers import exposure_p99
+from racesim.policy.buffers import exposure_p99
 from racesim.report.compute import DRIFT_TARGET, EPISODE_REPLICATIONS, SYNC_TARGET_S, ReportData
-from racesim.units import format_duration
+from racesim.util.units import format_duration
 
 if TYPE_CHECKING:
     from racesim.scenario import CountDistribution, DurationDistribution, Sku

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from racesim.report.compute import DAY_S, DRIFT_TARGET, MONTH_S, SYNC_TARGET_S, ReportData
-from racesim.stats import mean_interval, wilson_interval
-from racesim.tune import Family
+from racesim.study.tune import Family
+from racesim.util.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:
     from racesim.scenario import BufferPolicy as BufferConfig

@@ -22,7 +22,7 @@
     epsilon = 0.003              # exposure window > b) ≤ epsilon
     latency_multiple = 1
 
-The formulas are documented in :mod:`racesim.buffers`, which turns these records into
+The formulas are documented in :mod:`racesim.policy.buffers`, which turns these records into
 policies. To add a policy write a new record with its own ``policy: Literal["name"]`` and
 add it to the :data:`BufferPolicy` union: the scenario format, its error messages and
 overrides pick it up from there.

@@ -43,7 +43,7 @@ from racesim.scenario.fields import (
     render_seconds,
 )
 from racesim.scenario.limits import MAX_EMPIRICAL, MAX_UNITS_PER_ORDER, MAX_WEIGHT
-from racesim.units import format_duration
+from racesim.util.units import format_duration
 
 __all__ = [
     "Z99",

@@ -45,7 +45,7 @@ from racesim.scenario.limits import (
     MIN_DELAY_S,
     MIN_PERIOD_S,
 )
-from racesim.units import format_duration, parse_duration
+from racesim.util.units import format_duration, parse_duration
 
 __all__ = [
     "Attempts",

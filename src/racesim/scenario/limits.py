@@ -10,7 +10,7 @@ the file and the field, e.g.
 The limits are wide: each is far beyond what a real shop writes, and tight enough that
 no single value can make a run misbehave. What the values do *together* (rate ×
 duration × channels × replications) is the pre-flight budget's job
-(:mod:`racesim.budget`), not these per-field bounds. :data:`LIMITS` lists them all with
+(:mod:`racesim.study.budget`), not these per-field bounds. :data:`LIMITS` lists them all with
 their reasons; the README shows the same table (a test keeps the two equal).
 """
 

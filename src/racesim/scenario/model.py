@@ -38,7 +38,7 @@ from racesim.scenario.overrides import apply_overrides
 from racesim.scenario.sync import SyncPolicy
 from racesim.scenario.toml_writer import dumps
 from racesim.scenario.warehouse import Warehouse
-from racesim.units import format_duration
+from racesim.util.units import format_duration
 
 __all__ = ["SHARE_TOLERANCE", "Scenario", "validate_scenario"]
 

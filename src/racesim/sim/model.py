@@ -33,10 +33,10 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from racesim.buffers import AnyPolicy, bind_policy, policy_from_config
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
-from racesim.naive_counter import NaiveCounter
+from racesim.ledger.naive import NaiveCounter
+from racesim.policy.buffers import AnyPolicy, bind_policy, policy_from_config
 from racesim.sim.demand import draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan

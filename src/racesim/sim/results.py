@@ -1,6 +1,6 @@
 """What one simulated replication produced: tidy tables and the metrics built from them.
 
-Rates carry Wilson 95 % intervals (:mod:`racesim.stats`). Times are seconds of simulated
+Rates carry Wilson 95 % intervals (:mod:`racesim.util.stats`). Times are seconds of simulated
 time; unit-hours are units × hours. Metrics count from the end of the scenario's
 ``warmup`` (orders placed before it, and time before it, are left out); the tables hold
 the whole run.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from racesim.stats import wilson_interval
+from racesim.util.stats import wilson_interval
 
 if TYPE_CHECKING:
     from racesim.sim.model import Simulation

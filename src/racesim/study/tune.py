@@ -37,16 +37,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from racesim.budget import Budget, check_tune
-from racesim.buffers import (
+from racesim.policy.buffers import (
     ByClass,
     FixedBuffer,
     PercentBuffer,
     PoissonQuantile,
     SeedFormula,
 )
-from racesim.runner import RunResult, run_scenario
-from racesim.stats import wilson_interval
+from racesim.study.budget import Budget, check_tune
+from racesim.study.replications import RunResult, run_scenario
+from racesim.util.stats import wilson_interval
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
@@ -463,7 +463,7 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
     ``max_replications - replications + 1`` rounds.
 
     The search is estimated against ``budget`` before it starts (see
-    :func:`racesim.budget.check_tune`), and again before each new round;
+    :func:`racesim.study.budget.check_tune`), and again before each new round;
     ``None`` skips the check.
     """
     if policy not in FAMILIES:

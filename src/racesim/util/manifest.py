@@ -1,7 +1,7 @@
 """What produced a set of results: the manifest record every racesim output folder holds.
 
 Every command that writes a folder records, in its ``manifest.json`` (written by
-:mod:`racesim.outdir`, which adds ``racesim_manifest`` and ``files``), what wrote it, the
+:mod:`racesim.util.outdir`, which adds ``racesim_manifest`` and ``files``), what wrote it, the
 scenario it came from (the file's own text and its sha256), the settings that drive the
 numbers (seed, replications, …), the versions of Python and of the packages that compute
 them, the command line and the time. With these the same numbers can be produced again.

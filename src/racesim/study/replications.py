@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from racesim.budget import Budget, check_run
-from racesim.executors import Executor, LocalExecutor
-from racesim.jsonable import finite, jsonable, plain
 from racesim.ledger.store import store_variant
-from racesim.progress import progress as with_progress
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
-from racesim.stats import mean_interval, wilson_interval
+from racesim.study.budget import Budget, check_run
+from racesim.study.executors import Executor, LocalExecutor
+from racesim.util.jsonable import finite, jsonable, plain
+from racesim.util.progress import progress as with_progress
+from racesim.util.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:
-    from racesim.buffers import AnyPolicy
+    from racesim.policy.buffers import AnyPolicy
     from racesim.scenario import Scenario
 
 __all__ = ["BufferCallable", "ReplicationTask", "RunResult", "replication_store",
@@ -36,7 +36,7 @@ __all__ = ["BufferCallable", "ReplicationTask", "RunResult", "replication_store"
 _DEFAULT_BUDGET = Budget()
 
 BufferCallable = Callable[[str, int, float], int]
-"""A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.buffers`)."""
+"""A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.policy.buffers`)."""
 
 SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
           "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
@@ -84,7 +84,7 @@ class ReplicationTask:
     """One replication to simulate: everything a worker needs, nothing about the worker.
 
     A run, a sweep point or a tuner candidate is a list of these, mapped over an
-    :class:`~racesim.executors.Executor` with :func:`run_task`; the arguments are those
+    :class:`~racesim.study.executors.Executor` with :func:`run_task`; the arguments are those
     of :func:`run_replication`.
     """
 
@@ -170,16 +170,16 @@ def run_scenario(scenario: Scenario, seed: int = 0, replications: int = 1, jobs:
     """Run ``replications`` independent replications of ``scenario``.
 
     They run on ``jobs`` local processes, or on ``executor`` (a
-    :class:`~racesim.executors.LocalExecutor`, a
-    :class:`~racesim.executors.DaskExecutor`, …), which the caller keeps open and
+    :class:`~racesim.study.executors.LocalExecutor`, a
+    :class:`~racesim.study.executors.DaskExecutor`, …), which the caller keeps open and
     closes; give one or the other. The same ``seed`` gives identical results whatever
     runs them. Each replication records to its own ledger (``store``, else the
     scenario's ``[engine] store``; see :func:`run_replication`); ``scratch`` makes them
     throwaway ledgers, deleted as each replication ends.
 
     Before anything runs, the run is estimated against ``budget`` (see
-    :mod:`racesim.budget`; ``None`` skips the check, for callers that checked a larger
-    job themselves) and refused with a :class:`~racesim.budget.BudgetError` naming
+    :mod:`racesim.study.budget`; ``None`` skips the check, for callers that checked a larger
+    job themselves) and refused with a :class:`~racesim.study.budget.BudgetError` naming
     ``source`` (default: the scenario's name) and the fields that drive it.
     """
     if replications < 1:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from racesim.ledger import CommandStatus, Ledger
-from racesim.naive_counter import NaiveCounter
+from racesim.ledger.naive import NaiveCounter
 
 __all__ = ["Delivery", "DemoSetup", "duplicate_storm", "plan_deliveries"]
 

@@ -1,7 +1,7 @@
 """A small HTTP server that applies JSON webhooks to a ledger: ``racesim serve``.
 
 It speaks the protocol of :mod:`racesim.chaos.http` — ``POST /webhooks`` (one webhook as
-JSON, see :mod:`racesim.webhooks`) and ``GET /stock/{sku}`` — so that the chaos harness
+JSON, see :mod:`racesim.webhooks.format`) and ``GET /stock/{sku}`` — so that the chaos harness
 can attack the ledger over the wire exactly as it attacks your own service, and so that
 you can see the protocol working before you implement it::
 
@@ -13,7 +13,7 @@ The ledger stamps each webhook with the time it *received* it (its own clock), n
 
 **Safe by default.** A server that changes stock must not be drivable by a web page its
 operator happens to visit, so every request passes, in this order (the rules on tokens,
-hosts and origins live in :mod:`racesim.serve_access`):
+hosts and origins live in :mod:`racesim.webhooks.access`):
 
 1. *Framing*: one ``Content-Length`` at most and no ``Transfer-Encoding`` (400/411); a
    request whose length two parsers could read differently is never accepted.
@@ -35,7 +35,7 @@ A refused request reaches no ledger. A webhook the ledger cannot apply is answer
 line per request (time, client, method, path, status, milliseconds; never a header) goes
 to ``log`` when one is given.
 
-**Concurrency** (:mod:`racesim.engine_pool`). For SQLite and PostgreSQL stores,
+**Concurrency** (:mod:`racesim.ledger.pool`). For SQLite and PostgreSQL stores,
 :meth:`WebhookServer.for_store` opens a bounded pool of ledgers on the same URL and each
 request borrows one: the database's own transactions serialise writers, and SQLite's WAL
 lets readers proceed while a write is pending, so a slow write on one SKU does not stall
@@ -69,17 +69,17 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
-from racesim.engine_pool import POOL_SIZE, EngineSource, LedgerPool, SharedEngine, poolable
 from racesim.errors import InvalidCommand, LedgerError, RacesimError, StoreError
 from racesim.ledger import Ledger
-from racesim.serve_access import (
+from racesim.ledger.pool import POOL_SIZE, EngineSource, LedgerPool, SharedEngine, poolable
+from racesim.webhooks.access import (
     AccessRules,
     check_token,
     is_loopback,
     read_token_file,
     resolve_token,
 )
-from racesim.webhooks import WebhookError, apply_webhook, webhook_from_json
+from racesim.webhooks.format import WebhookError, apply_webhook, webhook_from_json
 
 __all__ = ["LedgerPool", "SharedEngine", "WebhookServer", "exposure_warning", "read_token_file",
            "resolve_token", "serve"]

@@ -1,6 +1,6 @@
 """Apply a recorded webhook log to a ledger: ``racesim replay TRACE.jsonl --store URL``.
 
-The log is JSON Lines in the format of :mod:`racesim.webhooks`, one delivery per line.
+The log is JSON Lines in the format of :mod:`racesim.webhooks.format`, one delivery per line.
 Every line is read and checked before anything is applied: a malformed line is reported
 with its line number and either stops the run before the first write
 (``on_malformed="stop"``, the default) or is left out whole (``"skip"``) — a line is
@@ -40,7 +40,7 @@ from racesim.chaos.run import BACKOFF
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
 from racesim.ledger.engine import DEFAULT_FUTURE_WINDOW
-from racesim.webhooks import MalformedLine, Webhook, read_log
+from racesim.webhooks.format import MalformedLine, Webhook, read_log
 
 __all__ = ["ReplayReport", "replay_log"]
 

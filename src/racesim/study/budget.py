@@ -3,8 +3,9 @@
 Every field of a scenario is bounded on its own (:mod:`racesim.scenario.limits`), but
 fields multiply: a demand rate × a duration × channels × replications × grid points can
 ask for a week of computing or more memory than the machine has. Before any work starts,
-``racesim run``, ``sweep``, ``tune`` and ``report`` (and :func:`~racesim.runner.run_scenario`,
-:func:`~racesim.sweep.sweep`, :func:`~racesim.tune.tune` and
+``racesim run``, ``sweep``, ``tune`` and ``report`` (and
+:func:`~racesim.study.replications.run_scenario`, :func:`~racesim.study.sweep.sweep`,
+:func:`~racesim.study.tune.tune` and
 :func:`~racesim.report.build_report`) estimate the job from the scenario and refuse it
 when it would exceed a :class:`Budget`, naming the fields that drive it::
 
@@ -393,8 +394,8 @@ def tune_runs(ladder: int) -> int:
 def tune_replications(scenario: Scenario, replications: int, max_replications: int,
                       target: float, confidence: float = 0.95, per_class: bool = True) -> int:
     """The replications the tuner's pilot will settle on, by its own rule, from the orders
-    this estimate expects (see :func:`racesim.tune.tune`)."""
-    from racesim.tune import PER_CLASS_MIN_SKUS
+    this estimate expects (see :func:`racesim.study.tune.tune`)."""
+    from racesim.study.tune import PER_CLASS_MIN_SKUS
 
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     needed = z * z * (1 - target) / target

@@ -7,7 +7,7 @@ finished. A task carries everything it needs — the scenario, the replication's
 worker runs it, so a run gives the same numbers on one process, on two, or on a Dask
 cluster::
 
-    from racesim.executors import DaskExecutor, LocalExecutor
+    from racesim.study.executors import DaskExecutor, LocalExecutor
 
     with LocalExecutor(jobs=2) as executor:
         squares = list(executor.map(pow2, [1, 2, 3]))    # [1, 4, 9]

@@ -2,9 +2,9 @@
 
 ::
 
-    from racesim.grid import Grid
+    from racesim.study.grid import Grid
     from racesim.scenario import load_scenario
-    from racesim.sweep import sweep
+    from racesim.study.sweep import sweep
 
     scenario = load_scenario("scenarios/race1_double_buy.toml")
     result = sweep(scenario, {"buffer.units": [0, 1, 2, 3]}, replications=20, seed=1, jobs=2)
@@ -21,12 +21,12 @@ difference.
 
 **Where it runs.** Each (point, replication) is one pure task: (the point's validated
 scenario, the replication's ``SeedSequence``, its index, an optional buffer policy) → the
-replication's summary. They run on an :class:`~racesim.executors.Executor` (``jobs``
+replication's summary. They run on an :class:`~racesim.study.executors.Executor` (``jobs``
 local processes by default, or Dask) and come back in task order, so the tables are
 identical whatever ran them.
 
 The whole grid is checked against the scenario before anything runs
-(:meth:`racesim.grid.Grid.resolve`): a bad path, type or value is a
+(:meth:`racesim.study.grid.Grid.resolve`): a bad path, type or value is a
 :class:`~racesim.errors.ScenarioError` with one line per problem.
 """
 
@@ -44,18 +44,18 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from racesim.budget import Budget, check_sweep
-from racesim.csvsafe import write_csv
-from racesim.executors import Executor, LocalExecutor
-from racesim.grid import Grid, GridPoint
-from racesim.jsonable import jsonable, plain
-from racesim.manifest import record
-from racesim.outdir import OutputFolder, as_folder
-from racesim.progress import progress as with_progress
-from racesim.runner import BufferCallable, ReplicationTask, run_task, workers_of
 from racesim.scenario import Scenario
 from racesim.sim.streams import replication_seeds
-from racesim.stats import mean_interval, wilson_interval
+from racesim.study.budget import Budget, check_sweep
+from racesim.study.executors import Executor, LocalExecutor
+from racesim.study.grid import Grid, GridPoint
+from racesim.study.replications import BufferCallable, ReplicationTask, run_task, workers_of
+from racesim.util.csvsafe import write_csv
+from racesim.util.jsonable import jsonable, plain
+from racesim.util.manifest import record
+from racesim.util.outdir import OutputFolder, as_folder
+from racesim.util.progress import progress as with_progress
+from racesim.util.stats import mean_interval, wilson_interval
 
 __all__ = ["POLICY_COLUMN", "Bindable", "BufferPolicyLike", "SweepResult", "format_summary",
            "sweep"]
@@ -63,7 +63,7 @@ __all__ = ["POLICY_COLUMN", "Bindable", "BufferPolicyLike", "SweepResult", "form
 _DEFAULT_BUDGET = Budget()
 
 class Bindable(Protocol):
-    """A buffer policy that needs the scenario first (e.g. ``racesim.buffers.seed_formula``)."""
+    """A buffer policy that needs the scenario first (e.g. ``buffers.seed_formula``)."""
 
     def bind(self, scenario: Any) -> BufferCallable:
         """The per-call policy for ``scenario``."""
@@ -167,7 +167,7 @@ class SweepResult:
 
         The manifest records the scenario (canonical TOML, its digest, and the file's own
         text when ``scenario_path`` is given), the grid, seed, replications, package
-        versions and the executor. ``out_dir`` follows :mod:`racesim.outdir`'s rules
+        versions and the executor. ``out_dir`` follows :mod:`racesim.util.outdir`'s rules
         (``force`` writes into a folder racesim did not write); the CSVs neutralise
         formula-like text, the Parquet files keep it raw. Returns the written files by name.
         """
@@ -201,17 +201,17 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
           budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> SweepResult:
     """Run ``replications`` replications of ``scenario`` at every point of ``grid``.
 
-    ``grid`` is a :class:`~racesim.grid.Grid`, its plain-data form or a grid file. Every
+    ``grid`` is a :class:`~racesim.study.grid.Grid`, its plain-data form or a grid file. Every
     point is validated first; a :class:`~racesim.errors.ScenarioError` lists every
     problem before any simulation runs. ``policies`` (name → buffer policy: a callable
     ``(sku, available, now) -> units`` or an object with ``bind(scenario)``, such as
-    those of :mod:`racesim.buffers`; picklable for worker processes) adds one more axis,
+    those of :mod:`racesim.policy.buffers`; picklable for worker processes) adds one more axis,
     column ``policy``, each policy replacing the scenario's buffer. Tasks run on
     ``executor`` (kept open; the caller closes it) or on ``jobs`` local processes — give
     one or the other; results do not depend on it. ``progress=True`` shows a bar
     (``tqdm.auto``). The whole grid is estimated against ``budget`` first (every point ×
-    ``replications``; see :mod:`racesim.budget`) and refused with a
-    :class:`~racesim.budget.BudgetError` naming ``source`` when it would exceed it.
+    ``replications``; see :mod:`racesim.study.budget`) and refused with a
+    :class:`~racesim.study.budget.BudgetError` naming ``source`` when it would exceed it.
     """
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ValueError(f"sweep: replications must be a whole number ≥ 1 (got {replications!r})")

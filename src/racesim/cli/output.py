@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from racesim.csvsafe import write_csv
-from racesim.manifest import record
-from racesim.outdir import OutputFolder, as_folder
-from racesim.runner import RunResult
+from racesim.study.replications import RunResult
+from racesim.util.csvsafe import write_csv
+from racesim.util.manifest import record
+from racesim.util.outdir import OutputFolder, as_folder
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
@@ -23,7 +23,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` as Parquet when pyarrow is installed, else CSV; return the file.
 
     Parquet keeps every value as it is; CSV neutralises formula-like text
-    (:mod:`racesim.csvsafe`).
+    (:mod:`racesim.util.csvsafe`).
     """
     try:
         import pyarrow  # noqa: F401
@@ -39,7 +39,7 @@ def write_run(out: OutputFolder | Path, scenario: Scenario, result: RunResult,
               scenario_path: Path) -> tuple[str, ...]:
     """Every replication's tables under ``out/rep-NNN/`` plus summary and manifest JSON.
 
-    ``out`` follows :mod:`racesim.outdir`'s rules (prepared there, or here when a path).
+    ``out`` follows :mod:`racesim.util.outdir`'s rules (prepared there, or here when a path).
     Returns the files written, relative to ``out``.
     """
     folder = as_folder(out)

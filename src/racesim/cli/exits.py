@@ -20,7 +20,7 @@ status meaning
 
 SIGTERM is turned into an exception in the main thread (:class:`Stopped`, a
 :class:`KeyboardInterrupt`), so it unwinds exactly like Ctrl-C: ``with`` blocks close,
-local worker processes are terminated (:meth:`racesim.executors.LocalExecutor.terminate`)
+local worker processes are terminated (:meth:`racesim.study.executors.LocalExecutor.terminate`)
 and the command exits at once instead of leaving workers running their tasks.
 """
 

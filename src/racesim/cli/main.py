@@ -2,7 +2,7 @@
 
 Each subcommand is a small function taking the parsed arguments; errors that racesim
 raises on purpose (bad scenario, bad store URL, …) print one line and exit with status 2,
-never a traceback; the other exit statuses are listed in :mod:`racesim.exits`.
+never a traceback; the other exit statuses are listed in :mod:`racesim.cli.exits`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 from racesim import __version__
-from racesim.errors import RacesimError, shorten
-from racesim.exits import (
+from racesim.cli.exits import (
     BAD_INPUT,
     BROKEN_PIPE,
     INTERNAL_ERROR,
@@ -27,10 +26,11 @@ from racesim.exits import (
     interrupted,
     stop_on_sigterm,
 )
+from racesim.errors import RacesimError, shorten
 from racesim.ledger.store import check_store_url
 
 if TYPE_CHECKING:
-    from racesim.budget import Budget
+    from racesim.study.budget import Budget
 
 __all__ = ["build_parser", "main"]
 
@@ -99,10 +99,10 @@ def _demo(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from racesim.csvsafe import write_csv
-    from racesim.demo import DemoSetup, duplicate_storm
+    from racesim.cli.demo import DemoSetup, duplicate_storm
     from racesim.ledger import Ledger
-    from racesim.outdir import prepare_out
+    from racesim.util.csvsafe import write_csv
+    from racesim.util.outdir import prepare_out
 
     out: Path | None = args.out
     folder = prepare_out(out, force=args.force) if out else None  # before any work
@@ -144,10 +144,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Simulate a scenario and print its oversell metrics."""
-    from racesim.outdir import prepare_out
-    from racesim.output import print_run_summary, write_run
-    from racesim.runner import run_scenario
+    from racesim.cli.output import print_run_summary, write_run
     from racesim.scenario import load_scenario
+    from racesim.study.replications import run_scenario
+    from racesim.util.outdir import prepare_out
 
     scenario = load_scenario(args.scenario)
     check_store_url(args.store or scenario.engine.store)  # the scenario's, before any work
@@ -167,11 +167,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     """Run a scenario at every point of a grid and print the per-point summary."""
-    from racesim.executors import make_executor
-    from racesim.grid import Grid
-    from racesim.outdir import prepare_out
     from racesim.scenario import load_scenario
-    from racesim.sweep import format_summary, sweep
+    from racesim.study.executors import make_executor
+    from racesim.study.grid import Grid
+    from racesim.study.sweep import format_summary, sweep
+    from racesim.util.outdir import prepare_out
 
     scenario = load_scenario(args.scenario)
     grid = Grid.from_toml(args.grid)
@@ -195,7 +195,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> int:
     """Find the smallest buffer of a policy family that meets the oversell target."""
     from racesim.scenario import load_scenario
-    from racesim.tune import tune
+    from racesim.study.tune import tune
 
     scenario = load_scenario(args.scenario)
     tuning = tune(scenario, args.policy, target=args.target, confidence=args.confidence,
@@ -243,9 +243,9 @@ def _report(args: argparse.Namespace) -> int:
     """Simulate a scenario and write its oversell-risk report (HTML, figures, tables)."""
     import re
 
-    from racesim.outdir import prepare_out
     from racesim.report import build_report
     from racesim.scenario import load_scenario
+    from racesim.util.outdir import prepare_out
 
     scenario = load_scenario(args.scenario)
     out = args.out or Path("reports") / (re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name)
@@ -280,8 +280,8 @@ def _chaos(args: argparse.Namespace) -> int:
     from racesim.chaos import parse_engine, run_chaos
     from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
     from racesim.chaos.swarm import SWARM_VERSION, SWARM_VERSIONS
-    from racesim.outdir import prepare_out
-    from racesim.webhook_server import read_token_file
+    from racesim.util.outdir import prepare_out
+    from racesim.webhooks.server import read_token_file
 
     if args.swarm_version is None:
         args.swarm_version = SWARM_VERSION
@@ -314,7 +314,7 @@ def _chaos(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     """Apply a recorded webhook log to a ledger and report the projection and invariants."""
-    from racesim.replay import format_report, replay_log
+    from racesim.webhooks.replay import format_report, replay_log
 
     report = replay_log(args.trace, args.store, duplicate=args.duplicate, shuffle=args.shuffle,
                         seed=args.seed, on_malformed=args.malformed, attempts=args.attempts)
@@ -327,7 +327,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve a ledger over HTTP: POST /webhooks, GET /stock/SKU."""
-    from racesim.webhook_server import serve
+    from racesim.webhooks.server import serve
 
     serve(args.store, args.host, args.port, token=args.token, token_file=args.token_file,
           no_auth=args.no_auth, allow_hosts=args.allow_host, allow_origins=args.allow_origin,
@@ -399,7 +399,7 @@ def _event_count(text: str) -> float:
 
 def _memory_size(text: str) -> float:
     """``--max-memory``: bytes, from a size such as 8GiB."""
-    from racesim.budget import parse_size
+    from racesim.study.budget import parse_size
 
     try:
         return parse_size(text)
@@ -414,7 +414,7 @@ class _Limits(TypedDict):
 
 def _limits(args: argparse.Namespace) -> _Limits:
     """The budget of ``--max-events``/``--max-memory`` and the file it names in refusals."""
-    from racesim.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY, Budget
+    from racesim.study.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY, Budget
 
     budget = Budget(args.max_events or DEFAULT_MAX_EVENTS, args.max_memory or DEFAULT_MAX_MEMORY)
     return {"budget": budget, "source": args.scenario.name}
@@ -579,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay", help="apply a recorded webhook log (JSONL) to a ledger",
         description="Apply TRACE.jsonl — one webhook delivery per line, see "
-                    "racesim.webhooks — to the ledger at --store, optionally with "
+                    "racesim.webhooks.format — to the ledger at --store, optionally with "
                     "injected duplicates and reordering, redelivering refused deliveries "
                     "like a job runner; print the resulting projection and any broken "
                     "invariant (exit status 1). Every line is checked first; malformed "
@@ -641,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``racesim`` console script; returns the exit status.
 
-    The statuses are listed in :mod:`racesim.exits`: 2 for usage and bad input, 1 when a
+    The statuses are listed in :mod:`racesim.cli.exits`: 2 for usage and bad input, 1 when a
     check found a problem, 3 for an unexpected error (one line; ``--debug`` prints the
     traceback), 130 on Ctrl-C and 143 on SIGTERM — worker processes stopped either way.
     """
