@@ -1,0 +1,150 @@
+"""``racesim sweep`` and ``racesim tune``: a scenario over a grid, and the buffer to choose."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from racesim.cli.options import (
+    add_force,
+    add_json,
+    add_out,
+    add_simulation_options,
+    add_target_options,
+    confidence_level,
+    limits,
+    positive_count,
+)
+
+if TYPE_CHECKING:
+    from racesim.cli.options import Commands
+
+__all__ = ["add_sweep_parser", "add_tune_parser"]
+
+
+def add_sweep_parser(commands: Commands) -> None:
+    """``racesim sweep SCENARIO.toml --grid GRID.toml``: every point of a grid."""
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario at every point of a parameter grid",
+        description="Simulate SCENARIO.toml at every point of GRID.toml (override paths "
+                    "and their values, e.g. \"buffer.units\" = [0, 1, 2]), R replications "
+                    "each on common random numbers (replication r uses the same seed at "
+                    "every point), and print each point's oversell rate with its 95 % "
+                    "intervals, lost sales and hidden stock.")
+    add_simulation_options(sweep, 1, "replications per point (default 1)",
+                           "local worker processes, or LocalCluster workers with "
+                           "--executor dask (default 1; results do not depend on it)")
+    sweep.add_argument("--grid", type=Path, required=True, metavar="GRID.toml",
+                       help="the fields to vary and their values")
+    sweep.add_argument("--executor", choices=["local", "dask"], default=None,
+                       help="where replications run (default local; dask with --scheduler)")
+    sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                       help="address of a running Dask scheduler (implies --executor dask)")
+    add_out(sweep, "directory for runs and summary (Parquet and CSV) and a manifest")
+    add_force(sweep)
+    add_json(sweep, "print one JSON object (and no progress bar)")
+    sweep.set_defaults(handler=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """Run a scenario at every point of a grid and print the per-point summary."""
+    from racesim.scenario import load_scenario
+    from racesim.study.executors import make_executor
+    from racesim.study.grid import Grid
+    from racesim.study.sweep import format_summary, sweep
+    from racesim.util.outdir import prepare_out
+
+    scenario = load_scenario(args.scenario)
+    grid = Grid.from_toml(args.grid)
+    grid.resolve(scenario)  # every grid problem, before a worker or cluster starts
+    folder = prepare_out(args.out, force=args.force) if args.out is not None else None
+    kind = args.executor or ("dask" if args.scheduler else "local")
+    with make_executor(kind, jobs=args.jobs, scheduler=args.scheduler) as executor:
+        result = sweep(scenario, grid, replications=args.replications, seed=args.seed,
+                       executor=executor, progress=not args.json, **limits(args))
+    if folder is not None:
+        result.save(folder, scenario_path=args.scenario)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        print(format_summary(result))
+        if args.out is not None:
+            print(f"\nRuns, summary (Parquet and CSV) and manifest written to {args.out}/")
+    return 0
+
+
+def add_tune_parser(commands: Commands) -> None:
+    """``racesim tune SCENARIO.toml``: the smallest buffer that meets an oversell target."""
+    tune = commands.add_parser(
+        "tune", help="the smallest buffer that keeps oversells under a target",
+        description="Search a buffer policy family for the smallest parameter whose "
+                    "oversell rate's upper confidence bound is at or below the target, "
+                    "on common random numbers; confirm it on fresh replications and "
+                    "compare its cost with the seed formula's.")
+    add_simulation_options(tune, 8, "replications to start from (default 8; more are "
+                                    "added when the target needs more orders)")
+    add_target_options(tune, "buffer policy family (default fixed: units per SKU)")
+    tune.add_argument("--confidence", type=confidence_level, default=0.95,
+                      help="confidence of the interval that must meet the target (0.95)")
+    tune.add_argument("--max-replications", type=positive_count, default=256, metavar="R",
+                      help="at most this many replications (default 256)")
+    tune.add_argument("--no-classes", action="store_true",
+                      help="one parameter for the whole catalog, even a large one")
+    add_json(tune)
+    tune.set_defaults(handler=_tune)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    """Find the smallest buffer of a policy family that meets the oversell target."""
+    from racesim.scenario import load_scenario
+    from racesim.study.tune import tune
+
+    scenario = load_scenario(args.scenario)
+    tuning = tune(scenario, args.policy, target=args.target, confidence=args.confidence,
+                  replications=args.replications, max_replications=args.max_replications,
+                  seed=args.seed, jobs=args.jobs, per_class=not args.no_classes,
+                  progress=not args.json, **limits(args))
+    report: dict[str, Any] = tuning.to_json()  # JSON values, by the keys read here
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print("\n".join(_tune_lines(scenario.name, report, target=args.target,
+                                   confidence=args.confidence)))
+    return 0
+
+
+def _tune_lines(name: str, report: dict[str, Any], *, target: float,
+               confidence: float) -> list[str]:
+    """The readable lines of a tuning ``report`` (its JSON form) for scenario ``name``."""
+    low, high = report["oversell_rate_ci"]
+    value = report["value"]
+    shown = ", ".join(f"class {k}: {v:g}" for k, v in value.items()) \
+        if isinstance(value, dict) else f"{value:g}"
+    verdict = "meets" if report["meets_target"] else "does NOT meet"
+    lines = [
+        f"{name}: {report['policy']} buffer, {report['parameter']} = {shown}",
+        f"  oversell rate {100 * report['oversell_rate']:.3f} % "
+        f"({100 * confidence:g} % CI {100 * low:.3f}–{100 * high:.3f} %) {verdict} the "
+        f"target of {100 * target:g} % on {report['replications']} replications "
+        f"({report['evaluations']} candidates simulated)",
+        f"  cost per replication: {report['hidden_unit_hours']:.1f} hidden unit-hours, "
+        f"{report['lost_sales']:.1f} lost sales",
+    ]
+    confirmation = report.get("confirmation")
+    if confirmation:
+        c_low, c_high = confirmation["oversell_rate_ci"]
+        lines.append(f"  confirmed on fresh replications (seed {confirmation['seed']}): "
+                     f"{100 * c_low:.3f}–{100 * c_high:.3f} % — "
+                     + ("meets" if confirmation["meets_target"] else "misses"))
+    formula = report.get("seed_formula")
+    if formula:
+        lines.append(f"  seed formula max(5, 5 %, 2 × P99 demand): "
+                     f"{formula['hidden_unit_hours']:.1f} hidden unit-hours, "
+                     f"{formula['lost_sales']:.1f} lost sales, oversell CI up to "
+                     f"{100 * formula['oversell_rate_ci'][1]:.3f} %")
+    if report["more_replications_needed"]:
+        lines.append(f"  the interval still straddles the target: about "
+                     f"{report['more_replications_needed']} more replications would settle it")
+    return lines
