@@ -147,16 +147,21 @@ def _warehouse(data: ReportData) -> str:
 
 def appendix(data: ReportData, headline: dict[str, Any]) -> str:
     """The method-and-assumptions appendix as an HTML fragment."""
+    sections = (_what_was_simulated(data, headline), _HOW_THE_MODEL_WORKS,
+                _how_sure(data, headline), _WHAT_IT_LEAVES_OUT)
+    return "\n" + "\n".join(sections)
+
+
+def _what_was_simulated(data: ReportData, headline: dict[str, Any]) -> str:
+    """The scenario as simulated: period, catalog, marketplaces, sync, warehouse, engine."""
     s = data.scenario
-    tuning = headline["tuning"]
     days = headline["measured_days"]
     warmup = (f", of which the first {duration_text(s.warmup)} are a warm-up left out of every "
               "number" if s.warmup else "")
     engine = ("the seller's stock ledger (append-only, idempotent commands)"
               if s.engine.kind == "ledger" else
               "a naive read-modify-write stock counter (for comparison)")
-    return f"""
-<h3>What was simulated</h3>
+    return f"""<h3>What was simulated</h3>
 <p>Scenario <b>{e(s.name)}</b>{': ' + e(s.description.rstrip('. ')) if s.description else ''}.
 Each replication simulates {e(duration_text(s.duration))} of trading{warmup}
 ({days:,.3g} days counted). Figures “per month” are per-replication means scaled to
@@ -168,8 +173,10 @@ Each replication simulates {e(duration_text(s.duration))} of trading{warmup}
 {exposure_p99(s):,.0f} s (slowest webhook P99 + slowest listing P99 + sync delays).</p>
 <p><b>Warehouse.</b> {_warehouse(data)}</p>
 <p><b>Stock engine.</b> Orders are recorded in {e(engine)}.</p>
+"""
 
-<h3>How the model works</h3>
+
+_HOW_THE_MODEL_WORKS = """<h3>How the model works</h3>
 <p>Buyers arrive on each marketplace at random (a Poisson process following the daily
 profile and any sales bursts) and buy only if that marketplace's <i>own</i> listing shows
 enough stock. The seller hears of a sale only when the order webhook arrives, late,
@@ -180,8 +187,14 @@ publishes <code>max(available − buffer, 0)</code> to every marketplace, which 
 only after a listing delay. A buyer who finds a listing at 0 is a <b>lost sale</b>;
 the buffer's <b>hidden stock</b> is the units it keeps off the listings times the hours
 it keeps them (unit-hours).</p>
+"""
 
-<h3>How sure the numbers are</h3>
+
+def _how_sure(data: ReportData, headline: dict[str, Any]) -> str:
+    """How sure the numbers are: replications, common random numbers, intervals, targets."""
+    tuning = headline["tuning"]
+    stranded = e(duration_text(data.scenario.metrics.stranded_after))
+    return f"""<h3>How sure the numbers are</h3>
 <ul>
 <li><b>Replications.</b> {data.replications} independent replications at the current
 buffer and at each swept buffer value; replication <i>r</i> uses
@@ -210,10 +223,12 @@ answer on {tuning['replications']} fresh replications (seed {data.seed + 1}).</l
 record kept; they show what happened, not how often.</li>
 <li><b>Targets.</b> Oversell rate ≤ {100 * data.target:g} %; P99 sync latency
 &lt; {SYNC_TARGET_S:g} s; ledger drift at cycle counts &lt; {100 * DRIFT_TARGET:g} %;
-a reservation open longer than {e(duration_text(s.metrics.stranded_after))} is stranded.</li>
+a reservation open longer than {stranded} is stranded.</li>
 </ul>
+"""
 
-<h3>What the model leaves out</h3>
+
+_WHAT_IT_LEAVES_OUT = """<h3>What the model leaves out</h3>
 <p>Buyers do not change their behaviour after an oversell, marketplaces do not penalise
 the seller, and every delay follows the distributions above. The numbers are as good as
 those assumptions: where a marketplace's real webhook delays are known, put them in the
