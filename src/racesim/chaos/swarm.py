@@ -195,159 +195,250 @@ def draw_plan(settings: ChaosSettings, streams: Streams) -> Plan:
     order never shipped, a purchase order, count or return re-sent with other figures,
     and a copy that arrives hours or days late. From swarm version 2, the key shapes of
     the module docstring, chosen by the ``shapes`` stream.
+
+    The parts are drawn in a fixed order — opening stock, orders, restocks, cycle
+    counts — each from the streams it always used, so that a seed draws the same plan
+    whichever racesim drew it (a test pins the plans of 50 seeds of each version).
     """
-    rng, copies_rng, delay_rng = streams("workload"), streams("copies"), streams("delays")
-    shapes = streams("shapes")  # version 2 and later only: version 1 never draws from it
-    s = settings
-    v2 = s.swarm_version >= 2
+    shop = _ShopDraw(settings, streams)
+    shop.opening_stock()
+    shop.orders()
+    for r in range(settings.restocks):
+        shop.restock(r)
+    for c in range(settings.cycle_counts):
+        shop.cycle_count(c)
+    return shop.plan
 
-    def odd() -> bool:
-        return bool(rng.random() < s.oddity_rate)
 
-    def shape(rate: float) -> bool:
-        return v2 and bool(shapes.random() < rate)
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """One order as drawn: what every one of its lines shares."""
 
-    def planned(webhook: Webhook) -> Planned:
+    n: int  # the order's number in the seed, for its id and return references
+    at: float  # sending time of its order.created webhooks (seconds)
+    order_id: str
+    channel: str
+    buyer_cancels: bool  # the buyer cancels it, whatever the engine answered
+    one_rma: bool  # every line comes back under one RMA reference (version 2)
+
+
+class _ShopDraw:
+    """The draws of :func:`draw_plan`, one method per part of the shop, into one plan.
+
+    Four streams: ``workload`` (what happens and when), ``copies`` and ``delays`` (how
+    many copies of a webhook reach the seller, and how late), and ``shapes`` (version 2's
+    key shapes; version 1 never draws from it). Each method draws from them in exactly
+    the order the swarm always did: reordering two draws changes every later one.
+    """
+
+    def __init__(self, settings: ChaosSettings, streams: Streams) -> None:
+        self.settings = s = settings
+        self.rng, self.copies_rng = streams("workload"), streams("copies")
+        self.delay_rng, self.shapes = streams("delays"), streams("shapes")
+        self.v2 = s.swarm_version >= 2
+        self.skus = [f"TEE-{c}" for c in _COLOURS[:s.skus]] if s.unicode_skus else \
+            [f"SKU-{k}" for k in range(s.skus)]
+        self.popularity = self.rng.dirichlet(np.ones(s.skus))
+        self.horizon = 20.0 * s.orders  # restocks and counts fall in [0, horizon) seconds
+        self.plan = Plan(initial=[], shipments={}, returns={}, late_cancels={},
+                         seller_cancels={})
+        self.placed: list[Line] = []  # each order's first line, for look-alike ids
+        self.parcels_of: dict[str, str] = {}  # a SKU's last return parcel, to share one
+
+    # -- the draws every part uses --------------------------------------------------------
+
+    def odd(self) -> bool:
+        """Whether one of the rarer hostile events happens (``oddity_rate``)."""
+        return bool(self.rng.random() < self.settings.oddity_rate)
+
+    def shape(self, rate: float) -> bool:
+        """Whether a version-2 key shape happens; never in version 1 (and no draw)."""
+        return self.v2 and bool(self.shapes.random() < rate)
+
+    def planned(self, webhook: Webhook) -> Planned:
+        """``webhook`` with the lateness of each of its 1–3 copies (and a rare late retry)."""
+        s = self.settings
         copies = 1
-        if copies_rng.random() < s.duplicate_rate:
-            copies = 3 if copies_rng.random() < s.triple_share else 2
-        late = [float(x) for x in (delay_rng.uniform(0, s.reorder_window, copies)
+        if self.copies_rng.random() < s.duplicate_rate:
+            copies = 3 if self.copies_rng.random() < s.triple_share else 2
+        late = [float(x) for x in (self.delay_rng.uniform(0, s.reorder_window, copies)
                                    if s.reorder_window else np.zeros(copies))]
-        if copies_rng.random() < s.oddity_rate:  # a retry long after: hours to two days
-            late.append(float(delay_rng.uniform(3_600.0, 172_800.0)))
+        if self.copies_rng.random() < s.oddity_rate:  # a retry long after: hours to two days
+            late.append(float(self.delay_rng.uniform(3_600.0, 172_800.0)))
         return Planned(webhook, tuple(x + 0.001 * c for c, x in enumerate(late)))
 
-    def other_sku(sku: str) -> str:
-        return skus[(skus.index(sku) + 1 + int(shapes.integers(s.skus - 1))) % s.skus]
+    def send(self, webhook: Webhook) -> None:
+        """Add ``webhook`` to the webhooks sent whatever the engine does."""
+        self.plan.initial.append(self.planned(webhook))
 
-    skus = [f"TEE-{c}" for c in _COLOURS[:s.skus]] if s.unicode_skus else \
-        [f"SKU-{k}" for k in range(s.skus)]
-    popularity = rng.dirichlet(np.ones(s.skus))
-    horizon = 20.0 * s.orders
-    initial: list[Planned] = []
-    shipments: dict[Line, Planned] = {}
-    returns: dict[Line, list[Planned]] = {}
-    late_cancels: dict[Line, Planned] = {}
-    seller_cancels: dict[Line, Planned] = {}
-    placed: list[Line] = []  # each order's first line, for look-alike ids
-    parcels_of: dict[str, str] = {}  # a SKU's last return parcel, for a shared parcel
-    for sku in skus:
-        units = int(rng.integers(0, s.opening_stock + 1))
-        if shape(s.bulk_rate):  # a pallet on the shelf
-            units += int(shapes.integers(20, 121))
-        if units:
-            initial.append(planned(Webhook("stock.received", 0.0, sku, quantity=units,
-                                           ref="OPENING")))
-    t = 0.0
-    for n in range(s.orders):
-        t += float(rng.exponential(20.0))
-        channel = CHANNELS[int(rng.integers(len(CHANNELS)))]
+    def other_sku(self, sku: str) -> str:
+        """Another SKU than ``sku``, chosen by the ``shapes`` stream."""
+        s, skus = self.settings, self.skus
+        return skus[(skus.index(sku) + 1 + int(self.shapes.integers(s.skus - 1))) % s.skus]
+
+    # -- the parts of the shop, in the order they are drawn --------------------------------
+
+    def opening_stock(self) -> None:
+        """Each SKU's units on the shelf at the start (a pallet, now and then, in v2)."""
+        s = self.settings
+        for sku in self.skus:
+            units = int(self.rng.integers(0, s.opening_stock + 1))
+            if self.shape(s.bulk_rate):  # a pallet on the shelf
+                units += int(self.shapes.integers(20, 121))
+            if units:
+                self.send(Webhook("stock.received", 0.0, sku, quantity=units, ref="OPENING"))
+
+    def orders(self) -> None:
+        """The seed's orders, one every 20 s on average (a Poisson stream)."""
+        t = 0.0
+        for n in range(self.settings.orders):
+            t += float(self.rng.exponential(20.0))
+            self.order(n, t)
+
+    def order(self, n: int, at: float) -> None:
+        """Order ``n``, sent at ``at``: its lines, and what becomes of each of them."""
+        s, skus = self.settings, self.skus
+        channel = CHANNELS[int(self.rng.integers(len(CHANNELS)))]
+        order_id, first = self._first_line(n, channel)
+        lines = [first]
+        if s.skus > 1 and self.odd():  # a second line, on another SKU
+            lines.append(skus[(skus.index(first) + 1 + int(self.rng.integers(s.skus - 1)))
+                              % s.skus])
+        one_rma = s.skus > 1 and self.shape(s.shared_ref_rate)  # both lines back, one RMA
+        if one_rma and len(lines) == 1:
+            lines.append(self.other_sku(first))
+        buyer_cancels = bool(self.rng.random() < s.cancel_rate)
+        order = _Order(n, at, order_id, channel, buyer_cancels, one_rma)
+        for sku in lines:
+            self._order_line(order, sku)
+
+    def _first_line(self, n: int, channel: str) -> Line:
+        """Order ``n``'s id and first SKU: new, or (v2) an earlier id in another case."""
+        s = self.settings
         order_id = f"{channel[:3].upper()}-{1000 + n}" if not s.id_width else \
             f"gid://{channel}/Order/{1000 + n:0{s.id_width}d}"
-        lines = [skus[int(rng.choice(s.skus, p=popularity))]]
-        if placed and shape(s.lookalike_rate):  # an earlier id in another case or spacing
-            earlier, sku = placed[int(shapes.integers(len(placed)))]
-            taken = {line[0] for line in placed}
+        sku = self.skus[int(self.rng.choice(s.skus, p=self.popularity))]
+        if self.placed and self.shape(s.lookalike_rate):  # an earlier id, cased or spaced
+            earlier, earlier_sku = self.placed[int(self.shapes.integers(len(self.placed)))]
+            taken = {line[0] for line in self.placed}
             variants = sorted({earlier.lower(), earlier.upper(), f"{earlier} ",
                                f" {earlier}"} - taken)
             if variants:
-                order_id, lines[0] = variants[int(shapes.integers(len(variants)))], sku
-        placed.append((order_id, lines[0]))
-        if s.skus > 1 and odd():  # a second line, on another SKU
-            lines.append(skus[(skus.index(lines[0]) + 1 + int(rng.integers(s.skus - 1)))
-                              % s.skus])
-        one_rma = s.skus > 1 and shape(s.shared_ref_rate)  # both lines back under one RMA
-        if one_rma and len(lines) == 1:
-            lines.append(other_sku(lines[0]))
-        buyer_cancels = rng.random() < s.cancel_rate
-        for sku in lines:
-            quantity = int(rng.choice([1, 1, 1, 2, 3]))
-            if shape(s.bulk_rate):  # 4–50 units, log-uniform
-                quantity = int(np.exp(shapes.uniform(np.log(4), np.log(51))))
-            line = (order_id, sku)
-            initial.append(planned(Webhook("order.created", t, sku, order_id, quantity,
-                                           channel)))
-            if rng.random() < s.conflict_rate:  # re-sent with other content: a mismatch
-                resent = (Webhook("order.created", 0, sku, order_id, quantity + 1, channel)
-                          if rng.random() < 0.7 else
-                          Webhook("order.created", 0, sku, order_id, quantity,
-                                  CHANNELS[(CHANNELS.index(channel) + 1) % len(CHANNELS)]))
-                initial.append(planned(replace(resent, at=t + float(rng.exponential(30.0)))))
-            seller_cancels[line] = planned(Webhook("order.cancelled",
-                                                   float(rng.exponential(60.0)), sku,
-                                                   order_id))
-            if buyer_cancels:  # whatever the engine said
-                cancelled = t + float(rng.exponential(120.0))
-                initial.append(planned(Webhook("order.cancelled", cancelled, sku, order_id)))
-                if odd():  # the warehouse ships it anyway: never applies
-                    initial.append(planned(Webhook("order.shipped",
-                                                   cancelled + float(rng.exponential(300.0)),
-                                                   sku, order_id)))
-                if odd():  # a "return" of an order that never shipped
-                    initial.append(planned(Webhook("return.received",
-                                                   cancelled + float(rng.exponential(900.0)),
-                                                   sku, order_id, 1, ref=f"RMA-{n}-{sku}-x")))
-                continue
-            shipments[line] = planned(Webhook("order.shipped", float(rng.exponential(300.0)),
-                                              sku, order_id))
-            if odd():  # the buyer cancels after it shipped: too late, never applies
-                late_cancels[line] = planned(Webhook("order.cancelled",
-                                                     float(rng.exponential(600.0)), sku,
-                                                     order_id))
-            if rng.random() < s.return_rate or one_rma:
-                back = int(rng.integers(1, quantity + 1))
-                parcels = [back] if back == 1 or rng.random() < 0.7 else [1, back - 1]
-                if odd():
-                    parcels.append(quantity)  # together, more back than shipped
-                refs = [f"RMA-{n}-{p}" if one_rma else f"RMA-{n}-{sku}-{p}"
-                        for p in range(len(parcels))]
-                if sku in parcels_of and not one_rma and shape(s.shared_ref_rate):
-                    refs[0] = parcels_of[sku]  # in one parcel with another order's return
-                parcels_of[sku] = refs[0]
-                after = 0.0
-                returns[line] = []
-                for units, ref in zip(parcels, refs, strict=True):
-                    after += float(rng.exponential(900.0))
-                    back_in = Webhook("return.received", after, sku, order_id, units,
-                                      ref=ref)
-                    returns[line].append(planned(back_in))
-                    if odd():  # re-sent with another count of units: a mismatch
-                        returns[line].append(planned(replace(back_in, at=after + 60.0,
-                                                             quantity=units + 1)))
-    for r in range(s.restocks):
-        at, sku = float(rng.uniform(0, horizon)), skus[int(rng.integers(s.skus))]
-        received = Webhook("stock.received", at, sku, quantity=int(rng.integers(2, 11)),
+                order_id = variants[int(self.shapes.integers(len(variants)))]
+                sku = earlier_sku
+        self.placed.append((order_id, sku))
+        return order_id, sku
+
+    def _order_line(self, order: _Order, sku: str) -> None:
+        """One line of ``order``: its webhook(s), and the follow-ups the answer triggers."""
+        s = self.settings
+        quantity = int(self.rng.choice([1, 1, 1, 2, 3]))
+        if self.shape(s.bulk_rate):  # 4–50 units, log-uniform
+            quantity = int(np.exp(self.shapes.uniform(np.log(4), np.log(51))))
+        self._order_created(order, sku, quantity)
+        self.plan.seller_cancels[(order.order_id, sku)] = self.planned(Webhook(
+            "order.cancelled", float(self.rng.exponential(60.0)), sku, order.order_id))
+        if order.buyer_cancels:  # whatever the engine said
+            self._cancelled_by_buyer(order, sku)
+        else:
+            self._shipped(order, sku, quantity)
+
+    def _order_created(self, order: _Order, sku: str, quantity: int) -> None:
+        """The line's order.created webhook, sometimes re-sent with other content."""
+        channel = order.channel
+        self.send(Webhook("order.created", order.at, sku, order.order_id, quantity, channel))
+        if self.rng.random() < self.settings.conflict_rate:  # re-sent: a mismatch
+            resent = (Webhook("order.created", 0, sku, order.order_id, quantity + 1, channel)
+                      if self.rng.random() < 0.7 else
+                      Webhook("order.created", 0, sku, order.order_id, quantity,
+                              CHANNELS[(CHANNELS.index(channel) + 1) % len(CHANNELS)]))
+            self.send(replace(resent, at=order.at + float(self.rng.exponential(30.0))))
+
+    def _cancelled_by_buyer(self, order: _Order, sku: str) -> None:
+        """The buyer's cancellation, and now and then a shipment or return that can't apply."""
+        cancelled = order.at + float(self.rng.exponential(120.0))
+        self.send(Webhook("order.cancelled", cancelled, sku, order.order_id))
+        if self.odd():  # the warehouse ships it anyway: never applies
+            self.send(Webhook("order.shipped", cancelled + float(self.rng.exponential(300.0)),
+                              sku, order.order_id))
+        if self.odd():  # a "return" of an order that never shipped
+            self.send(Webhook("return.received", cancelled + float(self.rng.exponential(900.0)),
+                              sku, order.order_id, 1, ref=f"RMA-{order.n}-{sku}-x"))
+
+    def _shipped(self, order: _Order, sku: str, quantity: int) -> None:
+        """A reserved line's follow-ups: its shipment, a too-late cancel, its returns."""
+        line = (order.order_id, sku)
+        self.plan.shipments[line] = self.planned(Webhook(
+            "order.shipped", float(self.rng.exponential(300.0)), sku, order.order_id))
+        if self.odd():  # the buyer cancels after it shipped: too late, never applies
+            self.plan.late_cancels[line] = self.planned(Webhook(
+                "order.cancelled", float(self.rng.exponential(600.0)), sku, order.order_id))
+        if self.rng.random() < self.settings.return_rate or order.one_rma:
+            self._returned(order, sku, quantity)
+
+    def _returned(self, order: _Order, sku: str, quantity: int) -> None:
+        """Units of a shipped line coming back, in one parcel or two (or, oddly, more)."""
+        back = int(self.rng.integers(1, quantity + 1))
+        parcels = [back] if back == 1 or self.rng.random() < 0.7 else [1, back - 1]
+        if self.odd():
+            parcels.append(quantity)  # together, more back than shipped
+        refs = self._return_refs(order, sku, len(parcels))
+        after = 0.0
+        returns = self.plan.returns[(order.order_id, sku)] = []
+        for units, ref in zip(parcels, refs, strict=True):
+            after += float(self.rng.exponential(900.0))
+            back_in = Webhook("return.received", after, sku, order.order_id, units, ref=ref)
+            returns.append(self.planned(back_in))
+            if self.odd():  # re-sent with another count of units: a mismatch
+                returns.append(self.planned(replace(back_in, at=after + 60.0,
+                                                    quantity=units + 1)))
+
+    def _return_refs(self, order: _Order, sku: str, parcels: int) -> list[str]:
+        """Each parcel's reference: per line, per order (one RMA) or (v2) a shared parcel."""
+        refs = [f"RMA-{order.n}-{p}" if order.one_rma else f"RMA-{order.n}-{sku}-{p}"
+                for p in range(parcels)]
+        if sku in self.parcels_of and not order.one_rma and \
+                self.shape(self.settings.shared_ref_rate):
+            refs[0] = self.parcels_of[sku]  # in one parcel with another order's return
+        self.parcels_of[sku] = refs[0]
+        return refs
+
+    def restock(self, r: int) -> None:
+        """Purchase order ``r``: received stock, perhaps re-sent, shared or damaged (v2)."""
+        s, shapes = self.settings, self.shapes
+        at = float(self.rng.uniform(0, self.horizon))
+        sku = self.skus[int(self.rng.integers(s.skus))]
+        received = Webhook("stock.received", at, sku, quantity=int(self.rng.integers(2, 11)),
                            ref=f"PO-{r}")
-        if shape(s.bulk_rate):  # a pallet
+        if self.shape(s.bulk_rate):  # a pallet
             received = replace(received, quantity=int(shapes.integers(20, 121)))
-        initial.append(planned(received))
-        if odd():  # the purchase order re-sent with a corrected quantity: a mismatch
-            initial.append(planned(replace(received, at=received.at + 120.0,
-                                           quantity=received.quantity + 1)))
-        if s.skus > 1 and shape(s.shared_ref_rate):  # the same PO restocks other SKUs
-            for k, other in enumerate(x for x in skus if x != sku):
+        self.send(received)
+        if self.odd():  # the purchase order re-sent with a corrected quantity: a mismatch
+            self.send(replace(received, at=received.at + 120.0, quantity=received.quantity + 1))
+        if s.skus > 1 and self.shape(s.shared_ref_rate):  # the same PO restocks other SKUs
+            for k, other in enumerate(x for x in self.skus if x != sku):
                 if k == 0 or shapes.random() < 0.5:
-                    initial.append(planned(replace(received, at=at + 1.0 + k, sku=other,
-                                                   quantity=int(shapes.integers(2, 11)))))
-        if shape(s.shared_ref_rate):  # damaged on arrival: an adjustment under the PO's ref
-            initial.append(planned(Webhook(
-                "stock.adjusted", at + float(shapes.exponential(600.0)), sku,
-                quantity=-int(shapes.integers(1, 3)), reason="damaged on arrival",
-                ref=received.ref)))
-    for c in range(s.cycle_counts):
-        counted = Webhook("stock.adjusted", float(rng.uniform(0, horizon)),
-                          skus[int(rng.integers(s.skus))],
-                          quantity=int(rng.choice([-2, -1, -1, 1])), reason="cycle count",
+                    self.send(replace(received, at=at + 1.0 + k, sku=other,
+                                      quantity=int(shapes.integers(2, 11))))
+        if self.shape(s.shared_ref_rate):  # damaged on arrival: an adjustment, the PO's ref
+            self.send(Webhook("stock.adjusted", at + float(shapes.exponential(600.0)), sku,
+                              quantity=-int(shapes.integers(1, 3)), reason="damaged on arrival",
+                              ref=received.ref))
+
+    def cycle_count(self, c: int) -> None:
+        """Cycle count ``c``: one SKU's correction, perhaps re-sent, or (v2) a whole shelf."""
+        s = self.settings
+        counted = Webhook("stock.adjusted", float(self.rng.uniform(0, self.horizon)),
+                          self.skus[int(self.rng.integers(s.skus))],
+                          quantity=int(self.rng.choice([-2, -1, -1, 1])), reason="cycle count",
                           ref=f"COUNT-{c}")
-        initial.append(planned(counted))
-        if odd():  # the same count re-sent with another figure: a mismatch
-            initial.append(planned(replace(counted, at=counted.at + 120.0,
-                                           quantity=-counted.quantity)))
-        if s.skus > 1 and shape(s.shared_ref_rate):  # the whole shelf, one count's ref
-            for k, other in enumerate(x for x in skus if x != counted.sku):
-                initial.append(planned(replace(counted, at=counted.at + 1.0 + k, sku=other,
-                                               quantity=int(shapes.choice([-2, -1, -1, 1])))))
-    return Plan(initial, shipments, returns, late_cancels, seller_cancels)
+        self.send(counted)
+        if self.odd():  # the same count re-sent with another figure: a mismatch
+            self.send(replace(counted, at=counted.at + 120.0, quantity=-counted.quantity))
+        if s.skus > 1 and self.shape(s.shared_ref_rate):  # the whole shelf, one count's ref
+            for k, other in enumerate(x for x in self.skus if x != counted.sku):
+                self.send(replace(counted, at=counted.at + 1.0 + k, sku=other,
+                                  quantity=int(self.shapes.choice([-2, -1, -1, 1]))))
 
 
 @dataclass(frozen=True, slots=True, order=True)
