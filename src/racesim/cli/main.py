@@ -28,6 +28,7 @@ from racesim.cli.exits import (
 )
 from racesim.errors import RacesimError, shorten
 from racesim.ledger.store import check_store_url
+from racesim.policy.kinds import BUFFER_KINDS
 
 if TYPE_CHECKING:
     from racesim.study.budget import Budget
@@ -362,7 +363,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-POLICY_FAMILIES = ["fixed", "percent", "seed_formula", "poisson_quantile"]
+POLICY_FAMILIES = list(BUFFER_KINDS)
 JOBS_HELP = f"worker processes, at most {MAX_JOBS} (default 1; results do not depend on it)"
 FORCE_HELP = ("write into an --out folder that holds files racesim did not write (they "
               "are left alone; only files at the paths racesim writes are replaced)")

@@ -38,12 +38,14 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from racesim.policy.buffers import (
+    AnyPolicy,
     ByClass,
     FixedBuffer,
     PercentBuffer,
     PoissonQuantile,
     SeedFormula,
 )
+from racesim.policy.kinds import BUFFER_KINDS, BufferKind
 from racesim.study.budget import Budget, check_tune
 from racesim.study.replications import RunResult, run_scenario
 from racesim.util.stats import wilson_interval
@@ -63,10 +65,10 @@ class Family:
     ``ladder`` is ordered so that buffers grow along it.
     """
 
-    name: str
+    name: BufferKind
     parameter: str
     ladder: tuple[float, ...]
-    make: Callable[[float], Any]
+    make: Callable[[float], AnyPolicy]
 
 
 def _units(value: float) -> FixedBuffer:
@@ -85,21 +87,29 @@ def _epsilon(value: float) -> PoissonQuantile:
     return PoissonQuantile(epsilon=value)
 
 
-FAMILIES: dict[str, Family] = {
-    "fixed": Family("fixed", "units", tuple(float(u) for u in range(0, 513)), _units),
-    "percent": Family("percent", "percent",
-                      tuple(float(p) for p in np.round(np.arange(0, 100.25, 0.5), 2)), _percent),
+def _families(*families: Family) -> dict[str, Family]:
+    """The families by name, checked against the one list of buffer kinds."""
+    found: dict[str, Family] = {family.name: family for family in families}
+    if tuple(found) != BUFFER_KINDS:
+        raise TypeError(f"tuner families {tuple(found)} do not match "
+                        f"racesim.policy.kinds.BUFFER_KINDS {BUFFER_KINDS}")
+    return found
+
+
+FAMILIES: dict[str, Family] = _families(
+    Family("fixed", "units", tuple(float(u) for u in range(0, 513)), _units),
+    Family("percent", "percent",
+           tuple(float(p) for p in np.round(np.arange(0, 100.25, 0.5), 2)), _percent),
     # The latency term alone (min_units = 0, percent = 0): how many P99 windows of
     # expected demand to hide.
-    "seed_formula": Family("seed_formula", "latency_multiple",
-                           tuple(float(m) for m in np.round(np.arange(0, 20.01, 0.25), 2)),
-                           _latency_multiple),
-    "poisson_quantile": Family("poisson_quantile", "epsilon",
-                               tuple(float(e) for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01,
-                                                        5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4,
-                                                        5e-5, 2e-5, 1e-5, 1e-6, 1e-7)),
-                               _epsilon),
-}
+    Family("seed_formula", "latency_multiple",
+           tuple(float(m) for m in np.round(np.arange(0, 20.01, 0.25), 2)), _latency_multiple),
+    Family("poisson_quantile", "epsilon",
+           tuple(float(e) for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 5e-3, 2e-3, 1e-3,
+                                    5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 1e-6, 1e-7)),
+           _epsilon),
+)
+"""The tuner's one-parameter family of each buffer kind, by name."""
 
 
 def more_orders_needed(oversold: int, orders: int, target: float,
@@ -206,7 +216,7 @@ def _classes(scenario: Scenario, per_class: bool) -> dict[str, list[str]]:
     return {label: [sku.sku for sku in skus if sku.class_ == label] for label in sorted(named)}
 
 
-def _policy(family: Family, values: dict[str, float]) -> Any:
+def _policy(family: Family, values: dict[str, float]) -> AnyPolicy:
     if set(values) == {"*"}:
         return family.make(values["*"])
     return ByClass({name: family.make(value) for name, value in values.items()})
