@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,7 @@ from racesim.policy.buffers import (
 )
 from racesim.policy.kinds import BUFFER_KINDS, BufferKind
 from racesim.study.budget import Budget, check_tune
+from racesim.study.classes import sku_classes
 from racesim.study.replications import RunResult, run_scenario
 from racesim.util.stats import wilson_interval
 
@@ -201,19 +202,6 @@ class Tuning:
 
 CONFIRM_STEPS = 4
 """How many rungs the confirmation on fresh replications may climb above the search's answer."""
-
-PER_CLASS_MIN_SKUS = 30
-"""Catalogs smaller than this are tuned as a whole: small classes have too few orders."""
-
-
-def _classes(scenario: Scenario, per_class: bool) -> dict[str, list[str]]:
-    """SKUs by class label; one class "*" for small catalogs or when classes are off."""
-    skus = scenario.skus()
-    labels = {sku.class_ for sku in skus}
-    if not per_class or len(skus) < PER_CLASS_MIN_SKUS or len(labels) < 2 or None in labels:
-        return {"*": [sku.sku for sku in skus]}
-    named = cast(set[str], labels)  # None is not among them (checked above)
-    return {label: [sku.sku for sku in skus if sku.class_ == label] for label in sorted(named)}
 
 
 def _policy(family: Family, values: dict[str, float]) -> AnyPolicy:
@@ -481,7 +469,7 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
     if not 0 < target < 1:
         raise ValueError(f"target must be a rate in (0, 1) (got {target})")
     family = FAMILIES[policy]
-    problem = _Problem(scenario, family, _classes(scenario, per_class), target, confidence,
+    problem = _Problem(scenario, family, sku_classes(scenario, per_class), target, confidence,
                        seed, jobs, progress)
     for _ in range(max(max_replications - replications, 0) + 1):
         if budget is not None:
