@@ -55,7 +55,11 @@ LatencyMultiple = Annotated[NonNegative, at_most(MAX_LATENCY_MULTIPLE)]
 
 
 class _BufferRecord(Record):
-    """What every buffer configuration has: its kind, and the runtime policy it describes."""
+    """What every buffer configuration has: its kind, one of the one list's.
+
+    Each record narrows ``policy`` to its own literal, and the type check refuses a literal
+    that is not a :data:`BufferKind`.
+    """
 
     policy: BufferKind
 

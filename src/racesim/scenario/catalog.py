@@ -97,7 +97,7 @@ class OrderUpToRestockConfig(Record):
 
 RestockConfig = Annotated[PeriodicRestockConfig | OrderUpToRestockConfig,
                           Field(discriminator="policy")]
-"""How a SKU is replenished, chosen by its ``policy`` key."""
+"""How a SKU is replenished, chosen by its ``policy`` key (the model places the orders)."""
 
 
 class Sku(Record):

@@ -81,4 +81,5 @@ SyncConfig = Annotated[
     | CompareAndSetSyncConfig,
     Field(discriminator="mode"),
 ]
-"""A stock synchronisation policy, chosen by its ``mode`` key."""
+"""A stock synchronisation mode's configuration, chosen by its ``mode`` key (run by
+:func:`racesim.sim.sync.make_sync`)."""
