@@ -15,14 +15,14 @@ from racesim.scenario import (
     CatalogGenerator,
     DurationDistribution,
     EmpiricalCount,
-    FixedBuffer,
+    FixedBufferConfig,
     FixedCount,
     FixedDuration,
     GeometricCount,
     LogNormalDuration,
-    OrderUpToRestock,
-    PeriodicRestock,
-    PeriodicSnapshotSync,
+    OrderUpToRestockConfig,
+    PeriodicRestockConfig,
+    PeriodicSnapshotSyncConfig,
     Scenario,
     load_scenario,
     parse_scenario,
@@ -227,14 +227,14 @@ def test_race2_strands_returns_until_confirmed() -> None:
 
 def test_race3_pushes_a_four_minute_old_snapshot_every_five_minutes() -> None:
     race = scenario("race3_stale_snapshot")
-    assert isinstance(race.sync, PeriodicSnapshotSync)
+    assert isinstance(race.sync, PeriodicSnapshotSyncConfig)
     assert (race.sync.interval, race.sync.snapshot_lag) == (300.0, 240.0)
 
 
 def test_small_seller_is_small_with_a_five_unit_buffer() -> None:
     small = scenario("small_seller")
     assert small.orders_per_day() < 1000
-    assert isinstance(small.buffer, FixedBuffer)
+    assert isinstance(small.buffer, FixedBufferConfig)
     assert small.buffer.units == 5
     assert small.sync.mode == "periodic_push_time"
     assert small.sync.interval == 60.0
@@ -275,14 +275,14 @@ def test_overrides_set_dotted_paths_and_list_items(minimal: Scenario) -> None:
             "seed": 7,
         }
     )
-    assert changed.buffer == FixedBuffer(units=3)
+    assert changed.buffer == FixedBufferConfig(units=3)
     assert changed.channels[1].webhook.duplicates.p2 == 0.1
     assert changed.channels[1].webhook.duplicates.p3 == 0.05
     assert isinstance(changed.channels[0].webhook.latency, LogNormalDuration)
     assert changed.skus()[0].initial_stock == 4
     assert changed.warehouse.return_rate == 0.2
     assert changed.seed == 7
-    assert minimal.buffer == FixedBuffer(units=0), "the original is left unchanged"
+    assert minimal.buffer == FixedBufferConfig(units=0), "the original is left unchanged"
     assert changed.digest() != minimal.digest()
 
 
@@ -299,7 +299,7 @@ def test_overrides_create_missing_tables(minimal: Scenario) -> None:
     )
     restocked = changed.with_overrides({"catalog[0].restock.quantity": 5})
     restock = restocked.skus()[0].restock
-    assert isinstance(restock, PeriodicRestock)
+    assert isinstance(restock, PeriodicRestockConfig)
     assert (restock.every, restock.quantity, restock.lead_time) == (86400.0, 5, 0.0)
 
 
@@ -488,7 +488,7 @@ def test_generated_catalog_is_deterministic_zipf() -> None:
     assert all(sku.initial_stock >= 2 for sku in skus)
     assert skus[0].initial_stock == math.floor(7 * skus[0].orders_per_day + 0.5)
     restock = skus[0].restock
-    assert isinstance(restock, OrderUpToRestock)
+    assert isinstance(restock, OrderUpToRestockConfig)
     assert restock.reorder_point < restock.level
     assert [skus[0].class_, skus[-1].class_] == ["A", "C"]
 

@@ -23,7 +23,13 @@ import pytest
 from conftest import Recording
 from racesim.cli.main import main
 from racesim.errors import ScenarioError
-from racesim.scenario import FixedBuffer, PercentBuffer, Scenario, load_scenario, parse_scenario
+from racesim.scenario import (
+    FixedBufferConfig,
+    PercentBufferConfig,
+    Scenario,
+    load_scenario,
+    parse_scenario,
+)
 from racesim.sim.streams import replication_seeds
 from racesim.study.executors import DaskExecutor
 from racesim.study.grid import Grid
@@ -106,9 +112,9 @@ def test_a_list_of_tables_replaces_the_whole_table(race1: Scenario) -> None:
     grid = Grid.parse_toml('buffer = [{ policy = "percent", percent = 5 },\n'
                            '          { policy = "fixed", units = 2 }]')
     first, second = grid.resolve(race1)
-    assert isinstance(first.scenario.buffer, PercentBuffer)
+    assert isinstance(first.scenario.buffer, PercentBufferConfig)
     assert first.scenario.buffer.percent == 5
-    assert second.scenario.buffer == FixedBuffer(units=2)
+    assert second.scenario.buffer == FixedBufferConfig(units=2)
     assert first.labels == {"buffer": '{"percent":5,"policy":"percent"}'}
 
 
@@ -124,7 +130,7 @@ def test_points_are_one_more_axis(race1: Scenario) -> None:
     assert grid.parameters == ("buffer.units", "sync", "channels[ebay].webhook.duplicates.p2")
     assert len(grid) == 4
     points = grid.resolve(race1)
-    assert [p.scenario.buffer for p in points] == [FixedBuffer(units=u) for u in (0, 0, 2, 2)]
+    assert [p.scenario.buffer for p in points] == [FixedBufferConfig(units=u) for u in (0, 0, 2, 2)]
     assert [p.scenario.sync.mode for p in points] == ["event_driven", "periodic_push_time"] * 2
     assert points[1].scenario.channels[1].webhook.duplicates.p2 == 0.3
     assert points[0].labels["channels[ebay].webhook.duplicates.p2"] is None  # not set there

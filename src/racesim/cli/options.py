@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from racesim.errors import shorten
+from racesim.policy.kinds import BUFFER_KINDS
 
 if TYPE_CHECKING:
     from racesim.study.budget import Budget
@@ -54,7 +55,7 @@ MAX_JOBS = 256
 MAX_COUNT = 10**6
 """Upper bound of the counting options (replications, orders, seeds, tries)."""
 
-POLICY_FAMILIES = ["fixed", "percent", "seed_formula", "poisson_quantile"]
+POLICY_FAMILIES = list(BUFFER_KINDS)
 JOBS_HELP = f"worker processes, at most {MAX_JOBS} (default 1; results do not depend on it)"
 FORCE_HELP = ("write into an --out folder that holds files racesim did not write (they "
               "are left alone; only files at the paths racesim writes are replaced)")

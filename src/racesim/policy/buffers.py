@@ -32,10 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from scipy import stats
-
 if TYPE_CHECKING:
-    from racesim.scenario import BufferPolicy as BufferConfig
     from racesim.scenario import Scenario
 
 __all__ = [
@@ -50,7 +47,6 @@ __all__ = [
     "fixed",
     "percent",
     "poisson_quantile",
-    "policy_from_config",
     "seed_formula",
 ]
 
@@ -115,9 +111,12 @@ def exposure_p99(scenario: Scenario) -> float:
     webhook = max(channel.webhook.latency.quantile(0.99) for channel in channels)
     listing = max(channel.listing_latency.quantile(0.99) for channel in channels)
     sync = scenario.sync
-    extra = float(getattr(sync, "interval", 0.0) or 0.0)
-    extra += float(getattr(sync, "snapshot_lag", 0.0) or 0.0)
-    extra += float(getattr(sync, "debounce", 0.0) or 0.0)
+    if sync.mode == "event_driven":
+        extra = sync.debounce
+    elif sync.mode == "periodic_snapshot":
+        extra = sync.interval + sync.snapshot_lag
+    else:
+        extra = sync.interval
     return webhook + listing + extra
 
 
@@ -170,6 +169,8 @@ class SeedFormula:
 @lru_cache(maxsize=65_536)
 def _poisson_quantile(mean: float, epsilon: float) -> int:
     """Smallest b with P(Poisson(mean) > b) ≤ epsilon."""
+    from scipy import stats  # here, not at the top: reading a scenario need not load SciPy
+
     return int(stats.poisson.ppf(1.0 - epsilon, mean)) if mean > 0 else 0
 
 
@@ -242,17 +243,3 @@ def poisson_quantile(epsilon: float = 0.003, latency_multiple: float = 1.0) -> P
     """Smallest b with P(other channels' demand in the exposure window > b) ≤ epsilon."""
     return PoissonQuantile(epsilon, latency_multiple)
 
-
-def policy_from_config(config: BufferConfig
-                       ) -> FixedBuffer | PercentBuffer | SeedFormula | PoissonQuantile:
-    """The policy a scenario's ``[buffer]`` table describes (bind it with :func:`bind_policy`)."""
-    name = config.policy
-    if config.policy == "fixed":
-        return FixedBuffer(config.units)
-    if config.policy == "percent":
-        return PercentBuffer(config.percent, config.min_units)
-    if config.policy == "seed_formula":
-        return SeedFormula(config.min_units, config.percent, config.latency_multiple)
-    if config.policy == "poisson_quantile":
-        return PoissonQuantile(config.epsilon, config.latency_multiple)
-    raise ValueError(f"unknown buffer policy {name!r}")

@@ -18,7 +18,7 @@ from racesim.study.tune import Family
 from racesim.util.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:
-    from racesim.scenario import BufferPolicy as BufferConfig
+    from racesim.scenario import BufferConfig
 
 __all__ = ["describe_buffer", "describe_value", "headline", "monthly_oversells"]
 

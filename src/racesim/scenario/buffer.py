@@ -22,27 +22,31 @@
     epsilon = 0.003              # exposure window > b) ≤ epsilon
     latency_multiple = 1
 
-The formulas are documented in :mod:`racesim.policy.buffers`, which turns these records into
-policies. To add a policy write a new record with its own ``policy: Literal["name"]`` and
-add it to the :data:`BufferPolicy` union: the scenario format, its error messages and
-overrides pick it up from there.
+Each record is the configuration of one runtime policy of :mod:`racesim.policy.buffers`
+(where the formulas are documented), and :meth:`to_policy` builds it. To add a policy,
+add its name to :data:`racesim.policy.kinds.BufferKind`, write its runtime class, and a
+record here with its own ``policy: Literal["name"]`` in the :data:`BufferConfig` union:
+the scenario format, its error messages and overrides pick it up from there.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
+from racesim.policy.buffers import FixedBuffer, PercentBuffer, PoissonQuantile, SeedFormula
+from racesim.policy.kinds import BUFFER_KINDS, BufferKind
 from racesim.scenario.fields import Count, NonNegative, Percent, Record, at_most
 from racesim.scenario.limits import MAX_LATENCY_MULTIPLE, MIN_EPSILON
 
 __all__ = [
-    "BufferPolicy",
-    "FixedBuffer",
-    "PercentBuffer",
-    "PoissonQuantileBuffer",
-    "SeedFormulaBuffer",
+    "BUFFER_CONFIGS",
+    "BufferConfig",
+    "FixedBufferConfig",
+    "PercentBufferConfig",
+    "PoissonQuantileConfig",
+    "SeedFormulaConfig",
 ]
 
 
@@ -50,22 +54,40 @@ LatencyMultiple = Annotated[NonNegative, at_most(MAX_LATENCY_MULTIPLE)]
 """Exposure windows in P99 sync latencies, in [0, 100]."""
 
 
-class FixedBuffer(Record):
+class _BufferRecord(Record):
+    """What every buffer configuration has: its kind, one of the one list's.
+
+    Each record narrows ``policy`` to its own literal, and the type check refuses a literal
+    that is not a :data:`BufferKind`.
+    """
+
+    policy: BufferKind
+
+
+class FixedBufferConfig(_BufferRecord):
     """Hide ``units`` units of every SKU."""
 
     policy: Literal["fixed"] = "fixed"
     units: Count
 
+    def to_policy(self) -> FixedBuffer:
+        """The runtime policy: ``buffer = units``."""
+        return FixedBuffer(self.units)
 
-class PercentBuffer(Record):
+
+class PercentBufferConfig(_BufferRecord):
     """Hide ``percent`` % of every SKU's available stock, and at least ``min_units``."""
 
     policy: Literal["percent"] = "percent"
     percent: Percent
     min_units: Count = 0
 
+    def to_policy(self) -> PercentBuffer:
+        """The runtime policy: ``buffer = max(min_units, ⌈percent/100 · available⌉)``."""
+        return PercentBuffer(self.percent, self.min_units)
 
-class SeedFormulaBuffer(Record):
+
+class SeedFormulaConfig(_BufferRecord):
     """``max(min_units, percent % of available, expected sales in latency_multiple × P99)``."""
 
     policy: Literal["seed_formula"] = "seed_formula"
@@ -73,15 +95,39 @@ class SeedFormulaBuffer(Record):
     percent: Percent = 5.0
     latency_multiple: LatencyMultiple = 2.0
 
+    def to_policy(self) -> SeedFormula:
+        """The runtime policy (bind it to a scenario with ``bind_policy``)."""
+        return SeedFormula(self.min_units, self.percent, self.latency_multiple)
 
-class PoissonQuantileBuffer(Record):
+
+class PoissonQuantileConfig(_BufferRecord):
     """The smallest b with P(other channels' demand in the exposure window > b) ≤ epsilon."""
 
     policy: Literal["poisson_quantile"] = "poisson_quantile"
     epsilon: Annotated[NonNegative, Field(ge=MIN_EPSILON, lt=1)] = 0.003
     latency_multiple: LatencyMultiple = 1.0
 
+    def to_policy(self) -> PoissonQuantile:
+        """The runtime policy (bind it to a scenario with ``bind_policy``)."""
+        return PoissonQuantile(self.epsilon, self.latency_multiple)
 
-BufferPolicy = Annotated[FixedBuffer | PercentBuffer | SeedFormulaBuffer |
-                         PoissonQuantileBuffer, Field(discriminator="policy")]
-"""A buffer policy, chosen by its ``policy`` key."""
+
+_Configs = FixedBufferConfig | PercentBufferConfig | SeedFormulaConfig | PoissonQuantileConfig
+
+BufferConfig = Annotated[_Configs, Field(discriminator="policy")]
+"""A buffer policy's configuration, chosen by its ``policy`` key."""
+
+
+def _by_kind() -> dict[BufferKind, type[_Configs]]:
+    """The configuration record of every kind, checked against the one list of kinds."""
+    records: tuple[type[_Configs], ...] = get_args(_Configs)
+    found: dict[BufferKind, type[_Configs]] = {
+        record.model_fields["policy"].default: record for record in records}
+    if tuple(found) != BUFFER_KINDS:
+        raise TypeError(f"buffer configuration records {tuple(found)} do not match "
+                        f"racesim.policy.kinds.BUFFER_KINDS {BUFFER_KINDS}")
+    return found
+
+
+BUFFER_CONFIGS: dict[BufferKind, type[_Configs]] = _by_kind()
+"""The configuration record of each buffer kind, in :data:`BUFFER_KINDS` order."""

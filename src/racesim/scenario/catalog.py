@@ -55,11 +55,11 @@ from racesim.scenario.limits import (
 
 __all__ = [
     "CatalogGenerator",
-    "OrderUpToRestock",
+    "OrderUpToRestockConfig",
     "OrderUpToTemplate",
-    "PeriodicRestock",
+    "PeriodicRestockConfig",
     "PeriodicTemplate",
-    "RestockPolicy",
+    "RestockConfig",
     "RestockTemplate",
     "Sku",
 ]
@@ -68,7 +68,7 @@ MAX_GENERATED_SKUS = MAX_SKUS
 """Upper bound on ``catalog_generator.count`` (keeps a typo from eating the memory)."""
 
 
-class PeriodicRestock(Record):
+class PeriodicRestockConfig(Record):
     """Receive ``quantity`` units every ``every``, ``lead_time`` after each order is placed."""
 
     policy: Literal["periodic"] = "periodic"
@@ -77,7 +77,7 @@ class PeriodicRestock(Record):
     lead_time: Duration = 0.0
 
 
-class OrderUpToRestock(Record):
+class OrderUpToRestockConfig(Record):
     """Every ``review``, if available stock ≤ ``reorder_point``, order up to ``level`` units."""
 
     policy: Literal["order_up_to"] = "order_up_to"
@@ -87,7 +87,7 @@ class OrderUpToRestock(Record):
     lead_time: Duration = 0.0
 
     @model_validator(mode="after")
-    def _point_below_level(self) -> OrderUpToRestock:
+    def _point_below_level(self) -> OrderUpToRestockConfig:
         if self.reorder_point >= self.level:
             got = f"{self.reorder_point} ≥ {self.level}"
             message = f"must be < level (got {got})"
@@ -95,8 +95,9 @@ class OrderUpToRestock(Record):
         return self
 
 
-RestockPolicy = Annotated[PeriodicRestock | OrderUpToRestock, Field(discriminator="policy")]
-"""How a SKU is replenished, chosen by its ``policy`` key."""
+RestockConfig = Annotated[PeriodicRestockConfig | OrderUpToRestockConfig,
+                          Field(discriminator="policy")]
+"""How a SKU is replenished, chosen by its ``policy`` key (the model places the orders)."""
 
 
 class Sku(Record):
@@ -106,7 +107,7 @@ class Sku(Record):
     initial_stock: Count
     orders_per_day: OrdersPerDay
     units_per_order: CountDistribution = FixedCount(value=1)
-    restock: RestockPolicy | None = None
+    restock: RestockConfig | None = None
     class_: Label | None = Field(default=None, alias="class")
     """A free label such as a velocity class ("A", "B", "C")."""
 
@@ -123,10 +124,10 @@ class PeriodicTemplate(Record):
     days_of_demand: PositiveDays
     lead_time: Duration = 0.0
 
-    def resolve(self, units_per_day: float) -> PeriodicRestock:
+    def resolve(self, units_per_day: float) -> PeriodicRestockConfig:
         """The concrete policy for a SKU selling ``units_per_day`` (quantity ≥ 1)."""
         quantity = max(1, _round(self.days_of_demand * units_per_day))
-        return PeriodicRestock(every=self.every, quantity=quantity, lead_time=self.lead_time)
+        return PeriodicRestockConfig(every=self.every, quantity=quantity, lead_time=self.lead_time)
 
 
 class OrderUpToTemplate(Record):
@@ -147,11 +148,11 @@ class OrderUpToTemplate(Record):
             raise_problems("order_up_to", [(loc, message, self.reorder_point_days)])
         return self
 
-    def resolve(self, units_per_day: float) -> OrderUpToRestock:
+    def resolve(self, units_per_day: float) -> OrderUpToRestockConfig:
         """The concrete policy for a SKU selling ``units_per_day`` (level ≥ 1, point < level)."""
         level = max(1, _round(self.level_days * units_per_day))
         point = min(_round(self.reorder_point_days * units_per_day), level - 1)
-        return OrderUpToRestock(
+        return OrderUpToRestockConfig(
             level=level, reorder_point=point, review=self.review, lead_time=self.lead_time
         )
 

@@ -47,7 +47,7 @@ from racesim.scenario.limits import (
     MIN_BURST_MULTIPLIER,
 )
 
-__all__ = ["Burst", "Channel", "Duplicates", "Webhook"]
+__all__ = ["Burst", "Channel", "Duplicates", "WebhookConfig"]
 
 HOURS = 24
 
@@ -76,7 +76,7 @@ class Duplicates(Record):
         return 1.0 + self.p2 + 2.0 * self.p3
 
 
-class Webhook(Record):
+class WebhookConfig(Record):
     """How a channel's order webhooks reach the seller's handler."""
 
     latency: DurationDistribution
@@ -90,7 +90,7 @@ class Webhook(Record):
     """Deliveries tried before the marketplace gives up."""
 
     @model_validator(mode="after")
-    def _latencies_bounded(self) -> Webhook:
+    def _latencies_bounded(self) -> WebhookConfig:
         problems = [*delay_problems("latency", self.latency, MAX_LATENCY_S),
                     *delay_problems("retry_backoff", self.retry_backoff, MAX_LATENCY_S)]
         raise_problems("webhook", problems)
@@ -125,7 +125,7 @@ class Channel(Record):
                        Field(max_length=MAX_EMPIRICAL)] | None = None
     """24 hourly demand multipliers, any scale; see :meth:`hourly_profile`."""
     bursts: Annotated[tuple[Burst, ...], Field(max_length=MAX_BURSTS)] = ()
-    webhook: Webhook
+    webhook: WebhookConfig
     listing_latency: DurationDistribution
     """Delay from a stock push to the new quantity being visible on the listing."""
     cancel_rate: Probability = 0.0

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from racesim.errors import ScenarioError
-from racesim.scenario.buffer import BufferPolicy
+from racesim.scenario.buffer import BufferConfig
 from racesim.scenario.catalog import CatalogGenerator, Sku
 from racesim.scenario.channels import Channel
 from racesim.scenario.fields import (
@@ -35,7 +35,7 @@ from racesim.scenario.limits import MAX_CHANNELS, MAX_SKUS
 from racesim.scenario.messages import describe_errors
 from racesim.scenario.options import EngineOptions, MetricsOptions
 from racesim.scenario.overrides import apply_overrides
-from racesim.scenario.sync import SyncPolicy
+from racesim.scenario.sync import SyncConfig
 from racesim.scenario.toml_writer import dumps
 from racesim.scenario.warehouse import Warehouse
 from racesim.util.units import format_duration
@@ -60,8 +60,8 @@ class Scenario(Record):
     catalog: Annotated[tuple[Sku, ...], NonEmpty, Field(max_length=MAX_SKUS)] | None = None
     catalog_generator: CatalogGenerator | None = None
     channels: Annotated[tuple[Channel, ...], NonEmpty, Field(max_length=MAX_CHANNELS)]
-    sync: SyncPolicy
-    buffer: BufferPolicy
+    sync: SyncConfig
+    buffer: BufferConfig
     warehouse: Warehouse = Warehouse()
     engine: EngineOptions = EngineOptions()
     metrics: MetricsOptions = MetricsOptions()

@@ -27,30 +27,30 @@ from pydantic import Field
 from racesim.scenario.fields import Latency, Period, Record, Retries
 
 __all__ = [
-    "CompareAndSetSync",
-    "EventDrivenSync",
-    "PeriodicDeltaSync",
-    "PeriodicPushTimeSync",
-    "PeriodicSnapshotSync",
-    "SyncPolicy",
+    "CompareAndSetSyncConfig",
+    "EventDrivenSyncConfig",
+    "PeriodicDeltaSyncConfig",
+    "PeriodicPushTimeSyncConfig",
+    "PeriodicSnapshotSyncConfig",
+    "SyncConfig",
 ]
 
 
-class EventDrivenSync(Record):
+class EventDrivenSyncConfig(Record):
     """Push after every stock change (coalescing changes within ``debounce`` seconds)."""
 
     mode: Literal["event_driven"] = "event_driven"
     debounce: Latency = 0.0
 
 
-class PeriodicPushTimeSync(Record):
+class PeriodicPushTimeSyncConfig(Record):
     """Every ``interval`` seconds, push the available count as it is at push time."""
 
     mode: Literal["periodic_push_time"] = "periodic_push_time"
     interval: Period
 
 
-class PeriodicSnapshotSync(Record):
+class PeriodicSnapshotSyncConfig(Record):
     """Every ``interval`` seconds, push a count read ``snapshot_lag`` seconds earlier."""
 
     mode: Literal["periodic_snapshot"] = "periodic_snapshot"
@@ -58,14 +58,14 @@ class PeriodicSnapshotSync(Record):
     snapshot_lag: Latency
 
 
-class PeriodicDeltaSync(Record):
+class PeriodicDeltaSyncConfig(Record):
     """Every ``interval`` seconds, push the change in available stock since the last push."""
 
     mode: Literal["periodic_delta"] = "periodic_delta"
     interval: Period
 
 
-class CompareAndSetSync(Record):
+class CompareAndSetSyncConfig(Record):
     """Every ``interval`` seconds, a conditional update retried on conflict."""
 
     mode: Literal["compare_and_set"] = "compare_and_set"
@@ -73,12 +73,13 @@ class CompareAndSetSync(Record):
     cas_max_retries: Retries = 5
 
 
-SyncPolicy = Annotated[
-    EventDrivenSync
-    | PeriodicPushTimeSync
-    | PeriodicSnapshotSync
-    | PeriodicDeltaSync
-    | CompareAndSetSync,
+SyncConfig = Annotated[
+    EventDrivenSyncConfig
+    | PeriodicPushTimeSyncConfig
+    | PeriodicSnapshotSyncConfig
+    | PeriodicDeltaSyncConfig
+    | CompareAndSetSyncConfig,
     Field(discriminator="mode"),
 ]
-"""A stock synchronisation policy, chosen by its ``mode`` key."""
+"""A stock synchronisation mode's configuration, chosen by its ``mode`` key (run by
+:func:`racesim.sim.sync.make_sync`)."""

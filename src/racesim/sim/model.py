@@ -36,7 +36,7 @@ from simpy.events import Timeout
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.ledger.naive import NaiveCounter
-from racesim.policy.buffers import AnyPolicy, bind_policy, policy_from_config
+from racesim.policy.buffers import AnyPolicy, bind_policy
 from racesim.sim.demand import draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
@@ -48,7 +48,7 @@ from racesim.sim.tracking import HiddenStock, VisibilityGaps
 __all__ = ["Fired", "Simulation", "open_engine"]
 
 if TYPE_CHECKING:
-    from racesim.scenario import OrderUpToRestock, PeriodicRestock, Scenario
+    from racesim.scenario import OrderUpToRestockConfig, PeriodicRestockConfig, Scenario
     from racesim.sim.demand import Arrivals
     from racesim.sim.plan import OrderPlan
     from racesim.sim.results import SimulationResult
@@ -120,7 +120,7 @@ class Simulation:
             raise StoreRefused(f"{url}: the ledger already holds {used} events; a simulation "
                                "needs an empty one (a new file, database or schema)")
         self.buffer = bind_policy(buffer if buffer is not None else
-                                  policy_from_config(scenario.buffer), scenario)
+                                  scenario.buffer.to_policy(), scenario)
         self.channel_names = [channel.name for channel in scenario.channels]
         self.duration = float(scenario.duration)
         self._setup_stock()
@@ -504,7 +504,7 @@ class Simulation:
             self.receiving[k] -= self.units_of[c][j]
         self._stock_changed(k)
 
-    def _restocks(self, k: int, config: PeriodicRestock | OrderUpToRestock
+    def _restocks(self, k: int, config: PeriodicRestockConfig | OrderUpToRestockConfig
                   ) -> Generator[simpy.Event, None, None]:
         """Place purchase orders for SKU ``k``: periodic quantities or order-up-to a level."""
         env, name = self.env, self.sku_names[k]

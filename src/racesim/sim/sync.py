@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, TypeVar
 import simpy
 
 from racesim.scenario.sync import (
-    CompareAndSetSync,
-    EventDrivenSync,
-    PeriodicDeltaSync,
-    PeriodicPushTimeSync,
-    PeriodicSnapshotSync,
+    CompareAndSetSyncConfig,
+    EventDrivenSyncConfig,
+    PeriodicDeltaSyncConfig,
+    PeriodicPushTimeSyncConfig,
+    PeriodicSnapshotSyncConfig,
 )
 from racesim.sim.sampler import BlockSampler
 
@@ -119,7 +119,7 @@ class EventDriven(Sync):
 
     mode = "event_driven"
 
-    def __init__(self, sim: Simulation, config: EventDrivenSync) -> None:
+    def __init__(self, sim: Simulation, config: EventDrivenSyncConfig) -> None:
         super().__init__(sim)
         self.debounce = float(config.debounce or 0.0)
         self.pending: set[int] = set()
@@ -166,7 +166,8 @@ class PeriodicAbsolute(Sync):
     are pushed (``periodic_snapshot``); otherwise they are computed at push time.
     """
 
-    def __init__(self, sim: Simulation, config: PeriodicPushTimeSync | PeriodicSnapshotSync,
+    def __init__(self, sim: Simulation,
+                 config: PeriodicPushTimeSyncConfig | PeriodicSnapshotSyncConfig,
                  snapshot_lag: float = 0.0) -> None:
         super().__init__(sim)
         self.interval = float(config.interval)
@@ -216,7 +217,7 @@ class PeriodicDelta(Sync):
 
     mode = "periodic_delta"
 
-    def __init__(self, sim: Simulation, config: PeriodicDeltaSync) -> None:
+    def __init__(self, sim: Simulation, config: PeriodicDeltaSyncConfig) -> None:
         super().__init__(sim)
         self.interval = float(config.interval)
 
@@ -255,7 +256,7 @@ class CompareAndSet(Sync):
 
     mode = "compare_and_set"
 
-    def __init__(self, sim: Simulation, config: CompareAndSetSync) -> None:
+    def __init__(self, sim: Simulation, config: CompareAndSetSyncConfig) -> None:
         super().__init__(sim)
         self.interval = float(config.interval)
         self.max_retries = int(config.cas_max_retries)
@@ -306,14 +307,14 @@ def make_sync(sim: Simulation) -> Sync:
     """The sync process the scenario's ``[sync]`` table asks for."""
     config = sim.scenario.sync
     mode = config.mode
-    if isinstance(config, EventDrivenSync):
+    if isinstance(config, EventDrivenSyncConfig):
         return EventDriven(sim, config)
-    if isinstance(config, PeriodicPushTimeSync):
+    if isinstance(config, PeriodicPushTimeSyncConfig):
         return PeriodicAbsolute(sim, config)
-    if isinstance(config, PeriodicSnapshotSync):
+    if isinstance(config, PeriodicSnapshotSyncConfig):
         return PeriodicAbsolute(sim, config, snapshot_lag=float(config.snapshot_lag))
-    if isinstance(config, PeriodicDeltaSync):
+    if isinstance(config, PeriodicDeltaSyncConfig):
         return PeriodicDelta(sim, config)
-    if isinstance(config, CompareAndSetSync):
+    if isinstance(config, CompareAndSetSyncConfig):
         return CompareAndSet(sim, config)
     raise ValueError(f"unknown sync mode {mode!r}")

@@ -53,6 +53,7 @@ import numpy as np
 
 from racesim.errors import RacesimError
 from racesim.scenario import Channel, Scenario, Sku
+from racesim.study.classes import sku_classes
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -395,21 +396,17 @@ def tune_replications(scenario: Scenario, replications: int, max_replications: i
                       target: float, confidence: float = 0.95, per_class: bool = True) -> int:
     """The replications the tuner's pilot will settle on, by its own rule, from the orders
     this estimate expects (see :func:`racesim.study.tune.tune`)."""
-    from racesim.study.tune import PER_CLASS_MIN_SKUS
-
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     needed = z * z * (1 - target) / target
-    skus = scenario.skus()
-    labels = {sku.class_ for sku in skus}
-    by_class = per_class and len(skus) >= PER_CLASS_MIN_SKUS and len(labels) > 1 and \
-        None not in labels
-    classes: dict[str | None, float] = {}
+    rates = {sku.sku: sku.orders_per_day for sku in scenario.skus()}
     measured = 1.0 - float(scenario.warmup) / float(scenario.duration)
     one = estimate_replication(scenario)
     scale = one.orders / max(scenario.orders_per_day(), 1e-300)
-    for sku in skus:
-        label = sku.class_ if by_class else None
-        classes[label] = classes.get(label, 0.0) + sku.orders_per_day * scale
+    classes: dict[str, float] = {}
+    for label, names in sku_classes(scenario, per_class).items():
+        classes[label] = 0.0
+        for name in names:
+            classes[label] += rates[name] * scale
     fewest = min(classes.values()) * measured
     count = math.ceil(1.3 * needed / fewest) if fewest > 0 else max_replications
     return min(max(count, replications), max(max_replications, replications))

@@ -8,7 +8,6 @@ so the same seed gives the same numbers whatever ``jobs`` is.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -30,13 +29,10 @@ if TYPE_CHECKING:
     from racesim.policy.buffers import AnyPolicy
     from racesim.scenario import Scenario
 
-__all__ = ["BufferCallable", "ReplicationTask", "RunResult", "replication_store",
+__all__ = ["ReplicationTask", "RunResult", "replication_store",
            "run_replication", "run_scenario", "run_task", "scratch_store", "workers_of"]
 
 _DEFAULT_BUDGET = Budget()
-
-BufferCallable = Callable[[str, int, float], int]
-"""A buffer policy: ``policy(sku, available, now) -> units`` (see :mod:`racesim.policy.buffers`)."""
 
 SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
           "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",

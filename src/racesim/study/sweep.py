@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,7 @@ from racesim.sim.streams import replication_seeds
 from racesim.study.budget import Budget, check_sweep
 from racesim.study.executors import Executor, LocalExecutor
 from racesim.study.grid import Grid, GridPoint
-from racesim.study.replications import BufferCallable, ReplicationTask, run_task, workers_of
+from racesim.study.replications import ReplicationTask, run_task, workers_of
 from racesim.util.csvsafe import write_csv
 from racesim.util.jsonable import jsonable, plain
 from racesim.util.manifest import record
@@ -57,21 +57,12 @@ from racesim.util.outdir import OutputFolder, as_folder
 from racesim.util.progress import progress as with_progress
 from racesim.util.stats import mean_interval, wilson_interval
 
-__all__ = ["POLICY_COLUMN", "Bindable", "BufferPolicyLike", "SweepResult", "format_summary",
-           "sweep"]
+if TYPE_CHECKING:
+    from racesim.policy.buffers import AnyPolicy
+
+__all__ = ["POLICY_COLUMN", "SweepResult", "format_summary", "sweep"]
 
 _DEFAULT_BUDGET = Budget()
-
-class Bindable(Protocol):
-    """A buffer policy that needs the scenario first (e.g. ``buffers.seed_formula``)."""
-
-    def bind(self, scenario: Any) -> BufferCallable:
-        """The per-call policy for ``scenario``."""
-        ...
-
-
-BufferPolicyLike = BufferCallable | Bindable
-"""What ``sweep(policies=…)`` accepts: a policy callable, or an object with ``bind``."""
 
 POLICY_COLUMN = "policy"
 """The column naming the buffer policy when :func:`sweep` is given ``policies``."""
@@ -197,7 +188,7 @@ class SweepResult:
 def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike[str],
           replications: int = 1, seed: int = 0, *, executor: Executor | None = None,
           jobs: int = 1, progress: bool = False,
-          policies: Mapping[str, BufferPolicyLike] | None = None,
+          policies: Mapping[str, AnyPolicy] | None = None,
           budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> SweepResult:
     """Run ``replications`` replications of ``scenario`` at every point of ``grid``.
 
@@ -230,9 +221,8 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
         check_sweep([point.scenario for point, _, _ in cells], replications, workers,
                     budget=budget, source=source)
     seeds = replication_seeds(seed, replications)  # the same seeds at every point: CRN
-    # only summaries come back, each task on a throwaway ledger; the model binds a Bindable
-    tasks = [ReplicationTask(point.scenario, seeds[r], r,
-                             buffer=cast(BufferCallable | None, policy), tables=False,
+    # only summaries come back, each task on a throwaway ledger; the model binds the policy
+    tasks = [ReplicationTask(point.scenario, seeds[r], r, buffer=policy, tables=False,
                              scratch=True)
              for point, _, policy in cells for r in range(replications)]
 
@@ -268,8 +258,8 @@ def _as_grid(grid: Grid | Mapping[str, Any] | str | os.PathLike[str]) -> Grid:
                     f"(got a {type(grid).__name__})")
 
 
-def _policies(policies: Mapping[str, BufferPolicyLike] | None
-              ) -> list[tuple[str | None, BufferPolicyLike | None]]:
+def _policies(policies: Mapping[str, AnyPolicy] | None
+              ) -> list[tuple[str | None, AnyPolicy | None]]:
     """(name, callable) pairs; [(None, None)] (the scenario's own buffer) when not given."""
     if policies is None:
         return [(None, None)]
@@ -284,7 +274,7 @@ def _policies(policies: Mapping[str, BufferPolicyLike] | None
     return list(policies.items())
 
 
-def _runs_frame(cells: list[tuple[GridPoint, str | None, BufferPolicyLike | None]],
+def _runs_frame(cells: list[tuple[GridPoint, str | None, AnyPolicy | None]],
                 results: list[dict[str, object]], replications: int,
                 with_policy: bool) -> pd.DataFrame:
     """One row per (point, replication), in that order."""

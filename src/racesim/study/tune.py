@@ -33,18 +33,21 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from racesim.policy.buffers import (
+    AnyPolicy,
     ByClass,
     FixedBuffer,
     PercentBuffer,
     PoissonQuantile,
     SeedFormula,
 )
+from racesim.policy.kinds import BUFFER_KINDS, BufferKind
 from racesim.study.budget import Budget, check_tune
+from racesim.study.classes import sku_classes
 from racesim.study.replications import RunResult, run_scenario
 from racesim.util.stats import wilson_interval
 
@@ -63,10 +66,10 @@ class Family:
     ``ladder`` is ordered so that buffers grow along it.
     """
 
-    name: str
+    name: BufferKind
     parameter: str
     ladder: tuple[float, ...]
-    make: Callable[[float], Any]
+    make: Callable[[float], AnyPolicy]
 
 
 def _units(value: float) -> FixedBuffer:
@@ -85,21 +88,29 @@ def _epsilon(value: float) -> PoissonQuantile:
     return PoissonQuantile(epsilon=value)
 
 
-FAMILIES: dict[str, Family] = {
-    "fixed": Family("fixed", "units", tuple(float(u) for u in range(0, 513)), _units),
-    "percent": Family("percent", "percent",
-                      tuple(float(p) for p in np.round(np.arange(0, 100.25, 0.5), 2)), _percent),
+def _families(*families: Family) -> dict[str, Family]:
+    """The families by name, checked against the one list of buffer kinds."""
+    found: dict[str, Family] = {family.name: family for family in families}
+    if tuple(found) != BUFFER_KINDS:
+        raise TypeError(f"tuner families {tuple(found)} do not match "
+                        f"racesim.policy.kinds.BUFFER_KINDS {BUFFER_KINDS}")
+    return found
+
+
+FAMILIES: dict[str, Family] = _families(
+    Family("fixed", "units", tuple(float(u) for u in range(0, 513)), _units),
+    Family("percent", "percent",
+           tuple(float(p) for p in np.round(np.arange(0, 100.25, 0.5), 2)), _percent),
     # The latency term alone (min_units = 0, percent = 0): how many P99 windows of
     # expected demand to hide.
-    "seed_formula": Family("seed_formula", "latency_multiple",
-                           tuple(float(m) for m in np.round(np.arange(0, 20.01, 0.25), 2)),
-                           _latency_multiple),
-    "poisson_quantile": Family("poisson_quantile", "epsilon",
-                               tuple(float(e) for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01,
-                                                        5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4,
-                                                        5e-5, 2e-5, 1e-5, 1e-6, 1e-7)),
-                               _epsilon),
-}
+    Family("seed_formula", "latency_multiple",
+           tuple(float(m) for m in np.round(np.arange(0, 20.01, 0.25), 2)), _latency_multiple),
+    Family("poisson_quantile", "epsilon",
+           tuple(float(e) for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 5e-3, 2e-3, 1e-3,
+                                    5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 1e-6, 1e-7)),
+           _epsilon),
+)
+"""The tuner's one-parameter family of each buffer kind, by name."""
 
 
 def more_orders_needed(oversold: int, orders: int, target: float,
@@ -192,21 +203,8 @@ class Tuning:
 CONFIRM_STEPS = 4
 """How many rungs the confirmation on fresh replications may climb above the search's answer."""
 
-PER_CLASS_MIN_SKUS = 30
-"""Catalogs smaller than this are tuned as a whole: small classes have too few orders."""
 
-
-def _classes(scenario: Scenario, per_class: bool) -> dict[str, list[str]]:
-    """SKUs by class label; one class "*" for small catalogs or when classes are off."""
-    skus = scenario.skus()
-    labels = {sku.class_ for sku in skus}
-    if not per_class or len(skus) < PER_CLASS_MIN_SKUS or len(labels) < 2 or None in labels:
-        return {"*": [sku.sku for sku in skus]}
-    named = cast(set[str], labels)  # None is not among them (checked above)
-    return {label: [sku.sku for sku in skus if sku.class_ == label] for label in sorted(named)}
-
-
-def _policy(family: Family, values: dict[str, float]) -> Any:
+def _policy(family: Family, values: dict[str, float]) -> AnyPolicy:
     if set(values) == {"*"}:
         return family.make(values["*"])
     return ByClass({name: family.make(value) for name, value in values.items()})
@@ -471,7 +469,7 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
     if not 0 < target < 1:
         raise ValueError(f"target must be a rate in (0, 1) (got {target})")
     family = FAMILIES[policy]
-    problem = _Problem(scenario, family, _classes(scenario, per_class), target, confidence,
+    problem = _Problem(scenario, family, sku_classes(scenario, per_class), target, confidence,
                        seed, jobs, progress)
     for _ in range(max(max_replications - replications, 0) + 1):
         if budget is not None:
