@@ -30,11 +30,12 @@ from racesim.chaos import (
     run_seed,
     shrink,
 )
-from racesim.chaos.engines import EngineProtocolError, EngineUnderTest
+from racesim.chaos.engines import EngineUnderTest
 from racesim.chaos.swarm import Plan, Planned, draw_plan, draw_settings
 from racesim.cli.main import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
+from racesim.ledger.protocol import EngineProtocolError
 from racesim.sim.streams import Streams
 from racesim.webhooks.format import Webhook, parse_webhook, read_header, read_log, write_log
 

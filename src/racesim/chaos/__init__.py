@@ -6,12 +6,13 @@ fresh engine through every delivery while handlers crash and our job runner rede
 model after every step (:mod:`~racesim.chaos.audit`, :mod:`~racesim.chaos.reference`).
 A failing seed is reproduced from its number alone and shrunk to a short trace.
 
-Engines: the ledger on any store, the naive counter, your own through the adapter
-protocol (:mod:`~racesim.chaos.engines`) or over HTTP (:mod:`~racesim.chaos.http`).
+Engines: the ledger on any store, the naive counter, your own through the engine protocol
+(:mod:`racesim.ledger.protocol`, opened per run by :mod:`~racesim.chaos.engines`) or over
+HTTP (:mod:`~racesim.chaos.http`).
 """
 
 from racesim.chaos.audit import INVARIANTS, Auditor, Violation
-from racesim.chaos.engines import EngineSpec, EngineUnderTest, StockEngine, parse_engine
+from racesim.chaos.engines import EngineSpec, EngineUnderTest, parse_engine
 from racesim.chaos.reference import Expected, Figures, ReferenceModel
 from racesim.chaos.run import ChaosReport, SeedRun, replay_trace, run_chaos, run_seed, shrink
 from racesim.chaos.swarm import SWARM_VERSION, ChaosSettings
@@ -28,7 +29,6 @@ __all__ = [
     "Figures",
     "ReferenceModel",
     "SeedRun",
-    "StockEngine",
     "Violation",
     "parse_engine",
     "replay_trace",

@@ -25,9 +25,9 @@ wrong_answer         the engine's answer is not the one a correct engine gives (
                      for a repeat, ``duplicate`` for a conflicting repeat, …)
 ===================  ======================================================================
 
-The engine's answers and figures are also checked against the adapter protocol
-(:mod:`racesim.chaos.engines`); an answer outside it stops the run with an
-:class:`~racesim.chaos.engines.EngineProtocolError` rather than counting as a break.
+The engine's answers and figures are also checked against the engine protocol
+(:mod:`racesim.ledger.protocol`); an answer outside it stops the run with an
+:class:`~racesim.ledger.protocol.EngineProtocolError` rather than counting as a break.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, NamedTuple
 
-from racesim.chaos.engines import EngineProtocolError, EngineUnderTest, Observed
+from racesim.chaos.engines import EngineUnderTest, Observed
 from racesim.chaos.reference import Expected, LogFold, ReferenceModel
+from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 
 __all__ = ["INVARIANTS", "OUTCOMES", "Auditor", "Violation"]

@@ -1,39 +1,17 @@
-"""The engines ``racesim chaos`` attacks, and the adapter protocol for your own.
+"""The engines ``racesim chaos`` attacks: opening one per run, and reading its answers.
 
-An engine under test is any object with the ledger's command methods — the protocol
-:class:`StockEngine` below. :class:`~racesim.ledger.Ledger` speaks it, so does the naive
-counter, and so can your engine through a thin adapter::
+An engine under test is any :class:`~racesim.ledger.protocol.StockEngine` — the protocol,
+its statuses and its optional methods are described in :mod:`racesim.ledger.protocol`.
+The harness redelivers a command the engine raised on, as a job runner would. Optional
+methods widen the audit: ``stock(sku, as_of=None)`` checks the figures (and history by
+``as_of``), ``iter_events(after_seq=0)`` checks projection = replay of the log,
+``verify()`` runs the engine's own check, and ``batch()`` lets the harness crash a handler
+inside its transaction.
 
-    class MyEngine:                        # racesim chaos --engine python:my_adapter:MyEngine
-        def restock(self, sku, qty, ref, at=None): ...
-        def reserve(self, sku, qty, order_id, channel, at=None): ...  # "reserved"/"rejected"/…
-        def release(self, order_id, sku, at=None): ...
-        def fulfill(self, order_id, sku, at=None): ...
-        def return_(self, order_id, sku, qty, ref, at=None): ...
-        def adjust(self, sku, delta, reason, ref, at=None): ...
-        def available(self, sku) -> int: ...
-        def close(self): ...
-
-A command returns its status — a string or Enum (``"reserved"``, ``"rejected"``,
-``"applied"``, ``"duplicate"``, ``"mismatch"``) or an object with a ``status`` attribute
-(and, for a repeated order, ``decision``: whether the line was reserved or rejected). The
-status is audited: ``duplicate`` for a repeat with the same content, ``mismatch`` for one
-with other content, ``applied`` for the first of anything but an order. A command that
-cannot be applied *yet* (a cancellation before its order, a return before its shipment)
-or cannot be applied at all must **raise**: the harness then redelivers it as a job runner
-would. ``at`` is the time of the delivery in seconds (never decreasing within a run).
-``available(sku)`` returns a whole number of units (0 for a SKU never seen).
-
-An answer outside this protocol — no status, an unknown one, a figure that is not a whole
-number, a read or factory that raises — stops the run with :class:`EngineProtocolError`
-naming the call: the adapter is broken, and the harness cannot judge the engine behind it.
-
-Optional methods widen the audit: ``stock(sku, as_of=None)`` returning an object with
-``on_hand`` and ``reserved`` (checks those figures, and history by ``as_of``);
-``iter_events(after_seq=0)`` yielding records with ``seq``, ``kind``, ``sku``,
-``quantity`` and ``order_id`` (checks projection = replay of the log); ``verify()``
-returning a list of problems (empty when sound); ``batch()``, a context manager whose
-exception rolls back (lets the harness crash a handler inside its transaction).
+An answer outside the protocol — no status, an unknown one, a figure that is not a whole
+number, a read or factory that raises — stops the run with
+:class:`~racesim.ledger.protocol.EngineProtocolError` naming the call: the adapter is
+broken, and the harness cannot judge the engine behind it.
 
 Engine specs on the command line: ``ledger`` (with ``--store URL``), ``naive_counter``,
 ``python:MODULE:FACTORY`` or ``python:path/to/file.py:FACTORY`` (``FACTORY()`` or
@@ -54,50 +32,36 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from racesim.chaos.http import HttpEngine
 from racesim.chaos.reference import Figures
 from racesim.chaos.swarm import swarm_sku
 from racesim.errors import RacesimError, shorten
+from racesim.ledger.engine import Ledger
+from racesim.ledger.protocol import (
+    ENGINE_STATUSES,
+    LOCAL_ENGINES,
+    LOG_KINDS,
+    CommandAnswer,
+    EngineProtocolError,
+    LocalEngine,
+    StockEngine,
+    open_engine,
+)
 from racesim.ledger.store import store_variant
 from racesim.webhooks.format import Webhook, apply_webhook
 
 __all__ = [
-    "EngineProtocolError",
     "EngineSpec",
     "EngineUnderTest",
     "HandlerCrash",
     "Observed",
-    "StockEngine",
     "parse_engine",
 ]
 
-ENGINE_KINDS = ("ledger", "naive_counter", "python", "http")
-
-
-@runtime_checkable
-class StockEngine(Protocol):
-    """The commands an engine must answer to be driven by the harness (see module doc)."""
-
-    def restock(self, sku: str, qty: int, ref: str, at: float | None = None) -> Any: ...
-
-    def reserve(self, sku: str, qty: int, order_id: str, channel: str,
-                at: float | None = None) -> Any: ...
-
-    def release(self, order_id: str, sku: str, at: float | None = None) -> Any: ...
-
-    def fulfill(self, order_id: str, sku: str, at: float | None = None) -> Any: ...
-
-    def return_(self, order_id: str, sku: str, qty: int, ref: str,
-                at: float | None = None) -> Any: ...
-
-    def adjust(self, sku: str, delta: int, reason: str, ref: str,
-               at: float | None = None) -> Any: ...
-
-    def available(self, sku: str) -> int: ...
-
-    def close(self) -> None: ...
+ENGINE_KINDS = (*LOCAL_ENGINES, "python", "http")
 
 
 class HandlerCrash(Exception):
@@ -111,22 +75,6 @@ class Observed(NamedTuple):
     figures: Figures | None
 
 
-class EngineProtocolError(RacesimError):
-    """The engine, or its adapter, answered outside the protocol (not an invariant break).
-
-    A status that is not one of the five, a figure that is not a whole number, a factory
-    or read that raised: the harness cannot judge such an engine, so it stops and says
-    which call returned what.
-    """
-
-
-STATUSES = frozenset({"reserved", "rejected", "applied", "duplicate", "mismatch"})
-"""The answers a command may give (see the module docstring)."""
-
-EVENT_KINDS = frozenset({"RESTOCK", "RESERVE", "REJECT", "RELEASE", "FULFILL", "RETURN",
-                         "ADJUST"})
-
-
 class EngineUnderTest:
     """One engine instance as the auditor sees it: commands in, statuses and figures out.
 
@@ -134,13 +82,13 @@ class EngineUnderTest:
     raises :class:`EngineProtocolError` naming the call.
     """
 
-    def __init__(self, engine: Any, label: str) -> None:
+    def __init__(self, engine: StockEngine[Any], label: str) -> None:
         missing = [name for name in ("restock", "reserve", "release", "fulfill", "return_",
                                      "adjust", "available")
                    if not callable(getattr(engine, name, None))]
         if missing:
             raise EngineProtocolError(f"engine {label}: {type(engine).__name__} lacks "
-                                      f"{', '.join(missing)} (see racesim.chaos.engines)")
+                                      f"{', '.join(missing)} (see racesim.ledger.protocol)")
         self.engine = engine
         self.label = label
         stock = getattr(engine, "stock", None)
@@ -150,22 +98,22 @@ class EngineUnderTest:
         self.has_verify = callable(getattr(engine, "verify", None))
         self.can_roll_back = callable(getattr(engine, "batch", None))
 
-    def send(self, webhook: Webhook, at: float) -> Any:
+    def send(self, webhook: Webhook, at: float) -> CommandAnswer:
         """Apply one delivery; return what the engine returned (see :meth:`reading`).
 
         Whatever the engine raises propagates: it refused the delivery.
         """
         return apply_webhook(self.engine, webhook, at)
 
-    def reading(self, webhook: Webhook, result: Any) -> tuple[str, str]:
+    def reading(self, webhook: Webhook, result: CommandAnswer) -> tuple[str, str]:
         """(status, decision) of a command's result, checked against the protocol."""
         status = result if isinstance(result, str | Enum) else getattr(result, "status", None)
         decision = "" if isinstance(result, str | Enum) else getattr(result, "decision", None)
         status = _word(status)
-        if status not in STATUSES:
+        if status not in ENGINE_STATUSES:
             raise EngineProtocolError(
                 f"engine {self.label}: {webhook.type} returned {shorten(result)}; expected one of "
-                f"{', '.join(sorted(STATUSES))} (a string, an Enum, or an object with "
+                f"{', '.join(sorted(ENGINE_STATUSES))} (a string, an Enum, or an object with "
                 "'status')")
         decision = _word(decision) if decision else ""
         if decision and decision not in ("reserved", "rejected"):
@@ -175,7 +123,7 @@ class EngineUnderTest:
 
     def send_and_crash(self, webhook: Webhook, at: float) -> None:
         """Apply one delivery inside a transaction that the 'handler' then dies in."""
-        with suppress(HandlerCrash), self.engine.batch():
+        with suppress(HandlerCrash), self._optional("batch")():
             apply_webhook(self.engine, webhook, at)
             raise HandlerCrash
 
@@ -184,23 +132,23 @@ class EngineUnderTest:
         available = self._units(f"available({sku!r})", self._call(self.engine.available, sku))
         if not self.has_stock:
             return Observed(available, None)
-        stock = self._call(self.engine.stock, sku)
+        stock = self._call(self._optional("stock"), sku)
         return Observed(available, self._figures(f"stock({sku!r})", stock))
 
     def figures_at(self, sku: str, at: float) -> Figures | None:
         """The SKU's figures as of ``at`` (None when the engine has no history)."""
         if not self.has_history:
             return None
-        stock = self._call(self.engine.stock, sku, as_of=at)
+        stock = self._call(self._optional("stock"), sku, as_of=at)
         return self._figures(f"stock({sku!r}, as_of={at!r})", stock)
 
     def events_after(self, seq: int) -> list[Any]:
         """Log records after sequence number ``seq`` (engines with a log), checked."""
-        events = list(self._call(self.engine.iter_events, after_seq=seq))
+        events = list(self._call(self._optional("iter_events"), after_seq=seq))
         for event in events:
             try:
                 kind = _word(event.kind).upper()
-                ok = (kind in EVENT_KINDS and isinstance(event.sku, str)
+                ok = (kind in LOG_KINDS and isinstance(event.sku, str)
                       and _is_whole(event.quantity) and _is_whole(event.seq))
             except AttributeError:
                 ok = False
@@ -213,12 +161,17 @@ class EngineUnderTest:
 
     def verify(self) -> list[str]:
         """The engine's own integrity check: problems found (empty when sound)."""
-        return [str(problem) for problem in self._call(self.engine.verify)]
+        return [str(problem) for problem in self._call(self._optional("verify"))]
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)
         if callable(close):
             self._call(close)
+
+    def _optional(self, name: str) -> Callable[..., Any]:
+        """One of the protocol's optional methods (``has_…`` said the engine has it)."""
+        method: Callable[..., Any] = getattr(self.engine, name)
+        return method
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -281,28 +234,9 @@ class EngineSpec:
 
     def open(self, run_id: str) -> EngineUnderTest:
         """A fresh, empty engine for run ``run_id`` (leftovers of an earlier run are wiped)."""
-        if self.kind == "ledger":
-            from racesim.ledger import Ledger
-
-            ledger = Ledger.open(store_variant(self.target, _tag(run_id), "chaos"))
-            if ledger.event_count():  # a leftover of an earlier run, or someone's ledger?
-                ours = all(swarm_sku(sku) for sku in ledger.levels())
-                url = ledger.url
-                if not ours:
-                    ledger.close()
-                    raise RacesimError(f"{url} holds a ledger that racesim chaos did not "
-                                       "write; choose another --store (each seed uses "
-                                       "its own file or schema derived from it)")
-                ledger.destroy()
-                ledger = Ledger.open(url)
-            return EngineUnderTest(ledger, self.label)
-        if self.kind == "naive_counter":
-            from racesim.ledger.naive import NaiveCounter
-
-            return EngineUnderTest(NaiveCounter(), self.label)
+        if self.kind in LOCAL_ENGINES:
+            return EngineUnderTest(self._fresh_local(run_id), self.label)
         if self.kind == "http":
-            from racesim.chaos.http import HttpEngine
-
             return EngineUnderTest(HttpEngine(self.target, f"{self.namespace}{run_id}",
                                               token=self.token or None), self.label)
         factory = load_factory(self.target)
@@ -313,6 +247,23 @@ class EngineSpec:
             raise EngineProtocolError(f"engine {self.label}: the factory raised "
                                       f"{_described(exc)}") from exc
         return EngineUnderTest(engine, self.label)
+
+    def _fresh_local(self, run_id: str) -> LocalEngine:
+        """The ledger on this run's own store (emptied if a chaos run left it), or the
+        naive counter."""
+        engine = open_engine(self.kind, store_variant(self.target, _tag(run_id), "chaos"))
+        if not isinstance(engine, Ledger) or not engine.event_count():
+            return engine
+        # A leftover of an earlier run, or someone's ledger?
+        ours = all(swarm_sku(sku) for sku in engine.levels())
+        url = engine.url
+        if not ours:
+            engine.close()
+            raise RacesimError(f"{url} holds a ledger that racesim chaos did not "
+                               "write; choose another --store (each seed uses "
+                               "its own file or schema derived from it)")
+        engine.destroy()
+        return open_engine(self.kind, url)
 
     def discard(self, engine: EngineUnderTest) -> None:
         """Close a run's engine; delete a throwaway ledger's storage (its run passed)."""

@@ -31,8 +31,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from racesim.chaos.engines import EngineProtocolError
 from racesim.errors import RacesimError
+from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 
 __all__ = ["DeliveryRefused", "HttpEngine", "HttpEngineError"]
@@ -63,7 +63,7 @@ class _Stock:
 
 
 class HttpEngine:
-    """A :class:`~racesim.chaos.engines.StockEngine` that posts webhooks to a URL.
+    """A :class:`~racesim.ledger.protocol.StockEngine` that posts webhooks to a URL.
 
     One keep-alive connection per adapter; ``timeout`` in seconds per request; ``token``
     sent as a bearer token with every request. ``stock()`` is offered only once the server

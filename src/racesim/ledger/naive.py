@@ -3,12 +3,15 @@
 One mutable number per SKU, decremented on every order webhook it receives. It has no
 idempotency key and no log, so a webhook delivered twice sells the unit twice, and
 nothing can explain or replay the count afterwards. It speaks the ledger's command
-signatures so the simulation and the regression harness can drive either engine.
+signatures (:class:`~racesim.ledger.protocol.InspectableEngine`) so the simulation and the
+regression harness can drive either engine: its log is always empty.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+
+import pandas as pd
 
 from racesim.ledger.events import CommandResult, CommandStatus
 
@@ -68,6 +71,14 @@ class NaiveCounter:
         """Apply a correction (on every delivery)."""
         self._count[sku] += delta
         return _APPLIED
+
+    def event_count(self) -> int:
+        """0: the counter keeps no log."""
+        return 0
+
+    def events(self) -> pd.DataFrame:
+        """An empty frame: there is no log to show."""
+        return pd.DataFrame()
 
     def close(self) -> None:
         """Nothing to release."""

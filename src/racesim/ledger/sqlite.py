@@ -1,6 +1,7 @@
 """The SQLite store: the ledger in one file, safe for several processes at once.
 
-The schema does the enforcing: idempotency keys are UNIQUE and written with
+The schema does the enforcing (:mod:`racesim.ledger.sqlite_schema`, its tables,
+version and migrations): idempotency keys are UNIQUE and written with
 ``INSERT … ON CONFLICT DO NOTHING``, events cannot be updated or deleted (triggers),
 and the projection rows carry CHECK constraints. Every write transaction starts with
 ``BEGIN IMMEDIATE``, which takes the database's write lock before the first read, so
@@ -26,88 +27,11 @@ from urllib.parse import SplitResult, unquote
 from racesim.errors import StoreError, StoreRefused, StoreRetryable, shorten
 from racesim.ledger.events import Event, EventKind, OrderLine, OrderStatus, Stock
 from racesim.ledger.projection import Replay
+from racesim.ledger.sqlite_schema import EVENT_COLUMNS, event_from_row, line_from_row, open_schema
 from racesim.ledger.store import ALL_EVENTS, EventFilter, Store, Transaction, shown_url
 
 __all__ = ["SqliteStore"]
 
-SCHEMA_VERSION = 2
-"""Version 2 added ``events.recorded_at`` (the record time); version-1 files are migrated
-in place when opened (their record time is their ``at``: version 1 kept ``at`` in order)."""
-
-_KINDS = ", ".join(f"'{k.value}'" for k in EventKind)
-_STATUSES = ", ".join(f"'{s.value}'" for s in OrderStatus)
-
-_EVENTS = f"""
-CREATE TABLE IF NOT EXISTS events (
-    seq      INTEGER PRIMARY KEY,
-    at       REAL    NOT NULL,
-    recorded_at REAL NOT NULL CHECK (recorded_at >= at),
-    kind     TEXT    NOT NULL CHECK (kind IN ({_KINDS})),
-    sku      TEXT    NOT NULL CHECK (sku <> ''),
-    quantity INTEGER NOT NULL CHECK (quantity <> 0 AND (kind = 'ADJUST' OR quantity > 0)),
-    command  TEXT    NOT NULL,
-    order_id TEXT    NOT NULL DEFAULT '',
-    channel  TEXT    NOT NULL DEFAULT '',
-    ref      TEXT    NOT NULL DEFAULT '',
-    reason   TEXT    NOT NULL DEFAULT '' CHECK (kind <> 'ADJUST' OR reason <> ''),
-    UNIQUE (order_id, sku, command, ref)
-);
-CREATE INDEX IF NOT EXISTS events_by_sku ON events (sku, seq);
-"""
-
-_TRIGGERS = """
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
-"""
-
-_PROJECTION = f"""
-CREATE TABLE IF NOT EXISTS stock (
-    sku      TEXT    PRIMARY KEY,
-    on_hand  INTEGER NOT NULL CHECK (on_hand >= 0),
-    reserved INTEGER NOT NULL CHECK (reserved >= 0),
-    shipped  INTEGER NOT NULL CHECK (shipped >= 0),
-    returned INTEGER NOT NULL CHECK (returned >= 0),
-    seq      INTEGER NOT NULL
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS order_lines (
-    order_id TEXT    NOT NULL,
-    sku      TEXT    NOT NULL,
-    channel  TEXT    NOT NULL,
-    quantity INTEGER NOT NULL CHECK (quantity > 0),
-    status   TEXT    NOT NULL CHECK (status IN ({_STATUSES})),
-    returned INTEGER NOT NULL CHECK (returned >= 0 AND returned <= quantity),
-    seq      INTEGER NOT NULL,
-    PRIMARY KEY (order_id, sku)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')
-    ON CONFLICT (key) DO NOTHING;
-"""
-
-SCHEMA = _EVENTS + _TRIGGERS + _PROJECTION
-
-# Version 1 → 2: the events table is rebuilt with its new column (SQLite cannot add a
-# column with a CHECK that reads another), the rows copied with recorded_at = at.
-_MIGRATE_1_TO_2 = f"""
-DROP TRIGGER IF EXISTS events_no_update;
-DROP TRIGGER IF EXISTS events_no_delete;
-DROP INDEX IF EXISTS events_by_sku;
-ALTER TABLE events RENAME TO events_v1;
-{_EVENTS}
-INSERT INTO events (seq, at, recorded_at, kind, sku, quantity, command, order_id, channel,
-                    ref, reason)
-    SELECT seq, at, at, kind, sku, quantity, command, order_id, channel, ref, reason
-    FROM events_v1 ORDER BY seq;
-DROP TABLE events_v1;
-UPDATE meta SET value = '2' WHERE key = 'schema_version';
-"""
-
-_EVENT_COLUMNS = ("seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, "
-                  "reason")
 _INSERT_EVENT = (
     "INSERT INTO events (at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, "
     "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -125,27 +49,6 @@ _UPDATE_LINE = (
     "UPDATE order_lines SET channel = ?, quantity = ?, status = ?, returned = ?, seq = ? "
     "WHERE order_id = ? AND sku = ?"
 )
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a SQL script into complete statements (triggers keep their inner ``;``)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
-            pending = ""
-
-
-def _event(row: tuple) -> Event:
-    seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref, reason = row
-    return Event(seq, at, recorded_at, EventKind(kind), sku, quantity, command, order_id,
-                 channel, ref, reason)
-
-
-def _line(row: tuple) -> OrderLine:
-    order_id, sku, channel, quantity, status, returned, seq = row
-    return OrderLine(order_id, sku, channel, quantity, OrderStatus(status), returned, seq)
 
 
 class _SqliteTransaction(Transaction):
@@ -169,14 +72,14 @@ class _SqliteTransaction(Transaction):
         row = self._conn.execute(
             "SELECT order_id, sku, channel, quantity, status, returned, seq FROM order_lines "
             "WHERE order_id = ? AND sku = ?", (order_id, sku)).fetchone()
-        return _line(row) if row else None
+        return line_from_row(row) if row else None
 
     def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
         row = self._conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events "
+            f"SELECT {EVENT_COLUMNS} FROM events "
             "WHERE order_id = ? AND sku = ? AND command = ? AND ref = ?",
             (order_id, sku, command, ref)).fetchone()
-        return _event(row) if row else None
+        return event_from_row(row) if row else None
 
     def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
                command: str, order_id: str = "", channel: str = "", ref: str = "",
@@ -277,28 +180,10 @@ class SqliteStore(Store):
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             with self._immediate():
-                self._migrate()
-                for statement in _statements(SCHEMA):
-                    self._conn.execute(statement)
+                open_schema(self._conn, self.url)
         except sqlite3.Error as exc:
             raise _error_class(exc)(f"{self.url}: cannot open the ledger database: "
                                     f"{exc}") from exc
-        version = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-        found = int(version.fetchone()[0])
-        if found != SCHEMA_VERSION:
-            raise StoreRefused(f"{self.url}: schema version {found}, this racesim reads "
-                               f"version {SCHEMA_VERSION}")
-
-    def _migrate(self) -> None:
-        """Bring an older file up to :data:`SCHEMA_VERSION` (inside the opening transaction)."""
-        has_meta = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-        if not has_meta:
-            return  # a new file: the schema below creates everything
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and row[0] == "1":
-            for statement in _statements(_MIGRATE_1_TO_2):
-                self._conn.execute(statement)
 
     @classmethod
     def from_url(cls, url: str, parts: SplitResult, options: dict[str, str]) -> SqliteStore:
@@ -361,7 +246,7 @@ class SqliteStore(Store):
     def order_lines(self) -> dict[tuple[str, str], OrderLine]:
         rows = self._conn.execute(
             "SELECT order_id, sku, channel, quantity, status, returned, seq FROM order_lines")
-        return {(row[0], row[1]): _line(row) for row in rows}
+        return {(row[0], row[1]): line_from_row(row) for row in rows}
 
     def events(self, where: EventFilter = ALL_EVENTS) -> Iterator[Event]:
         clauses = ["seq > ?"]
@@ -378,9 +263,9 @@ class SqliteStore(Store):
         if where.until_at is not None:
             clauses.append("recorded_at <= ?")
             params.append(where.until_at)
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY seq"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY seq"
         for row in self._conn.execute(sql, params):
-            yield _event(row)
+            yield event_from_row(row)
 
     def event_count(self) -> int:
         return self._conn.execute("SELECT count(*) FROM events").fetchone()[0]

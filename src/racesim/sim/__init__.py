@@ -9,8 +9,8 @@
 - :mod:`.results` — tables and metrics of a replication.
 """
 
-from racesim.sim.model import Simulation, open_engine
+from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import Streams, replication_seeds
 
-__all__ = ["Simulation", "SimulationResult", "Streams", "open_engine", "replication_seeds"]
+__all__ = ["Simulation", "SimulationResult", "Streams", "replication_seeds"]

@@ -35,7 +35,7 @@ from simpy.events import Timeout
 
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
-from racesim.ledger.naive import NaiveCounter
+from racesim.ledger.protocol import open_engine
 from racesim.policy.buffers import AnyPolicy, bind_policy
 from racesim.sim.demand import draw_arrivals
 from racesim.sim.marketplace import Marketplace
@@ -45,7 +45,7 @@ from racesim.sim.streams import Streams
 from racesim.sim.sync import make_sync
 from racesim.sim.tracking import HiddenStock, VisibilityGaps
 
-__all__ = ["Fired", "Simulation", "open_engine"]
+__all__ = ["Fired", "Simulation"]
 
 if TYPE_CHECKING:
     from racesim.scenario import OrderUpToRestockConfig, PeriodicRestockConfig, Scenario
@@ -68,15 +68,6 @@ class Fired(Protocol[P_co]):
     def value(self) -> P_co:
         """The payload ``call_later`` was given."""
         ...
-
-
-def open_engine(kind: str, store: str) -> Ledger | NaiveCounter:
-    """The stock engine a scenario asks for: the ledger on ``store``, or the naive counter."""
-    if kind == "ledger":
-        return Ledger.open(store)
-    if kind == "naive_counter":
-        return NaiveCounter()
-    raise ValueError(f"unknown engine {kind!r} (known: ledger, naive_counter)")
 
 
 class _Orders:
@@ -113,7 +104,7 @@ class Simulation:
         engine_config = scenario.engine
         self.engine_kind = engine or engine_config.kind
         self.engine = open_engine(self.engine_kind, store or engine_config.store)
-        used = self.engine.event_count() if hasattr(self.engine, "event_count") else 0
+        used = self.engine.event_count()
         if used:
             url = self.engine.url
             self.engine.close()

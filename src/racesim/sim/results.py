@@ -316,4 +316,4 @@ def _add_tables(sim: Simulation, result: SimulationResult, skus: np.ndarray,
         listings["channel"] = channels[listings["channel"].to_numpy()]
         listings["sku"] = skus[listings["sku"].to_numpy()]
     result.listings = listings
-    result.events = sim.engine.events() if hasattr(sim.engine, "events") else pd.DataFrame()
+    result.events = sim.engine.events()

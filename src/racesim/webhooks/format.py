@@ -41,9 +41,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from racesim.errors import RacesimError, shorten
+from racesim.ledger.protocol import CommandAnswer, StockEngine
 from racesim.ledger.validation import MAX_UNITS
 
 __all__ = [
@@ -59,6 +60,9 @@ __all__ = [
     "webhook_from_json",
     "write_log",
 ]
+
+A = TypeVar("A", bound=CommandAnswer)
+"""What the engine's commands answer (the ledger: :class:`~racesim.ledger.CommandResult`)."""
 
 WEBHOOK_TYPES: dict[str, tuple[str, ...]] = {
     "stock.received": ("sku", "quantity", "ref"),
@@ -239,10 +243,10 @@ def parse_webhook(record: object) -> Webhook:
     return Webhook(**values)
 
 
-def apply_webhook(engine: Any, webhook: Webhook, at: float | None = None) -> Any:
+def apply_webhook(engine: StockEngine[A], webhook: Webhook, at: float | None = None) -> A:
     """Send ``webhook`` to ``engine`` as its ledger command, at time ``at``.
 
-    ``engine`` is anything speaking the ledger's command methods (a
+    ``engine`` is any :class:`~racesim.ledger.protocol.StockEngine` (a
     :class:`~racesim.ledger.Ledger`, the naive counter, a chaos adapter); what it returns
     is returned, what it raises propagates.
     """
