@@ -149,9 +149,10 @@ is-business-order, purchase-order-number, price-designation`` (later versions ad
 number-of-items, tax-collection-model, address-type, …). One row per order item; times
 like ``2017-06-17T08:04:21+00:00``; order-status Pending, Shipped, Shipping, Cancelled;
 item-status Unshipped, Shipped, Cancelled; sales-channel the marketplace (Amazon.com,
-Amazon.de, Non-Amazon); item-price is the line's total (units × unit price). Relied on: amazon-order-id, purchase-date, sku, quantity, and
-optionally sales-channel, item-status/order-status, last-updated-date, item-price,
-currency. A cancelled item may carry quantity 0. The report carries no returns.
+Amazon.de, Non-Amazon); item-price is the line's total (units × unit price).
+Relied on: amazon-order-id, purchase-date, sku, quantity, and optionally
+sales-channel, item-status/order-status, last-updated-date, item-price, currency. A
+cancelled item may carry quantity 0. The report carries no returns.
 """
 
 EBAY = Layout(

@@ -37,16 +37,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from racesim.errors import shorten
 from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, located
 from racesim.fit.header import Header, find_header
 from racesim.fit.layouts import Layout
+from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, times, whole
 from racesim.fit.table import Table, load, read_rows
-from racesim.fit.times import ParsedTimes, has_offset, parse_times
-from racesim.ledger.validation import MAX_UNITS
+from racesim.fit.times import has_offset, parse_times
 
-__all__ = ["LINE_COLUMNS", "MAX_ID_CHARS", "FileRead", "OrdersRead", "parse_order_spec",
+__all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
            "read_order_file", "read_orders"]
 
 LINE_COLUMNS: tuple[str, ...] = (
@@ -55,11 +57,9 @@ LINE_COLUMNS: tuple[str, ...] = (
     "source_file", "source_line")
 """The canonical order-lines table's columns, in order (see the module doc)."""
 
-MAX_ID_CHARS = 256
-"""The longest order id, SKU or channel name accepted, in characters."""
-
+_NUMERIC = ("quantity", "price", "returned_quantity")
+_STRIPPED = ("order_id", "sku", "channel", "status", "currency")
 _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
-_CONTROL = r"[\x00-\x1f\x7f]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,9 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
     wanted = {*header.positions.values(), *header.fallbacks.values(), *header.extra_status}
     if layout.footer:
         wanted.add(0)
-    table = read_rows(source, header.index, header.delimiter, sorted(wanted), policy)
+    numeric = frozenset(header.positions[name] for name in _NUMERIC if name in header.positions)
+    table = read_rows(source, header.index, header.delimiter, sorted(wanted), policy, numeric,
+                      len(header.names))
     cells = _cells(table, header)
     rows_read = len(table.frame) + table.bad_rows
     _fill_order_level(cells, layout)
@@ -168,7 +170,7 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
                                   f"no usable order lines ({rows_read} rows below the header, "
                                   f"{int(framing.sum())} framing, {sum(skipped.values())} "
                                   "malformed)"))
-    frame["source_file"] = str(source.path)
+    frame["source_file"] = labels(np.zeros(len(frame), dtype=np.int8), (str(source.path),))
     return frame, _summary(source.path, layout, frame, rows_read, int(framing.sum()),
                            skipped, notes)
 
@@ -178,16 +180,21 @@ def _cells(table: Table, header: Header) -> dict[str, pd.Series]:
     order = sorted({*header.positions.values(), *header.fallbacks.values(),
                     *header.extra_status, *([0] if header.layout.footer else [])})
     by_position = {position: table.frame.iloc[:, k] for k, position in enumerate(order)}
-    cells = {name: by_position[position].str.strip()
-             for name, position in header.positions.items()}
+    cells = {name: _stripped(by_position[position]) if name in _STRIPPED else
+             by_position[position] for name, position in header.positions.items()}
     for name, position in header.fallbacks.items():
         backup = by_position[position].str.strip()
         cells[name] = cells[name].where(cells[name] != "", backup) if name in cells else backup
     for k, position in enumerate(header.extra_status):
         cells[f"status_{k}"] = by_position[position].str.strip()
     if header.layout.footer:
-        cells["_first"] = by_position[0].str.strip()
+        cells["_first"] = by_position[0]
     return cells
+
+
+def _stripped(column: pd.Series) -> pd.Series:
+    """Text cells without surrounding spaces; a column pandas read as numbers as it is."""
+    return column.str.strip() if pd.api.types.is_string_dtype(column) else column
 
 
 def _fill_order_level(cells: dict[str, pd.Series], layout: Layout) -> None:
@@ -227,12 +234,12 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     layout = header.layout
     checks = RowChecks(path, lines)
     for name in ("order_id", "sku"):
-        _identifier(checks, cells[name], header.column(name))
+        identifier(checks, cells[name], header.column(name))
     cancelled = _cancelled(cells, layout)
-    quantity = _whole(checks, cells["quantity"], header.column("quantity"),
+    quantity = whole(checks, cells["quantity"], header.column("quantity"),
                       allow_zero=cancelled)
     placed = parse_times(cells["placed_at"], layout.time_formats)
-    _times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
+    times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
     if not layout.date_only:
         naive = (cells["placed_at"] != "").to_numpy() & ~placed.bad & ~placed.date_only
         naive &= ~has_offset(cells["placed_at"])
@@ -253,26 +260,18 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     frame = pd.DataFrame({
         "order_id": cells["order_id"], "sku": cells["sku"], "quantity": quantity,
         "channel": channels, "placed_at": placed.utc,
-        "time_resolution": np.where(placed.date_only, "day", "second"),
-        "status": np.where(cancelled, "cancelled", "placed"),
+        "time_resolution": labels(placed.date_only, ("second", "day")),
+        "status": labels(cancelled, ("placed", "cancelled")),
         "cancelled_at": cancelled_at.where(pd.Series(cancelled)),
         "returned_at": returned_at, "returned_quantity": returned, "price": price,
-        "currency": cells.get("currency", pd.Series("", index=cells["sku"].index)),
+        "currency": cells.get("currency", labels(np.zeros(len(lines), dtype=np.int8), ("",))),
         "source_file": "", "source_line": lines})
-    frame = frame[keep].reset_index(drop=True)
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
     frame["quantity"] = frame["quantity"].astype(np.int64)
     frame["returned_quantity"] = frame["returned_quantity"].astype(np.int64)
-    frame.insert(1, "line", frame.groupby("order_id", sort=False).cumcount() + 1)
+    frame.insert(1, "line", _line_numbers(frame["order_id"]))
     return frame[list(LINE_COLUMNS)], skipped
-
-
-def _identifier(checks: RowChecks, values: pd.Series, column: str) -> None:
-    """Order ids and SKUs: present, at most :data:`MAX_ID_CHARS`, no control characters."""
-    checks.add(values == "", column, "missing value", values)
-    checks.add(values.str.len() > MAX_ID_CHARS, column,
-               f"longer than {MAX_ID_CHARS} characters", values)
-    checks.add(values.str.contains(_CONTROL, regex=True), column,
-               "contains control characters", values)
 
 
 def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
@@ -286,35 +285,6 @@ def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
     return cancelled
 
 
-def _whole(checks: RowChecks, values: pd.Series, column: str, *,
-           allow_zero: np.ndarray | bool = False, required: bool = True) -> np.ndarray:
-    """A column of whole numbers of units, ≥ 1 (≥ 0 where ``allow_zero``); 0 where bad."""
-    empty = (values == "").to_numpy()
-    number = pd.to_numeric(values.where(~empty, "0"), errors="coerce").to_numpy(dtype=float)
-    if required:
-        checks.add(empty, column, "missing value", values)
-    checks.add(np.isnan(number), column, "not a number", values)
-    checks.add(number < 0, column, "negative quantity", values)
-    with np.errstate(invalid="ignore"):
-        checks.add(np.isfinite(number) & (number % 1 != 0), column,
-                   "not a whole number of units", values)
-    checks.add(number > MAX_UNITS, column, f"more than {MAX_UNITS:,} units", values)
-    zero_ok = allow_zero | ~np.asarray(required, dtype=bool) | empty
-    checks.add((number == 0) & ~zero_ok, column, "quantity 0 on a line that is not "
-               "cancelled", values)
-    clean = np.where(np.isfinite(number) & (number >= 0) & (number <= MAX_UNITS), number, 0)
-    return np.floor(clean).astype(np.int64)
-
-
-def _times(checks: RowChecks, values: pd.Series, parsed: ParsedTimes, column: str, *,
-           required: bool) -> None:
-    """A time column's rules: present (if required), parseable, in range."""
-    if required:
-        checks.add(values == "", column, "missing value", values)
-    checks.add(parsed.bad, column, "unparseable time", values)
-    checks.add(parsed.out_of_range, column, "time out of range (1990–2099)", values)
-
-
 def _channels(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
               prefix: str | None, notes: list[str]) -> pd.Series:
     """Each line's channel: the file's channel column, else the prefix, else the layout's."""
@@ -324,7 +294,7 @@ def _channels(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
         if prefix is None:
             notes.append(f"no channel column and no CHANNEL= prefix: every line is taken "
                          f"as sold on {default!r}")
-        return pd.Series(default, index=index, dtype=str)
+        return labels(np.zeros(len(index), dtype=np.int8), (default,))
     column = header.column("channel")
     values = cells["channel"]
     empty = values == ""
@@ -348,7 +318,7 @@ def _event_time(checks: RowChecks, cells: dict[str, pd.Series], header: Header, 
         return pd.Series(pd.NaT, index=placed.index, dtype=placed.dtype)
     column = header.column(name)
     parsed = parse_times(cells[name], (*header.layout.time_formats, "ISO8601"))
-    _times(checks, cells[name], parsed, column, required=False)
+    times(checks, cells[name], parsed, column, required=False)
     early = (parsed.utc < placed).to_numpy(dtype=bool) & ~parsed.date_only
     checks.add(early, column, "before the order was placed", cells[name])
     return parsed.utc
@@ -362,7 +332,7 @@ def _returned(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
         return np.where(has_return, quantity, 0)
     column = header.column("returned_quantity")
     values = cells["returned_quantity"]
-    given = _whole(checks, values, column, required=False)
+    given = whole(checks, values, column, required=False)
     empty = (values == "").to_numpy()
     checks.add(given > quantity, column, "more units returned than ordered", values)
     checks.add((given > 0) & ~has_return, column, "returned units without a returned_at "
@@ -376,6 +346,10 @@ def _price(checks: RowChecks, cells: dict[str, pd.Series], header: Header) -> np
         return np.full(len(cells["sku"]), np.nan)
     column = header.column("price")
     values = cells["price"]
+    if not pd.api.types.is_string_dtype(values):
+        number = np.array(values, dtype=float)
+        checks.add(number < 0, column, "negative price", values)
+        return number
     empty = (values == "").to_numpy()
     number = np.array(pd.to_numeric(values.where(~empty, "nan"), errors="coerce"), dtype=float)
     retry = np.isnan(number) & ~empty
@@ -389,12 +363,51 @@ def _price(checks: RowChecks, cells: dict[str, pd.Series], header: Header) -> np
 
 def _summary(path: Path, layout: Layout, frame: pd.DataFrame, rows_read: int, framing: int,
              skipped: dict[str, int], notes: list[str]) -> FileRead:
-    pairs = frame[["channel", "time_resolution"]].drop_duplicates()
-    resolution: dict[str, str] = {}
-    for name, kind in zip(pairs["channel"], pairs["time_resolution"], strict=True):
-        resolution[name] = kind if resolution.get(name, kind) == kind else "mixed"
-    for name, kind in sorted(resolution.items()):
+    day = np.array(frame["time_resolution"] == "day", dtype=bool)
+    with_day = set(frame.loc[day, "channel"].unique()) if day.any() else set()
+    with_time = set(frame.loc[~day, "channel"].unique()) if not day.all() else set()
+    resolution = {name: "mixed" if name in with_day and name in with_time else
+                  "day" if name in with_day else "second"
+                  for name in sorted(with_day | with_time)}
+    for name, kind in resolution.items():
         if kind != "second":
             notes.append(f"channel {name!r} has dates without times: daily counts only")
     return FileRead(str(path), layout.name, rows_read, len(frame), framing, skipped,
-                    tuple(sorted(resolution)), dict(sorted(resolution.items())), tuple(notes))
+                    tuple(resolution), resolution, tuple(notes))
+
+
+def _line_numbers(order_ids: pd.Series) -> np.ndarray:
+    """Each line's position in its order (1, 2, …, in file order).
+
+    Exports list an order's lines together, so runs of one order id are counted; the
+    runs' ids are checked to be distinct (at once if they are sorted either way, as most
+    exports are), else the ids are factorised.
+    """
+    if len(order_ids) < 2:
+        return np.ones(len(order_ids), dtype=np.int64)
+    new_run = np.empty(len(order_ids), dtype=bool)
+    new_run[0] = True
+    ids = pa.array(order_ids, type=pa.string())
+    new_run[1:] = np.asarray(pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False),
+                             dtype=bool)
+    starts = np.flatnonzero(new_run)
+    if _sorted(ids.take(pa.array(starts))) or order_ids.iloc[starts].is_unique:
+        run = np.cumsum(new_run) - 1
+        return np.arange(len(order_ids)) - starts[run] + 1
+    codes, _ = pd.factorize(order_ids)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    first = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    position = np.arange(len(codes)) - np.repeat(first, np.diff(np.r_[first, len(codes)]))
+    result = np.empty(len(codes), dtype=np.int64)
+    result[order] = position + 1
+    return result
+
+
+def _sorted(ids: pa.Array) -> bool:
+    """Whether text ids are in strictly increasing or strictly decreasing order."""
+    if len(ids) < 2:
+        return True
+    head, tail = ids[:-1], ids[1:]
+    return bool(pc.all(pc.less(head, tail)).as_py()) or \
+        bool(pc.all(pc.greater(head, tail)).as_py())

@@ -80,7 +80,7 @@ def load(path: str | Path) -> Source:
         raise ExportError(located(path, None, "no such file")) from None
     except OSError as exc:
         raise ExportError(located(path, None, f"cannot be read ({exc.strerror or exc})")) from None
-    if not data.strip():
+    if not data or data.isspace():
         raise ExportError(located(path, None, "the file is empty"))
     if data[:4] == b"PAR1":
         return Source(path, parquet=_parquet(path, data))
@@ -132,26 +132,59 @@ def header_candidates(source: Source) -> list[tuple[int, str, list[str]]]:
 
 
 def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[int],
-              malformed: Malformed) -> Table:
+              malformed: Malformed, numeric: frozenset[int] = frozenset(),
+              width: int = 0) -> Table:
     """The data rows below the header on line ``header_index + 1``: the columns at the
-    positions ``wanted`` (named as in the header), every cell as text, and each row's line.
+    positions ``wanted`` (named as in the header) and each row's line.
+
+    Every column comes back as text except those at the positions in ``numeric``, which
+    pandas may parse as numbers (a quantity, a price) when every cell is one — reading
+    them as text would cost several times the parse itself. Text columns keep the cells
+    exactly as written (``007`` stays ``007``). ``width`` is the header's number of
+    columns: when every one is wanted, a row with more fields than the header is an
+    error (pandas only checks that when it reads whole rows).
     """
     if source.parquet is not None:
         frame = source.parquet.iloc[:, sorted(wanted)]
         lines = np.arange(1, len(frame) + 1, dtype=np.int64)
         return Table(source.path, frame.reset_index(drop=True), lines, 0,
                      columns=tuple(source.parquet.columns))
-    frame, skipped = _parse(source, header_index, delimiter, sorted(wanted), malformed)
+    frame, skipped = _parse(source, header_index, delimiter, sorted(wanted), malformed, width)
+    texts = [k for k, position in enumerate(sorted(wanted))
+             if not _usable(frame.iloc[:, k], number_ok=position in numeric)]
+    if texts:  # ids that look like numbers: read those columns again, as text
+        again, _ = _parse(source, header_index, delimiter, sorted(wanted), malformed, width,
+                          dtype=str)
+        for k in texts:
+            frame.isetitem(k, again.iloc[:, k].array)
     lines = _row_lines(source.data, header_index, len(frame), skipped)
     return Table(source.path, frame, lines, header_index + 1, bad_rows=len(skipped))
 
 
+def _usable(column: pd.Series, *, number_ok: bool) -> bool:
+    """Whether pandas' guess for a column can be used as it is: text in pandas' string
+    type, or — where numbers are welcome — a numeric (not boolean) type."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return True
+    return number_ok and pd.api.types.is_numeric_dtype(column.dtype) and \
+        not pd.api.types.is_bool_dtype(column.dtype)
+
+
 def _parse(source: Source, header_index: int, delimiter: str, wanted: list[int],
-           malformed: Malformed) -> tuple[pd.DataFrame, list[int]]:
-    """pandas' C parser over the bytes; returns the frame and the records it skipped."""
-    options = dict(sep=delimiter, header=0, skiprows=header_index, usecols=wanted, dtype=str,
+           malformed: Malformed, width: int, dtype: type | None = None
+           ) -> tuple[pd.DataFrame, list[int]]:
+    """pandas' C parser over the bytes; returns the frame and the records it skipped.
+
+    Types are inferred (fast: text columns come straight out as pandas strings) unless
+    ``dtype`` is given; ``na_filter=False`` keeps an empty cell as ``''``.
+    """
+    whole_rows = wanted == list(range(len(wanted))) and len(wanted) == width
+    options = dict(sep=delimiter, header=0, skiprows=header_index,
+                   usecols=None if whole_rows else wanted,
                    na_filter=False, skip_blank_lines=False, index_col=False,
                    encoding="utf-8-sig", engine="c")
+    if dtype is not None:
+        options["dtype"] = dtype
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:

@@ -23,7 +23,6 @@ EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
 LATEST = pd.Timestamp("2100-01-01", tz="UTC")
 """Times from this on are refused as out of range."""
 
-_OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})\s*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,33 +41,56 @@ def _is_date_format(fmt: str) -> bool:
 
 
 def parse_times(values: pd.Series, formats: tuple[str, ...] = ("ISO8601",)) -> ParsedTimes:
-    """Parse a column of text times with each format in turn (see the module doc)."""
-    text = values.str.strip()
-    present = (text != "").to_numpy()
-    utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    """Parse a column of text times with each format in turn (see the module doc).
+
+    Cells that parse with no format are stripped of surrounding spaces and tried once
+    more (exports rarely pad cells, so the common case makes one pass).
+    """
+    text = values if pd.api.types.is_string_dtype(values) else values.astype(str)
+    present = np.array(text != "", dtype=bool)
+    naive_utc = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     date_only = np.zeros(len(values), dtype=bool)
     todo = present.copy()
-    for fmt in formats:
-        if not todo.any():
-            break
-        chunk = text[todo]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(chunk, utc=True, format=fmt, errors="coerce")
-        parsed = parsed.astype("datetime64[us, UTC]")
-        ok = parsed.notna().to_numpy()
-        rows = np.flatnonzero(todo)[ok]
-        utc.iloc[rows] = parsed[ok].to_numpy()
-        if _is_date_format(fmt):
-            date_only[rows] = True
-        else:
-            date_only[rows] = (chunk[ok].str.len() <= 10).to_numpy()
-        todo[rows] = False
-    parsed_ok = utc.notna().to_numpy()
-    out = parsed_ok & ((utc < EARLIEST) | (utc >= LATEST)).to_numpy()
+    _parse_into(text, formats, naive_utc, date_only, todo)
+    if todo.any():
+        padded = text[todo]
+        stripped = padded.str.strip()
+        if (stripped != padded).any():
+            _parse_into(text.str.strip(), formats, naive_utc, date_only, todo)
+    utc = pd.Series(naive_utc, index=values.index).dt.tz_localize("UTC")
+    parsed_ok = ~np.isnat(naive_utc)
+    out = parsed_ok & ((naive_utc < EARLIEST.tz_localize(None).to_datetime64()) |
+                       (naive_utc >= LATEST.tz_localize(None).to_datetime64()))
     return ParsedTimes(utc, date_only, todo, out)
 
 
+def _parse_into(text: pd.Series, formats: tuple[str, ...], naive_utc: np.ndarray,
+                date_only: np.ndarray, todo: np.ndarray) -> None:
+    """Parse the cells still ``todo`` with each format, filling the arrays in place."""
+    for fmt in formats:
+        if not todo.any():
+            break
+        chunk = text if todo.all() else text[todo]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(chunk, utc=True, format=fmt, errors="coerce", cache=False)
+        stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        ok = ~np.isnat(stamps)
+        rows = np.flatnonzero(todo)[ok]
+        naive_utc[rows] = stamps[ok]
+        if _is_date_format(fmt):
+            date_only[rows] = True
+        else:
+            date_only[rows] = (chunk.str.len().to_numpy() <= 10)[ok]
+        todo[rows] = False
+
+
 def has_offset(values: pd.Series) -> np.ndarray:
-    """Per value, whether it carries a zone offset or ``Z`` (for the UTC assumption)."""
-    return values.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
+    """Per value, whether it ends in a zone offset (``+0100``,
+    ``-05:00``) or ``Z``: a cheap test for ``Z``, the pattern only on the rest."""
+    result = np.array(values.str.endswith("Z") | values.str.endswith("z"), dtype=bool)
+    rest = ~result
+    if rest.any():
+        tail = values[rest].str.strip()
+        result[rest] = tail.str.contains(r"[+-]\d\d:?\d\d$", regex=True).to_numpy(dtype=bool)
+    return result
