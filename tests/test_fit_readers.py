@@ -431,3 +431,58 @@ def test_the_read_benchmark_runs_and_reports_both_layouts(tmp_path: Path) -> Non
     for layout in ("generic", "shopify"):
         assert figures[layout]["read_csv_s"] > 0 and figures[layout]["reader_s"] > 0
         assert layout in done.stdout
+
+
+# --- framing, line endings and text ids ---------------------------------------------
+
+def test_title_lines_excel_separator_and_crlf_are_framing(tmp_path: Path) -> None:
+    text = ("Orders report generated 2 April 2025\nsep=,\n\n" + HEADER + GOOD
+            + "A-2,2025-03-01T11:00:00Z,shop,MUG,-2,,\n").replace("\n", "\r\n")
+    path = tmp_path / "orders.csv"
+    path.write_bytes(("\ufeff" + text).encode("utf-8"))
+    with pytest.raises(ExportError, match=r"orders\.csv:6: column quantity: negative"):
+        read_order_file(path)
+    lines, read = read_order_file(path, malformed="skip")
+    assert lines["source_line"].tolist() == [5] and lines["channel"].tolist() == ["shop"]
+    assert read.rows_skipped == 1
+
+
+def test_ids_that_look_like_numbers_keep_their_text(tmp_path: Path) -> None:
+    path = write(tmp_path, "orders.csv", "order_id,created_at,channel,sku,quantity\n"
+                 "0012,2025-03-01T10:00:00Z,shop,007,1\n0013,2025-03-01T11:00:00Z,shop,010,2\n")
+    lines, _ = read_order_file(path)
+    assert lines["order_id"].tolist() == ["0012", "0013"]
+    assert lines["sku"].tolist() == ["007", "010"]
+    assert lines["quantity"].tolist() == [1, 2]
+
+
+def test_header_names_match_whatever_their_case(tmp_path: Path) -> None:
+    text = EBAY.read_text(encoding="utf-8").replace("Order Number", "Order number").replace(
+        "Custom Label", "Custom label").replace("Sale Date", "Sale date")
+    lines, read = read_order_file(write(tmp_path, "ebay.csv", text))
+    assert read.layout == "ebay" and len(lines) == 11
+
+
+def test_a_repeated_or_unclosed_column_is_refused(tmp_path: Path) -> None:
+    twice = write(tmp_path, "twice.csv", "order_id,created_at,channel,sku,quantity,sku\n"
+                  "A,2025-03-01,shop,MUG,1,MUG\n")
+    with pytest.raises(ExportError, match=r"twice\.csv:1: column sku: appears twice"):
+        read_order_file(twice)
+    unclosed = write(tmp_path, "unclosed.csv", HEADER + GOOD + 'A-2,2025-03-01,"shop,MUG,1,,\n')
+    with pytest.raises(ExportError, match=r"unclosed\.csv:3: a quoted cell that is never closed"):
+        read_order_file(unclosed)
+
+
+def test_a_channel_with_both_times_and_dates_is_mixed(tmp_path: Path) -> None:
+    path = write(tmp_path, "orders.csv", "order_id,created_at,channel,sku,quantity\n"
+                 "A,2025-03-01T10:00:00Z,shop,MUG,1\nB,2025-03-02,shop,MUG,1\n")
+    _, read = read_order_file(path)
+    assert read.time_resolution == {"shop": "mixed"}
+
+
+def test_old_mac_line_endings_count_as_lines(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes((HEADER + GOOD + "A-2,2025-03-01,shop,MUG,x,,\n").replace("\n", "\r")
+                     .encode())
+    with pytest.raises(ExportError, match=r"orders\.csv:3: column quantity: not a number"):
+        read_order_file(path)

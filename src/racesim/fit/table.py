@@ -41,6 +41,7 @@ _MAGIC = {b"PK\x03\x04": "a zip archive", b"\x1f\x8b": "a gzip archive",
 _BAD_FIELDS = re.compile(r"(?:Expected|expected) (\d+) fields,? in line (\d+), saw (\d+)")
 _SKIPPED = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ def header_candidates(source: Source) -> list[tuple[int, str, list[str]]]:
         return [(0, "", list(source.parquet.columns))]
     head = source.data[: 1 << 20].decode("utf-8", errors="replace")
     candidates = []
-    for index, line in enumerate(head.splitlines()[:HEADER_SEARCH_LINES]):
+    for index, line in enumerate(re.split(r"\r\n|\r|\n", head)[:HEADER_SEARCH_LINES]):
         text = line.lstrip("\ufeff")
         for delimiter in _DELIMITERS:
             if delimiter in text:
@@ -157,7 +158,7 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
                           dtype=str)
         for k in texts:
             frame.isetitem(k, again.iloc[:, k].array)
-    lines = _row_lines(source.data, header_index, len(frame), skipped)
+    lines = _row_lines(source.path, source.data, header_index, len(frame), skipped)
     return Table(source.path, frame, lines, header_index + 1, bad_rows=len(skipped))
 
 
@@ -211,42 +212,56 @@ def _parser_problem(source: Source, message: str) -> str:
                                           f"(the row has {saw} fields)", f"#{expected + 1}")
     quote = _OPEN_QUOTE.search(message)
     if quote:
-        line = int(_record_starts(source.data)[int(quote.group(1)) - 1])
+        line = int(_record_starts(source.data)[int(quote.group(1))])  # row: 0-based
         return located(source.path, line, "a quoted cell that is never closed")
     return located(source.path, None, f"cannot be read as a table ({message.strip()})"[:300])
 
 
-def _row_lines(data: bytes, header_index: int, rows: int, skipped: list[int]) -> np.ndarray:
-    """Each data row's 1-based line in the file (see the module docstring)."""
+def _row_lines(path: Path, data: bytes, header_index: int, rows: int, skipped: list[int]
+               ) -> np.ndarray:
+    """Each data row's 1-based line in the file (see the module docstring).
+
+    A line ends at ``\\n``, ``\\r\\n`` or a lone ``\\r``, as for pandas' parser.
+    """
     first = header_index + 2
-    end_of_header = _nth_newline(data, header_index)
-    newlines_after = data.count(b"\n", end_of_header + 1)
-    physical = newlines_after + (0 if data.endswith(b"\n") else 1)
+    body = _line_end(data, header_index) + 1
+    lone_cr = data.count(b"\r", body) - data.count(b"\r\n", body)
+    physical = data.count(b"\n", body) + lone_cr + (0 if data.endswith((b"\n", b"\r")) else 1)
     if not skipped and physical == rows:
         return np.arange(first, first + rows, dtype=np.int64)
     starts = _record_starts(data)
     records = np.arange(header_index + 2, len(starts) + 1)  # 1-based records below the header
     if skipped:
         records = records[~np.isin(records, np.asarray(skipped))]
+    if len(records) < rows:  # never expected: say so rather than point at wrong lines
+        raise ExportError(located(path, None, "cannot tell the lines of this file's "
+                                  "rows (unusual line endings)"))
     return starts[records[:rows] - 1].astype(np.int64)
 
 
-def _nth_newline(data: bytes, n: int) -> int:
-    """The offset of the newline ending line ``n`` (0-based); the header has no quotes
+def _line_end(data: bytes, n: int) -> int:
+    """The offset of the last byte ending line ``n`` (0-based); the header has no quotes
     spanning lines, nor has the framing above it."""
-    offset = -1
-    for _ in range(n + 1):
-        offset = data.find(b"\n", offset + 1)
-        if offset < 0:
-            return len(data)
+    ends = _LINE_END.finditer(data)
+    offset = len(data) - 1
+    for _, match in zip(range(n + 1), ends, strict=False):
+        offset = match.end() - 1
     return offset
+
+
+def _breaks(buffer: np.ndarray) -> np.ndarray:
+    """Offsets of the bytes that end a line: every ``\\n``, and a ``\\r`` not before one."""
+    newline = buffer == 10
+    lone_cr = buffer == 13
+    lone_cr[:-1] &= ~newline[1:]
+    return np.flatnonzero(newline | lone_cr)
 
 
 def _record_starts(data: bytes) -> np.ndarray:
     """The 1-based line on which each record of the file starts: a record ends at a
-    newline with an even number of quote characters before it."""
+    line break with an even number of quote characters before it."""
     buffer = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buffer == 10)
+    newlines = _breaks(buffer)
     quotes = np.flatnonzero(buffer == 34)
     ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
     end_lines = np.searchsorted(newlines, ends) + 1  # the line each record ends on
