@@ -194,7 +194,10 @@ def _cells(table: Table, header: Header) -> dict[str, pd.Series]:
 
 def _stripped(column: pd.Series) -> pd.Series:
     """Text cells without surrounding spaces; a column pandas read as numbers as it is."""
-    return column.str.strip() if pd.api.types.is_string_dtype(column) else column
+    if not pd.api.types.is_string_dtype(column):
+        return column
+    trimmed = pc.utf8_trim_whitespace(pa.array(column))
+    return pd.Series(pd.array(trimmed, dtype="str"), index=column.index)
 
 
 def _fill_order_level(cells: dict[str, pd.Series], layout: Layout) -> None:
@@ -387,7 +390,7 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
         return np.ones(len(order_ids), dtype=np.int64)
     new_run = np.empty(len(order_ids), dtype=bool)
     new_run[0] = True
-    ids = pa.array(order_ids, type=pa.string())
+    ids = pa.array(order_ids)
     new_run[1:] = np.asarray(pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False),
                              dtype=bool)
     starts = np.flatnonzero(new_run)

@@ -27,7 +27,7 @@ def identifier(checks: RowChecks, values: pd.Series, column: str) -> None:
     checks.add(values == "", column, "missing value", values)
     checks.add(values.str.len() > MAX_ID_CHARS, column,
                f"longer than {MAX_ID_CHARS} characters", values)
-    text = pa.array(values, type=pa.string())
+    text = pa.array(values)
     odd = ~_bools(pc.ascii_is_printable(text))  # cheap; non-ASCII text is looked at again
     if odd.any():
         rows = np.flatnonzero(odd)

@@ -6,8 +6,8 @@ that span lines (addresses, notes). The readers need, for every data row, the li
 number an editor shows, so that an error can point at it. This module:
 
 1. loads the file's bytes and refuses, in one line, what is not a text table (a missing
-   or unreadable file, an empty one, binary data, a zip or gzip archive, text that is
-   not UTF-8) — a Parquet file is read with pyarrow instead;
+   or unreadable file, an empty one, binary data, a zip or gzip archive; text that is
+   not UTF-8 once pandas meets it) — a Parquet file is read with pyarrow instead;
 2. offers the first lines as header candidates (:func:`header_candidates`), so the
    caller decides which layout's header it is;
 3. reads the rows below it with pandas' C parser (:func:`read_rows`), every cell as text,
@@ -93,13 +93,18 @@ def load(path: str | Path) -> Source:
     if nul >= 0:
         raise ExportError(located(path, data.count(b"\n", 0, nul) + 1,
                                   f"binary data (a NUL byte at byte {nul}), not a text table"))
+    return Source(path, data=data)
+
+
+def _not_utf8(path: Path, data: bytes) -> str:
+    """Where a file stops being UTF-8 (pandas' own error gives no position in the file)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ExportError(located(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                                              "save the export as UTF-8")) from None
-    return Source(path, data=data)
+        return located(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
+                                   "export as UTF-8")
+    return located(path, None, "not UTF-8 text; save the export as UTF-8")
 
 
 def _parquet(path: Path, data: bytes) -> pd.DataFrame:
@@ -193,6 +198,8 @@ def _parse(source: Source, header_index: int, delimiter: str, wanted: list[int],
                                 malformed == "skip" else "error", **options)  # type: ignore[call-overload]
         except pd.errors.ParserError as exc:
             raise ExportError(_parser_problem(source, str(exc))) from None
+        except UnicodeDecodeError:
+            raise ExportError(_not_utf8(source.path, source.data)) from None
         except (ValueError, IndexError) as exc:  # usecols beyond a short header, …
             raise ExportError(located(source.path, header_index + 1,
                                       f"cannot be read as a table ({exc})"[:300])) from None
@@ -225,7 +232,7 @@ def _row_lines(path: Path, data: bytes, header_index: int, rows: int, skipped: l
     """
     first = header_index + 2
     body = _line_end(data, header_index) + 1
-    lone_cr = data.count(b"\r", body) - data.count(b"\r\n", body)
+    lone_cr = data.count(b"\r", body) - data.count(b"\r\n", body) if b"\r" in data else 0
     physical = data.count(b"\n", body) + lone_cr + (0 if data.endswith((b"\n", b"\r")) else 1)
     if not skipped and physical == rows:
         return np.arange(first, first + rows, dtype=np.int64)
