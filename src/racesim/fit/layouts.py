@@ -42,6 +42,9 @@ class Layout:
     are tried in order (pandas formats; ``ISO8601`` honours offsets). ``summary_rows``
     says a row without SKU (nor its fallback) is an order's summary row, left out.
     ``price_per_line`` says the price column holds the line's total, not a unit price.
+    ``zone_rule`` says in words how the layout writes times and how they are read, and
+    ``assumptions`` what every file of the layout makes the reader assume (both for the
+    fit's report).
     """
 
     name: str
@@ -226,9 +229,9 @@ GENERIC = Layout(
 """racesim's own layout: ``created_at, channel, sku, quantity, order_id`` and optionally
 ``status`` (``cancelled``/``canceled`` mark a cancelled line), ``cancelled_at``,
 ``returned_at``, ``returned_quantity`` (default: the whole line when ``returned_at`` is
-set), ``price`` and ``currency``. Comma-separated (or a Parquet file with those columns);
-any other column is an error, so a misspelt one is caught. ``channel`` may be left out
-when the file is given with a ``CHANNEL=`` prefix.
+set), ``price`` and ``currency``. Comma-, tab- or semicolon-separated, or a Parquet file
+with those columns; any other column is an error, so a misspelt one is caught.
+``channel`` may be left out when the file is given with a ``CHANNEL=`` prefix.
 """
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (SHOPIFY, AMAZON, EBAY, GENERIC)}

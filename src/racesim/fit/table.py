@@ -22,7 +22,7 @@ import csv
 import io
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,6 @@ class Table:
     lines: np.ndarray
     header_line: int
     bad_rows: int = 0
-    columns: tuple[str, ...] = field(default=())
 
 
 def load(path: str | Path) -> Source:
@@ -153,8 +152,7 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
     if source.parquet is not None:
         frame = source.parquet.iloc[:, sorted(wanted)]
         lines = np.arange(1, len(frame) + 1, dtype=np.int64)
-        return Table(source.path, frame.reset_index(drop=True), lines, 0,
-                     columns=tuple(source.parquet.columns))
+        return Table(source.path, frame.reset_index(drop=True), lines, 0)
     frame, skipped = _parse(source, header_index, delimiter, sorted(wanted), malformed, width)
     texts = [k for k, position in enumerate(sorted(wanted))
              if not _usable(frame.iloc[:, k], number_ok=position in numeric)]
