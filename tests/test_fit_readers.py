@@ -488,3 +488,43 @@ def test_old_mac_line_endings_count_as_lines(tmp_path: Path) -> None:
                      .encode())
     with pytest.raises(ExportError, match=r"orders\.csv:3: column quantity: not a number"):
         read_order_file(path)
+
+
+def test_lines_are_numbered_within_orders_even_when_an_order_comes_back(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, "orders.csv", "order_id,created_at,channel,sku,quantity\n"
+                 "B,2025-03-01,shop,MUG,1\nA,2025-03-01,shop,MUG,1\nA,2025-03-01,shop,CUP,1\n"
+                 "B,2025-03-01,shop,CUP,1\nC,2025-03-01,shop,CUP,1\n")
+    lines, _ = read_order_file(path)
+    assert list(zip(lines["order_id"], lines["line"], strict=True)) == [
+        ("B", 1), ("A", 1), ("A", 2), ("B", 2), ("C", 1)]
+
+
+def test_returned_quantity_says_how_much_of_a_line_came_back(tmp_path: Path) -> None:
+    header = "order_id,created_at,channel,sku,quantity,returned_at,returned_quantity\n"
+    path = write(tmp_path, "orders.csv", header
+                 + "A,2025-03-01T10:00:00Z,shop,MUG,3,2025-03-05T10:00:00Z,2\n"
+                 + "B,2025-03-01T10:00:00Z,shop,MUG,3,2025-03-05T10:00:00Z,\n"
+                 + "C,2025-03-01T10:00:00Z,shop,MUG,3,,\n")
+    lines, _ = read_order_file(path)
+    assert lines["returned_quantity"].tolist() == [2, 3, 0]
+    too_many = write(tmp_path, "many.csv", header
+                     + "A,2025-03-01T10:00:00Z,shop,MUG,3,2025-03-05T10:00:00Z,4\n")
+    with pytest.raises(ExportError, match=r"many\.csv:2: column returned_quantity: more units "
+                                          r"returned than ordered \(value '4'\)"):
+        read_order_file(too_many)
+    no_time = write(tmp_path, "no_time.csv", header + "A,2025-03-01T10:00:00Z,shop,MUG,3,,1\n")
+    with pytest.raises(ExportError, match=r"no_time\.csv:2: column returned_quantity: "
+                                          r"returned units without a returned_at time"):
+        read_order_file(no_time)
+
+
+def test_ids_may_be_any_printable_text_but_not_control_characters(tmp_path: Path) -> None:
+    path = write(tmp_path, "orders.csv", "order_id,created_at,channel,sku,quantity\n"
+                 "A,2025-03-01,shop,TASSE-ÉTÉ-☕,1\n")
+    assert read_order_file(path)[0]["sku"].tolist() == ["TASSE-ÉTÉ-☕"]
+    bad = write(tmp_path, "bad.csv", "order_id,created_at,channel,sku,quantity\n"
+                "A,2025-03-01,shop,TASSE-ÉTÉ,1\nB,2025-03-01,shop,\"MUG\x07\",1\n")
+    with pytest.raises(ExportError, match=r"bad\.csv:3: column sku: contains control "
+                                          r"characters \(value 'MUG\\x07'\)"):
+        read_order_file(bad)

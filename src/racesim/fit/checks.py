@@ -109,8 +109,13 @@ class RowChecks:
         raise ExportError(located(self.path, line, message, rule.column))
 
 
-def _plain(value: object) -> object:
-    """A cell as the user typed it: missing cells as ``''``, numpy scalars as Python ones."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+def _plain(value: object) -> str:
+    """A cell as text, as the user typed it: missing cells as ``''``, a number pandas
+    parsed as its plain spelling (``4``, ``12.5``)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
