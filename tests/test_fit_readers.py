@@ -528,3 +528,16 @@ def test_ids_may_be_any_printable_text_but_not_control_characters(tmp_path: Path
     with pytest.raises(ExportError, match=r"bad\.csv:3: column sku: contains control "
                                           r"characters \(value 'MUG\\x07'\)"):
         read_order_file(bad)
+
+
+def test_a_bad_amazon_row_is_located_by_its_line(tmp_path: Path) -> None:
+    rows = AMAZON.read_text(encoding="utf-8").splitlines()
+    cells = rows[9].split("\t")
+    cells[13] = "-1"  # quantity
+    rows[9] = "\t".join(cells)
+    path = write(tmp_path, "amazon.txt", "\n".join(rows) + "\n")
+    with pytest.raises(ExportError) as caught:
+        read_order_file(path)
+    assert str(caught.value) == f"{path}:10: column quantity: negative quantity (value '-1')"
+    with pytest.raises(ExportError, match="format must be one of"):
+        read_orders([tmp_path / "never-read.csv"], format="csv")

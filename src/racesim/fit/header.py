@@ -16,7 +16,7 @@ from racesim.fit.checks import ExportError, located
 from racesim.fit.layouts import LAYOUTS, Layout, normalise
 from racesim.fit.table import HEADER_SEARCH_LINES, Source, header_candidates
 
-__all__ = ["FORMATS", "Header", "find_header"]
+__all__ = ["FORMATS", "Header", "check_format", "find_header"]
 
 FORMATS: tuple[str, ...] = ("auto", *LAYOUTS)
 """The values of ``format``: ``auto`` or a layout's name."""
@@ -49,14 +49,20 @@ class Header:
         return self.names[self.positions[field]]
 
 
+def check_format(fmt: str) -> str:
+    """``fmt`` checked against :data:`FORMATS` before any file is read."""
+    if fmt not in FORMATS:
+        raise ExportError(f"format must be one of {', '.join(FORMATS)} (got {shorten(fmt)})")
+    return fmt
+
+
 def find_header(source: Source, fmt: str, *, has_channel: bool) -> Header:
     """Locate the header of ``source`` for format ``fmt`` and map its columns.
 
     ``has_channel`` says a ``CHANNEL=`` prefix names the file's channel, so that the
     generic layout's ``channel`` column may be absent.
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"format must be one of {', '.join(FORMATS)} (got {shorten(fmt)})")
+    check_format(fmt)
     candidates = header_candidates(source)
     if fmt == "auto":
         for index, delimiter, fields in candidates:

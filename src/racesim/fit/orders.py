@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from racesim.errors import shorten
 from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, located
-from racesim.fit.header import Header, find_header
+from racesim.fit.header import Header, check_format, find_header
 from racesim.fit.layouts import Layout
 from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, times, whole
 from racesim.fit.table import Table, load, read_rows
@@ -124,6 +124,7 @@ def read_orders(specs: Sequence[str | Path], *, format: str = "auto",
                 malformed: str = "error") -> OrdersRead:
     """Read every ``PATH`` or ``CHANNEL=PATH`` into one table (see the module doc)."""
     policy = check_policy(malformed)
+    check_format(format)
     if not specs:
         raise ExportError("no order files given")
     frames, files = [], []
@@ -145,6 +146,7 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
     or with ``malformed="skip"`` leaves malformed rows out and counts them.
     """
     policy = check_policy(malformed)
+    check_format(format)
     source = load(path)
     header = find_header(source, format, has_channel=channel is not None)
     layout = header.layout
