@@ -541,3 +541,12 @@ def test_a_bad_amazon_row_is_located_by_its_line(tmp_path: Path) -> None:
     assert str(caught.value) == f"{path}:10: column quantity: negative quantity (value '-1')"
     with pytest.raises(ExportError, match="format must be one of"):
         read_orders([tmp_path / "never-read.csv"], format="csv")
+
+
+@pytest.mark.parametrize("date", ["Mar-31-25", "31-Mar-25", "Mar 31, 2025", "2025-03-31"])
+def test_ebay_sale_dates_read_in_each_spelling(tmp_path: Path, date: str) -> None:
+    text = EBAY.read_text(encoding="utf-8").replace("Mar-31-25", f'"{date}"')
+    lines, _ = read_order_file(write(tmp_path, "ebay.csv", text))
+    order = lines[lines["order_id"] == "03-12922-19876"]
+    assert (order["placed_at"] == utc("2025-03-31")).all()
+    assert (order["time_resolution"] == "day").all()

@@ -175,7 +175,7 @@ EBAY = Layout(
     order_level=("placed_at",),
     footer=("record(s) downloaded", "seller id"),
     date_only=True,
-    time_formats=("%b-%d-%y", "%b-%d-%Y", "ISO8601"),
+    time_formats=("%b-%d-%y", "%b-%d-%Y", "%d-%b-%y", "%d-%b-%Y", "%b %d, %Y", "ISO8601"),
     summary_rows=True,
     default_channel="ebay",
     zone_rule="dates without times or zone (eBay writes the marketplace's local date); "
@@ -192,7 +192,8 @@ Collected Tax, eBay Collected Tax, Total Price, eBay Collected Tax Included in T
 Payment Method, Sale Date, Paid On Date, Ship By Date, …, Shipped On Date, …, Tracking
 Number, Transaction ID, Variation Details, Global Shipping Program, …``. The file starts
 with a blank line above the header and ends with framing lines: a blank one,
-``N record(s) downloaded,from … to …`` and ``Seller ID: …``. Dates read ``Jul-21-25``;
+``N record(s) downloaded,from … to …`` and ``Seller ID: …``. Dates read ``Jul-21-25``
+(also accepted: ``21-Jul-25``, ``Jul 21, 2025``, ISO 8601);
 prices ``$45.99``. A multi-item order has one row per item with the same Order Number
 (order-level cells may be on its first row only); a row with neither Custom Label nor
 Item Number is the order's summary row and is left out as framing. Relied on: Order
