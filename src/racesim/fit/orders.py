@@ -1,0 +1,418 @@
+"""Order exports → one canonical table of order lines, validated column by column.
+
+>>> from racesim.fit.orders import read_orders
+>>> read = read_orders(["tests/data/exports/shopify_orders.csv",
+...                     "amazon=tests/data/exports/amazon_all_orders.txt"])  # doctest: +SKIP
+>>> read.lines.columns.tolist()  # doctest: +SKIP
+['order_id', 'line', 'sku', 'quantity', 'channel', 'placed_at', 'time_resolution', ...]
+
+Each file is given as ``PATH`` or ``CHANNEL=PATH``. A file's own channel column (generic
+``channel``, Amazon's ``sales-channel``) wins; the prefix names the channel of a file that
+has none (and of rows whose channel cell is empty); without either, the layout's name
+(``shopify``, ``ebay``, ``amazon``) is the channel. One row per order line:
+
+==================  =====================================================================
+column              meaning
+==================  =====================================================================
+order_id, line      the order and the line's position in it (1, 2, … in file order)
+sku, quantity       what was ordered, in units (a whole number ≥ 1; 0 only if cancelled)
+channel             where it was sold
+placed_at           when, tz-aware UTC (``pandas.Timestamp``)
+time_resolution     ``second``, or ``day`` where the export gives dates only
+status              ``placed`` or ``cancelled`` (a cancelled line still reserved stock)
+cancelled_at        when it was cancelled (UTC; NaT if not, or if the export does not say)
+returned_at         when it came back (UTC; NaT if not returned)
+returned_quantity   units returned (0 if none)
+price, currency     the line's unit price (NaN if absent) and its currency ('' if absent)
+source_file/line    the file and its line as an editor shows it
+==================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from racesim.errors import shorten
+from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, located
+from racesim.fit.header import Header, check_format, find_header
+from racesim.fit.layouts import Layout
+from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, times, whole
+from racesim.fit.table import Table, load, read_rows
+from racesim.fit.times import has_offset, parse_times
+
+__all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
+           "read_order_file", "read_orders"]
+
+LINE_COLUMNS: tuple[str, ...] = (
+    "order_id", "line", "sku", "quantity", "channel", "placed_at", "time_resolution",
+    "status", "cancelled_at", "returned_at", "returned_quantity", "price", "currency",
+    "source_file", "source_line")
+"""The canonical order-lines table's columns, in order (see the module doc)."""
+
+_NUMERIC = ("quantity", "price", "returned_quantity")
+_STRIPPED = ("order_id", "sku", "channel", "status", "currency")
+_CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """What was read from one file, and what the reader had to assume.
+
+    ``rows_read`` counts the rows below the header; ``framing`` the blank lines, summary
+    lines and order-summary rows among them; ``skipped`` the malformed rows left out
+    (``malformed="skip"``), by reason. ``time_resolution`` maps each channel found to
+    ``second``, ``day`` (dates only: daily counts) or ``mixed``.
+    """
+
+    path: str
+    layout: str
+    rows_read: int
+    lines_kept: int
+    framing: int
+    skipped: dict[str, int]
+    channels: tuple[str, ...]
+    time_resolution: dict[str, str]
+    assumptions: tuple[str, ...] = field(default=())
+
+    @property
+    def rows_skipped(self) -> int:
+        """Malformed rows left out, whatever the reason."""
+        return sum(self.skipped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersRead:
+    """The order lines of every file read (``lines``) and one :class:`FileRead` per file."""
+
+    lines: pd.DataFrame
+    files: tuple[FileRead, ...]
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Every channel found, sorted."""
+        return tuple(sorted({c for f in self.files for c in f.channels}))
+
+    @property
+    def day_only_channels(self) -> tuple[str, ...]:
+        """Channels some of whose lines have dates but no times (daily counts only)."""
+        return tuple(sorted({c for f in self.files for c, r in f.time_resolution.items()
+                             if r != "second"}))
+
+
+def parse_order_spec(spec: str | Path) -> tuple[str | None, Path]:
+    """``"amazon=exports/a.txt"`` → ``("amazon", Path("exports/a.txt"))``; a plain path,
+    or one that exists as written although it contains ``=``, has no channel."""
+    text = str(spec)
+    name, sep, rest = text.partition("=")
+    if isinstance(spec, Path) or not sep or Path(text).exists():
+        return None, Path(text)
+    if not _CHANNEL.fullmatch(name) or not rest:
+        raise ExportError(f"{shorten(text)}: a CHANNEL=PATH prefix must be letters, digits, "
+                          "'_', '.' or '-' (at most 64) followed by a path")
+    return name, Path(rest)
+
+
+def read_orders(specs: Sequence[str | Path], *, format: str = "auto",
+                malformed: str = "error") -> OrdersRead:
+    """Read every ``PATH`` or ``CHANNEL=PATH`` into one table (see the module doc)."""
+    policy = check_policy(malformed)
+    check_format(format)
+    if not specs:
+        raise ExportError("no order files given")
+    frames, files = [], []
+    for spec in specs:
+        channel, path = parse_order_spec(spec)
+        frame, read = read_order_file(path, format=format, channel=channel, malformed=policy)
+        frames.append(frame)
+        files.append(read)
+    lines = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return OrdersRead(lines, tuple(files))
+
+
+def read_order_file(path: str | Path, *, format: str = "auto", channel: str | None = None,
+                    malformed: str = "error") -> tuple[pd.DataFrame, FileRead]:
+    """One export's order lines (the canonical table) and what was read.
+
+    ``channel`` is the ``CHANNEL=`` prefix, if any. Raises :class:`ExportError` — one
+    line, naming the file, the line and the column — for the first problem in the file,
+    or with ``malformed="skip"`` leaves malformed rows out and counts them.
+    """
+    policy = check_policy(malformed)
+    check_format(format)
+    source = load(path)
+    header = find_header(source, format, has_channel=channel is not None)
+    layout = header.layout
+    wanted = {*header.positions.values(), *header.fallbacks.values(), *header.extra_status}
+    if layout.footer:
+        wanted.add(0)
+    numeric = frozenset(header.positions[name] for name in _NUMERIC if name in header.positions)
+    table = read_rows(source, header.index, header.delimiter, sorted(wanted), policy, numeric,
+                      len(header.names))
+    cells = _cells(table, header)
+    rows_read = len(table.frame) + table.bad_rows
+    _fill_order_level(cells, layout)
+    framing = _framing(cells, table, header)
+    cells = {name: column[~framing].reset_index(drop=True) for name, column in cells.items()}
+    lines = table.lines[~framing]
+    notes: list[str] = list(layout.assumptions)
+    frame, skipped = _validate(source.path, cells, lines, header, channel, policy,
+                               notes)
+    if table.bad_rows:
+        skipped = {"a row with more fields than the header": table.bad_rows, **skipped}
+    if frame.empty:
+        raise ExportError(located(source.path, header.line or None,
+                                  f"no usable order lines ({rows_read} rows below the header, "
+                                  f"{int(framing.sum())} framing, {sum(skipped.values())} "
+                                  "malformed)"))
+    frame["source_file"] = labels(np.zeros(len(frame), dtype=np.int8), (str(source.path),))
+    return frame, _summary(source.path, layout, frame, rows_read, int(framing.sum()),
+                           skipped, notes)
+
+
+def _cells(table: Table, header: Header) -> dict[str, pd.Series]:
+    """Each canonical field's column (text), its fallback column filling empty cells."""
+    order = sorted({*header.positions.values(), *header.fallbacks.values(),
+                    *header.extra_status, *([0] if header.layout.footer else [])})
+    by_position = {position: table.frame.iloc[:, k] for k, position in enumerate(order)}
+    cells = {name: _stripped(by_position[position]) if name in _STRIPPED else
+             by_position[position] for name, position in header.positions.items()}
+    for name, position in header.fallbacks.items():
+        backup = by_position[position].str.strip()
+        cells[name] = cells[name].where(cells[name] != "", backup) if name in cells else backup
+    for k, position in enumerate(header.extra_status):
+        cells[f"status_{k}"] = by_position[position].str.strip()
+    if header.layout.footer:
+        cells["_first"] = by_position[0]
+    return cells
+
+
+def _stripped(column: pd.Series) -> pd.Series:
+    """Text cells without surrounding spaces; a column pandas read as numbers as it is."""
+    if not pd.api.types.is_string_dtype(column):
+        return column
+    trimmed = pc.utf8_trim_whitespace(pa.array(column))
+    return pd.Series(pd.array(trimmed, dtype="str"), index=column.index)
+
+
+def _fill_order_level(cells: dict[str, pd.Series], layout: Layout) -> None:
+    """Order-level cells given on an order's first row only, copied to its other rows."""
+    if "order_id" not in cells:
+        return
+    for name in layout.order_level:
+        column = cells.get(name)
+        if column is None:
+            continue
+        empty = column == ""
+        if empty.any() and not empty.all():
+            first = column.where(~empty).groupby(cells["order_id"]).transform("first")
+            cells[name] = column.where(~empty, first.fillna(""))
+
+
+def _framing(cells: dict[str, pd.Series], table: Table, header: Header) -> np.ndarray:
+    """Rows that are framing, not order lines: blank lines, footer lines, order summaries."""
+    layout = header.layout
+    if table.frame.empty:
+        return np.zeros(0, dtype=bool)
+    blank = np.array((table.frame == "").all(axis=1), dtype=bool)
+    if layout.footer:
+        pattern = "|".join(re.escape(p) for p in layout.footer)
+        for name in ("_first", "order_id"):
+            text = cells[name].str.lower()
+            blank |= text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+    if layout.summary_rows and "sku" in cells:
+        blank |= ((cells["sku"] == "") & (cells["order_id"] != "")).to_numpy()
+    return blank
+
+
+def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header: Header,
+              channel: str | None, policy: Malformed, notes: list[str]
+              ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Check every rule over whole columns, drop or refuse bad rows, build the table."""
+    layout = header.layout
+    checks = RowChecks(path, lines)
+    for name in ("order_id", "sku"):
+        identifier(checks, cells[name], header.column(name))
+    cancelled = _cancelled(cells, layout)
+    quantity = whole(checks, cells["quantity"], header.column("quantity"),
+                      allow_zero=cancelled)
+    placed = parse_times(cells["placed_at"], layout.time_formats)
+    times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
+    if not layout.date_only:
+        naive = (cells["placed_at"] != "").to_numpy() & ~placed.bad & ~placed.date_only
+        naive &= ~has_offset(cells["placed_at"])
+        if naive.any():
+            notes.append(f"{int(naive.sum())} times without a zone offset read as UTC")
+    channels = _channels(checks, cells, header, channel, notes)
+    cancelled_at = _event_time(checks, cells, header, "cancelled_at", placed.utc)
+    if layout.cancel_time_from and layout.cancel_time_from in cells:
+        stand_in = parse_times(cells[layout.cancel_time_from], layout.time_formats).utc
+        cancelled_at = cancelled_at.where(cancelled_at.notna() | ~cancelled, stand_in)
+    returned_at = _event_time(checks, cells, header, "returned_at", placed.utc)
+    returned = _returned(checks, cells, header, quantity, returned_at)
+    price = _price(checks, cells, header)
+    if layout.price_per_line:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(quantity > 0, price / np.maximum(quantity, 1), np.nan)
+    keep, skipped = checks.resolve(policy)
+    frame = pd.DataFrame({
+        "order_id": cells["order_id"], "sku": cells["sku"], "quantity": quantity,
+        "channel": channels, "placed_at": placed.utc,
+        "time_resolution": labels(placed.date_only, ("second", "day")),
+        "status": labels(cancelled, ("placed", "cancelled")),
+        "cancelled_at": cancelled_at.where(pd.Series(cancelled)),
+        "returned_at": returned_at, "returned_quantity": returned, "price": price,
+        "currency": cells.get("currency", labels(np.zeros(len(lines), dtype=np.int8), ("",))),
+        "source_file": "", "source_line": lines})
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
+    frame["quantity"] = frame["quantity"].astype(np.int64)
+    frame["returned_quantity"] = frame["returned_quantity"].astype(np.int64)
+    frame.insert(1, "line", _line_numbers(frame["order_id"]))
+    return frame[list(LINE_COLUMNS)], skipped
+
+
+def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
+    """Lines the export marks cancelled: by a status value, or by a cancel time."""
+    cancelled = np.zeros(len(cells["sku"]), dtype=bool)
+    if layout.cancel_status:
+        for name in [n for n in cells if n == "status" or n.startswith("status_")]:
+            cancelled |= cells[name].str.lower().isin(layout.cancel_status).to_numpy()
+    if layout.cancel_is_time and "cancelled_at" in cells:
+        cancelled |= (cells["cancelled_at"] != "").to_numpy()
+    return cancelled
+
+
+def _channels(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
+              prefix: str | None, notes: list[str]) -> pd.Series:
+    """Each line's channel: the file's channel column, else the prefix, else the layout's."""
+    default = prefix or header.layout.default_channel
+    index = cells["sku"].index
+    if "channel" not in cells:
+        if prefix is None:
+            notes.append(f"no channel column and no CHANNEL= prefix: every line is taken "
+                         f"as sold on {default!r}")
+        return labels(np.zeros(len(index), dtype=np.int8), (default,))
+    column = header.column("channel")
+    values = cells["channel"]
+    empty = values == ""
+    if prefix is not None:
+        notes.append(f"the file's own channel column {column!r} wins over the CHANNEL= "
+                     f"prefix {prefix!r}, which names only lines whose cell is empty")
+    if default:
+        values = values.where(~empty, default)
+    else:
+        checks.add(empty, column, "missing value (or give the file a CHANNEL= prefix)",
+                   values)
+    checks.add(values.str.len() > MAX_ID_CHARS, column,
+               f"longer than {MAX_ID_CHARS} characters", values)
+    return values
+
+
+def _event_time(checks: RowChecks, cells: dict[str, pd.Series], header: Header, name: str,
+                placed: pd.Series) -> pd.Series:
+    """An optional cancel or return time: parseable, in range, not before the order."""
+    if name not in cells:
+        return pd.Series(pd.NaT, index=placed.index, dtype=placed.dtype)
+    column = header.column(name)
+    parsed = parse_times(cells[name], (*header.layout.time_formats, "ISO8601"))
+    times(checks, cells[name], parsed, column, required=False)
+    early = (parsed.utc < placed).to_numpy(dtype=bool) & ~parsed.date_only
+    checks.add(early, column, "before the order was placed", cells[name])
+    return parsed.utc
+
+
+def _returned(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
+              quantity: np.ndarray, returned_at: pd.Series) -> np.ndarray:
+    """Units returned per line: the returned_quantity column, else the whole line."""
+    has_return = returned_at.notna().to_numpy()
+    if "returned_quantity" not in cells:
+        return np.where(has_return, quantity, 0)
+    column = header.column("returned_quantity")
+    values = cells["returned_quantity"]
+    given = whole(checks, values, column, required=False)
+    empty = (values == "").to_numpy()
+    checks.add(given > quantity, column, "more units returned than ordered", values)
+    checks.add((given > 0) & ~has_return, column, "returned units without a returned_at "
+               "time", values)
+    return np.where(empty, np.where(has_return, quantity, 0), given)
+
+
+def _price(checks: RowChecks, cells: dict[str, pd.Series], header: Header) -> np.ndarray:
+    """Unit prices as numbers (currency signs and thousands separators dropped); NaN if none."""
+    if "price" not in cells:
+        return np.full(len(cells["sku"]), np.nan)
+    column = header.column("price")
+    values = cells["price"]
+    if not pd.api.types.is_string_dtype(values):
+        number = np.array(values, dtype=float)
+        checks.add(number < 0, column, "negative price", values)
+        return number
+    empty = (values == "").to_numpy()
+    number = np.array(pd.to_numeric(values.where(~empty, "nan"), errors="coerce"), dtype=float)
+    retry = np.isnan(number) & ~empty
+    if retry.any():
+        cleaned = values[retry].str.replace(r"^[^\d.\-]+|,(?=\d{3}(?:\D|$))", "", regex=True)
+        number[retry] = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+    checks.add(np.isnan(number) & ~empty, column, "not a price", values)
+    checks.add(number < 0, column, "negative price", values)
+    return number
+
+
+def _summary(path: Path, layout: Layout, frame: pd.DataFrame, rows_read: int, framing: int,
+             skipped: dict[str, int], notes: list[str]) -> FileRead:
+    day = np.array(frame["time_resolution"] == "day", dtype=bool)
+    with_day = set(frame.loc[day, "channel"].unique()) if day.any() else set()
+    with_time = set(frame.loc[~day, "channel"].unique()) if not day.all() else set()
+    resolution = {name: "mixed" if name in with_day and name in with_time else
+                  "day" if name in with_day else "second"
+                  for name in sorted(with_day | with_time)}
+    for name, kind in resolution.items():
+        if kind != "second":
+            notes.append(f"channel {name!r} has dates without times: daily counts only")
+    return FileRead(str(path), layout.name, rows_read, len(frame), framing, skipped,
+                    tuple(resolution), resolution, tuple(notes))
+
+
+def _line_numbers(order_ids: pd.Series) -> np.ndarray:
+    """Each line's position in its order (1, 2, …, in file order).
+
+    Exports list an order's lines together, so runs of one order id are counted; the
+    runs' ids are checked to be distinct (at once if they are sorted either way, as most
+    exports are), else the ids are factorised.
+    """
+    if len(order_ids) < 2:
+        return np.ones(len(order_ids), dtype=np.int64)
+    new_run = np.empty(len(order_ids), dtype=bool)
+    new_run[0] = True
+    ids = pa.array(order_ids)
+    new_run[1:] = np.asarray(pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False),
+                             dtype=bool)
+    starts = np.flatnonzero(new_run)
+    if _sorted(ids.take(pa.array(starts))) or order_ids.iloc[starts].is_unique:
+        run = np.cumsum(new_run) - 1
+        return np.arange(len(order_ids)) - starts[run] + 1
+    codes, _ = pd.factorize(order_ids)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    first = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    position = np.arange(len(codes)) - np.repeat(first, np.diff(np.r_[first, len(codes)]))
+    result = np.empty(len(codes), dtype=np.int64)
+    result[order] = position + 1
+    return result
+
+
+def _sorted(ids: pa.Array) -> bool:
+    """Whether text ids are in strictly increasing or strictly decreasing order."""
+    if len(ids) < 2:
+        return True
+    head, tail = ids[:-1], ids[1:]
+    return bool(pc.all(pc.less(head, tail)).as_py()) or \
+        bool(pc.all(pc.greater(head, tail)).as_py())

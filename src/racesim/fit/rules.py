@@ -1,0 +1,82 @@
+"""The rules every reader applies to its columns, each over a whole column at once.
+
+Identifiers (order ids, SKUs) must be present, at most :data:`MAX_ID_CHARS` long and free
+of control characters; quantities whole numbers of units within the ledger's bounds;
+times parseable and within 1990–2099. Each rule adds its mask to a
+:class:`~racesim.fit.checks.RowChecks`, which reports or drops the rows that break it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from racesim.fit.checks import RowChecks
+from racesim.fit.times import ParsedTimes
+from racesim.ledger.validation import MAX_UNITS
+
+__all__ = ["MAX_ID_CHARS", "identifier", "labels", "times", "whole"]
+
+MAX_ID_CHARS = 256
+"""The longest order id, SKU or channel name accepted, in characters."""
+
+def identifier(checks: RowChecks, values: pd.Series, column: str) -> None:
+    """Order ids and SKUs: present, at most :data:`MAX_ID_CHARS`, no control characters."""
+    checks.add(values == "", column, "missing value", values)
+    checks.add(values.str.len() > MAX_ID_CHARS, column,
+               f"longer than {MAX_ID_CHARS} characters", values)
+    text = pa.array(values)
+    odd = ~_bools(pc.ascii_is_printable(text))  # cheap; non-ASCII text is looked at again
+    if odd.any():
+        rows = np.flatnonzero(odd)
+        odd[rows] = ~_bools(pc.utf8_is_printable(text.take(pa.array(rows))))
+    checks.add(odd, column, "contains control characters", values)
+
+
+def _bools(array: pa.Array) -> np.ndarray:
+    return np.array(array.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Series:
+    """A text column from small integer (or boolean) ``codes`` into ``names``.
+
+    Built by pyarrow's ``take``: a million labels cost milliseconds, where a numpy array
+    of Python strings would cost a second to convert.
+    """
+    taken = pa.array(names, type=pa.string()).take(pa.array(np.asarray(codes, dtype=np.int8)))
+    return pd.Series(pd.array(taken, dtype="str"))
+
+
+def whole(checks: RowChecks, values: pd.Series, column: str, *,
+           allow_zero: np.ndarray | bool = False, required: bool = True) -> np.ndarray:
+    """A column of whole numbers of units, ≥ 1 (≥ 0 where ``allow_zero``); 0 where bad."""
+    if pd.api.types.is_string_dtype(values):
+        empty = (values == "").to_numpy()
+        number = pd.to_numeric(values.where(~empty, "0"), errors="coerce").to_numpy(dtype=float)
+    else:  # pandas read every cell as a number already
+        empty = np.zeros(len(values), dtype=bool)
+        number = np.array(values, dtype=float)
+    if required:
+        checks.add(empty, column, "missing value", values)
+    checks.add(np.isnan(number), column, "not a number", values)
+    checks.add(number < 0, column, "negative quantity", values)
+    with np.errstate(invalid="ignore"):
+        checks.add(np.isfinite(number) & (number % 1 != 0), column,
+                   "not a whole number of units", values)
+    checks.add(number > MAX_UNITS, column, f"more than {MAX_UNITS:,} units", values)
+    zero_ok = allow_zero | ~np.asarray(required, dtype=bool) | empty
+    checks.add((number == 0) & ~zero_ok, column, "quantity 0 on a line that is not "
+               "cancelled", values)
+    clean = np.where(np.isfinite(number) & (number >= 0) & (number <= MAX_UNITS), number, 0)
+    return np.floor(clean).astype(np.int64)
+
+
+def times(checks: RowChecks, values: pd.Series, parsed: ParsedTimes, column: str, *,
+           required: bool) -> None:
+    """A time column's rules: present (if required), parseable, in range."""
+    if required:
+        checks.add(values == "", column, "missing value", values)
+    checks.add(parsed.bad, column, "unparseable time", values)
+    checks.add(parsed.out_of_range, column, "time out of range (1990–2099)", values)
