@@ -18,11 +18,11 @@ import pytest
 
 from conftest import store_url
 from postgres_server import require_postgres
+from racesim.chaos.replay import MalformedLog, ReplayReport, format_report, replay_log
 from racesim.cli.main import main
 from racesim.errors import RacesimError
 from racesim.ledger import Ledger
 from racesim.webhooks.format import Webhook
-from racesim.webhooks.replay import MalformedLog, ReplayReport, format_report, replay_log
 
 Record = dict[str, Any]
 

@@ -4,7 +4,8 @@ Each seed draws its own shop and its own hostility (:mod:`~racesim.chaos.swarm`)
 fresh engine through every delivery while handlers crash and our job runner redelivers
 (:mod:`~racesim.chaos.run`), and an auditor checks the engine against a plain reference
 model after every step (:mod:`~racesim.chaos.audit`, :mod:`~racesim.chaos.reference`).
-A failing seed is reproduced from its number alone and shrunk to a short trace.
+A failing seed is reproduced from its number alone and shrunk to a short trace, and a
+recorded webhook log is replayed under the same auditor (:mod:`~racesim.chaos.replay`).
 
 Engines: the ledger on any store, the naive counter, your own through the engine protocol
 (:mod:`racesim.ledger.protocol`, opened per run by :mod:`~racesim.chaos.engines`) or over

@@ -166,7 +166,7 @@ def add_replay_parser(commands: Commands) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     """Apply a recorded webhook log to a ledger and report the projection and invariants."""
-    from racesim.webhooks.replay import format_report, replay_log
+    from racesim.chaos.replay import format_report, replay_log
 
     report = replay_log(args.trace, args.store, duplicate=args.duplicate, shuffle=args.shuffle,
                         seed=args.seed, on_malformed=args.malformed, attempts=args.attempts)
