@@ -166,11 +166,35 @@ def test_modules_and_functions_are_short(path: Path) -> None:
     assert not long, long
 
 
+def _layer_order() -> list[str]:
+    """The packages in the order of README's layout table: each may import those above."""
+    return [folder.replace("/", ".") for folder in _layout_table() if "/" in folder]
+
+
+def test_each_layer_imports_only_the_layers_above_it() -> None:
+    order = _layer_order()
+    rank = {package: position for position, package in enumerate(order)}
+
+    def layer(module: str) -> int:
+        parts = module.split(".")
+        package = ".".join(parts[:2])
+        return rank.get(package, -1)  # racesim.errors and the top modules: above all
+
+    graph = import_graph()
+    entry_points = {"racesim", "racesim.__main__"}  # the package's face and the command
+    upward = [
+        f"{module} → {target}"
+        for module, targets in sorted(graph.items()) if module not in entry_points
+        for target in sorted(targets) if layer(target) > layer(module)
+    ]
+    assert not upward, "imports of a layer below: " + "; ".join(upward)
+
+
 def _layout_table() -> dict[str, set[str]]:
     """README's layout table: package folder → the modules its row names."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
-    rows: dict[str, set[str]] = {}
+    rows: dict[str, set[str]] = {}  # in the table's order
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 2 or not cells[0].startswith("`src/racesim"):
