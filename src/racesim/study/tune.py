@@ -181,11 +181,11 @@ class Tuning:
                 for name, value in self.values.items()}
         for key, run in (("confirmation", self.confirmation), ("seed_formula", self.seed_formula)):
             if run is not None:
-                s: dict[str, Any] = run.summary()  # numbers, by the keys read here
-                report[key] = {"seed": s["seed"], "replications": s["replications"],
-                               **self._rate(int(s["oversold"]), int(s["orders"])),
-                               "hidden_unit_hours": s["hidden_unit_hours"] / s["replications"],
-                               "lost_sales": s["lost_sales"] / s["replications"]}
+                s = run.summary()
+                report[key] = {"seed": s.seed, "replications": s.replications,
+                               **self._rate(s.oversold, s.orders),
+                               "hidden_unit_hours": s.hidden_unit_hours / s.replications,
+                               "lost_sales": s.lost_sales / s.replications}
         return report
 
 
