@@ -176,8 +176,8 @@ def test_report_numbers_equal_run_scenario_and_tune_on_the_same_seed(
     # The sweep's point at today's buffer is today's run (same seeds: common random numbers).
     sweep = np.genfromtxt(report / "tables" / "buffer_sweep.csv", delimiter=",", names=True)
     today = sweep[sweep["value"] == scenario.buffer.units][0]
-    assert int(today["oversold"]) == direct["oversold"]
-    assert int(today["orders"]) == direct["orders"]
+    assert int(today["oversold"]) == direct.oversold
+    assert int(today["orders"]) == direct.orders
 
 
 def test_page_renders_in_headless_chromium_without_errors(report: Path) -> None:
