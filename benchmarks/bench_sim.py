@@ -6,7 +6,7 @@ Four measurements, all in one run and one process (one core), printed as a table
    SKUs, four channels, about 22,000 counted orders) on the memory store: one full
    replication, timed from the call to ``run_replication`` to its return, as a sweep runs
    it (``tables=False``) and as ``racesim run --out`` runs it (``tables=True``: the
-   per-order tables are built, not written). *Orders* are ``summary["orders"]``: orders
+   per-order tables are built, not written). *Orders* are ``summary.orders``: orders
    a marketplace accepted, placed after the warm-up. Best of N replications with
    different seeds (the same seeds for both settings, so the difference is the tables);
    the CPU time of each is recorded too, so that a run slowed by other processes shows
@@ -127,10 +127,10 @@ def pending_events(env: simpy.Environment) -> int:
 
 
 def counted_orders(result: SimulationResult) -> int:
-    """``summary["orders"]``: orders accepted by a marketplace after the warm-up."""
-    orders = result.summary["orders"]
+    """``summary.orders``: orders accepted by a marketplace after the warm-up."""
+    orders = result.summary.orders
     if not isinstance(orders, numbers.Integral):
-        raise TypeError(f"summary['orders'] should be a whole number (got {orders!r})")
+        raise TypeError(f"summary.orders should be a whole number (got {orders!r})")
     return int(orders)
 
 

@@ -148,36 +148,36 @@ def test_scenario_names_are_escaped_and_the_page_has_no_scripts(report: Path) ->
 def test_report_numbers_equal_run_scenario_and_tune_on_the_same_seed(
         summary: dict, scenario: Scenario, report: Path) -> None:
     run = run_scenario(scenario, seed=SEED, replications=REPLICATIONS, jobs=2)
-    assert summary["run"] == _json(run.summary())
+    assert summary["run"] == _json(run.summary().to_dict())
     tuning = tune(scenario, "fixed", target=0.003, replications=REPLICATIONS, seed=SEED, jobs=2)
     assert summary["tuning"] == _json(tuning.to_json())
 
     direct = run.summary()
     per_month = 30 / 2  # two simulated days, no warm-up
-    assert summary["current"]["oversold"] == direct["oversold"] > 0
+    assert summary["current"]["oversold"] == direct.oversold > 0
     assert summary["current"]["oversells_per_month"] == pytest.approx(
-        direct["oversold"] / REPLICATIONS * per_month)
+        direct.oversold / REPLICATIONS * per_month)
     assert summary["recommended"]["value"] == tuning.values["*"]
     assert summary["recommended"]["oversell_rate_ci"] == pytest.approx(
         tuning.to_json()["oversell_rate_ci"])
-    assert summary["sync_latency"]["p99_s"] == pytest.approx(direct["sync_latency_p99_s"])
+    assert summary["sync_latency"]["p99_s"] == pytest.approx(direct.sync_latency_p99_s)
     assert summary["ledger_drift"]["max"] is None  # no cycle counts: n/a
     page = (report / "index.html").read_text(encoding="utf-8")
-    assert f"{100 * direct['oversell_rate']:.2f} %" in page
-    assert f"{direct['sync_latency_p99_s']:,.0f} s" in page
+    assert f"{100 * direct.oversell_rate:.2f} %" in page
+    assert f"{direct.sync_latency_p99_s:,.0f} s" in page
 
     # Recommended − current on the same replications (paired): the cost of the buffer.
     paired = run_scenario(scenario, seed=SEED, replications=REPLICATIONS, jobs=2,
                           buffer=FixedBuffer(int(tuning.values["*"]))).summary()
     assert summary["change"]["lost_sales_per_month"] == pytest.approx(
-        (paired["lost_sales"] - direct["lost_sales"]) / REPLICATIONS * per_month)
+        (paired.lost_sales - direct.lost_sales) / REPLICATIONS * per_month)
     assert summary["change"]["hidden_unit_hours_per_month"] > 0
 
     # The sweep's point at today's buffer is today's run (same seeds: common random numbers).
     sweep = np.genfromtxt(report / "tables" / "buffer_sweep.csv", delimiter=",", names=True)
     today = sweep[sweep["value"] == scenario.buffer.units][0]
-    assert int(today["oversold"]) == direct["oversold"]
-    assert int(today["orders"]) == direct["orders"]
+    assert int(today["oversold"]) == direct.oversold
+    assert int(today["orders"]) == direct.orders
 
 
 def test_page_renders_in_headless_chromium_without_errors(report: Path) -> None:

@@ -86,8 +86,8 @@ def test_duplicate_deliveries_never_change_the_ledgers_outcome(race1: Scenario) 
     seed = np.random.SeedSequence(5)
     noisy = run_replication(with_duplicates, seed)
     clean = run_replication(without, seed)
-    assert noisy.summary["duplicate_deliveries"] > 0
-    assert clean.summary["duplicate_deliveries"] == 0
+    assert noisy.summary.duplicate_deliveries > 0
+    assert clean.summary.duplicate_deliveries == 0
     pd.testing.assert_frame_equal(_first_decisions(noisy.orders), _first_decisions(clean.orders))
     ledger_events = noisy.events[noisy.events["kind"] != "REJECT"]
     assert len(ledger_events) == len(clean.events[clean.events["kind"] != "REJECT"])
@@ -145,8 +145,8 @@ def test_the_warmup_is_left_out_of_the_metrics(race1: Scenario) -> None:
     later = run_replication(race1.with_overrides({"warmup": "1d"}), seed)
     orders = everything.orders
     counted = orders[orders["accepted"] & (orders["placed_at"] >= 86_400)]
-    assert later.summary["orders"] == len(counted) < everything.summary["orders"]
-    assert later.summary["hidden_unit_hours"] <= everything.summary["hidden_unit_hours"]
+    assert later.summary.orders == len(counted) < everything.summary.orders
+    assert later.summary.hidden_unit_hours <= everything.summary.hidden_unit_hours
 
 
 @pytest.mark.parametrize("path", [  # high_volume takes about 12 s
@@ -156,10 +156,10 @@ def test_every_shipped_scenario_runs(path: Path) -> None:
     scenario = load_scenario(path)
     result = run_replication(scenario, np.random.SeedSequence(0), tables=False)
     summary = result.summary
-    assert summary["orders"] > 0
-    low, high = summary["oversell_rate_ci"]
-    assert 0 <= low <= summary["oversell_rate"] <= high <= 1
-    assert summary["duplicates_absorbed"] <= summary["duplicate_deliveries"]
+    assert summary.orders > 0
+    low, high = summary.oversell_rate_ci
+    assert 0 <= low <= summary.oversell_rate <= high <= 1
+    assert summary.duplicates_absorbed <= summary.duplicate_deliveries
 
 
 def test_run_cli_prints_json_with_the_promised_fields(tmp_path: Path) -> None:

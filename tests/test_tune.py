@@ -52,7 +52,7 @@ def test_race1_tuned_buffer_meets_the_target_on_fresh_seeds() -> None:
     # The smallest: one unit less misses on the very same replications.
     smaller = run_scenario(scenario, seed=3, replications=report["replications"], jobs=2,
                            buffer=FixedBuffer(int(report["value"]) - 1)).summary()
-    assert wilson_interval(smaller["oversold"], smaller["orders"])[1] > TARGET
+    assert wilson_interval(smaller.oversold, smaller.orders)[1] > TARGET
     assert report["evaluations"] < 12  # a search, not a full grid
     assert report["seed_formula"]["hidden_unit_hours"] > 0
 

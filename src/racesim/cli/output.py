@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -62,32 +62,32 @@ def _pct(value: float) -> str:
 
 def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = None) -> None:
     """A readable summary of a run on standard output."""
-    s: dict[str, Any] = result.summary()  # numbers, by the keys read here
-    low, high = s["oversell_rate_ci"]
+    s = result.summary()
+    low, high = s.oversell_rate_ci
     lines = [
-        f"{scenario.name}: {s['replications']} replication(s), seed {s['seed']}",
+        f"{scenario.name}: {s.replications} replication(s), seed {s.seed}",
         "",
-        f"  orders accepted by marketplaces  {s['orders']:>12,}",
-        f"  oversold (reservation refused)   {s['oversold']:>12,}",
-        f"  oversell rate                    {_pct(s['oversell_rate']):>12}"
+        f"  orders accepted by marketplaces  {s.orders:>12,}",
+        f"  oversold (reservation refused)   {s.oversold:>12,}",
+        f"  oversell rate                    {_pct(s.oversell_rate):>12}"
         f"   95 % CI [{_pct(low)}, {_pct(high)}]",
-        f"  lost sales (listing showed 0)    {s['lost_sales']:>12,}",
-        f"  duplicate deliveries / absorbed  {s['duplicate_deliveries']:>6,} /"
-        f" {s['duplicates_absorbed']:,}",
-        f"  sync latency p50 / p99           {s['sync_latency_p50_s']:>8.1f} s /"
-        f" {s['sync_latency_p99_s']:.1f} s   (target p99 < 90 s)",
-        f"  stranded reservations (> 48 h)   {s['stranded_reservations']:>12,}",
+        f"  lost sales (listing showed 0)    {s.lost_sales:>12,}",
+        f"  duplicate deliveries / absorbed  {s.duplicate_deliveries:>6,} /"
+        f" {s.duplicates_absorbed:,}",
+        f"  sync latency p50 / p99           {s.sync_latency_p50_s:>8.1f} s /"
+        f" {s.sync_latency_p99_s:.1f} s   (target p99 < 90 s)",
+        f"  stranded reservations (> 48 h)   {s.stranded_reservations:>12,}",
         "  ledger drift at cycle counts     "
-        + ("      n/a (no cycle counts)" if s["ledger_drift_max"] is None else
-           f"{_pct(s['ledger_drift_max']):>12} max, {_pct(s['ledger_drift_mean'])} mean"),
-        f"  visibility gap                   {s['visibility_gap_s'] / 3600:>10.2f} h",
-        f"  stock hidden by the buffer       {s['hidden_unit_hours']:>10.1f} unit-hours",
+        + ("      n/a (no cycle counts)" if s.ledger_drift_max is None else
+           f"{_pct(s.ledger_drift_max):>12} max, {_pct(s.ledger_drift_mean or 0.0)} mean"),
+        f"  visibility gap                   {s.visibility_gap_s / 3600:>10.2f} h",
+        f"  stock hidden by the buffer       {s.hidden_unit_hours:>10.1f} unit-hours",
     ]
-    if s["overstated_pushes"]:
-        lines.append(f"  pushes above true available      {s['overstated_pushes']:>12,}"
-                     f"   (+{s['overstated_excess_units']:,} units)")
-    if s["extra_reservations"]:
-        lines.append(f"  extra reservations (duplicates)  {s['extra_reservations']:>12,}")
+    if s.overstated_pushes:
+        lines.append(f"  pushes above true available      {s.overstated_pushes:>12,}"
+                     f"   (+{s.overstated_excess_units:,} units)")
+    if s.extra_reservations:
+        lines.append(f"  extra reservations (duplicates)  {s.extra_reservations:>12,}")
     if out is not None:
         lines += ["", f"Tables and manifest written to {out}/"]
     print("\n".join(lines))

@@ -174,20 +174,22 @@ def sweep_frame(runs: list[tuple[float, RunResult]], per_month: float) -> pd.Dat
     """
     rows = []
     for value, run in runs:
-        frame = run.per_replication
-        orders, oversold = int(frame["orders"].sum()), int(frame["oversold"].sum())
+        summaries = [replication.summary for replication in run.replications]
+        orders, oversold = sum(s.orders for s in summaries), sum(s.oversold for s in summaries)
         low, high = wilson_interval(oversold, orders)
-        _, t_low, t_high = mean_interval(frame["oversell_rate"].to_numpy(dtype=float))
+        _, t_low, t_high = mean_interval(np.array([s.oversell_rate for s in summaries],
+                                                  dtype=float))
         row: dict[str, Any] = {
-            "value": value, "replications": len(frame), "orders": orders, "oversold": oversold,
-            "oversell_rate": oversold / orders if orders else 0.0,
+            "value": value, "replications": len(summaries), "orders": orders,
+            "oversold": oversold, "oversell_rate": oversold / orders if orders else 0.0,
             "oversell_rate_low": low, "oversell_rate_high": high,
             "oversell_rate_t_low": max(t_low, 0.0) if math.isfinite(t_low) else math.nan,
             "oversell_rate_t_high": t_high}
-        for metric in ("lost_sales", "hidden_unit_hours"):
-            mean, m_low, m_high = mean_interval(frame[metric].to_numpy(dtype=float))
+        for metric, values in (("lost_sales", [s.lost_sales for s in summaries]),
+                               ("hidden_unit_hours", [s.hidden_unit_hours for s in summaries])):
+            mean, m_low, m_high = mean_interval(np.array(values, dtype=float))
             row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = mean, m_low, m_high
-        row["oversells_per_month"] = oversold / len(frame) * per_month
+        row["oversells_per_month"] = oversold / len(summaries) * per_month
         row["lost_sales_per_month"] = float(row["lost_sales"]) * per_month
         row["hidden_unit_hours_per_month"] = float(row["hidden_unit_hours"]) * per_month
         rows.append(row)

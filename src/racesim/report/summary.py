@@ -87,22 +87,22 @@ def paired_change(data: ReportData) -> dict[str, Any]:
 def headline(data: ReportData) -> dict[str, Any]:
     """Every number of the summary box, JSON-ready.
 
-    ``run`` is :meth:`RunResult.summary` of the run at the scenario's own buffer and
-    ``tuning`` is :meth:`Tuning.to_json`, exactly as those return them on the report's
-    seed; the other keys are built from them.
+    ``run`` is :meth:`RunResult.summary` of the run at the scenario's own buffer (as
+    :meth:`RunSummary.to_dict` gives it) and ``tuning`` is :meth:`Tuning.to_json`, exactly
+    as those return them on the report's seed; the other keys are built from them.
     """
     m = data.per_month
-    run: dict[str, Any] = data.current.summary()
+    run = data.current.summary()
     tuning: dict[str, Any] = data.tuning.to_json()
-    count = int(run["replications"])
+    count = run.replications
     current = {
         "buffer": describe_buffer(data.scenario.buffer), "value": data.current_value,
-        "orders": run["orders"], "oversold": run["oversold"],
-        "oversell_rate": run["oversell_rate"], "oversell_rate_ci": run["oversell_rate_ci"],
-        "oversell_rate_between_ci": run["oversell_rate_between_ci"],
-        **monthly_oversells(int(run["oversold"]), int(run["orders"]), count, m),
-        "lost_sales_per_month": float(run["lost_sales"]) / count * m,
-        "hidden_unit_hours_per_month": float(run["hidden_unit_hours"]) / count * m,
+        "orders": run.orders, "oversold": run.oversold,
+        "oversell_rate": run.oversell_rate, "oversell_rate_ci": list(run.oversell_rate_ci),
+        "oversell_rate_between_ci": list(run.oversell_rate_between_ci),
+        **monthly_oversells(run.oversold, run.orders, count, m),
+        "lost_sales_per_month": float(run.lost_sales) / count * m,
+        "hidden_unit_hours_per_month": float(run.hidden_unit_hours) / count * m,
     }
     recommended = {
         "policy": tuning["policy"], "parameter": tuning["parameter"], "value": tuning["value"],
@@ -118,32 +118,31 @@ def headline(data: ReportData) -> dict[str, Any]:
     }
     seed_formula = None
     if tuning.get("seed_formula"):
-        formula: dict[str, Any] = data.tuning.seed_formula.summary()  # type: ignore[union-attr]
+        formula = data.tuning.seed_formula.summary()  # type: ignore[union-attr]
         seed_formula = {
-            "oversell_rate": formula["oversell_rate"],
-            "oversell_rate_ci": formula["oversell_rate_ci"],
+            "oversell_rate": formula.oversell_rate,
+            "oversell_rate_ci": list(formula.oversell_rate_ci),
             "meets_target": tuning["seed_formula"]["meets_target"],
-            **monthly_oversells(int(formula["oversold"]), int(formula["orders"]),
-                                int(formula["replications"]), m),
+            **monthly_oversells(formula.oversold, formula.orders, formula.replications, m),
             "lost_sales_per_month": float(tuning["seed_formula"]["lost_sales"]) * m,
             "hidden_unit_hours_per_month":
                 float(tuning["seed_formula"]["hidden_unit_hours"]) * m,
         }
-    drift = run["ledger_drift_max"]
+    drift = run.ledger_drift_max
     return _jsonable_tree({
         "scenario": data.scenario.name, "seed": data.seed, "replications": count,
         "target": data.target, "month_days": MONTH_S / DAY_S,
         "measured_days": data.measured_s / DAY_S, "per_month_factor": m,
         "current": current, "recommended": recommended, "seed_formula": seed_formula,
         "change": paired_change(data),
-        "sync_latency": {"p50_s": run["sync_latency_p50_s"], "p99_s": run["sync_latency_p99_s"],
+        "sync_latency": {"p50_s": run.sync_latency_p50_s, "p99_s": run.sync_latency_p99_s,
                          "target_s": SYNC_TARGET_S,
-                         "meets_target": run["sync_latency_p99_s"] <= SYNC_TARGET_S},
-        "stranded_reservations": {"total": run["stranded_reservations"],
-                                  "per_month": run["stranded_reservations"] / count * m},
-        "ledger_drift": {"max": drift, "mean": run["ledger_drift_mean"], "target": DRIFT_TARGET,
+                         "meets_target": run.sync_latency_p99_s <= SYNC_TARGET_S},
+        "stranded_reservations": {"total": run.stranded_reservations,
+                                  "per_month": run.stranded_reservations / count * m},
+        "ledger_drift": {"max": drift, "mean": run.ledger_drift_mean, "target": DRIFT_TARGET,
                          "meets_target": None if drift is None else drift <= DRIFT_TARGET},
-        "run": run,
+        "run": run.to_dict(),
         "tuning": tuning,
     })
 

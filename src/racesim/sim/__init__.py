@@ -6,7 +6,9 @@
 - :mod:`.marketplace` — each marketplace's own listing, sold against at once;
 - :mod:`.sync` — how published quantities reach the listings (five modes);
 - :mod:`.model` — the simulation itself (webhooks, warehouse, seller);
-- :mod:`.results` — tables and metrics of a replication.
+- :mod:`.state` — the records the model writes and the sync and results read;
+- :mod:`.results` — tables and metrics of a replication;
+- :mod:`.summary` — the metrics of a replication and of a run, field by field.
 """
 
 from racesim.sim.model import Simulation

@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import simpy
@@ -40,56 +40,42 @@ from racesim.policy.buffers import AnyPolicy, bind_policy
 from racesim.sim.demand import draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
+from racesim.sim.results import SimulationResult, collect
 from racesim.sim.sampler import BlockSampler, Sampleable
+from racesim.sim.state import (
+    ChannelOrders,
+    Counts,
+    Fired,
+    Logs,
+    SimulationState,
+    SkuStock,
+    is_set,
+)
 from racesim.sim.streams import Streams
-from racesim.sim.sync import make_sync
+from racesim.sim.sync import SyncContext, make_sync
 from racesim.sim.tracking import HiddenStock, VisibilityGaps
 
-__all__ = ["Fired", "Simulation"]
+__all__ = ["Simulation"]
 
 if TYPE_CHECKING:
     from racesim.scenario import OrderUpToRestockConfig, PeriodicRestockConfig, Scenario
-    from racesim.sim.demand import Arrivals
-    from racesim.sim.plan import OrderPlan
-    from racesim.sim.results import SimulationResult
 
 _RESERVED, _REJECTED = CommandStatus.RESERVED, CommandStatus.REJECTED
 _DUPLICATE, _MISMATCH = CommandStatus.DUPLICATE, CommandStatus.MISMATCH
-_NAN = float("nan")
 
 P = TypeVar("P")
-P_co = TypeVar("P_co", covariant=True)
 
 
-class Fired(Protocol[P_co]):
-    """A timeout made by :meth:`Simulation.call_later`, as its callback sees it."""
-
-    @property
-    def value(self) -> P_co:
-        """The payload ``call_later`` was given."""
-        ...
-
-
-class _Orders:
-    """Per-order state of one channel, as parallel lists indexed by arrival number."""
-
-    def __init__(self, n: int) -> None:
-        self.accepted = [False] * n
-        self.first_seen = [_NAN] * n
-        self.reserved = [_NAN] * n
-        self.oversold = [_NAN] * n
-        self.cancelled = [_NAN] * n
-        self.released = [_NAN] * n
-        self.fulfilled = [_NAN] * n
-        self.short = [_NAN] * n
-        self.return_arrived = [_NAN] * n
-        self.return_recorded = [_NAN] * n
-        self.deliveries = [0] * n
-        self.reservations = [0] * n  # reserve calls answered 'reserved' (naive: may be > 1)
 
 
 class Simulation:
-    """One replication of a scenario, driving a real engine in a SimPy environment."""
+    """One replication of a scenario, driving a real engine in a SimPy environment.
+
+    Its state lives in the records of :mod:`.state`, which it owns and writes: ``stock``
+    (per SKU), ``orders`` (per channel, per order), ``counts`` and ``logs``; the sync
+    process keeps its own ``record``. :meth:`run` hands them to the results as one
+    :class:`~racesim.sim.state.SimulationState`.
+    """
 
     def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int, *,
                  store: str | None = None, engine: str | None = None,
@@ -114,23 +100,16 @@ class Simulation:
                                   scenario.buffer.to_policy(), scenario)
         self.channel_names = [channel.name for channel in scenario.channels]
         self.duration = float(scenario.duration)
-        self._setup_stock()
+        self.warmup = float(scenario.warmup)
         self.tables = tables
-        self._setup_markets(record_listings=tables)
+        self.counts = Counts()
+        self.logs = Logs(tables)
+        self._setup_stock()
+        self._setup_markets()
         with _without_cyclic_gc():  # building per-order lists makes no cyclic garbage either
             self._setup_orders()
-        self.sync = make_sync(self)
-        self.counts = {"duplicate": 0, "mismatch": 0, "dead_letter_orders": 0,
-                       "dead_letter_cancels": 0, "cancel_too_late": 0, "short_shipments": 0,
-                       "lost_sales": 0, "redeliveries": 0}
-        self.lost = [[0] * len(self.skus) for _ in self.channel_names]
-        self.deliveries_log: list[tuple[int, int, int, float, int, str]] = []
-        self.push_log: list[tuple[int, int, str, float, float, float, int, int, int, int,
-                                  bool]] = []
-        self.published_changes: list[tuple[float, int]] = []
-        self.overstated = [0] * len(self.skus)
-        self.overstated_excess = [0] * len(self.skus)
-        self.drift: list[tuple[float, int, int, int]] = []
+        self.sync = make_sync(SyncContext(self.env, scenario, self.streams, self.markets,
+                                          self.stock, self.logs, tables))
 
     # -- set-up --------------------------------------------------------------------------
 
@@ -139,27 +118,19 @@ class Simulation:
         for name, entry in zip(names, self.skus, strict=True):
             if entry.initial_stock > 0:
                 engine.restock(name, entry.initial_stock, ref="OPENING", at=0.0)
-        self.physical = [entry.initial_stock for entry in self.skus]
-        self.receiving = [0] * len(names)  # returned units in the warehouse, not yet booked
-        self.committed = [0] * len(names)  # units sold on a marketplace, not shipped/cancelled
-        self.on_order = [0] * len(names)  # units ordered from suppliers, not yet received
-        self.purchase_orders = [0] * len(names)
-        self.buffer_units = [0] * len(names)
-        self.available = [0] * len(names)
-        self.published = [0] * len(names)
+        self.stock = stock = SkuStock(names, [entry.initial_stock for entry in self.skus])
         for k, name in enumerate(names):
             available = engine.available(name)
             buffer = self.buffer(name, available, 0.0)
-            self.available[k], self.buffer_units[k] = available, buffer
-            self.published[k] = max(available - buffer, 0)
+            stock.available[k], stock.buffer_units[k] = available, buffer
+            stock.published[k] = max(available - buffer, 0)
         self.hidden = HiddenStock(len(names))
         for k in range(len(names)):
-            self.hidden.update(0.0, k, min(self.buffer_units[k], max(self.available[k], 0)))
+            self.hidden.update(0.0, k, min(stock.buffer_units[k], max(stock.available[k], 0)))
 
-    def _setup_markets(self, record_listings: bool) -> None:
-        self.listing_log: list[tuple] | None = [] if record_listings else None
-        self.markets = [Marketplace(name, c, self.published, self._listing_changed,
-                                    self.listing_log)
+    def _setup_markets(self) -> None:
+        self.markets = [Marketplace(name, c, self.stock.published, self._listing_changed,
+                                    self.logs.listings)
                         for c, name in enumerate(self.channel_names)]
         self.gaps = VisibilityGaps(len(self.markets), len(self.skus),
                                    [m.listing for m in self.markets],
@@ -167,41 +138,14 @@ class Simulation:
 
     def _setup_orders(self) -> None:
         scenario, streams = self.scenario, self.streams
-        self.arrivals: list[Arrivals] = []
-        self.plans: list[OrderPlan] = []
-        self.orders: list[_Orders] = []
-        self.order_ids: list[list[str]] = []
-        self.sku_of: list[list[int]] = []
-        self.units_of: list[list[int]] = []
-        self.handling_of: list[list[float]] = []
-        self.cancels_of: list[list[bool]] = []
-        self.failed_of: list[list[list[int]]] = []  # failed handler attempts per copy
-        self.copies_of: list[list[list[tuple[int, float]]]] = []
-        self.dropped_of: list[list[int]] = []  # copies every handler attempt failed for
+        self.orders: list[ChannelOrders] = []
         self.backoff: list[BlockSampler] = []
         for channel in scenario.channels:
             arrivals = draw_arrivals(channel, self.skus, self.duration,
                                      streams(f"demand/{channel.name}"),
                                      streams(f"units/{channel.name}"))
-            self.arrivals.append(arrivals)
-            self.plans.append(draw_plan(channel, scenario.warehouse, arrivals, streams))
-            self.orders.append(_Orders(len(arrivals)))
-            plan = self.plans[-1]
-            # Python lists of the per-order draws the event loop reads (numpy scalar
-            # indexing is slow there).
-            self.sku_of.append(arrivals.skus.tolist())
-            self.units_of.append(arrivals.units.tolist())
-            self.handling_of.append(plan.handling.tolist())
-            self.cancels_of.append(plan.cancels.tolist())
-            self.failed_of.append(plan.failed_attempts.tolist())
-            delays = (plan.latency + plan.retry_delay).tolist()
-            dropped = plan.dropped.tolist()
-            self.copies_of.append([
-                [(copy, delays[j][copy]) for copy in range(n) if not dropped[j][copy]]
-                for j, n in enumerate(plan.copies.tolist())])
-            self.dropped_of.append([sum(dropped[j][:n]) for j, n in
-                                    enumerate(plan.copies.tolist())])
-            self.order_ids.append([f"{channel.name}-{j + 1}" for j in range(len(arrivals))])
+            plan = draw_plan(channel, scenario.warehouse, arrivals, streams)
+            self.orders.append(ChannelOrders(channel.name, arrivals, plan, len(self.skus)))
             self.backoff.append(BlockSampler(channel.webhook.retry_backoff,
                                              streams(f"cancel-backoff/{channel.name}")))
 
@@ -215,7 +159,8 @@ class Simulation:
 
     def _sellable(self, k: int) -> bool:
         """Units beyond the buffer are on the shelf and promised to no buyer (the truth)."""
-        return self.physical[k] - self.committed[k] - self.buffer_units[k] > 0
+        stock = self.stock
+        return stock.physical[k] - stock.committed[k] - stock.buffer_units[k] > 0
 
     def _listing_changed(self, channel: int, sku: int, value: int) -> None:
         self.gaps.listing(self.env.now, channel, sku, value)
@@ -224,47 +169,31 @@ class Simulation:
         """The engine's figures for SKU ``k`` may have changed: republish if needed."""
         now = self.env.now
         name = self.sku_names[k]
+        stock = self.stock
         available = self.engine.available(name)
         buffer = self.buffer(name, available, now)
-        self.available[k] = available
-        self.buffer_units[k] = buffer
+        stock.available[k] = available
+        stock.buffer_units[k] = buffer
         self.hidden.update(now, k, min(buffer, available) if available > 0 else 0)
         self.gaps.stock(now, k, self._sellable(k))
         published = available - buffer if available > buffer else 0
-        if published != self.published[k]:
-            self.published[k] = published
-            self.published_changes.append((now, k))
+        if published != stock.published[k]:
+            stock.published[k] = published
+            self.logs.published_changes.append((now, k))
             self.sync.notify(k)
 
     def _physical_changed(self, k: int) -> None:
         self.gaps.stock(self.env.now, k, self._sellable(k))
 
-    def note_push(self, channel: int, sku: int, computed_at: float, sent_at: float, value: int,
-                  before: int, applied: bool, mode: str) -> None:
-        """Log a push as it reaches a listing (called by the sync process)."""
-        if not self.tables:
-            return
-        self.push_log.append((channel, sku, mode, computed_at, sent_at, self.env.now, value,
-                              self.published[sku], before, self.markets[channel].listing[sku],
-                              applied))
-
-    def record_staleness(self, values: list[int], pulled_at: float, now: float) -> None:
-        """Count pushed values above what the engine publishes at the moment of sending."""
-        channels = len(self.markets)
-        for k, value in enumerate(values):
-            excess = value - self.published[k]
-            if excess > 0:
-                self.overstated[k] += channels
-                self.overstated_excess[k] += excess * channels
-
     # -- buyers and order webhooks -------------------------------------------------------
 
     def _schedule_buyers(self) -> None:
         """Merge every channel's buyers into one time-ordered chain of sale events."""
-        times = np.concatenate([a.times for a in self.arrivals])
+        arrivals = [orders.arrivals for orders in self.orders]
+        times = np.concatenate([a.times for a in arrivals])
         channel = np.concatenate([np.full(len(a), c, dtype=np.int64)
-                                  for c, a in enumerate(self.arrivals)])
-        index = np.concatenate([np.arange(len(a), dtype=np.int64) for a in self.arrivals])
+                                  for c, a in enumerate(arrivals)])
+        index = np.concatenate([np.arange(len(a), dtype=np.int64) for a in arrivals])
         order = np.lexsort((index, channel, times))
         self._buyer_queue = list(zip(times[order].tolist(), channel[order].tolist(),
                                      index[order].tolist(), strict=True))
@@ -282,33 +211,33 @@ class Simulation:
         self._sale(c, j)
 
     def _sale(self, c: int, j: int) -> None:
-        k, units = self.sku_of[c][j], self.units_of[c][j]
+        orders = self.orders[c]
+        k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
-            self.lost[c][k] += 1
+            orders.lost[k] += 1
             return
-        self.orders[c].accepted[j] = True
-        self.committed[k] += units  # promised to this buyer from now on
+        orders.accepted[j] = True
+        self.stock.committed[k] += units  # promised to this buyer from now on
         self._physical_changed(k)
         market.sell(self.env.now, k, units)
-        self.counts["dead_letter_orders"] += self.dropped_of[c][j]
-        for copy, delay in self.copies_of[c][j]:
+        self.counts.dead_letter_orders += orders.dropped[j]
+        for copy, delay in orders.copies[j]:
             self.call_later(delay, self._deliver, (c, j, copy))
-        if self.cancels_of[c][j]:
-            self.call_later(float(self.plans[c].cancel_after[j]), self._buyer_cancels, (c, j))
+        if orders.cancels[j]:
+            self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
 
     def _deliver(self, event: Fired[tuple[int, int, int]]) -> None:
         c, j, copy = event.value
         now = self.env.now
-        k, units = self.sku_of[c][j], self.units_of[c][j]
         orders = self.orders[c]
-        result = self.engine.reserve(self.sku_names[k], units, self.order_ids[c][j],
-                                     self.channel_names[c], now)
+        k, units = orders.sku[j], orders.units[j]
+        result = self.engine.reserve(self.sku_names[k], units, orders.ids[j], orders.name, now)
         status = result.status
-        orders.deliveries[j] += 1
-        self.deliveries_log.append((c, j, copy, now, self.failed_of[c][j][copy],
-                                    status._value_))
-        first = orders.first_seen[j] != orders.first_seen[j]  # NaN: never seen before
+        deliveries = orders.deliveries[j] + 1
+        orders.deliveries[j] = deliveries
+        self.logs.deliveries.append((c, j, copy, now, orders.failed[j][copy], status._value_))
+        first = deliveries == 1  # the first copy of this order to reach the engine
         if first:
             orders.first_seen[j] = now
             self.sync.own_order_seen(c, k, units)
@@ -316,49 +245,51 @@ class Simulation:
             orders.reservations[j] += 1
             if first:
                 orders.reserved[j] = now
-                self.call_later(self.handling_of[c][j], self._ship, (c, j))
+                self.call_later(orders.handling[j], self._ship, (c, j))
             self._stock_changed(k)
         elif status is _REJECTED:
             if first:
                 orders.oversold[j] = now  # the order is cancelled on its marketplace
-                self.committed[k] -= units
+                self.stock.committed[k] -= units
                 self._physical_changed(k)
         elif status is _DUPLICATE:
-            self.counts["duplicate"] += 1
+            self.counts.duplicate += 1
         elif status is _MISMATCH:
-            self.counts["mismatch"] += 1
+            self.counts.mismatch += 1
 
     # -- cancellations -------------------------------------------------------------------
 
     def _buyer_cancels(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
-        orders, plan = self.orders[c], self.plans[c]
-        if orders.oversold[j] == orders.oversold[j]:  # already cancelled by the seller
+        orders = self.orders[c]
+        plan = orders.plan
+        if is_set(orders.oversold[j]):  # already cancelled by the seller
             return
         orders.cancelled[j] = self.env.now
-        k = self.sku_of[c][j]
-        self.committed[k] -= self.units_of[c][j]  # the unit stays on the shelf
+        k = orders.sku[j]
+        self.stock.committed[k] -= orders.units[j]  # the unit stays on the shelf
         self._physical_changed(k)
         if not plan.cancel_lost[j]:
             self.call_later(float(plan.cancel_latency[j]), self._deliver_cancel, (c, j, 1))
 
     def _deliver_cancel(self, event: Fired[tuple[int, int, int]]) -> None:
         c, j, attempt = event.value
-        k = self.sku_of[c][j]
+        orders = self.orders[c]
+        k = orders.sku[j]
         try:
-            result = self.engine.release(self.order_ids[c][j], self.sku_names[k], self.env.now)
+            result = self.engine.release(orders.ids[j], self.sku_names[k], self.env.now)
         except UnknownOrder:  # the order webhook has not arrived yet: the runner retries
             if attempt < self.scenario.channels[c].webhook.max_attempts:
-                self.counts["redeliveries"] += 1
+                self.counts.redeliveries += 1
                 self.call_later(self.backoff[c](), self._deliver_cancel, (c, j, attempt + 1))
             else:
-                self.counts["dead_letter_cancels"] += 1
+                self.counts.dead_letter_cancels += 1
             return
         except OrderStateError:
-            self.counts["cancel_too_late"] += 1
+            self.counts.cancel_too_late += 1
             return
         if result.written:
-            self.orders[c].released[j] = self.env.now
+            orders.released[j] = self.env.now
             self._stock_changed(k)
 
     # -- running -------------------------------------------------------------------------
@@ -379,21 +310,27 @@ class Simulation:
         engine = self.engine
         if warehouse.cycle_count_every and isinstance(engine, Ledger):  # engine kind "ledger"
             env.process(self._cycle_counts(engine, float(warehouse.cycle_count_every)))
-        self.warmup = float(scenario.warmup)
         if self.warmup > 0:
             self.call_later(self.warmup, self._end_warmup, None)
-        from racesim.sim.results import collect
-
         try:
             with _without_cyclic_gc():
                 env.run(until=self.duration)
                 self.hidden.close(self.duration)
                 self.gaps.close(self.duration)
-                result = collect(self, tables=self.tables)
+                result = collect(self.state(), tables=self.tables)
         finally:
             self._close_engine()
         self._release()
         return result
+
+    def state(self) -> SimulationState:
+        """The simulation's records as the results read them (see :mod:`.state`)."""
+        return SimulationState(
+            engine=self.engine, sku_names=self.sku_names, channel_names=self.channel_names,
+            duration=self.duration, warmup=self.warmup,
+            stranded_after=float(self.scenario.metrics.stranded_after), channels=self.orders,
+            stock=self.stock, counts=self.counts, logs=self.logs, gaps=self.gaps,
+            hidden=self.hidden, sync=self.sync.record)
 
     def _close_engine(self) -> None:
         """Close the engine; with ``discard``, delete its storage (a throwaway ledger)."""
@@ -407,7 +344,6 @@ class Simulation:
         """Break the simulation's reference cycles so that it is freed at once."""
         for market in self.markets:
             market.on_change = _ignore_listing_change
-        self.sync.sim = None  # type: ignore[assignment]
 
     def _end_warmup(self, event: Fired[None]) -> None:
         """Metrics count from here: time integrals restart (orders are filtered later)."""
@@ -416,21 +352,22 @@ class Simulation:
 
     def _shrink(self, event: Fired[int]) -> None:
         k = event.value
-        if self.physical[k] > 0:  # a unit vanishes; nobody tells the ledger
-            self.physical[k] -= 1
+        physical = self.stock.physical
+        if physical[k] > 0:  # a unit vanishes; nobody tells the ledger
+            physical[k] -= 1
             self._physical_changed(k)
 
     def _cycle_counts(self, ledger: Ledger, every: float) -> Generator[simpy.Event, None, None]:
         """Count the shelves; post the difference to the ledger as an ADJUST with a reason."""
-        env, number = self.env, 0
+        env, number, stock = self.env, 0, self.stock
         while True:
             yield env.timeout(every)
             number += 1
             for k, name in enumerate(self.sku_names):
                 recorded = ledger.stock(name).on_hand
-                counted = self.physical[k] - self.receiving[k]  # returns not yet booked wait
+                counted = stock.physical[k] - stock.receiving[k]  # returns not yet booked wait
                 # in receiving, not on the shelves: counting them would book them twice
-                self.drift.append((env.now, k, recorded, counted))
+                self.logs.drift.append((env.now, k, recorded, counted))
                 if recorded != counted:
                     ledger.adjust(name, counted - recorded,
                                        f"cycle count #{number}: {counted} counted, "
@@ -442,11 +379,12 @@ class Simulation:
     def _ship(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
         orders = self.orders[c]
-        if orders.cancelled[j] == orders.cancelled[j]:
+        if is_set(orders.cancelled[j]):
             return  # the buyer cancelled: the marketplace tells the warehouse not to ship
-        k, units = self.sku_of[c][j], self.units_of[c][j]
-        order_id, name, now = self.order_ids[c][j], self.sku_names[k], self.env.now
-        shipped = self.physical[k] >= units
+        k, units = orders.sku[j], orders.units[j]
+        order_id, name, now = orders.ids[j], self.sku_names[k], self.env.now
+        stock = self.stock
+        shipped = stock.physical[k] >= units
         if shipped:
             try:
                 self.engine.fulfill(order_id, name, now)
@@ -455,50 +393,50 @@ class Simulation:
         if not shipped:
             # The ledger promised units that are not on the shelf (shrinkage, or a count
             # booked them out): the warehouse cancels the line — an oversell found late.
-            self.counts["short_shipments"] += 1
+            self.counts.short_shipments += 1
             orders.short[j] = now
             self.engine.release(order_id, name, now)
-            self.committed[k] -= units
+            stock.committed[k] -= units
             self._stock_changed(k)
             return
         orders.fulfilled[j] = now
         # A shipment moves units from reserved to gone: available, the buffer and the
         # unpromised shelf stock are all unchanged, so nothing is republished.
-        self.physical[k] -= units
-        self.committed[k] -= units
-        plan = self.plans[c]
+        stock.physical[k] -= units
+        stock.committed[k] -= units
+        plan = orders.plan
         if plan.returns[j]:
             self.call_later(float(plan.return_delay[j]), self._return_arrives, (c, j))
 
     def _return_arrives(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
-        k = self.sku_of[c][j]
-        self.physical[k] += self.units_of[c][j]
-        self.orders[c].return_arrived[j] = self.env.now
+        orders = self.orders[c]
+        k, units = orders.sku[j], orders.units[j]
+        self.stock.physical[k] += units
+        orders.return_arrived[j] = self.env.now
         self._physical_changed(k)
         if self.scenario.warehouse.return_recording == "early":
             self._record_return(event)
         else:
-            self.receiving[k] += self.units_of[c][j]
-            plan = self.plans[c]
+            self.stock.receiving[k] += units
+            plan = orders.plan
             self.call_later(float(plan.confirm_delay[j] + plan.return_webhook[j]),
                             self._record_return, (c, j))
 
     def _record_return(self, event: Fired[tuple[int, int]]) -> None:
         c, j = event.value
-        k = self.sku_of[c][j]
-        self.engine.return_(self.order_ids[c][j], self.sku_names[k],
-                            self.units_of[c][j], f"RMA-{self.order_ids[c][j]}",
-                            self.env.now)
-        self.orders[c].return_recorded[j] = self.env.now
+        orders = self.orders[c]
+        k, units, order_id = orders.sku[j], orders.units[j], orders.ids[j]
+        self.engine.return_(order_id, self.sku_names[k], units, f"RMA-{order_id}", self.env.now)
+        orders.return_recorded[j] = self.env.now
         if self.scenario.warehouse.return_recording != "early":
-            self.receiving[k] -= self.units_of[c][j]
+            self.stock.receiving[k] -= units
         self._stock_changed(k)
 
     def _restocks(self, k: int, config: PeriodicRestockConfig | OrderUpToRestockConfig
                   ) -> Generator[simpy.Event, None, None]:
         """Place purchase orders for SKU ``k``: periodic quantities or order-up-to a level."""
-        env, name = self.env, self.sku_names[k]
+        env, name, stock = self.env, self.sku_names[k], self.stock
         lead = BlockSampler(_as_distribution(config.lead_time),
                             self.streams(f"lead-time/{name}"), 64)
         while True:
@@ -507,20 +445,20 @@ class Simulation:
                 quantity = int(config.quantity)
             else:
                 yield env.timeout(float(config.review))
-                position = self.engine.available(name) + self.on_order[k]
+                position = self.engine.available(name) + stock.on_order[k]
                 if position > config.reorder_point:
                     continue
                 quantity = int(config.level) - position
             if quantity > 0:
-                self.purchase_orders[k] += 1
-                self.on_order[k] += quantity
-                self.call_later(lead(), self._receive, (k, quantity, self.purchase_orders[k]))
+                stock.purchase_orders[k] += 1
+                stock.on_order[k] += quantity
+                self.call_later(lead(), self._receive, (k, quantity, stock.purchase_orders[k]))
 
     def _receive(self, event: Fired[tuple[int, int, int]]) -> None:
         k, quantity, number = event.value
-        name = self.sku_names[k]
-        self.on_order[k] -= quantity
-        self.physical[k] += quantity
+        name, stock = self.sku_names[k], self.stock
+        stock.on_order[k] -= quantity
+        stock.physical[k] += quantity
         self.engine.restock(name, quantity, f"PO-{name}-{number}", self.env.now)
         self._stock_changed(k)
 

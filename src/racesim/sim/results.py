@@ -1,26 +1,25 @@
 """What one simulated replication produced: tidy tables and the metrics built from them.
 
-Rates carry Wilson 95 % intervals (:mod:`racesim.util.stats`). Times are seconds of simulated
-time; unit-hours are units × hours. Metrics count from the end of the scenario's
-``warmup`` (orders placed before it, and time before it, are left out); the tables hold
-the whole run.
+The metrics are a :class:`~racesim.sim.summary.Summary` (each field's unit and basis is
+documented there) plus the same counts per channel and per SKU. Rates carry Wilson 95 %
+intervals (:mod:`racesim.util.stats`). Times are seconds of simulated time; unit-hours
+are units × hours. Metrics count from the end of the scenario's ``warmup`` (orders placed
+before it, and time before it, are left out); the tables hold the whole run. Everything
+is read from the run's :class:`~racesim.sim.state.SimulationState`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from racesim.sim.state import Reflections, SimulationState, set_mask
+from racesim.sim.summary import Summary
 from racesim.util.stats import wilson_interval
 
-if TYPE_CHECKING:
-    from racesim.sim.model import Simulation
-    from racesim.sim.sync import Reflections
-
-__all__ = ["SimulationResult", "collect", "sync_latencies"]
+__all__ = ["SimulationResult", "collect", "summarise", "sync_latencies"]
 
 ORDER_COLUMNS = ["order_id", "channel", "sku", "units", "placed_at", "accepted", "copies",
                  "deliveries", "first_seen_at", "reserved_at", "oversold_at", "cancelled_at",
@@ -32,7 +31,8 @@ ORDER_COLUMNS = ["order_id", "channel", "sku", "units", "placed_at", "accepted",
 class SimulationResult:
     """Tables and metrics of one replication.
 
-    ``summary`` holds the run's metrics (see :func:`summarise`); ``per_channel`` and
+    ``summary`` holds the run's metrics (see :class:`~racesim.sim.summary.Summary`);
+    ``per_channel`` and
     ``per_sku`` the same counts broken down. The tables: ``orders`` (one row per buyer,
     lost sales included, with every timestamp and the outcome), ``deliveries`` (one row
     per webhook copy that reached the engine), ``pushes`` (one row per push that reached
@@ -40,7 +40,7 @@ class SimulationResult:
     event log), ``drift`` (every cycle count per SKU).
     """
 
-    summary: dict[str, object]
+    summary: Summary
     per_channel: pd.DataFrame
     per_sku: pd.DataFrame
     orders: pd.DataFrame
@@ -115,12 +115,12 @@ def sync_latencies(changes: list[tuple[float, int]],
     return worst[np.isfinite(worst)]
 
 
-def _orders_frame(sim: Simulation) -> pd.DataFrame:
+def _orders_frame(sim: SimulationState) -> pd.DataFrame:
     parts = []
-    for c, (arrivals, plan, orders) in enumerate(zip(sim.arrivals, sim.plans, sim.orders,
-                                                     strict=True)):
+    for orders in sim.channels:
+        arrivals, plan = orders.arrivals, orders.plan
         frame = pd.DataFrame({
-            "order_id": sim.order_ids[c], "channel": sim.channel_names[c],
+            "order_id": orders.ids, "channel": orders.name,
             "sku": np.asarray(sim.sku_names, dtype=object)[arrivals.skus]
             if len(arrivals) else [],
             "units": arrivals.units, "placed_at": arrivals.times, "accepted": orders.accepted,
@@ -133,6 +133,7 @@ def _orders_frame(sim: Simulation) -> pd.DataFrame:
         })
         parts.append(frame)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ORDER_COLUMNS)
+    # pandas reads the unset (NaN) times as missing: notna() is "it happened"
     outcome = np.select(
         [~frame["accepted"].astype(bool), frame["oversold_at"].notna(),
          frame["short_at"].notna(), frame["fulfilled_at"].notna(),
@@ -145,12 +146,13 @@ def _orders_frame(sim: Simulation) -> pd.DataFrame:
     return frame.reset_index(drop=True)[ORDER_COLUMNS]
 
 
-def _order_arrays(sim: Simulation, warmup: float) -> dict[str, np.ndarray]:
-    """Every buyer placed after ``warmup`` as flat numpy arrays (no DataFrame: this is hot)."""
+def _order_arrays(sim: SimulationState) -> dict[str, np.ndarray]:
+    """Every buyer placed after the warm-up as flat numpy arrays (no DataFrame: this is hot)."""
     arrays: dict[str, list[np.ndarray]] = {name: [] for name in (
         "channel", "sku", "placed", "accepted", "first_seen", "reserved", "oversold", "fulfilled",
         "released", "short", "reservations")}
-    for c, (arrivals, orders) in enumerate(zip(sim.arrivals, sim.orders, strict=True)):
+    for c, orders in enumerate(sim.channels):
+        arrivals = orders.arrivals
         arrays["channel"].append(np.full(len(arrivals), c, dtype=np.int64))
         arrays["sku"].append(arrivals.skus)
         arrays["placed"].append(arrivals.times)
@@ -164,7 +166,7 @@ def _order_arrays(sim: Simulation, warmup: float) -> dict[str, np.ndarray]:
         arrays["reservations"].append(np.asarray(orders.reservations, dtype=np.int64))
     flat = {name: np.concatenate(parts) if parts else np.empty(0)
             for name, parts in arrays.items()}
-    counted = flat["placed"] >= warmup  # orders placed during the warm-up are not counted
+    counted = flat["placed"] >= sim.warmup  # orders placed during the warm-up are not counted
     return {name: values[counted] for name, values in flat.items()}
 
 
@@ -178,14 +180,14 @@ def _counts(group: np.ndarray, size: int, orders: dict[str, np.ndarray],
     accepted = orders["accepted"]
     counts = {
         "orders": per(accepted),
-        "oversold": per(accepted & ~np.isnan(orders["oversold"])),
+        "oversold": per(accepted & set_mask(orders["oversold"])),
         "lost_sales": per(~accepted),
-        "delivered_orders": per(accepted & ~np.isnan(orders["first_seen"])),
+        "delivered_orders": per(accepted & set_mask(orders["first_seen"])),
         "deliveries": np.bincount(delivered_group, minlength=size).astype(np.int64),
         "duplicates_absorbed": np.bincount(delivered_group[duplicate],
                                            minlength=size).astype(np.int64),
         "extra_reservations": per(accepted, np.maximum(orders["reservations"] - 1, 0)),
-        "short_shipments": per(accepted & ~np.isnan(orders["short"])),
+        "short_shipments": per(accepted & set_mask(orders["short"])),
     }
     counts["duplicate_deliveries"] = counts["deliveries"] - counts["delivered_orders"]
     return counts
@@ -201,7 +203,95 @@ def _rate_table(counts: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
     return table
 
 
-def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
+def _breakdowns(sim: SimulationState, orders: dict[str, np.ndarray]
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The counts and rates per channel and per SKU (orders placed after the warm-up)."""
+    log = sim.logs.deliveries
+    warmup = sim.warmup
+    if warmup > 0:
+        placed = [channel.arrivals.times.tolist() for channel in sim.channels]
+        log = [row for row in log if placed[row[0]][row[1]] >= warmup]
+    delivered_channel = np.fromiter((row[0] for row in log), dtype=np.int64, count=len(log))
+    delivered_sku = np.fromiter((sim.channels[row[0]].sku[row[1]] for row in log),
+                                dtype=np.int64, count=len(log))
+    duplicate = np.fromiter((row[5] == "duplicate" for row in log), dtype=bool, count=len(log))
+    n_channels, n_skus = len(sim.channel_names), len(sim.sku_names)
+    gap_seconds = sim.gaps.seconds
+    per_channel = _rate_table(
+        _counts(orders["channel"], n_channels, orders, delivered_channel, duplicate),
+        pd.Index(sim.channel_names, name="channel"))
+    per_channel["visibility_gap_s"] = [sum(row) for row in gap_seconds]
+    per_sku = _rate_table(
+        _counts(orders["sku"], n_skus, orders, delivered_sku, duplicate),
+        pd.Index(sim.sku_names, name="sku"))
+    per_sku["visibility_gap_s"] = [sum(gap_seconds[c][k] for c in range(n_channels))
+                                   for k in range(n_skus)]
+    per_sku["hidden_unit_hours"] = np.asarray(sim.hidden.unit_seconds) / 3600.0
+    per_sku["overstated_pushes"] = sim.stock.overstated
+    per_sku["overstated_excess_units"] = sim.stock.overstated_excess
+    return per_channel, per_sku
+
+
+def _stranded(sim: SimulationState, orders: dict[str, np.ndarray]) -> int:
+    """Reservations open (not shipped, released or short) longer than ``stranded_after``."""
+    reserved_at = orders["reserved"]
+    closed = np.fmin(np.fmin(orders["fulfilled"], orders["released"]), orders["short"])
+    closed = np.where(set_mask(closed), closed, sim.duration)  # still open at the end
+    reserved = set_mask(reserved_at)
+    open_for = closed[reserved] - reserved_at[reserved]
+    return int((open_for > sim.stranded_after).sum())
+
+
+def _drift_frame(sim: SimulationState, skus: np.ndarray) -> pd.DataFrame:
+    """Every cycle count after the warm-up: (at, sku name, recorded, counted)."""
+    drift = pd.DataFrame([row for row in sim.logs.drift if row[0] >= sim.warmup],
+                         columns=["at", "sku", "recorded", "counted"])
+    if len(drift):
+        drift["sku"] = skus[drift["sku"].to_numpy()]
+    return drift
+
+
+def _drift_ratios(drift: pd.DataFrame) -> tuple[float | None, float | None]:
+    """Max and mean, over cycle counts, of |recorded − counted| / counted units."""
+    if not len(drift):
+        return None, None
+    per_count = drift.assign(gap=(drift["recorded"] - drift["counted"]).abs()).groupby("at")
+    ratio = (per_count["gap"].sum() / per_count["counted"].sum().clip(lower=1)).to_numpy()
+    return float(ratio.max()), float(ratio.mean())
+
+
+def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataFrame,
+              orders: dict[str, np.ndarray], latency: np.ndarray,
+              drift: pd.DataFrame) -> Summary:
+    """The replication's :class:`~racesim.sim.summary.Summary` from its breakdowns."""
+    def total(column: str) -> int:
+        return int(per_channel[column].sum())
+
+    ordered, oversold = total("orders"), total("oversold")
+    drift_max, drift_mean = _drift_ratios(drift)
+    counts = sim.counts
+    return Summary(
+        orders=ordered, oversold=oversold,
+        oversell_rate=oversold / ordered if ordered else 0.0,
+        oversell_rate_ci=wilson_interval(oversold, ordered),
+        lost_sales=total("lost_sales"), duplicate_deliveries=total("duplicate_deliveries"),
+        duplicates_absorbed=total("duplicates_absorbed"),
+        extra_reservations=total("extra_reservations"),
+        short_shipments=total("short_shipments"),
+        sync_latency_p50_s=float(np.percentile(latency, 50)) if latency.size else 0.0,
+        sync_latency_p99_s=float(np.percentile(latency, 99)) if latency.size else 0.0,
+        stranded_reservations=_stranded(sim, orders),
+        ledger_drift_max=drift_max, ledger_drift_mean=drift_mean,
+        visibility_gap_s=float(per_sku["visibility_gap_s"].sum()),
+        hidden_unit_hours=float(per_sku["hidden_unit_hours"].sum()),
+        overstated_pushes=int(sum(sim.stock.overstated)),
+        overstated_excess_units=int(sum(sim.stock.overstated_excess)),
+        cas_refusals=sim.sync.refused, cancel_too_late=counts.cancel_too_late,
+        dead_letter_orders=counts.dead_letter_orders,
+        dead_letter_cancels=counts.dead_letter_cancels)
+
+
+def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:
     """Build the metrics of a finished simulation, and its tables if ``tables``.
 
     Without ``tables`` only the metrics are built (sweeps of many replications do not
@@ -209,80 +299,12 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
     """
     skus = np.asarray(sim.sku_names, dtype=object)
     channels = np.asarray(sim.channel_names, dtype=object)
-    warmup = float(sim.scenario.warmup)
-    order_arrays = _order_arrays(sim, warmup)
-    log = sim.deliveries_log
-    if warmup > 0:
-        placed = [arrivals.times.tolist() for arrivals in sim.arrivals]
-        log = [row for row in log if placed[row[0]][row[1]] >= warmup]
-    delivered_channel = np.fromiter((row[0] for row in log), dtype=np.int64, count=len(log))
-    delivered_sku = np.fromiter((sim.sku_of[row[0]][row[1]] for row in log), dtype=np.int64,
-                                count=len(log))
-    duplicate = np.fromiter((row[5] == "duplicate" for row in log), dtype=bool, count=len(log))
-    n_channels, n_skus = len(channels), len(skus)
-    per_channel = _rate_table(
-        _counts(order_arrays["channel"], n_channels, order_arrays, delivered_channel,
-                duplicate), pd.Index(sim.channel_names, name="channel"))
-    per_channel["visibility_gap_s"] = [sum(row) for row in sim.gaps.seconds]
-    per_sku = _rate_table(
-        _counts(order_arrays["sku"], n_skus, order_arrays, delivered_sku, duplicate),
-        pd.Index(sim.sku_names, name="sku"))
-    per_sku["visibility_gap_s"] = [sum(sim.gaps.seconds[c][k] for c in range(n_channels))
-                                   for k in range(n_skus)]
-    per_sku["hidden_unit_hours"] = np.asarray(sim.hidden.unit_seconds) / 3600.0
-    per_sku["overstated_pushes"] = sim.overstated
-    per_sku["overstated_excess_units"] = sim.overstated_excess
-    latency = sync_latencies([change for change in sim.published_changes
-                              if change[0] >= warmup], sim.sync.reflections)
-
-    stranded_after = float(sim.scenario.metrics.stranded_after)
-    reserved_at = order_arrays["reserved"]
-    closed = np.fmin(np.fmin(order_arrays["fulfilled"], order_arrays["released"]),
-                     order_arrays["short"])
-    closed = np.where(np.isnan(closed), sim.duration, closed)
-    open_for = closed[~np.isnan(reserved_at)] - reserved_at[~np.isnan(reserved_at)]
-    stranded = int((open_for > stranded_after).sum())
-
-    drift = pd.DataFrame([row for row in sim.drift if row[0] >= warmup],
-                         columns=["at", "sku", "recorded", "counted"])
-    drift_max: float | None
-    drift_mean: float | None
-    if len(drift):
-        drift["sku"] = skus[drift["sku"].to_numpy()]
-        per_count = drift.assign(gap=(drift["recorded"] - drift["counted"]).abs()).groupby("at")
-        ratio = (per_count["gap"].sum() / per_count["counted"].sum().clip(lower=1)).to_numpy()
-        drift_max, drift_mean = float(ratio.max()), float(ratio.mean())
-    else:
-        drift_max = drift_mean = None
-
-    totals = {name: int(per_channel[name].sum()) for name in (
-        "orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
-        "extra_reservations", "short_shipments")}
-    low, high = wilson_interval(totals["oversold"], totals["orders"])
-    summary: dict[str, object] = {
-        "orders": totals["orders"],
-        "oversold": totals["oversold"],
-        "oversell_rate": totals["oversold"] / totals["orders"] if totals["orders"] else 0.0,
-        "oversell_rate_ci": [low, high],
-        "lost_sales": totals["lost_sales"],
-        "duplicate_deliveries": totals["duplicate_deliveries"],
-        "duplicates_absorbed": totals["duplicates_absorbed"],
-        "extra_reservations": totals["extra_reservations"],
-        "short_shipments": totals["short_shipments"],
-        "sync_latency_p50_s": float(np.percentile(latency, 50)) if latency.size else 0.0,
-        "sync_latency_p99_s": float(np.percentile(latency, 99)) if latency.size else 0.0,
-        "stranded_reservations": stranded,
-        "ledger_drift_max": drift_max,
-        "ledger_drift_mean": drift_mean,
-        "visibility_gap_s": float(per_sku["visibility_gap_s"].sum()),
-        "hidden_unit_hours": float(per_sku["hidden_unit_hours"].sum()),
-        "overstated_pushes": int(sum(sim.overstated)),
-        "overstated_excess_units": int(sum(sim.overstated_excess)),
-        "cas_refusals": int(getattr(sim.sync, "refused", 0)),
-        "cancel_too_late": sim.counts["cancel_too_late"],
-        "dead_letter_orders": sim.counts["dead_letter_orders"],
-        "dead_letter_cancels": sim.counts["dead_letter_cancels"],
-    }
+    orders = _order_arrays(sim)
+    per_channel, per_sku = _breakdowns(sim, orders)
+    latency = sync_latencies([change for change in sim.logs.published_changes
+                              if change[0] >= sim.warmup], sim.sync.reflections)
+    drift = _drift_frame(sim, skus)
+    summary = summarise(sim, per_channel, per_sku, orders, latency, drift)
     empty = pd.DataFrame()
     result = SimulationResult(summary=summary, per_channel=per_channel, per_sku=per_sku,
                               orders=empty, deliveries=empty, pushes=empty, listings=empty,
@@ -292,26 +314,26 @@ def collect(sim: Simulation, tables: bool = True) -> SimulationResult:
     return result
 
 
-def _add_tables(sim: Simulation, result: SimulationResult, skus: np.ndarray,
+def _add_tables(sim: SimulationState, result: SimulationResult, skus: np.ndarray,
                 channels: np.ndarray) -> None:
     """Fill in the per-order, per-delivery, per-push and per-listing-change tables."""
     result.orders = _orders_frame(sim)
-    rows = sim.deliveries_log
+    rows = sim.logs.deliveries
     result.deliveries = pd.DataFrame({
-        "order_id": [sim.order_ids[c][j] for c, j, *_ in rows],
+        "order_id": [sim.channels[c].ids[j] for c, j, *_ in rows],
         "channel": channels[[r[0] for r in rows]] if rows else [],
-        "sku": skus[[sim.sku_of[c][j] for c, j, *_ in rows]] if rows else [],
+        "sku": skus[[sim.channels[c].sku[j] for c, j, *_ in rows]] if rows else [],
         "copy": [r[2] + 1 for r in rows], "delivered_at": [r[3] for r in rows],
         "failed_attempts": [r[4] for r in rows], "status": [r[5] for r in rows]})
-    pushes = pd.DataFrame(sim.push_log, columns=[
+    pushes = pd.DataFrame(sim.logs.pushes, columns=[
         "channel", "sku", "mode", "computed_at", "sent_at", "visible_at", "value",
         "published_at_visible", "listing_before", "listing_after", "applied"])
     if len(pushes):
         pushes["channel"] = channels[pushes["channel"].to_numpy()]
         pushes["sku"] = skus[pushes["sku"].to_numpy()]
     result.pushes = pushes
-    listings = pd.DataFrame(sim.listing_log or [], columns=["at", "channel", "sku", "value",
-                                                          "cause"])
+    listings = pd.DataFrame(sim.logs.listings or [], columns=["at", "channel", "sku", "value",
+                                                               "cause"])
     if len(listings):
         listings["channel"] = channels[listings["channel"].to_numpy()]
         listings["sku"] = skus[listings["sku"].to_numpy()]

@@ -25,9 +25,11 @@ have not reached the seller yet; delta and compare-and-set pushes never do.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import simpy
+from simpy.events import Timeout
 
 from racesim.scenario.sync import (
     CompareAndSetSyncConfig,
@@ -37,32 +39,35 @@ from racesim.scenario.sync import (
     PeriodicSnapshotSyncConfig,
 )
 from racesim.sim.sampler import BlockSampler
+from racesim.sim.state import Fired, Logs, SkuStock, SyncRecord
 
 if TYPE_CHECKING:
-    from racesim.sim.model import Fired, Simulation
+    from racesim.scenario import Scenario
+    from racesim.sim.marketplace import Marketplace
+    from racesim.sim.streams import Streams
 
 P = TypeVar("P")
 
-__all__ = ["make_sync"]
+__all__ = ["Sync", "SyncContext", "make_sync"]
 
 ALL_SKUS = -1
 
 
-class Reflections:
-    """One marketplace's reflections as three parallel columns (cheap to turn into arrays)."""
+@dataclass(frozen=True, slots=True)
+class SyncContext:
+    """What a sync process works with: the model's clock, listings and per-SKU figures.
 
-    __slots__ = ("computed", "sku", "visible")
+    The sync reads ``stock.published`` and writes ``stock.overstated…`` (staleness) and,
+    with ``tables``, ``logs.pushes``.
+    """
 
-    def __init__(self) -> None:
-        self.sku: list[int] = []
-        self.computed: list[float] = []
-        self.visible: list[float] = []
-
-    def add(self, sku: int, computed_at: float, visible_at: float) -> None:
-        """From ``visible_at`` the listing shows a value computed at ``computed_at``."""
-        self.sku.append(sku)
-        self.computed.append(computed_at)
-        self.visible.append(visible_at)
+    env: simpy.Environment
+    scenario: Scenario
+    streams: Streams
+    markets: list[Marketplace]
+    stock: SkuStock
+    logs: Logs
+    tables: bool
 
 
 class Sync:
@@ -70,23 +75,29 @@ class Sync:
 
     A reflection (sku or ALL_SKUS, computed_at, visible_at) says that from visible_at a
     listing shows a value computed at computed_at: the sync-latency metric is built on
-    them.
+    them (see :class:`~racesim.sim.state.Reflections`, kept in :attr:`record`).
     """
 
     mode = "base"
 
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
-        self.env = sim.env
-        self.config = sim.scenario.sync
-        self.latency = [BlockSampler(ch.listing_latency, sim.streams(f"listing-latency/{ch.name}"))
-                        for ch in sim.scenario.channels]
-        channels, skus = len(sim.markets), len(sim.skus)
+    def __init__(self, context: SyncContext) -> None:
+        self.env = context.env
+        self.markets = context.markets
+        self.published = context.stock.published
+        self.stock = context.stock
+        self.logs = context.logs
+        self.tables = context.tables
+        self.config = context.scenario.sync
+        self.latency = [BlockSampler(ch.listing_latency,
+                                     context.streams(f"listing-latency/{ch.name}"))
+                        for ch in context.scenario.channels]
+        channels, skus = len(self.markets), len(self.published)
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
-        self.reflections = [Reflections() for _ in range(channels)]
+        self.record = SyncRecord(channels)
+        self.reflections = self.record.reflections
         # What the seller believes each listing holds: last value it set, minus the units
         # of the marketplace's own orders it has seen since.
-        self.last_set = [list(sim.published) for _ in range(channels)]
+        self.last_set = [list(self.published) for _ in range(channels)]
         self.own_seen = [[0] * skus for _ in range(channels)]
 
     def start(self) -> None:
@@ -100,7 +111,18 @@ class Sync:
         self.own_seen[channel][sku] += units
 
     def _later(self, delay: float, callback: Callable[[Fired[P]], None], payload: P) -> None:
-        self.sim.call_later(delay, callback, payload)
+        """Run ``callback(event)`` after ``delay`` seconds; ``event.value`` is ``payload``."""
+        # simpy types a callback's event as a plain Event (see Simulation.call_later)
+        Timeout(self.env, delay, payload).callbacks.append(callback)  # type: ignore[arg-type]
+
+    def _note_push(self, channel: int, sku: int, computed_at: float, sent_at: float,
+                   value: int, before: int, applied: bool) -> None:
+        """Log a push as it reaches a listing (with tables only)."""
+        if not self.tables:
+            return
+        self.logs.pushes.append((channel, sku, self.mode, computed_at, sent_at, self.env.now,
+                                 value, self.published[sku], before,
+                                 self.markets[channel].listing[sku], applied))
 
     def _landing_delay(self, channel: int) -> float:
         """Seconds until a push sent now shows on ``channel``'s listing.
@@ -119,8 +141,8 @@ class EventDriven(Sync):
 
     mode = "event_driven"
 
-    def __init__(self, sim: Simulation, config: EventDrivenSyncConfig) -> None:
-        super().__init__(sim)
+    def __init__(self, context: SyncContext, config: EventDrivenSyncConfig) -> None:
+        super().__init__(context)
         self.debounce = float(config.debounce or 0.0)
         self.pending: set[int] = set()
 
@@ -138,7 +160,7 @@ class EventDriven(Sync):
 
     def _send(self, sku: int) -> None:
         now = self.env.now
-        value = self.sim.published[sku]
+        value = self.published[sku]
         # Channels whose pushes land after the same delay share one simulation event.
         landing: dict[float, list[int]] = {}
         for channel in range(len(self.latency)):
@@ -149,14 +171,14 @@ class EventDriven(Sync):
     def _apply(self, event: Fired[tuple[list[int], int, int, float]]) -> None:
         channels, sku, value, sent_at = event.value
         now = self.env.now
-        sim = self.sim
+        markets, tables = self.markets, self.tables
         for channel in channels:
-            market = sim.markets[channel]
+            market = markets[channel]
             before = market.listing[sku]
             market.set_absolute(now, sku, value)
             self.reflections[channel].add(sku, sent_at, now)
-            if sim.tables:
-                sim.note_push(channel, sku, sent_at, sent_at, value, before, True, self.mode)
+            if tables:
+                self._note_push(channel, sku, sent_at, sent_at, value, before, True)
 
 
 class PeriodicAbsolute(Sync):
@@ -166,10 +188,10 @@ class PeriodicAbsolute(Sync):
     are pushed (``periodic_snapshot``); otherwise they are computed at push time.
     """
 
-    def __init__(self, sim: Simulation,
+    def __init__(self, context: SyncContext,
                  config: PeriodicPushTimeSyncConfig | PeriodicSnapshotSyncConfig,
                  snapshot_lag: float = 0.0) -> None:
-        super().__init__(sim)
+        super().__init__(context)
         self.interval = float(config.interval)
         self.snapshot_lag = snapshot_lag
         self.mode = "periodic_snapshot" if snapshot_lag > 0 else "periodic_push_time"
@@ -181,7 +203,7 @@ class PeriodicAbsolute(Sync):
         while True:
             yield self.env.timeout(self.interval)
             pulled_at = self.env.now
-            values = list(self.sim.published)
+            values = list(self.published)
             if self.snapshot_lag > 0:
                 self._later(self.snapshot_lag, self._send, (values, pulled_at))
             else:
@@ -193,22 +215,30 @@ class PeriodicAbsolute(Sync):
 
     def _send_values(self, values: list[int], pulled_at: float) -> None:
         now = self.env.now
-        self.sim.record_staleness(values, pulled_at, now)
+        self._record_staleness(values)
         for channel in range(len(self.latency)):
             self._later(self._landing_delay(channel), self._apply,
                         (channel, values, pulled_at, now))
 
+    def _record_staleness(self, values: list[int]) -> None:
+        """Count pushed values above what the engine publishes at the moment of sending."""
+        channels, published, stock = len(self.markets), self.published, self.stock
+        for k, value in enumerate(values):
+            excess = value - published[k]
+            if excess > 0:
+                stock.overstated[k] += channels
+                stock.overstated_excess[k] += excess * channels
+
     def _apply(self, event: Fired[tuple[int, list[int], float, float]]) -> None:
         channel, values, pulled_at, sent_at = event.value
-        market = self.sim.markets[channel]
+        market = self.markets[channel]
         now = self.env.now
         listing = market.listing
         for sku, value in enumerate(values):
             before = listing[sku]
             if before != value:
                 market.set_absolute(now, sku, value)
-                self.sim.note_push(channel, sku, pulled_at, sent_at, value, before, True,
-                                   self.mode)
+                self._note_push(channel, sku, pulled_at, sent_at, value, before, True)
         self.reflections[channel].add(ALL_SKUS, pulled_at, now)
 
 
@@ -217,8 +247,8 @@ class PeriodicDelta(Sync):
 
     mode = "periodic_delta"
 
-    def __init__(self, sim: Simulation, config: PeriodicDeltaSyncConfig) -> None:
-        super().__init__(sim)
+    def __init__(self, context: SyncContext, config: PeriodicDeltaSyncConfig) -> None:
+        super().__init__(context)
         self.interval = float(config.interval)
 
     def start(self) -> None:
@@ -228,7 +258,7 @@ class PeriodicDelta(Sync):
         while True:
             yield self.env.timeout(self.interval)
             now = self.env.now
-            published = self.sim.published
+            published = self.published
             for channel in range(len(self.latency)):
                 last_set, own_seen = self.last_set[channel], self.own_seen[channel]
                 deltas = []
@@ -242,12 +272,12 @@ class PeriodicDelta(Sync):
 
     def _apply(self, event: Fired[tuple[int, list[tuple[int, int, int]], float]]) -> None:
         channel, deltas, sent_at = event.value
-        market = self.sim.markets[channel]
+        market = self.markets[channel]
         now = self.env.now
         for sku, delta, target in deltas:
             before = market.listing[sku]
             market.add_delta(now, sku, delta)
-            self.sim.note_push(channel, sku, sent_at, sent_at, target, before, True, self.mode)
+            self._note_push(channel, sku, sent_at, sent_at, target, before, True)
         self.reflections[channel].add(ALL_SKUS, sent_at, now)
 
 
@@ -256,12 +286,11 @@ class CompareAndSet(Sync):
 
     mode = "compare_and_set"
 
-    def __init__(self, sim: Simulation, config: CompareAndSetSyncConfig) -> None:
-        super().__init__(sim)
+    def __init__(self, context: SyncContext, config: CompareAndSetSyncConfig) -> None:
+        super().__init__(context)
         self.interval = float(config.interval)
         self.max_retries = int(config.cas_max_retries)
         self.in_flight: set[tuple[int, int]] = set()
-        self.refused = 0
 
     def start(self) -> None:
         self.env.process(self._loop())
@@ -269,7 +298,7 @@ class CompareAndSet(Sync):
     def _loop(self) -> Generator[simpy.Event, None, None]:
         while True:
             yield self.env.timeout(self.interval)
-            published = self.sim.published
+            published = self.published
             for channel in range(len(self.latency)):
                 last_set, own_seen = self.last_set[channel], self.own_seen[channel]
                 for sku, target in enumerate(published):
@@ -279,7 +308,7 @@ class CompareAndSet(Sync):
 
     def _send(self, channel: int, sku: int, attempt: int) -> None:
         expected = self.last_set[channel][sku] - self.own_seen[channel][sku]
-        target = self.sim.published[sku]
+        target = self.published[sku]
         self.in_flight.add((channel, sku))
         self._later(self._landing_delay(channel), self._apply,
                     (channel, sku, expected, target, self.own_seen[channel][sku], attempt,
@@ -287,34 +316,34 @@ class CompareAndSet(Sync):
 
     def _apply(self, event: Fired[tuple[int, int, int, int, int, int, float]]) -> None:
         channel, sku, expected, target, seen_at_send, attempt, sent_at = event.value
-        market = self.sim.markets[channel]
+        market = self.markets[channel]
         now = self.env.now
         before = market.listing[sku]
         applied = market.compare_and_set(now, sku, expected, target)
-        self.sim.note_push(channel, sku, sent_at, sent_at, target, before, applied, self.mode)
+        self._note_push(channel, sku, sent_at, sent_at, target, before, applied)
         self.in_flight.discard((channel, sku))
         if applied:
             self.last_set[channel][sku] = target
             self.own_seen[channel][sku] -= seen_at_send
             self.reflections[channel].add(sku, sent_at, now)
         else:
-            self.refused += 1
+            self.record.refused += 1
             if attempt < self.max_retries:
                 self._send(channel, sku, attempt + 1)
 
 
-def make_sync(sim: Simulation) -> Sync:
+def make_sync(context: SyncContext) -> Sync:
     """The sync process the scenario's ``[sync]`` table asks for."""
-    config = sim.scenario.sync
+    config = context.scenario.sync
     mode = config.mode
     if isinstance(config, EventDrivenSyncConfig):
-        return EventDriven(sim, config)
+        return EventDriven(context, config)
     if isinstance(config, PeriodicPushTimeSyncConfig):
-        return PeriodicAbsolute(sim, config)
+        return PeriodicAbsolute(context, config)
     if isinstance(config, PeriodicSnapshotSyncConfig):
-        return PeriodicAbsolute(sim, config, snapshot_lag=float(config.snapshot_lag))
+        return PeriodicAbsolute(context, config, snapshot_lag=float(config.snapshot_lag))
     if isinstance(config, PeriodicDeltaSyncConfig):
-        return PeriodicDelta(sim, config)
+        return PeriodicDelta(context, config)
     if isinstance(config, CompareAndSetSyncConfig):
-        return CompareAndSet(sim, config)
+        return CompareAndSet(context, config)
     raise ValueError(f"unknown sync mode {mode!r}")

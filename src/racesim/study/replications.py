@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,11 +19,11 @@ from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
+from racesim.sim.summary import RunSummary
 from racesim.study.budget import Budget, check_run
 from racesim.study.executors import Executor, LocalExecutor
-from racesim.util.jsonable import finite, jsonable, plain
+from racesim.util.jsonable import jsonable
 from racesim.util.progress import progress as with_progress
-from racesim.util.stats import mean_interval, wilson_interval
 
 if TYPE_CHECKING:
     from racesim.policy.buffers import AnyPolicy
@@ -33,11 +33,6 @@ __all__ = ["ReplicationTask", "RunResult", "replication_store",
            "run_replication", "run_scenario", "run_task", "scratch_store", "workers_of"]
 
 _DEFAULT_BUDGET = Budget()
-
-SUMMED = ["orders", "oversold", "lost_sales", "duplicate_deliveries", "duplicates_absorbed",
-          "extra_reservations", "short_shipments", "stranded_reservations", "visibility_gap_s",
-          "hidden_unit_hours", "overstated_pushes", "overstated_excess_units", "cas_refusals",
-          "cancel_too_late", "dead_letter_orders", "dead_letter_cancels"]
 
 
 def replication_store(store: str | None, replication: int) -> str | None:
@@ -110,49 +105,35 @@ class RunResult:
 
     @property
     def per_replication(self) -> pd.DataFrame:
-        """One row per replication with its summary metrics."""
+        """One row per replication with its summary metrics.
+
+        The columns are :class:`~racesim.sim.summary.Summary`'s fields, except that each
+        interval ``…_ci`` becomes two columns ``…_low`` and ``…_high``, placed last.
+        """
         rows = []
         for r, result in enumerate(self.replications):
-            row = {key: value for key, value in result.summary.items()
-                   if key != "oversell_rate_ci"}
-            low, high = cast(list[float], result.summary["oversell_rate_ci"])
-            rows.append({"replication": r, **row, "oversell_rate_low": low,
-                         "oversell_rate_high": high})
+            row = result.summary.to_dict()
+            intervals = {key: row.pop(key) for key, value in list(row.items())
+                         if isinstance(value, list)}
+            for key, (low, high) in intervals.items():
+                name = key.removesuffix("_ci")
+                row[f"{name}_low"], row[f"{name}_high"] = low, high
+            rows.append({"replication": r, **row})
         return pd.DataFrame(rows).set_index("replication")
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> RunSummary:
         """Totals over replications; rates pooled with Wilson 95 % intervals.
 
-        ``oversell_rate_ci`` pools every order of every replication (Wilson);
-        ``oversell_rate_between_ci`` is the Student-t interval of the replication
-        rates, which also accounts for oversells clustering within a run.
+        See :class:`~racesim.sim.summary.RunSummary` for every field's unit and basis.
         """
-        frame = self.per_replication
-        summed: dict[str, Any] = {key: plain(frame[key].sum()) for key in SUMMED}
-        totals: dict[str, object] = dict(summed)
-        orders, oversold = int(summed["orders"]), int(summed["oversold"])
-        totals["oversell_rate"] = oversold / orders if orders else 0.0
-        totals["oversell_rate_ci"] = list(wilson_interval(oversold, orders))
-        _, low, high = mean_interval(frame["oversell_rate"].to_numpy())
-        totals["oversell_rate_between_ci"] = [finite(low), finite(high)]
         latencies = np.concatenate([r.sync_latency for r in self.replications])
-        totals["sync_latency_p50_s"] = float(np.percentile(latencies, 50)) if latencies.size \
-            else 0.0
-        totals["sync_latency_p99_s"] = float(np.percentile(latencies, 99)) if latencies.size \
-            else 0.0
-        drift = pd.to_numeric(frame["ledger_drift_max"], errors="coerce").dropna()
-        totals["ledger_drift_max"] = float(drift.max()) if len(drift) else None
-        drift_mean = pd.to_numeric(frame["ledger_drift_mean"], errors="coerce").dropna()
-        totals["ledger_drift_mean"] = float(drift_mean.mean()) if len(drift_mean) else None
-        totals["replications"] = len(self.replications)
-        totals["seed"] = self.seed
-        return totals
+        return RunSummary.pool(self.per_replication, latencies, self.seed)
 
     def to_json(self) -> dict[str, object]:
         """The summary plus ``per_replication``, JSON-ready."""
-        data = self.summary()
+        data: dict[str, object] = self.summary().to_dict()
         data["per_replication"] = [
-            {key: jsonable(value) for key, value in result.summary.items()}
+            {key: jsonable(value) for key, value in result.summary.to_dict().items()}
             for result in self.replications]
         return {key: jsonable(value) for key, value in data.items()}
 

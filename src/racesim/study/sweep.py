@@ -46,6 +46,7 @@ import pandas as pd
 
 from racesim.scenario import Scenario
 from racesim.sim.streams import replication_seeds
+from racesim.sim.summary import Summary
 from racesim.study.budget import Budget, check_sweep
 from racesim.study.executors import Executor, LocalExecutor
 from racesim.study.grid import Grid, GridPoint
@@ -70,7 +71,7 @@ POLICY_COLUMN = "policy"
 INTERVAL_METRICS = ("oversell_rate", "lost_sales", "hidden_unit_hours")
 """Metrics whose per-point mean gets a Student-t 95 % interval (``…_low``, ``…_high``)."""
 
-def _summarise_task(task: ReplicationTask) -> dict[str, object]:
+def _summarise_task(task: ReplicationTask) -> Summary:
     """Simulate one (point, replication) and return its summary metrics."""
     return run_task(task).summary
 
@@ -275,7 +276,7 @@ def _policies(policies: Mapping[str, AnyPolicy] | None
 
 
 def _runs_frame(cells: list[tuple[GridPoint, str | None, AnyPolicy | None]],
-                results: list[dict[str, object]], replications: int,
+                results: list[Summary], replications: int,
                 with_policy: bool) -> pd.DataFrame:
     """One row per (point, replication), in that order."""
     rows: list[dict[str, object]] = []
@@ -287,10 +288,9 @@ def _runs_frame(cells: list[tuple[GridPoint, str | None, AnyPolicy | None]],
             if with_policy:
                 row[POLICY_COLUMN] = name
             row["replication"] = r
-            for key, value in summary.items():
-                if key == "oversell_rate_ci":
-                    interval = list(value)  # type: ignore[call-overload]
-                    row["oversell_rate_ci_low"], row["oversell_rate_ci_high"] = interval
+            for key, value in summary.to_dict().items():
+                if isinstance(value, list):  # an interval: …_low and …_high columns
+                    row[f"{key}_low"], row[f"{key}_high"] = value
                 else:
                     row[key] = value
             rows.append(row)

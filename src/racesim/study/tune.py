@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -192,11 +192,11 @@ class Tuning:
                 for name, value in self.values.items()}
         for key, run in (("confirmation", self.confirmation), ("seed_formula", self.seed_formula)):
             if run is not None:
-                s: dict[str, Any] = run.summary()  # numbers, by the keys read here
-                report[key] = {"seed": s["seed"], "replications": s["replications"],
-                               **self._rate(int(s["oversold"]), int(s["orders"])),
-                               "hidden_unit_hours": s["hidden_unit_hours"] / s["replications"],
-                               "lost_sales": s["lost_sales"] / s["replications"]}
+                s = run.summary()
+                report[key] = {"seed": s.seed, "replications": s.replications,
+                               **self._rate(s.oversold, s.orders),
+                               "hidden_unit_hours": s.hidden_unit_hours / s.replications,
+                               "lost_sales": s.lost_sales / s.replications}
         return report
 
 

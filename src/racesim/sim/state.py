@@ -1,0 +1,234 @@
+"""The state records of one replication: what the model writes, the sync and results read.
+
+:class:`~racesim.sim.model.Simulation` owns every record here: it builds them before the
+run and writes them as events happen. The sync processes (:mod:`.sync`) read the per-SKU
+published values and write their pushes, staleness counts and reflections; the results
+(:mod:`.results`) read everything once the run has ended, through
+:class:`SimulationState`. Neither imports the model.
+
+The records hold parallel lists indexed by SKU number, arrival number or channel number
+(not one object per order): the event loop reads and writes them millions of times, and
+plain list indexing is what Python does fastest. Times are seconds of simulated time.
+
+**Unset times.** A per-order time that has not happened (yet) is NaN, :data:`UNSET` —
+the cheapest encoding in a list of floats and the one numpy and pandas read as missing.
+Read it with :func:`is_set` (one time) or :func:`set_mask` (an array of times), never by
+comparing a value with itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from racesim.ledger import Ledger
+    from racesim.ledger.naive import NaiveCounter
+    from racesim.sim.demand import Arrivals
+    from racesim.sim.plan import OrderPlan
+    from racesim.sim.tracking import HiddenStock, VisibilityGaps
+
+__all__ = ["UNSET", "ChannelOrders", "Counts", "Fired", "Logs", "Reflections",
+           "SimulationState", "SkuStock", "SyncRecord", "is_set", "set_mask"]
+
+UNSET = math.nan
+"""A per-order time that has not happened (see the module's docstring)."""
+
+P_co = TypeVar("P_co", covariant=True)
+
+
+def is_set(at: float) -> bool:
+    """Whether the per-order time ``at`` has happened (is not :data:`UNSET`)."""
+    return not math.isnan(at)
+
+
+def set_mask(times: np.ndarray) -> np.ndarray:
+    """For an array of per-order times: True where the time has happened."""
+    return ~np.isnan(times)
+
+
+class Fired(Protocol[P_co]):
+    """A timeout made by ``call_later`` (model or sync), as its callback sees it."""
+
+    @property
+    def value(self) -> P_co:
+        """The payload ``call_later`` was given."""
+        ...
+
+
+class ChannelOrders:
+    """One channel's buyers: their draws and each order's state, indexed by arrival number.
+
+    The draws (``ids`` … ``dropped``) are fixed before the run, from ``arrivals`` and
+    ``plan``, as Python lists (numpy scalar indexing is slow in the event loop). The
+    state lists are written by the model as the order moves on; every ``…`` time is
+    :data:`UNSET` until it happens.
+    """
+
+    __slots__ = ("accepted", "arrivals", "cancelled", "cancels", "copies", "deliveries",
+                 "dropped", "failed", "first_seen", "fulfilled", "handling", "ids", "lost",
+                 "name", "oversold", "plan", "released", "reservations", "reserved",
+                 "return_arrived", "return_recorded", "short", "sku", "units")
+
+    def __init__(self, name: str, arrivals: Arrivals, plan: OrderPlan, skus: int) -> None:
+        n = len(arrivals)
+        self.name = name
+        self.arrivals = arrivals
+        self.plan = plan
+        # -- draws -----------------------------------------------------------------------
+        self.ids = [f"{name}-{j + 1}" for j in range(n)]  # order ids, as the engine sees them
+        self.sku: list[int] = arrivals.skus.tolist()  # SKU number of each order
+        self.units: list[int] = arrivals.units.tolist()
+        self.handling: list[float] = plan.handling.tolist()  # seconds from reserve to ship
+        self.cancels: list[bool] = plan.cancels.tolist()  # the buyer will cancel
+        self.failed: list[list[int]] = plan.failed_attempts.tolist()  # per webhook copy
+        delays = (plan.latency + plan.retry_delay).tolist()
+        dropped = plan.dropped.tolist()
+        copies = plan.copies.tolist()
+        # (copy number, seconds until it reaches the engine) of each copy that arrives
+        self.copies: list[list[tuple[int, float]]] = [
+            [(copy, delays[j][copy]) for copy in range(c) if not dropped[j][copy]]
+            for j, c in enumerate(copies)]
+        # copies every handler attempt failed for (dead letters)
+        self.dropped: list[int] = [sum(dropped[j][:c]) for j, c in enumerate(copies)]
+        # -- state -----------------------------------------------------------------------
+        self.accepted = [False] * n  # the marketplace's listing showed enough: a sale
+        self.first_seen = [UNSET] * n  # the first copy of the webhook reached the engine
+        self.reserved = [UNSET] * n  # the engine reserved the units (first copy)
+        self.oversold = [UNSET] * n  # the engine refused: cancelled on the marketplace
+        self.cancelled = [UNSET] * n  # the buyer cancelled
+        self.released = [UNSET] * n  # the cancellation released the reservation
+        self.fulfilled = [UNSET] * n  # the warehouse shipped it
+        self.short = [UNSET] * n  # the warehouse found the shelf short and cancelled it
+        self.return_arrived = [UNSET] * n  # the returned units reached the warehouse
+        self.return_recorded = [UNSET] * n  # the return was booked in the engine
+        self.deliveries = [0] * n  # webhook copies that reached the engine
+        self.reservations = [0] * n  # reserve calls answered 'reserved' (naive: may be > 1)
+        self.lost = [0] * skus  # buyers per SKU who found the listing short (no order)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class SkuStock:
+    """The seller's and the warehouse's figures per SKU, indexed by SKU number (units)."""
+
+    __slots__ = ("available", "buffer_units", "committed", "names", "on_order", "overstated",
+                 "overstated_excess", "physical", "published", "purchase_orders",
+                 "receiving")
+
+    def __init__(self, names: list[str], initial: list[int]) -> None:
+        n = len(names)
+        self.names = names
+        self.physical = list(initial)  # on the shelves or in receiving (the truth)
+        self.receiving = [0] * n  # returned units in the warehouse, not yet booked
+        self.committed = [0] * n  # units sold on a marketplace, not shipped/cancelled
+        self.on_order = [0] * n  # units ordered from suppliers, not yet received
+        self.purchase_orders = [0] * n  # purchase orders placed so far (a count)
+        self.buffer_units = [0] * n  # what the buffer policy withholds now
+        self.available = [0] * n  # the engine's available units
+        self.published = [0] * n  # max(available − buffer, 0): what the listings should show
+        self.overstated = [0] * n  # pushes (× channels) above the published value at sending
+        self.overstated_excess = [0] * n  # units by which those pushes overstated it
+
+
+@dataclass(slots=True)
+class Counts:
+    """Events the model counts as they happen (whole run, warm-up included)."""
+
+    duplicate: int = 0
+    """Webhook copies the engine answered 'duplicate'."""
+    mismatch: int = 0
+    """Webhook copies the engine answered 'mismatch' (same id, different content)."""
+    dead_letter_orders: int = 0
+    """Order webhook copies every handler attempt failed for."""
+    dead_letter_cancels: int = 0
+    """Cancellation webhooks that ran out of attempts before the order arrived."""
+    cancel_too_late: int = 0
+    """Cancellations that reached an order already shipped."""
+    short_shipments: int = 0
+    """Reserved orders the warehouse could not ship (the shelf held too few units)."""
+    redeliveries: int = 0
+    """Cancellation webhooks retried because their order had not arrived yet."""
+
+
+class Logs:
+    """Row logs the tables are built from; rows are plain tuples (cheap to append).
+
+    ``deliveries``: (channel, arrival, copy, at, failed attempts, status) per webhook
+    copy that reached the engine; ``pushes``: (channel, sku, mode, computed at, sent at,
+    visible at, value, published when visible, listing before, listing after, applied)
+    per push that reached a listing (only with tables); ``listings``: (at, channel, sku,
+    value, cause) per listing change, or None without tables; ``published_changes``:
+    (at, sku) per change of a published value; ``drift``: (at, sku, recorded, counted)
+    per SKU at each cycle count.
+    """
+
+    __slots__ = ("deliveries", "drift", "listings", "published_changes", "pushes")
+
+    def __init__(self, tables: bool) -> None:
+        self.deliveries: list[tuple[int, int, int, float, int, str]] = []
+        self.pushes: list[tuple[int, int, str, float, float, float, int, int, int, int,
+                                bool]] = []
+        self.listings: list[tuple[float, int, int, int, str]] | None = [] if tables else None
+        self.published_changes: list[tuple[float, int]] = []
+        self.drift: list[tuple[float, int, int, int]] = []
+
+
+class Reflections:
+    """One marketplace's reflections as three parallel columns (cheap to turn into arrays).
+
+    A reflection (sku or ``ALL_SKUS`` = −1, computed at, visible at) says that from
+    ``visible at`` the listing shows a value the seller computed at ``computed at``: the
+    sync-latency metric is built on them.
+    """
+
+    __slots__ = ("computed", "sku", "visible")
+
+    def __init__(self) -> None:
+        self.sku: list[int] = []
+        self.computed: list[float] = []
+        self.visible: list[float] = []
+
+    def add(self, sku: int, computed_at: float, visible_at: float) -> None:
+        """From ``visible_at`` the listing shows a value computed at ``computed_at``."""
+        self.sku.append(sku)
+        self.computed.append(computed_at)
+        self.visible.append(visible_at)
+
+
+class SyncRecord:
+    """What the sync process leaves for the metrics: reflections per channel, refusals."""
+
+    __slots__ = ("reflections", "refused")
+
+    def __init__(self, channels: int) -> None:
+        self.reflections = [Reflections() for _ in range(channels)]
+        self.refused = 0  # compare-and-set pushes a marketplace refused
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationState:
+    """Everything a finished replication leaves for its metrics and tables.
+
+    ``duration``, ``warmup`` and ``stranded_after`` are seconds (from the scenario);
+    ``channels`` and ``channel_names`` are indexed by channel number, ``sku_names`` by
+    SKU number.
+    """
+
+    engine: Ledger | NaiveCounter
+    sku_names: list[str]
+    channel_names: list[str]
+    duration: float
+    warmup: float
+    stranded_after: float
+    channels: list[ChannelOrders]
+    stock: SkuStock
+    counts: Counts
+    logs: Logs
+    gaps: VisibilityGaps
+    hidden: HiddenStock
+    sync: SyncRecord
