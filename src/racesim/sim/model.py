@@ -37,7 +37,7 @@ from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, Un
 from racesim.ledger import CommandStatus, Ledger
 from racesim.ledger.protocol import open_engine
 from racesim.policy.buffers import AnyPolicy, bind_policy
-from racesim.sim.demand import draw_arrivals
+from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
 from racesim.sim.sampler import BlockSampler, Sampleable
@@ -179,10 +179,11 @@ class Simulation:
         self.copies_of: list[list[list[tuple[int, float]]]] = []
         self.dropped_of: list[list[int]] = []  # copies every handler attempt failed for
         self.backoff: list[BlockSampler] = []
+        factors = day_multipliers(self.skus, self.duration, streams)  # None: all Poisson
         for channel in scenario.channels:
             arrivals = draw_arrivals(channel, self.skus, self.duration,
                                      streams(f"demand/{channel.name}"),
-                                     streams(f"units/{channel.name}"))
+                                     streams(f"units/{channel.name}"), factors)
             self.arrivals.append(arrivals)
             self.plans.append(draw_plan(channel, scenario.warehouse, arrivals, streams))
             self.orders.append(_Orders(len(arrivals)))
