@@ -13,8 +13,8 @@ each channel's hourly profile and bursts. A day's count of orders of mean μ is 
 negative binomial with variance μ + dispersion·μ²: the "NB2" parametrisation of the
 count-data literature (Cameron & Trivedi, *Regression Analysis of Count Data*, 2013,
 ch. 3), whose "size" (R's ``size``, scipy's ``n``) is 1/dispersion. ``dispersion`` → 0
-gives back Poisson; 1 means a day's demand is as likely to be a third of its mean as
-twice it.
+gives back Poisson; at 1 the multiplier is exponential: one day in seven has more than
+twice the SKU's mean rate, and more than one in five under a quarter of it.
 """
 
 from __future__ import annotations

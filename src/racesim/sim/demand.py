@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Arrivals", "channel_rate_multiplier", "day_multipliers", "draw_arrivals"]
 
 DAY = 86_400.0
+_BLOCK = 1024  # SKUs whose uniforms are drawn at once (bounds the memory beside the result)
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,13 @@ def day_multipliers(skus: Sequence[Sku], duration: float,
     from scipy import special  # here: a Poisson run need not load SciPy
 
     days = max(1, math.ceil(duration / DAY))
-    uniforms = streams(DEMAND_DISPERSION).uniform(size=(len(skus), days))
+    rng = streams(DEMAND_DISPERSION)
     factors = np.ones((days, len(skus)))
-    for k in np.flatnonzero(dispersions > 0):
-        phi = dispersions[k]
-        factors[:, k] = special.gammaincinv(1.0 / phi, uniforms[k]) * phi
+    for first in range(0, len(skus), _BLOCK):  # the same draws as one (SKUs, days) array
+        uniforms = rng.uniform(size=(min(_BLOCK, len(skus) - first), days))
+        for row in np.flatnonzero(dispersions[first:first + _BLOCK] > 0):
+            phi = dispersions[first + row]
+            factors[:, first + row] = special.gammaincinv(1.0 / phi, uniforms[row]) * phi
     return factors
 
 
@@ -131,8 +134,7 @@ def _mixed_buyers(channel: Channel, per_day: np.ndarray, factors: np.ndarray,
     bound = _multiplier_bound(channel)
     starts = np.arange(factors.shape[0]) * DAY
     lengths = np.clip(duration - starts, 0.0, DAY)
-    day_weights = factors * weights  # (days, SKUs): each day's rate per SKU, in units of base
-    day_rate = day_weights.sum(axis=1)
+    day_rate = factors @ weights  # each day's rate, in units of base (mean 1)
     counts = rng.poisson(base * bound * day_rate * lengths)
     day = np.repeat(np.arange(factors.shape[0]), counts)
     times = starts[day] + rng.uniform(0.0, 1.0, day.size) * lengths[day]
@@ -144,7 +146,7 @@ def _mixed_buyers(channel: Channel, per_day: np.ndarray, factors: np.ndarray,
     chosen = np.empty(times.size, dtype=np.int64)
     edges = np.searchsorted(day, np.arange(factors.shape[0] + 1))
     for d in np.flatnonzero(np.diff(edges)):
-        cumulative = np.cumsum(day_weights[d] / day_rate[d])
+        cumulative = np.cumsum(factors[d] * weights / day_rate[d])
         rows = slice(edges[d], edges[d + 1])
         chosen[rows] = np.minimum(np.searchsorted(cumulative, picks[rows], side="right"),
                                   len(per_day) - 1)
