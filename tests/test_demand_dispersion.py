@@ -29,6 +29,12 @@ from racesim.policy.analytic import (
     negative_binomial_quantile,
     negative_binomial_variance,
 )
+from racesim.policy.buffers import (
+    NegativeBinomialQuantile,
+    PoissonQuantile,
+    bind_policy,
+    exposure_p99,
+)
 from racesim.scenario import Scenario, parse_scenario
 from racesim.sim.demand import DAY, day_multipliers, draw_arrivals
 from racesim.sim.model import Simulation
@@ -238,6 +244,22 @@ def test_the_negative_binomial_closed_forms_against_their_definitions() -> None:
         expected_excess_negative_binomial(0.1, 30.0, 1.0, -1)
     with pytest.raises(ValueError, match=r"epsilon\(=1.0\) must be a probability"):
         negative_binomial_quantile(1.0, 0.1, 30.0, 1.0)
+
+
+def test_the_negative_binomial_buffer_is_the_poisson_one_for_poisson_skus() -> None:
+    """Per SKU: the NB quantile of the other channels' demand in the exposure window."""
+    text = _scenario(2, 400.0, 1, _gamma(1.5)).to_dict()
+    del text["catalog"][1]["demand"]
+    scenario = Scenario.model_validate(text)
+    nb = bind_policy(NegativeBinomialQuantile(epsilon=0.01), scenario)
+    poisson = bind_policy(PoissonQuantile(epsilon=0.01), scenario)
+    rate_others = 400.0 / DAY * 0.6  # all but the quietest channel (share 0.4)
+    window = exposure_p99(scenario)
+    assert nb("SKU-1", 5, 0.0) == poisson("SKU-1", 5, 0.0) > 0
+    expected = negative_binomial_quantile(0.01, rate_others, window, 1.5)
+    assert nb("SKU-0", 5, 0.0) == expected > poisson("SKU-0", 5, 0.0)
+    with pytest.raises(ValueError, match="0 < epsilon < 1"):
+        NegativeBinomialQuantile(epsilon=0.0)
 
 
 # -- (3) Poisson scenarios are bit-identical to before over-dispersed demand existed ---------
