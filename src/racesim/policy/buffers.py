@@ -17,6 +17,10 @@ exposure window):
 ``poisson_quantile(ε, k)``   smallest b with ``P(N > b) ≤ ε``, N ~ Poisson(λ_others · k · P99)
 ============================ ================================================================
 
+:class:`NegativeBinomialQuantile` is the over-dispersed sibling of ``poisson_quantile``
+(from Python; not yet a scenario ``policy`` kind): for a ``gamma_poisson`` SKU of
+dispersion φ, N is negative binomial with that mean and size 1/φ.
+
 P99 is the scenario's 99th-percentile sync latency, from its distributions: the slowest
 channel's webhook p99 + the slowest listing p99 + the sync interval (periodic modes) +
 the snapshot lag and debounce where they apply — a sum of p99s, so it errs on the safe
@@ -39,6 +43,7 @@ __all__ = [
     "BufferPolicy",
     "ByClass",
     "FixedBuffer",
+    "NegativeBinomialQuantile",
     "PercentBuffer",
     "PoissonQuantile",
     "SeedFormula",
@@ -197,6 +202,50 @@ class PoissonQuantile:
             return _poisson_quantile(round(others * window, 4), epsilon)
 
         return poisson_quantile
+
+
+@lru_cache(maxsize=65_536)
+def _negative_binomial_quantile(mean: float, dispersion: float, epsilon: float) -> int:
+    """Smallest b with P(NB(mean, size 1/dispersion) > b) ≤ epsilon."""
+    from racesim.policy.analytic import negative_binomial_quantile  # loads SciPy
+
+    return negative_binomial_quantile(epsilon, mean, 1.0, dispersion) if mean > 0 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeBinomialQuantile:
+    """:class:`PoissonQuantile` for over-dispersed SKUs: N ~ NB(λ_others·k·P99, size 1/φ).
+
+    φ is the SKU's ``demand.dispersion``; a Poisson SKU gets exactly the Poisson quantile.
+    The NB law is the demand of a window inside one day of a ``gamma_poisson`` SKU
+    (:func:`racesim.policy.analytic.exceed_probability_negative_binomial`): the seller
+    does not know today's multiplier, so the buffer covers its whole spread.
+    """
+
+    epsilon: float = 0.003
+    latency_multiple: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.epsilon < 1 or self.latency_multiple < 0:
+            raise ValueError("NegativeBinomialQuantile: need 0 < epsilon < 1 and "
+                             f"latency_multiple ≥ 0 (got {self})")
+
+    def bind(self, scenario: Scenario) -> Policy:
+        """The policy for one scenario: its demand rates, dispersions and P99 sync latency."""
+        demand, window = _Demand(scenario), self.latency_multiple * exposure_p99(scenario)
+        dispersion = {sku.sku: sku.demand.dispersion if sku.demand is not None else 0.0
+                      for sku in scenario.skus()}
+        epsilon = self.epsilon
+
+        def negative_binomial_quantile(sku: str, available: int, now: float) -> int:
+            rates = demand.channel_rates(sku, now)
+            others = sum(rates) - min(rates) if len(rates) > 1 else sum(rates)
+            mean, phi = round(others * window, 4), dispersion[sku]
+            if phi <= 0:
+                return _poisson_quantile(mean, epsilon)
+            return _negative_binomial_quantile(mean, phi, epsilon)
+
+        return negative_binomial_quantile
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from racesim.scenario.catalog import (
     Sku,
 )
 from racesim.scenario.channels import Burst, Channel, Duplicates, WebhookConfig
+from racesim.scenario.demand import DemandConfig, GammaPoissonDemandConfig, PoissonDemandConfig
 from racesim.scenario.distributions import (
     CountDistribution,
     DurationDistribution,
@@ -82,6 +83,7 @@ __all__ = [
     "Channel",
     "CompareAndSetSyncConfig",
     "CountDistribution",
+    "DemandConfig",
     "Duplicates",
     "DurationDistribution",
     "EmpiricalCount",
@@ -92,6 +94,7 @@ __all__ = [
     "FixedBufferConfig",
     "FixedCount",
     "FixedDuration",
+    "GammaPoissonDemandConfig",
     "GeometricCount",
     "LogNormalDuration",
     "MetricsOptions",
@@ -103,6 +106,7 @@ __all__ = [
     "PeriodicRestockConfig",
     "PeriodicSnapshotSyncConfig",
     "PeriodicTemplate",
+    "PoissonDemandConfig",
     "PoissonQuantileConfig",
     "RestockConfig",
     "RestockTemplate",

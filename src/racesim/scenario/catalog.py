@@ -8,6 +8,7 @@ Either list SKUs one by one::
     orders_per_day = 40                     # across all channels
     units_per_order = { dist = "geometric", mean = 1.2 }
     restock = { policy = "periodic", every = "7d", quantity = 50, lead_time = "2d" }
+    demand = { kind = "gamma_poisson", dispersion = 0.3 }   # default: Poisson
 
 or generate a deterministic Zipf long tail (no randomness: SKU ``k`` gets a demand
 share ∝ 1/k^s)::
@@ -19,6 +20,10 @@ share ∝ 1/k^s)::
     initial_stock_days = 14                 # days of demand on hand at the start
     restock = { policy = "order_up_to", level_days = 14, reorder_point_days = 5,
                 review = "1d", lead_time = "3d" }
+    demand = { kind = "gamma_poisson", dispersion = 0.2 }   # every SKU, or per class:
+    demand_by_class = { C = { kind = "gamma_poisson", dispersion = 1.5 } }
+
+See :mod:`racesim.scenario.demand` for the demand kinds.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from racesim.scenario.demand import DemandConfig, VelocityClass
 from racesim.scenario.distributions import CountDistribution, FixedCount
 from racesim.scenario.fields import (
     Count,
@@ -110,6 +116,8 @@ class Sku(Record):
     restock: RestockConfig | None = None
     class_: Label | None = Field(default=None, alias="class")
     """A free label such as a velocity class ("A", "B", "C")."""
+    demand: DemandConfig | None = None
+    """How daily demand varies around ``orders_per_day``; none given means Poisson."""
 
     def units_per_day(self) -> float:
         """Expected units demanded per day: orders per day × mean units per order."""
@@ -176,6 +184,10 @@ class CatalogGenerator(Record):
     prefix: Label = "SKU-"
     units_per_order: CountDistribution = FixedCount(value=1)
     restock: RestockTemplate | None = None
+    demand: DemandConfig | None = None
+    """Every generated SKU's demand kind (none given: Poisson) …"""
+    demand_by_class: dict[VelocityClass, DemandConfig] | None = None
+    """… unless its velocity class has its own here (``{ C = { kind = … } }``)."""
 
     @model_validator(mode="after")
     def _sizes_fit(self) -> CatalogGenerator:
@@ -211,7 +223,7 @@ class CatalogGenerator(Record):
             units_per_day = orders * mean_units
             stock = max(self.min_initial_stock, _round(self.initial_stock_days * units_per_day))
             restock = None if self.restock is None else self.restock.resolve(units_per_day)
-            label = "A" if covered < 0.80 else "B" if covered < 0.95 else "C"
+            label: VelocityClass = "A" if covered < 0.80 else "B" if covered < 0.95 else "C"
             covered += share
             entry = {
                 "sku": f"{self.prefix}{rank:0{width}d}",
@@ -221,6 +233,9 @@ class CatalogGenerator(Record):
                 "restock": restock,
                 "class": label,
             }
+            demand = (self.demand_by_class or {}).get(label, self.demand)
+            if demand is not None:
+                entry["demand"] = demand
             skus.append(Sku.model_validate(entry))
         return tuple(skus)
 

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_CHANNELS",
     "MAX_DAYS_OF_DEMAND",
     "MAX_DESCRIPTION",
+    "MAX_DISPERSION",
     "MAX_DURATION_TEXT",
     "MAX_EMPIRICAL",
     "MAX_FILE_BYTES",
@@ -119,6 +120,11 @@ MAX_EMPIRICAL = 10_000
 """Entries of an empirical distribution: a measured histogram, not a data set."""
 MAX_ZIPF_EXPONENT = 10.0
 """Beyond 10 the first SKU takes all demand and the rest underflow to zero."""
+MAX_DISPERSION = 10.0
+"""The variance of a ``gamma_poisson`` SKU's daily demand multiplier. At 10 (Gamma shape
+0.1) two days in three see under a tenth of the mean, one in forty over ten times it, and
+a year's demand falls on a few days; beyond, a fitted value says "no daily rate", not "a
+noisy one"."""
 MAX_SHRINKAGE_PER_DAY = 1_000.0
 """Units lost unrecorded per SKU per day: each loss is an event."""
 
@@ -179,6 +185,8 @@ LIMITS: tuple[Limit, ...] = (
     Limit("empirical entries", "1", "10,000", "a histogram, not a data set"),
     Limit("empirical weights", "0", "10⁹", "any scale (rescaled to sum 1)"),
     Limit("zipf_exponent", "> 0", "10", "beyond, all demand is on the first SKU"),
+    Limit("demand dispersion (gamma_poisson)", "> 0", "10",
+          "a Gamma(0.1) day multiplier: a year's demand on a few days"),
     Limit("shrinkage_per_day", "0", "1,000", "each loss is an event"),
     Limit("probabilities, shares, rates of cancels/returns", "0", "1", "probabilities"),
     Limit("webhook.max_attempts", "1", "100", "a backoff is drawn per possible attempt"),

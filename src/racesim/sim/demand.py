@@ -5,22 +5,37 @@ orders per second, where ``λ_k = orders_per_day_k / 86 400`` and the profile is
 mean 1. Arrivals are drawn for the whole run up front, by thinning a homogeneous Poisson
 process (Lewis & Shedler 1979), from the channel's own demand stream — so every policy
 simulated with the same seed faces exactly the same buyers (common random numbers).
+
+Over-dispersed SKUs (``demand = { kind = "gamma_poisson", dispersion = φ }``, see
+:mod:`racesim.scenario.demand`) multiply that rate by G_{k,d}, one Gamma(1/φ, φ) draw per
+SKU and simulated day d (days counted from t = 0, warm-up included), shared by every
+channel: :func:`day_multipliers`. Given the multipliers the buyers are again Poisson, so
+the same thinning applies day by day, and a day's count is negative binomial (mean μ,
+variance μ + φμ²). The multipliers come from their own stream
+(:data:`~racesim.sim.streams.DEMAND_DISPERSION`), by inversion of the Gamma CDF from one
+uniform per SKU-day: a scenario with only Poisson SKUs never touches it (its buyers are
+drawn exactly as before), and two dispersions run on the same seed see their high days
+on the same days (common random numbers across dispersions too).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from racesim.sim.streams import DEMAND_DISPERSION, Streams
+
 if TYPE_CHECKING:
     from racesim.scenario import Channel, Sku
 
-__all__ = ["Arrivals", "channel_rate_multiplier", "draw_arrivals"]
+__all__ = ["Arrivals", "channel_rate_multiplier", "day_multipliers", "draw_arrivals"]
 
 DAY = 86_400.0
+_BLOCK = 1024  # SKUs whose uniforms are drawn at once (bounds the memory beside the result)
 
 
 @dataclass(frozen=True)
@@ -60,22 +75,100 @@ def _multiplier_bound(channel: Channel) -> float:
     return bound
 
 
-def draw_arrivals(channel: Channel, skus: Sequence[Sku], duration: float,
-                  rng: np.random.Generator, units_rng: np.random.Generator) -> Arrivals:
-    """All of ``channel``'s buyers over ``duration`` seconds for the catalog ``skus``."""
-    per_day = np.array([sku.orders_per_day for sku in skus], dtype=float)
+def _dispersion(sku: Sku) -> float:
+    demand = getattr(sku, "demand", None)
+    return float(demand.dispersion) if demand is not None else 0.0
+
+
+def day_multipliers(skus: Sequence[Sku], duration: float,
+                    streams: Streams) -> np.ndarray | None:
+    """Each SKU's demand multiplier per simulated day, shape (days, SKUs); None if all Poisson.
+
+    Day d covers [d·86 400, (d+1)·86 400) seconds of simulated time. A ``gamma_poisson``
+    SKU of dispersion φ gets G = F⁻¹(U) with F the Gamma(1/φ, scale φ) CDF (mean 1,
+    variance φ); a Poisson SKU gets 1. One uniform U is drawn for every SKU-day, Poisson
+    SKUs included, SKU by SKU, so changing one SKU's kind or dispersion leaves every other
+    SKU's multipliers as they were.
+    """
+    dispersions = np.array([_dispersion(sku) for sku in skus], dtype=float)
+    if not (dispersions > 0).any():
+        return None
+    from scipy import special  # here: a Poisson run need not load SciPy
+
+    days = max(1, math.ceil(duration / DAY))
+    rng = streams(DEMAND_DISPERSION)
+    factors = np.ones((days, len(skus)))
+    for first in range(0, len(skus), _BLOCK):  # the same draws as one (SKUs, days) array
+        uniforms = rng.uniform(size=(min(_BLOCK, len(skus) - first), days))
+        for row in np.flatnonzero(dispersions[first:first + _BLOCK] > 0):
+            phi = dispersions[first + row]
+            factors[:, first + row] = special.gammaincinv(1.0 / phi, uniforms[row]) * phi
+    return factors
+
+
+def _poisson_buyers(channel: Channel, per_day: np.ndarray, duration: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Times and SKU indices of a channel's buyers when every SKU's rate is constant."""
     base = per_day.sum() / DAY * channel.share  # orders per second at multiplier 1
     bound = _multiplier_bound(channel)
-    empty = Arrivals(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    if base <= 0 or duration <= 0:
-        return empty
     count = rng.poisson(base * bound * duration)
     times = np.sort(rng.uniform(0.0, duration, count))
     keep = rng.uniform(0.0, bound, count) < channel_rate_multiplier(channel, times)
     times = times[keep]
     cumulative = np.cumsum(per_day / per_day.sum())
     chosen = np.minimum(np.searchsorted(cumulative, rng.uniform(0.0, 1.0, times.size),
-                                        side="right"), len(skus) - 1)
+                                        side="right"), len(per_day) - 1)
+    return times, chosen
+
+
+def _mixed_buyers(channel: Channel, per_day: np.ndarray, factors: np.ndarray,
+                  duration: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Times and SKU indices when SKU k's rate on day d is multiplied by ``factors[d, k]``.
+
+    Day by day: a homogeneous candidate process at the day's peak rate (base × Σ_k w_k
+    G_{d,k} × the channel's bound), thinned by the channel's profile and bursts; each
+    buyer's SKU is drawn with probabilities ∝ w_k G_{d,k} of that day.
+    """
+    weights = per_day / per_day.sum()
+    base = per_day.sum() / DAY * channel.share
+    bound = _multiplier_bound(channel)
+    starts = np.arange(factors.shape[0]) * DAY
+    lengths = np.clip(duration - starts, 0.0, DAY)
+    day_rate = factors @ weights  # each day's rate, in units of base (mean 1)
+    counts = rng.poisson(base * bound * day_rate * lengths)
+    day = np.repeat(np.arange(factors.shape[0]), counts)
+    times = starts[day] + rng.uniform(0.0, 1.0, day.size) * lengths[day]
+    order = np.argsort(times, kind="stable")  # days stay in order: they do not overlap
+    times, day = times[order], day[order]
+    keep = rng.uniform(0.0, bound, times.size) < channel_rate_multiplier(channel, times)
+    times, day = times[keep], day[keep]
+    picks = rng.uniform(0.0, 1.0, times.size)
+    chosen = np.empty(times.size, dtype=np.int64)
+    edges = np.searchsorted(day, np.arange(factors.shape[0] + 1))
+    for d in np.flatnonzero(np.diff(edges)):
+        cumulative = np.cumsum(factors[d] * weights / day_rate[d])
+        rows = slice(edges[d], edges[d + 1])
+        chosen[rows] = np.minimum(np.searchsorted(cumulative, picks[rows], side="right"),
+                                  len(per_day) - 1)
+    return times, chosen
+
+
+def draw_arrivals(channel: Channel, skus: Sequence[Sku], duration: float,
+                  rng: np.random.Generator, units_rng: np.random.Generator,
+                  factors: np.ndarray | None = None) -> Arrivals:
+    """All of ``channel``'s buyers over ``duration`` seconds for the catalog ``skus``.
+
+    ``factors`` are the SKUs' day multipliers (:func:`day_multipliers`), shared by every
+    channel of one replication; None (every SKU Poisson) draws exactly as it always has.
+    """
+    per_day = np.array([sku.orders_per_day for sku in skus], dtype=float)
+    empty = Arrivals(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    if per_day.sum() / DAY * channel.share <= 0 or duration <= 0:
+        return empty
+    if factors is None:
+        times, chosen = _poisson_buyers(channel, per_day, duration, rng)
+    else:
+        times, chosen = _mixed_buyers(channel, per_day, factors, duration, rng)
     units = np.ones(times.size, dtype=np.int64)
     for k in np.unique(chosen):
         dist = getattr(skus[k], "units_per_order", None)

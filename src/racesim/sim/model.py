@@ -37,7 +37,7 @@ from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, Un
 from racesim.ledger import CommandStatus, Ledger
 from racesim.ledger.protocol import open_engine
 from racesim.policy.buffers import AnyPolicy, bind_policy
-from racesim.sim.demand import draw_arrivals
+from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
@@ -140,10 +140,11 @@ class Simulation:
         scenario, streams = self.scenario, self.streams
         self.orders: list[ChannelOrders] = []
         self.backoff: list[BlockSampler] = []
+        factors = day_multipliers(self.skus, self.duration, streams)  # None: all Poisson
         for channel in scenario.channels:
             arrivals = draw_arrivals(channel, self.skus, self.duration,
                                      streams(f"demand/{channel.name}"),
-                                     streams(f"units/{channel.name}"))
+                                     streams(f"units/{channel.name}"), factors)
             plan = draw_plan(channel, scenario.warehouse, arrivals, streams)
             self.orders.append(ChannelOrders(channel.name, arrivals, plan, len(self.skus)))
             self.backoff.append(BlockSampler(channel.webhook.retry_backoff,

@@ -5,6 +5,11 @@ to draw from its own stream, so that changing one part of a scenario — the buf
 sync mode, one channel's duplicate rate — leaves every other draw as it was. Streams are
 named, not numbered: a stream's seed is derived from the replication's SeedSequence and
 a stable hash of its name, so adding a new source later does not shift the others.
+
+A stream is drawn from only by the part of the model that owns it, and a scenario that
+does not use a source never touches its stream: the day multipliers of over-dispersed
+demand (:data:`DEMAND_DISPERSION`) are drawn only when a SKU asks for them, so a
+Poisson scenario's draws are exactly what they were before that source existed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams", "replication_seeds"]
+__all__ = ["DEMAND_DISPERSION", "Streams", "replication_seeds"]
+
+DEMAND_DISPERSION = "demand-dispersion"
+"""The stream of every SKU's day multipliers (see :func:`racesim.sim.demand.day_multipliers`)."""
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
