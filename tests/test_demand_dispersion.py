@@ -389,3 +389,13 @@ def test_bad_generated_demand_names_the_field_and_the_file() -> None:
     with pytest.raises(ScenarioError, match=r"^tail.toml: catalog_generator.demand.dispersion: "
                                             r"must be ≤ 10 \(got 50\)$"):
         parse_scenario(text, source="tail.toml")
+
+
+def test_the_budget_counts_the_day_multipliers() -> None:
+    """The (days × SKUs) multiplier array is part of a dispersed run's estimated peak."""
+    from racesim.study.budget import BYTES_PER_SKU_DAY, estimate_replication
+
+    poisson = estimate_replication(_scenario(40, 2.0, 300, None))
+    dispersed = estimate_replication(_scenario(40, 2.0, 300, _gamma(0.5)))
+    assert dispersed.peak_bytes - poisson.peak_bytes == BYTES_PER_SKU_DAY * 40 * 300
+    assert dispersed.events == poisson.events  # the multipliers have mean 1

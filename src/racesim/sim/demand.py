@@ -76,8 +76,7 @@ def _multiplier_bound(channel: Channel) -> float:
 
 
 def _dispersion(sku: Sku) -> float:
-    demand = getattr(sku, "demand", None)
-    return float(demand.dispersion) if demand is not None else 0.0
+    return float(sku.demand.dispersion) if sku.demand is not None else 0.0
 
 
 def day_multipliers(skus: Sequence[Sku], duration: float,

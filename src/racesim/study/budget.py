@@ -86,6 +86,8 @@ BYTES_PER_CANDIDATE = 32
 """Arrays per buyer candidate drawn before thinning (times, uniforms, multipliers)."""
 BYTES_PER_SKU = 3_000
 """A SKU's record and its per-channel listings and counters."""
+BYTES_PER_SKU_DAY = 16
+"""A ``gamma_poisson`` run's day multipliers (days × SKUs floats) and the uniforms behind them."""
 BYTES_KEPT_PER_BUYER = 1_200
 """A finished replication's tables, per buyer, kept until the job ends; measured."""
 BYTES_KEPT_PER_SKU = 500
@@ -207,6 +209,8 @@ def estimate_replication(scenario: Scenario, tables: bool = False) -> Replicatio
     per_buyer = BYTES_PER_BUYER_TABLES if tables else BYTES_PER_BUYER
     peak = (per_buyer * buyers + BYTES_PER_EVENT * events + BYTES_PER_CANDIDATE * candidates
             + backoffs + BYTES_PER_SKU * len(skus) * (1 + len(channels) / 4))
+    if any(sku.demand is not None and sku.demand.dispersion > 0 for sku in skus):
+        peak += BYTES_PER_SKU_DAY * len(skus) * math.ceil(duration / DAY_S)
     kept = BYTES_KEPT_PER_BUYER * buyers if tables else \
         BYTES_KEPT_PER_SKU * (len(skus) + len(channels)) + 10_000
     drivers = _drivers(scenario, parts, sync_field, buyers, candidates)
