@@ -70,6 +70,17 @@ def test_the_manifest_and_sweep_record_the_seed_used(tmp_path: Path,
     assert swept["summary"] == again["summary"]
 
 
+def test_tune_without_seed_searches_on_the_files_seed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    command = ["tune", str(SCENARIOS / "race1_double_buy.toml"), "--json",
+               "--replications", "2", "--max-replications", "2"]
+    default = _cli_json(capsys, *command)
+    assert default["seed"] == 1 and default["confirmation"]["seed"] == 2
+    seeded = _cli_json(capsys, *command, "--seed", "1")
+    assert {k: default[k] for k in ("value", "oversell_rate_ci", "evaluations")} == \
+        {k: seeded[k] for k in ("value", "oversell_rate_ci", "evaluations")}
+
+
 def test_the_python_api_takes_the_scenarios_seed() -> None:
     scenario = _load("race1_double_buy")
     assert scenario.run_seed() == 1 and scenario.run_seed(7) == 7
