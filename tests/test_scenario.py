@@ -237,7 +237,7 @@ def test_small_seller_is_small_with_a_five_unit_buffer() -> None:
     assert isinstance(small.buffer, FixedBufferConfig)
     assert small.buffer.units == 5
     assert small.sync.mode == "periodic_push_time"
-    assert small.sync.interval == 60.0
+    assert small.sync.interval == 600.0  # a 10-minute push, so the last units race
 
 
 def test_high_volume_generates_a_long_tail_over_four_channels() -> None:

@@ -134,9 +134,12 @@ def _memory_size(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def add_seed(parser: argparse.ArgumentParser, default: int = 0,
+def add_seed(parser: argparse.ArgumentParser, default: int | None = 0,
              help_text: str | None = None) -> None:
-    """``--seed``: the seed everything random is drawn from (0 to 2⁶³ − 1)."""
+    """``--seed``: the seed everything random is drawn from (0 to 2⁶³ − 1).
+
+    ``default=None`` leaves it to the scenario: its own ``seed``, else 0.
+    """
     parser.add_argument("--seed", type=seed_value, default=default,
                         help=help_text or f"random seed (default {default})")
 
@@ -166,7 +169,7 @@ def add_simulation_options(parser: argparse.ArgumentParser, replications: int,
                            replications_help: str, jobs_help: str = JOBS_HELP) -> None:
     """The scenario argument and the options every simulating command shares."""
     parser.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
-    add_seed(parser)
+    add_seed(parser, None, "random seed (default: the scenario file's seed, else 0)")
     parser.add_argument("--replications", type=positive_count, default=replications,
                         metavar="R", help=replications_help)
     add_jobs(parser, jobs_help)

@@ -102,6 +102,7 @@ def _report(args: argparse.Namespace) -> int:
     from racesim.util.outdir import prepare_out
 
     scenario = load_scenario(args.scenario)
+    args.seed = scenario.run_seed(args.seed)  # the seed used, in the manifest's command
     out = args.out or Path("reports") / (re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name)
                                          .strip("-.") or "report")
     folder = prepare_out(out, force=args.force)  # before any simulation

@@ -110,7 +110,7 @@ def _scenario_text(scenario: Scenario, scenario_path: Path | None) -> str:
 
 
 def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
-                 scenario_path: Path | None = None, seed: int = 0, replications: int = 20,
+                 scenario_path: Path | None = None, seed: int | None = None, replications: int = 20,
                  jobs: int = 1, target: float = 0.003, policy: str = "fixed",
                  pdf: bool = False, progress: bool = False, command: list[str] | None = None,
                  force: bool = False, budget: Budget | None = _DEFAULT_BUDGET,
@@ -124,9 +124,11 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
     into a folder holding files racesim did not write, leaving them alone). ``progress``
     shows a ``tqdm.auto`` bar on standard error. Before anything else the whole report is
     estimated against ``budget`` (see :mod:`racesim.study.budget`) and refused, naming
-    ``source``, when it would exceed it.
+    ``source``, when it would exceed it. ``seed=None`` takes the scenario's own
+    (:meth:`~racesim.scenario.Scenario.run_seed`); the manifest records the seed used.
     """
     started = time.perf_counter()
+    seed = scenario.run_seed(seed)
     if budget is not None:
         family = FAMILIES[policy] if policy in FAMILIES else FAMILIES["fixed"]
         check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),

@@ -252,7 +252,7 @@ def _episodes(scenario: Scenario, seed: int, replications: int,
     return tuple(episodes)
 
 
-def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: int = 1,
+def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 20, jobs: int = 1,
             target: float = 0.003, policy: str = "fixed",
             progress: Progress | None = None,
             budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> ReportData:
@@ -264,8 +264,10 @@ def compute(scenario: Scenario, *, seed: int = 0, replications: int = 20, jobs: 
     value on the same seeds; and the first replications again with full tables, to
     find race episodes. ``progress`` is told of each stage as it starts. The whole is
     estimated against ``budget`` first (:func:`racesim.study.budget.check_report`; ``None``
-    skips it) and refused, naming ``source``, when it would exceed it.
+    skips it) and refused, naming ``source``, when it would exceed it. ``seed=None``
+    takes the scenario's own (:meth:`~racesim.scenario.Scenario.run_seed`).
     """
+    seed = scenario.run_seed(seed)
     if policy not in FAMILIES:
         raise ValueError(f"unknown policy family {policy!r} (known: {', '.join(FAMILIES)})")
     family = FAMILIES[policy]

@@ -56,7 +56,7 @@ class Scenario(Record):
     warmup: Duration = 0.0
     """Initial time (seconds) left out of the metrics; must be shorter than ``duration``."""
     seed: Seed | None = None
-    """Root seed of every random stream; None means fresh entropy."""
+    """Root seed of a run given no seed of its own (see :meth:`run_seed`); None means 0."""
     catalog: Annotated[tuple[Sku, ...], NonEmpty, Field(max_length=MAX_SKUS)] | None = None
     catalog_generator: CatalogGenerator | None = None
     channels: Annotated[tuple[Channel, ...], NonEmpty, Field(max_length=MAX_CHANNELS)]
@@ -67,6 +67,17 @@ class Scenario(Record):
     metrics: MetricsOptions = MetricsOptions()
 
     _skus: tuple[Sku, ...] = PrivateAttr(default=())
+
+    def run_seed(self, seed: int | None = None) -> int:
+        """The root seed a run uses: ``seed`` when given, else the file's ``seed``, else 0.
+
+        Every function that simulates a scenario and takes ``seed=None`` (``run_scenario``,
+        ``sweep``, ``tune``, ``build_report``) and every ``--seed`` left out on the command
+        line resolve the seed this way, and record the seed actually used.
+        """
+        if seed is not None:
+            return seed
+        return 0 if self.seed is None else self.seed
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

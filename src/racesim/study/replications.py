@@ -138,7 +138,8 @@ class RunResult:
         return {key: jsonable(value) for key, value in data.items()}
 
 
-def run_scenario(scenario: Scenario, seed: int = 0, replications: int = 1, jobs: int = 1, *,
+def run_scenario(scenario: Scenario, seed: int | None = None, replications: int = 1,
+                 jobs: int = 1, *,
                  store: str | None = None, engine: str | None = None,
                  buffer: AnyPolicy | None = None, tables: bool = False, progress: bool = False,
                  executor: Executor | None = None, scratch: bool = False,
@@ -150,15 +151,18 @@ def run_scenario(scenario: Scenario, seed: int = 0, replications: int = 1, jobs:
     :class:`~racesim.study.executors.LocalExecutor`, a
     :class:`~racesim.study.executors.DaskExecutor`, …), which the caller keeps open and
     closes; give one or the other. The same ``seed`` gives identical results whatever
-    runs them. Each replication records to its own ledger (``store``, else the
-    scenario's ``[engine] store``; see :func:`run_replication`); ``scratch`` makes them
-    throwaway ledgers, deleted as each replication ends.
+    runs them; ``None`` takes the scenario's own
+    (:meth:`~racesim.scenario.Scenario.run_seed`). Each replication records to its own
+    ledger (``store``, else the scenario's ``[engine] store``; see
+    :func:`run_replication`); ``scratch`` makes them throwaway ledgers, deleted as each
+    replication ends.
 
     Before anything runs, the run is estimated against ``budget`` (see
     :mod:`racesim.study.budget`; ``None`` skips the check, for callers that checked a larger
     job themselves) and refused with a :class:`~racesim.study.budget.BudgetError` naming
     ``source`` (default: the scenario's name) and the fields that drive it.
     """
+    seed = scenario.run_seed(seed)
     if replications < 1:
         raise ValueError(f"replications must be ≥ 1 (got {replications})")
     if jobs < 1:

@@ -187,7 +187,7 @@ class SweepResult:
 
 
 def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike[str],
-          replications: int = 1, seed: int = 0, *, executor: Executor | None = None,
+          replications: int = 1, seed: int | None = None, *, executor: Executor | None = None,
           jobs: int = 1, progress: bool = False,
           policies: Mapping[str, AnyPolicy] | None = None,
           budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> SweepResult:
@@ -200,13 +200,15 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
     those of :mod:`racesim.policy.buffers`; picklable for worker processes) adds one more axis,
     column ``policy``, each policy replacing the scenario's buffer. Tasks run on
     ``executor`` (kept open; the caller closes it) or on ``jobs`` local processes — give
-    one or the other; results do not depend on it. ``progress=True`` shows a bar
+    one or the other; results do not depend on it. ``seed=None`` takes the scenario's own
+    (:meth:`~racesim.scenario.Scenario.run_seed`). ``progress=True`` shows a bar
     (``tqdm.auto``). The whole grid is estimated against ``budget`` first (every point ×
     ``replications``; see :mod:`racesim.study.budget`) and refused with a
     :class:`~racesim.study.budget.BudgetError` naming ``source`` when it would exceed it.
     """
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ValueError(f"sweep: replications must be a whole number ≥ 1 (got {replications!r})")
+    seed = scenario.run_seed(seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"sweep: seed must be a whole number ≥ 0 (got {seed!r})")
     if executor is not None and jobs != 1:

@@ -439,7 +439,7 @@ def _round(problem: _Problem, replications: int, max_replications: int,
 
 def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
          confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
-         seed: int = 0, jobs: int = 1, per_class: bool = True, confirm: bool = True,
+         seed: int | None = None, jobs: int = 1, per_class: bool = True, confirm: bool = True,
          compare: bool = True, progress: bool = False,
          budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> Tuning:
     """Find the smallest buffer of family ``policy`` whose oversell interval meets ``target``.
@@ -462,8 +462,10 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
 
     The search is estimated against ``budget`` before it starts (see
     :func:`racesim.study.budget.check_tune`), and again before each new round;
-    ``None`` skips the check.
+    ``None`` skips the check. ``seed=None`` takes the scenario's own
+    (:meth:`~racesim.scenario.Scenario.run_seed`).
     """
+    seed = scenario.run_seed(seed)
     if policy not in FAMILIES:
         raise ValueError(f"unknown policy family {policy!r} (known: {', '.join(FAMILIES)})")
     if not 0 < target < 1:
