@@ -4,8 +4,9 @@ Demand counts every placed SKU-order, cancelled ones included (they reserved sto
 over the SKU's time at risk: the window less its stock-outs, in demand-days. The interval
 is Garwood's exact Poisson interval when the SKU's daily counts pass as Poisson; when the
 dispersion test flags them, the count's variance is μ·φ with φ = 1 + d·Σμ_t²/Σμ_t (NB2
-days summed), and the interval is the quasi-Poisson one — Garwood on count/φ, scaled
-back — so a bursty SKU's interval is as wide as its demand is uncertain.
+days summed, d at the upper end of its interval since it is itself estimated), and the
+interval is the quasi-Poisson one — Garwood on count/φ, scaled back — so a bursty SKU's
+interval is as wide as its demand is uncertain.
 
 Units per order are the empirical distribution of the SKU-orders' quantities, in the
 scenario's ``units_per_order = { dist = "empirical", values, weights }`` form (cancelled

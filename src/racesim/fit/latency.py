@@ -62,6 +62,8 @@ def _first_copies(orders: pd.DataFrame, receipts: pd.DataFrame, path: str, malfo
         placed, on="order_id", how="inner")  # the order's channel wins over the log's
     skipped = {"receipt naming no order in the order files":
                int(len(receipts) - len(joined))}
+    skipped["receipt of a dates-only order (no time to measure from)"] = int(
+        (~joined["timed"]).sum())
     joined = joined[joined["timed"]]
     delay = epoch_seconds(joined["received_at"]) - joined["placed_s"].to_numpy()
     bad = (delay < 0) | (delay > MAX_DELAY_S)

@@ -17,10 +17,18 @@ from racesim.fit.exposure import epoch_seconds
 
 __all__ = ["sku_orders"]
 
+_NEEDED = ("order_id", "sku", "quantity", "channel", "placed_at", "time_resolution",
+           "status", "cancelled_at", "returned_at", "returned_quantity", "price", "currency",
+           "source_file")
+
 
 def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(SKU-orders, the lines they came from), both limited to ``window`` when given."""
+    missing = [name for name in _NEEDED if name not in lines.columns]
+    if missing:
+        raise ExportError(f"orders: the order-lines table lacks column(s) {', '.join(missing)} "
+                          "(pass read_orders' result, or a table with its columns)")
     lines = lines.reset_index(drop=True)
     if window is not None:
         start, end = (pd.Timestamp(t) for t in window)
