@@ -68,7 +68,7 @@ def channel_rates(sku_orders: pd.DataFrame, *, returns_known: bool
     total = len(sku_orders)
     out: dict[str, ChannelRates] = {}
     for channel, group in sku_orders.groupby("channel", sort=True):
-        sources = ", ".join(sorted(set(group["source_file"])))
+        sources = ", ".join(sorted(group["source_file"].unique()))
         orders = group.groupby("order_id", sort=False)["cancelled"].any()
         share = _proportion(len(group), total, f"{sources}: channel, order lines")
         cancel = _proportion(int(orders.sum()), len(orders), f"{sources}: status")

@@ -130,7 +130,7 @@ def find_bursts(x: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 def _third_cumulant(mu: np.ndarray) -> float:
     """Σ over days of the third central moment of (x − μ)² − x for x ~ Poisson(μ)."""
-    mu = mu[mu > 0]
+    mu, days = np.unique(np.round(mu[mu > 0], 9), return_counts=True)  # few distinct
     if len(mu) == 0:
         return 0.0
     top = float(mu.max())
@@ -138,7 +138,7 @@ def _third_cumulant(mu: np.ndarray) -> float:
     pmf = stats.poisson.pmf(xs, mu[None, :])
     y = (xs - mu[None, :]) ** 2 - xs
     mean = (pmf * y).sum(0)
-    return float((pmf * (y - mean) ** 3).sum())
+    return float(((pmf * (y - mean) ** 3).sum(0) * days).sum())
 
 
 def score_p_value(score: float, variance: float, third: float) -> float:
@@ -154,12 +154,13 @@ def score_p_value(score: float, variance: float, third: float) -> float:
     return float(stats.gamma.sf(score + shape * scale, shape, scale=scale))
 
 
-def _estimate(unit: _Unit, rng: np.random.Generator) -> tuple[Estimate, float, float]:
+def _estimate(unit: _Unit, rng: np.random.Generator, resamples: int
+              ) -> tuple[Estimate, float, float]:
     """(d with its bootstrap interval, the score test's z and p) for one test unit."""
     score = mu2 = third = 0.0
-    boot_score, boot_mu2 = np.zeros(BOOTSTRAP), np.zeros(BOOTSTRAP)
+    boot_score, boot_mu2 = np.zeros(resamples), np.zeros(resamples)
     days = len(unit.counts[0])
-    picks = rng.integers(0, days, size=(BOOTSTRAP, days))
+    picks = rng.integers(0, days, size=(resamples, days))
     for x, e in zip(unit.counts, unit.weights, strict=True):
         s, m2, _ = _parts(x, e)
         score, mu2 = score + float(s), mu2 + float(m2)
@@ -168,7 +169,8 @@ def _estimate(unit: _Unit, rng: np.random.Generator) -> tuple[Estimate, float, f
         boot_score, boot_mu2 = boot_score + bs, boot_mu2 + bm2
     d = max(0.0, score / mu2) if mu2 > 0 else 0.0
     boot = np.maximum(0.0, boot_score / np.maximum(boot_mu2, 1e-300))
-    low, high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
+    low, high = ((float(v) for v in np.percentile(boot, [2.5, 97.5])) if resamples
+                 else (d, d))
     z = score / np.sqrt(2 * mu2) if mu2 > 0 else 0.0
     estimate = Estimate(d, min(low, d), max(high, d), unit.orders, "daily order counts",
                         "NB2 moments, day bootstrap")
@@ -215,17 +217,19 @@ def _units(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
 
 
 def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
-                   classes: dict[str, str], *, seed: int = 0) -> dict[str, Dispersion]:
+                   classes: dict[str, str], *, seed: int = 0, interval: bool = True
+                   ) -> dict[str, Dispersion]:
     """Each SKU's dispersion verdict from its daily counts and expected day weights.
 
     ``weights[sku][t]`` is day ``t``'s expected share of the SKU's demand (demand-days in
     the window, 0 for days excluded as out of stock); ``classes`` gives each SKU's
-    velocity class for pooling thin SKUs. The same ``seed`` gives the same intervals.
+    velocity class for pooling thin SKUs. The same ``seed`` gives the same intervals;
+    ``interval=False`` skips the bootstrap (d's interval is then the point).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 12]))
     bursts = {sku: find_bursts(x, weights[sku]) for sku, x in counts.items()}
     units, member = _units(counts, weights, classes, bursts)
-    fitted = [_estimate(unit, rng) for unit in units]
+    fitted = [_estimate(unit, rng, BOOTSTRAP if interval else 0) for unit in units]
     tested = [i for i, unit in enumerate(units) if unit.orders >= MIN_TEST_ORDERS]
     p = np.ones(len(units))
     p[tested] = [fitted[i][2] for i in tested]

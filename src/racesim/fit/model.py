@@ -160,7 +160,8 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
     counts = _daily_counts(table, window)
     classes = velocity_classes({sku: float(c.sum()) for sku, c in counts.items()})
     base = clock.day_weights(window)
-    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, seed=seed)
+    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, seed=seed,
+                            interval=False)
     censoring = _censor(table, stock, window, clock, prelim)
     weights = {sku: day_weights(window, clock, censoring[sku]) for sku in counts}
     final = fit_dispersion(counts, weights, classes, seed=seed)
@@ -172,7 +173,7 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
     out: dict[str, SkuFit] = {}
     for sku, x in counts.items():
         group, priced = by_sku[sku], line_prices[sku]
-        sources = ", ".join(sorted(set(group["source_file"])))
+        sources = ", ".join(sorted(group["source_file"].unique()))
         orders = int(x.sum())
         exposure = at_risk - censoring[sku].excluded_demand_days
         price = median_price(priced["price"].to_numpy(dtype=float),
