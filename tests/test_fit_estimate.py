@@ -28,6 +28,7 @@ from racesim.fit.estimate import garwood_interval
 from racesim.fit.exposure import DAY_S, DemandClock, Window
 from racesim.fit.model import Fit, fit_exports
 from racesim.fit.orders import LINE_COLUMNS, read_orders
+from racesim.fit.profile import channel_profiles
 from racesim.fit.receipts import read_receipts
 from racesim.fit.returns import read_returns
 from racesim.fit.stock import read_stock
@@ -48,6 +49,7 @@ class Shop:
     dispersed: int = 20
     stocked_out: int = 8
     outages_from: int | None = None  # first SKU with a stock-out (default: after dispersed)
+    d_range: tuple[float, float] = (0.3, 1.0)
     channels: dict[str, float] = field(default_factory=lambda: {
         "shop": 0.5, "amazon": 0.3, "ebay": 0.2})
     latency: dict[str, tuple[float, float]] = field(default_factory=lambda: {
@@ -73,7 +75,7 @@ def _sku_days(shop: Shop, rng: np.random.Generator) -> list[tuple[str, np.ndarra
     for i in range(shop.fast + shop.slow):
         sku = f"SKU-{i:03d}"
         rate = rng.uniform(1.5, 12.0) if i < shop.fast else rng.uniform(0.05, 0.6)
-        d = rng.uniform(0.3, 1.0) if i < shop.dispersed else 0.0
+        d = rng.uniform(*shop.d_range) if i < shop.dispersed else 0.0
         shop.rates[sku], shop.dispersion[sku] = rate, d
         multiplier = rng.gamma(1 / d, d, shop.days) if d else np.ones(shop.days)
         counts = rng.poisson(rate * day_weight * multiplier)
@@ -216,6 +218,24 @@ def test_velocity_classes_cut_at_80_and_95_percent_of_orders() -> None:
     assert classes == {"a": "A", "b": "A", "c": "B", "d": "B", "e": "C"}  # d crosses 95 %
 
 
+def test_a_profile_not_significant_against_flat_falls_back_to_flat() -> None:
+    rng = np.random.default_rng(8)
+    window = Window(START.timestamp(), START.timestamp() + 28 * DAY_S, "given")
+    uniform = window.start + rng.uniform(0, 28 * DAY_S, 2000)
+    evening = window.start + rng.integers(0, 28, 2000) * DAY_S + rng.choice(
+        24, 2000, p=EVENING / EVENING.sum()) * 3600.0
+    few = window.start + rng.uniform(0, 28 * DAY_S, 30)  # under 5 expected per hour
+    orders = pd.DataFrame({
+        "channel": ["flat"] * 2000 + ["evening"] * 2000 + ["thin"] * 30,
+        "placed_s": np.concatenate([uniform, evening, few]), "timed": True})
+    profiles, said = channel_profiles(orders, window)
+    assert profiles["flat"].hour_source == "flat" and set(profiles["flat"].hour) == {1.0}
+    assert profiles["flat"].hour_p >= 0.05
+    assert profiles["evening"].hour_source == "fitted" and profiles["evening"].hour_p < 1e-6
+    assert profiles["thin"].hour_source == "flat" and np.isnan(profiles["thin"].hour_p)
+    assert said == []
+
+
 def test_a_long_gap_is_a_stock_out_and_a_quiet_night_is_not() -> None:
     hour = np.array([0.1] * 8 + [1.6] * 16)  # nights nearly silent
     clock = DemandClock(hour, np.ones(7))
@@ -238,7 +258,14 @@ def test_small_shop_round_trip_finds_what_was_simulated() -> None:
     assert fit.skus["SKU-000"].demand.units_per_order.values == (1, 2, 3)
     assert fit.skus["SKU-000"].demand.price is not None
     assert fit.skus["SKU-000"].demand.price.median.value == 10.0
-    assert fit.channels["shop"].profile.hour_source == "fitted"
+    shop_profile = fit.channels["shop"].profile
+    assert shop_profile.hour_source == "fitted" and len(shop_profile.hour) == 24
+    assert np.mean(shop_profile.hour) == pytest.approx(1.0, abs=1e-3)  # the scenario's scale
+    assert np.corrcoef(shop_profile.hour, EVENING)[0, 1] > 0.9
+    assert shop_profile.weekday_source == "fitted"
+    assert np.corrcoef(fit.profile.weekday, WEEKDAY)[0, 1] > 0.9
+    delay = fit.channels["shop"].rates.cancel_delay
+    assert delay is not None and delay.p50 == pytest.approx(3600.0)
     assert any("return rate" in said for said in fit.assumptions)
 
 
@@ -281,8 +308,10 @@ def test_a_dates_only_channel_takes_the_pooled_hour_profile_and_says_so() -> Non
     ebay = lines["channel"] == "ebay"
     lines.loc[ebay, "placed_at"] = lines.loc[ebay, "placed_at"].dt.floor("D")
     lines.loc[ebay, "time_resolution"] = "day"
-    fit = fit_exports(lines)
-    assert fit.channels["ebay"].dates_only
+    fit = fit_exports(lines, make_receipts(shop, lines))
+    assert fit.channels["ebay"].dates_only and fit.channels["ebay"].latency is None
+    assert fit.skipped["receipt of a dates-only order (no time to measure from)"] > 0
+    assert any("ebay" in said and "dates only" in said for said in fit.assumptions)
     assert fit.channels["ebay"].profile.hour_source == "pooled from other channels"
     assert fit.channels["ebay"].profile.hour == fit.profile.hour
     assert any("ebay" in said and "dates without times" in said for said in fit.assumptions)

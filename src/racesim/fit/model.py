@@ -248,5 +248,10 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
                                  not table.loc[table["channel"] == name, "timed"].any())
                 for name in rates}
     said += _assumptions(fit_skus, returns_known, receipts is not None, stock)
+    if receipts is not None:
+        said += [f"channel {name}: no receipt could be timed against its orders ("
+                 + ("its export gives dates only" if fit.dates_only else "none matched")
+                 + "), so its webhook latency and duplicates are not fitted"
+                 for name, fit in channels.items() if fit.latency is None]
     return Fit(frame, fit_skus, channels, pooled, (A_CUT, B_CUT), DISPERSION_METHOD,
                tuple(said), skipped)
