@@ -336,6 +336,8 @@ def test_an_order_table_without_the_readers_columns_is_a_one_line_error() -> Non
     lines = make_lines(Shop(days=5, fast=2, slow=0, dispersed=0, stocked_out=0))
     with pytest.raises(ExportError, match=r"lacks column\(s\) placed_at, time_resolution"):
         fit_exports(lines.drop(columns=["placed_at", "time_resolution"]))
+    with pytest.raises(ValueError, match="window: need two zone-aware times"):
+        fit_exports(lines, window=(pd.Timestamp("2025-01-06"), pd.Timestamp("2025-01-09")))
     with pytest.raises(ExportError, match="none inside the window"):
         fit_exports(lines, window=(START - pd.Timedelta(days=9), START - pd.Timedelta(days=8)))
 

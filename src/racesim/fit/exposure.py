@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DAY_S", "DemandClock", "Window", "epoch_seconds", "observation_window"]
+__all__ = ["DAY_S", "DemandClock", "Window", "check_window", "epoch_seconds",
+           "observation_window"]
 
 DAY_S = 86400.0
 _MONDAY = pd.Timestamp("1970-01-05", tz="UTC").timestamp()  # a Monday, 00:00 UTC
@@ -51,14 +52,24 @@ class Window:
         return np.clip(inside / DAY_S, 0.0, 1.0)
 
 
+def check_window(given: tuple[pd.Timestamp, pd.Timestamp]
+                 ) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A given window as two zone-aware times, start before end (else ValueError)."""
+    try:
+        start, end = (pd.Timestamp(t) for t in given)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"window: need (start, end) times (got {given!r})") from error
+    if start.tzinfo is None or end.tzinfo is None or not end > start:
+        raise ValueError(f"window: need two zone-aware times, start < end (got {given!r})")
+    return start, end
+
+
 def observation_window(placed_s: np.ndarray, day_only: bool,
                        given: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> Window:
     """The window: ``given`` as (start, end), else first to last order — stretched to
     whole days when some orders carry dates only (their times read as midnight)."""
     if given is not None:
-        start, end = (pd.Timestamp(t) for t in given)
-        if start.tzinfo is None or end.tzinfo is None or not end > start:
-            raise ValueError(f"window: need two zone-aware times, start < end (got {given})")
+        start, end = check_window(given)
         return Window(start.timestamp(), end.timestamp(), "given")
     first, last = float(placed_s.min()), float(placed_s.max())
     if day_only:

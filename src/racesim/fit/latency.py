@@ -89,12 +89,14 @@ def _wilson(successes: int, trials: int, source: str) -> Estimate:
 
 def _channel(channel: str, group: pd.DataFrame, source: str) -> Latency:
     delay = group["delay"].to_numpy(dtype=float)
-    positive = delay[delay > 0]
-    logs = np.log(positive) if len(positive) else np.zeros(1)
+    logs = np.log(delay[delay > 0])
     n = len(logs)
-    mu, sigma = float(logs.mean()), float(logs.std(ddof=1)) if n > 1 else 0.0
-    se50 = sigma / np.sqrt(n)
-    se99 = np.sqrt(sigma**2 / n + _Z99**2 * sigma**2 / (2 * max(n - 1, 1)))
+    if n < 2:  # nothing to fit a lognormal to: NaN, visible as such
+        mu = sigma = float("nan")
+    else:
+        mu, sigma = float(logs.mean()), float(logs.std(ddof=1))
+    se50 = sigma / np.sqrt(max(n, 1))
+    se99 = np.sqrt(sigma**2 / max(n, 1) + _Z99**2 * sigma**2 / (2 * max(n - 1, 1)))
     p50 = Estimate(float(np.exp(mu)), float(np.exp(mu - 1.96 * se50)),
                    float(np.exp(mu + 1.96 * se50)), n, source, "lognormal ML")
     top = mu + _Z99 * sigma

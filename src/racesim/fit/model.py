@@ -30,7 +30,7 @@ from racesim.fit.checks import check_policy
 from racesim.fit.classes import A_CUT, B_CUT, velocity_classes
 from racesim.fit.demand import Demand, median_price, sku_demand, units_per_order
 from racesim.fit.dispersion import FDR, Dispersion, fit_dispersion
-from racesim.fit.exposure import DAY_S, DemandClock, Window, observation_window
+from racesim.fit.exposure import DAY_S, DemandClock, Window, check_window, observation_window
 from racesim.fit.inventory import Stock, estimated_stock, listed_stock
 from racesim.fit.latency import Latency, fit_latency
 from racesim.fit.orders import OrdersRead
@@ -226,6 +226,8 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
     policy = check_policy(malformed)
     if not 0 <= seed < 2**63:
         raise ValueError(f"seed: must be a whole number in [0, 2^63) (got {seed})")
+    if window is not None:
+        window = check_window(window)
     lines = orders.lines if isinstance(orders, OrdersRead) else orders
     skipped: dict[str, int] = {}
     if returns is not None:
