@@ -26,9 +26,10 @@ not taken for dispersion) and of bursts.
   SKUs at once, so it enters with weight 1/n (its p-value × n, the weighted BH of
   Genovese, Roeder & Wasserman 2006; weights ≤ 1 keep it valid): one unlucky pool must
   not flag a third of the catalogue.
-- **Estimate**: the moment estimator d̂ = max(0, Σ[(x−μ̂)² − x] / Σμ̂²) (unbiased for
-  NB2 up to the fitted-mean term), with a 95 % percentile interval from a seeded
-  bootstrap over days.
+- **Estimate**: NB2 maximum likelihood for d (each day's mean μ̂_t held at the SKU's
+  rate × the day's weight) with the 95 % likelihood-ratio interval, read off a fine grid
+  of d from 0 to 25. (A day bootstrap of the moment estimator was tried and covered the
+  true d only 85 % of the time: a sample short of big days resamples short of them.)
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from racesim.fit.estimate import Estimate
 
-__all__ = ["BOOTSTRAP", "BURST_P", "FDR", "MIN_TEST_ORDERS", "Dispersion",
+__all__ = ["BURST_P", "FDR", "MIN_TEST_ORDERS", "Dispersion",
            "benjamini_hochberg", "fit_dispersion", "score_p_value"]
 
 FDR = 0.05
@@ -51,9 +52,6 @@ MIN_TEST_ORDERS = 100
 
 BURST_P = 1e-3
 """A day is a burst when its upper-tail probability is below this, divided by the days."""
-
-BOOTSTRAP = 200
-"""Bootstrap resamples of days for the interval of d."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,26 +152,44 @@ def score_p_value(score: float, variance: float, third: float) -> float:
     return float(stats.gamma.sf(score + shape * scale, shape, scale=scale))
 
 
-def _estimate(unit: _Unit, rng: np.random.Generator, resamples: int
-              ) -> tuple[Estimate, float, float]:
-    """(d with its bootstrap interval, the score test's z and p) for one test unit."""
+_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 25.0, 320)])
+_LR_95 = float(stats.chi2.ppf(0.95, 1))
+
+
+def _log_likelihood(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """NB2 log-likelihood of counts ``x`` with means ``mu`` at each d of the grid."""
+    x, mu = x[mu > 0][None, :], mu[mu > 0][None, :]
+    r = 1.0 / np.maximum(_GRID[1:], 1e-300)[:, None]
+    nb = (special.gammaln(x + r) - special.gammaln(r) + r * np.log(r / (r + mu))
+          + x * np.log(mu / (r + mu))).sum(1)
+    poisson = float((x * np.log(mu) - mu).sum())
+    return np.concatenate([[poisson], nb]) - float(special.gammaln(x + 1).sum())
+
+
+def _likelihood_interval(profile: np.ndarray) -> tuple[float, float, float]:
+    """(ML d, and the 95 % likelihood-ratio interval's ends) from the grid's profile."""
+    best = int(np.argmax(profile))
+    inside = np.flatnonzero(2 * (profile[best] - profile) <= _LR_95)
+    low_i, high_i = int(inside.min()), int(inside.max())
+    return (float(_GRID[best]), float(_GRID[max(low_i - 1, 0)] if low_i else 0.0),
+            float(_GRID[min(high_i + 1, len(_GRID) - 1)]))
+
+
+def _estimate(unit: _Unit) -> tuple[Estimate, float, float]:
+    """(d by maximum likelihood with its likelihood-ratio interval, the score test's z
+    and p) for one test unit."""
     score = mu2 = third = 0.0
-    boot_score, boot_mu2 = np.zeros(resamples), np.zeros(resamples)
-    days = len(unit.counts[0])
-    picks = rng.integers(0, days, size=(resamples, days))
+    profile = np.zeros(len(_GRID))
     for x, e in zip(unit.counts, unit.weights, strict=True):
         s, m2, _ = _parts(x, e)
         score, mu2 = score + float(s), mu2 + float(m2)
-        third += _third_cumulant(x.sum() / max(e.sum(), 1e-300) * e)
-        bs, bm2, _ = _parts(x[picks], e[picks])
-        boot_score, boot_mu2 = boot_score + bs, boot_mu2 + bm2
-    d = max(0.0, score / mu2) if mu2 > 0 else 0.0
-    boot = np.maximum(0.0, boot_score / np.maximum(boot_mu2, 1e-300))
-    low, high = ((float(v) for v in np.percentile(boot, [2.5, 97.5])) if resamples
-                 else (d, d))
+        mu = x.sum() / max(e.sum(), 1e-300) * e
+        third += _third_cumulant(mu)
+        profile += _log_likelihood(x, mu)
+    d, low, high = _likelihood_interval(profile)
     z = score / np.sqrt(2 * mu2) if mu2 > 0 else 0.0
-    estimate = Estimate(d, min(low, d), max(high, d), unit.orders, "daily order counts",
-                        "NB2 moments, day bootstrap")
+    estimate = Estimate(d, low, high, unit.orders, "daily order counts",
+                        "NB2 maximum likelihood, likelihood-ratio interval")
     return estimate, float(z), score_p_value(score, 2 * mu2, third)
 
 
@@ -217,19 +233,16 @@ def _units(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
 
 
 def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
-                   classes: dict[str, str], *, seed: int = 0, interval: bool = True
-                   ) -> dict[str, Dispersion]:
+                   classes: dict[str, str]) -> dict[str, Dispersion]:
     """Each SKU's dispersion verdict from its daily counts and expected day weights.
 
     ``weights[sku][t]`` is day ``t``'s expected share of the SKU's demand (demand-days in
     the window, 0 for days excluded as out of stock); ``classes`` gives each SKU's
-    velocity class for pooling thin SKUs. The same ``seed`` gives the same intervals;
-    ``interval=False`` skips the bootstrap (d's interval is then the point).
+    velocity class for pooling thin SKUs. No randomness: the same counts, the same fit.
     """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 12]))
     bursts = {sku: find_bursts(x, weights[sku]) for sku, x in counts.items()}
     units, member = _units(counts, weights, classes, bursts)
-    fitted = [_estimate(unit, rng, BOOTSTRAP if interval else 0) for unit in units]
+    fitted = [_estimate(unit) for unit in units]
     tested = [i for i, unit in enumerate(units) if unit.orders >= MIN_TEST_ORDERS]
     p = np.ones(len(units))
     p[tested] = [fitted[i][2] for i in tested]

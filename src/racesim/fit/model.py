@@ -46,8 +46,8 @@ DISPERSION_METHOD = (f"Dean's score test of Poisson against NB2 per SKU (thin SK
                      f"of burst days, p-values from a three-moment gamma tail; "
                      f"Benjamini–Hochberg at {FDR:.0%} FDR across the tests, a pool of n "
                      f"SKUs weighted 1/n (BH keeps power with many SKUs, where Holm would "
-                     f"miss most bursty ones); d by NB2 moments with a day-bootstrap "
-                     f"interval")
+                     f"miss most bursty ones); d by NB2 maximum likelihood with a "
+                     f"likelihood-ratio interval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,15 +156,14 @@ def _stock(sku: str, rows: dict[str, Stock], units_per_day: float) -> Stock:
 
 
 def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: DemandClock,
-              stock: pd.DataFrame | None, seed: int) -> dict[str, SkuFit]:
+              stock: pd.DataFrame | None) -> dict[str, SkuFit]:
     counts = _daily_counts(table, window)
     classes = velocity_classes({sku: float(c.sum()) for sku, c in counts.items()})
     base = clock.day_weights(window)
-    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, seed=seed,
-                            interval=False)
+    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes)
     censoring = _censor(table, stock, window, clock, prelim)
     weights = {sku: day_weights(window, clock, censoring[sku]) for sku in counts}
-    final = fit_dispersion(counts, weights, classes, seed=seed)
+    final = fit_dispersion(counts, weights, classes)
     listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
               for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
@@ -214,18 +213,17 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
                 receipts: ReceiptsRead | pd.DataFrame | None = None,
                 stock: pd.DataFrame | None = None, returns: pd.DataFrame | None = None, *,
                 window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-                malformed: str = "error", seed: int = 0,
+                malformed: str = "error",
                 receipts_file: str = "receipts") -> Fit:
     """Fit demand, channels, dispersion, stock-outs, latency and stock from exports.
 
     ``orders`` is :func:`~racesim.fit.orders.read_orders`' result (or its ``lines``
     table); ``receipts``, ``stock`` and ``returns`` the other readers' tables (optional);
     ``window`` (start, end), zone-aware, overrides the first-to-last-order window;
-    ``receipts_file`` names the receipt log in error messages. Same seed, same fit.
+    ``receipts_file`` names the receipt log in error messages. The fit draws no random
+    numbers: the same files give the same fit.
     """
     policy = check_policy(malformed)
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed: must be a whole number in [0, 2^63) (got {seed})")
     if window is not None:
         window = check_window(window)
     lines = orders.lines if isinstance(orders, OrdersRead) else orders
@@ -239,7 +237,7 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
     profiles, said = channel_profiles(table, frame)
     pooled = pooled_profile(table["placed_s"].to_numpy(), timed, frame)
     clock = DemandClock(np.asarray(pooled.hour), np.asarray(pooled.weekday))
-    fit_skus = _sku_fits(table, lines, frame, clock, stock, seed)
+    fit_skus = _sku_fits(table, lines, frame, clock, stock)
     latency: dict[str, Latency] = {}
     if receipts is not None:
         log = receipts.receipts if isinstance(receipts, ReceiptsRead) else receipts
