@@ -158,12 +158,14 @@ _LR_95 = float(stats.chi2.ppf(0.95, 1))
 
 def _log_likelihood(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """NB2 log-likelihood of counts ``x`` with means ``mu`` at each d of the grid."""
-    x, mu = x[mu > 0][None, :], mu[mu > 0][None, :]
+    pairs, days = np.unique(np.stack([x[mu > 0], np.round(mu[mu > 0], 9)]), axis=1,
+                            return_counts=True)  # few distinct (count, mean) pairs
+    x, mu = pairs[0][None, :], pairs[1][None, :]
     r = 1.0 / np.maximum(_GRID[1:], 1e-300)[:, None]
-    nb = (special.gammaln(x + r) - special.gammaln(r) + r * np.log(r / (r + mu))
-          + x * np.log(mu / (r + mu))).sum(1)
-    poisson = float((x * np.log(mu) - mu).sum())
-    return np.concatenate([[poisson], nb]) - float(special.gammaln(x + 1).sum())
+    nb = ((special.gammaln(x + r) - special.gammaln(r) + r * np.log(r / (r + mu))
+           + x * np.log(mu / (r + mu))) * days).sum(1)
+    poisson = float(((x * np.log(mu) - mu) * days).sum())
+    return np.concatenate([[poisson], nb]) - float((special.gammaln(x + 1) * days).sum())
 
 
 def _likelihood_interval(profile: np.ndarray) -> tuple[float, float, float]:
@@ -175,9 +177,9 @@ def _likelihood_interval(profile: np.ndarray) -> tuple[float, float, float]:
             float(_GRID[min(high_i + 1, len(_GRID) - 1)]))
 
 
-def _estimate(unit: _Unit) -> tuple[Estimate, float, float]:
-    """(d by maximum likelihood with its likelihood-ratio interval, the score test's z
-    and p) for one test unit."""
+def _estimate(unit: _Unit, likelihood: bool) -> tuple[Estimate, float, float]:
+    """(d by maximum likelihood with its likelihood-ratio interval — or, without
+    ``likelihood``, the moment estimate alone — the score test's z and p) for one unit."""
     score = mu2 = third = 0.0
     profile = np.zeros(len(_GRID))
     for x, e in zip(unit.counts, unit.weights, strict=True):
@@ -185,8 +187,12 @@ def _estimate(unit: _Unit) -> tuple[Estimate, float, float]:
         score, mu2 = score + float(s), mu2 + float(m2)
         mu = x.sum() / max(e.sum(), 1e-300) * e
         third += _third_cumulant(mu)
-        profile += _log_likelihood(x, mu)
-    d, low, high = _likelihood_interval(profile)
+        if likelihood:
+            profile += _log_likelihood(x, mu)
+    if likelihood:
+        d, low, high = _likelihood_interval(profile)
+    else:
+        d = low = high = max(0.0, score / mu2) if mu2 > 0 else 0.0
     z = score / np.sqrt(2 * mu2) if mu2 > 0 else 0.0
     estimate = Estimate(d, low, high, unit.orders, "daily order counts",
                         "NB2 maximum likelihood, likelihood-ratio interval")
@@ -233,16 +239,18 @@ def _units(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
 
 
 def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
-                   classes: dict[str, str]) -> dict[str, Dispersion]:
+                   classes: dict[str, str], *, likelihood: bool = True
+                   ) -> dict[str, Dispersion]:
     """Each SKU's dispersion verdict from its daily counts and expected day weights.
 
     ``weights[sku][t]`` is day ``t``'s expected share of the SKU's demand (demand-days in
     the window, 0 for days excluded as out of stock); ``classes`` gives each SKU's
     velocity class for pooling thin SKUs. No randomness: the same counts, the same fit.
+    ``likelihood=False`` gives the quick moment estimate of d, without an interval.
     """
     bursts = {sku: find_bursts(x, weights[sku]) for sku, x in counts.items()}
     units, member = _units(counts, weights, classes, bursts)
-    fitted = [_estimate(unit) for unit in units]
+    fitted = [_estimate(unit, likelihood) for unit in units]
     tested = [i for i, unit in enumerate(units) if unit.orders >= MIN_TEST_ORDERS]
     p = np.ones(len(units))
     p[tested] = [fitted[i][2] for i in tested]

@@ -160,7 +160,7 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
     counts = _daily_counts(table, window)
     classes = velocity_classes({sku: float(c.sum()) for sku, c in counts.items()})
     base = clock.day_weights(window)
-    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes)
+    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, likelihood=False)
     censoring = _censor(table, stock, window, clock, prelim)
     weights = {sku: day_weights(window, clock, censoring[sku]) for sku in counts}
     final = fit_dispersion(counts, weights, classes)
