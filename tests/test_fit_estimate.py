@@ -233,6 +233,8 @@ def test_a_profile_not_significant_against_flat_falls_back_to_flat() -> None:
     assert profiles["flat"].hour_p >= 0.05
     assert profiles["evening"].hour_source == "fitted" and profiles["evening"].hour_p < 1e-6
     assert profiles["thin"].hour_source == "flat" and np.isnan(profiles["thin"].hour_p)
+    assert sum(profiles["evening"].hour_counts) == 2000
+    assert len(profiles["thin"].weekday_counts) == 7
     assert said == []
 
 

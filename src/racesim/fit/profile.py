@@ -39,6 +39,8 @@ class Profile:
     ``hour_source``/``weekday_source`` say where each came from: ``fitted`` (significant
     against flat, p-value in ``hour_p``/``weekday_p``), ``flat`` (not significant or too
     few orders), or ``pooled from other channels`` (a dates-only channel's hours).
+    ``hour_counts``/``weekday_counts`` are the orders observed per cell (hours of timed
+    orders only), for showing observed against fitted.
     """
 
     channel: str
@@ -49,6 +51,8 @@ class Profile:
     hour_p: float
     weekday_p: float
     n: int
+    hour_counts: tuple[int, ...] = ()
+    weekday_counts: tuple[int, ...] = ()
 
 
 def _flat_test(counts: np.ndarray, expected_share: np.ndarray) -> tuple[np.ndarray, float, str]:
@@ -88,7 +92,8 @@ def _profile(channel: str, placed_s: np.ndarray, timed: np.ndarray, window: Wind
         hour, hour_p, hour_source = np.ones(24), float("nan"), "flat"
     return Profile(channel, tuple(np.round(hour, 4).tolist()),
                    tuple(np.round(weekday, 4).tolist()), hour_source, weekday_source,
-                   hour_p, weekday_p, len(placed_s))
+                   hour_p, weekday_p, len(placed_s), tuple(int(c) for c in hour_counts),
+                   tuple(int(c) for c in weekday_counts))
 
 
 def pooled_profile(placed_s: np.ndarray, timed: np.ndarray, window: Window) -> Profile:
