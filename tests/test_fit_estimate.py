@@ -257,6 +257,9 @@ def test_small_shop_round_trip_finds_what_was_simulated() -> None:
     shop = Shop(days=60, fast=25, slow=10, dispersed=10, stocked_out=4)
     fit, _ = fitted(shop)
     _check_round_trip(fit, shop, tolerance=0.2)
+    first = fit.skus["SKU-000"]
+    assert len(first.daily) == 60 and first.daily.sum() == first.demand.rate.n
+    assert first.expected.sum() == pytest.approx(first.daily.sum(), rel=1e-6)
     assert fit.skus["SKU-000"].demand.units_per_order.values == (1, 2, 3)
     assert fit.skus["SKU-000"].demand.price is not None
     assert fit.skus["SKU-000"].demand.price.median.value == 10.0

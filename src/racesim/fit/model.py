@@ -19,7 +19,7 @@ everything not in the data is listed in plain words in :attr:`Fit.assumptions`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,9 @@ DISPERSION_METHOD = (f"Dean's score test of Poisson against NB2 per SKU (thin SK
 
 @dataclass(frozen=True, slots=True)
 class SkuFit:
-    """One SKU's fit: velocity class, demand, dispersion, stock-outs left out, stock."""
+    """One SKU's fit: velocity class, demand, dispersion, stock-outs left out, stock, and
+    its orders per UTC day bin of the window (``daily``) beside the fitted expectation
+    (``expected``: the rate × each day's demand-days at risk), for observed-vs-fitted."""
 
     sku: str
     velocity_class: str
@@ -60,6 +62,8 @@ class SkuFit:
     dispersion: Dispersion
     censoring: Censoring
     stock: Stock
+    daily: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+    expected: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +187,8 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
                             f"{sources}: order lines (sku, placed time)")
         units_per_day = float(group["quantity"].sum()) / max(exposure, 1e-9)
         out[sku] = SkuFit(sku, classes[sku], demand, final[sku], censoring[sku],
-                          _stock(sku, listed, units_per_day))
+                          _stock(sku, listed, units_per_day), x,
+                          demand.rate.value * weights[sku])
     return out
 
 
