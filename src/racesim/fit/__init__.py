@@ -8,4 +8,8 @@ log and :mod:`~racesim.fit.stock` a stock list. Every reader validates whole col
 once (no per-row Python), and a bad row is reported as one line of an
 :class:`~racesim.fit.checks.ExportError`: ``FILE:LINE: column NAME: what is wrong (value
 'x')``, LINE being the line an editor shows (framing lines and the header counted).
+
+:func:`~racesim.fit.model.fit_exports` turns those tables into a
+:class:`~racesim.fit.model.Fit`: per-SKU demand with intervals, stock-outs, dispersion,
+profiles, channel shares, webhook latency and duplicates, each value with its source.
 """
