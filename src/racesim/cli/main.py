@@ -2,10 +2,11 @@
 
 Each command group lives in its own module, which adds its parser(s) and holds the
 handler each one runs (:mod:`~racesim.cli.run`: run, report; :mod:`~racesim.cli.study`:
-sweep, tune; :mod:`~racesim.cli.chaos`; :mod:`~racesim.cli.webhooks`: demo, replay,
-serve); the options they share are in :mod:`~racesim.cli.options`. Errors that racesim
-raises on purpose (bad scenario, bad store URL, …) print one line and exit with status 2,
-never a traceback; the other exit statuses are listed in :mod:`racesim.cli.exits`.
+sweep, tune; :mod:`~racesim.cli.fit`; :mod:`~racesim.cli.chaos`;
+:mod:`~racesim.cli.webhooks`: demo, replay, serve); the options they share are in
+:mod:`~racesim.cli.options`. Errors that racesim raises on purpose (bad scenario, bad
+store URL, …) print one line and exit with status 2, never a traceback; the other exit
+statuses are listed in :mod:`racesim.cli.exits`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from racesim.cli.exits import (
     interrupted,
     stop_on_sigterm,
 )
+from racesim.cli.fit import add_fit_parser
 from racesim.cli.options import DEBUG_HELP
 from racesim.cli.run import add_report_parser, add_run_parser
 from racesim.cli.study import add_sweep_parser, add_tune_parser
@@ -46,6 +48,7 @@ _COMMANDS: tuple[Callable[[Commands], None], ...] = (
     add_sweep_parser,
     add_tune_parser,
     add_report_parser,
+    add_fit_parser,
     add_chaos_parser,
     add_replay_parser,
     add_serve_parser,
