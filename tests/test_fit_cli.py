@@ -114,6 +114,8 @@ def test_an_over_dispersed_sku_is_fitted_as_gamma_poisson_with_its_latency(
     assert channels["amazon"].listing_latency.value == 180.0
     assert scenario.sync.mode == "periodic_delta" and scenario.sync.interval == 120.0
     assert scenario.buffer.units == 2
+    assert re.search(r"^return_rate = 0.0 +# assumed: the data have no returns",
+                     out.read_text(), re.M)
     summary = json.loads(printed)
     assert set(summary) >= {"window", "skus", "channels", "assumptions", "rows_skipped"}
     bursty = next(s for s in summary["skus"] if s["sku"] == "BURSTY")
@@ -143,8 +145,31 @@ def test_the_comments_name_sources_sizes_intervals_and_assumptions(
                 "initial_stock", "seed"):
         assert "assumed:" in comment(key), key
     assert "assumed" in comment("duration") or "window" in comment("duration")
+    assert "fitted" in comment("return_rate")  # the export has returns
     assert any(line.startswith("# price: ") for line in lines)  # no price field yet
     assert any("midnight UTC of 2025-03-28" in line for line in lines)
+
+
+def test_stock_from_the_list_is_not_assumed_and_missing_data_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,on_hand,restock_every,restock_qty\nMUG-RED,25,3d,12\n")
+    out = tmp_path / "s.toml"
+    status, _, err = _fit(capsys, *_orders(["ebay-uk=" + str(EXPORTS / "ebay_orders.csv"),
+                                            "shopify_orders.csv"]),
+                          "--stock", str(stock), "--out", str(out))
+    assert status == 0, err
+    text = out.read_text()
+    red = text.split('sku = "MUG-RED"')[1].split("[[")[0]
+    assert re.search(r"initial_stock = 25 +# from stock list line 2", red)
+    assert 'restock = { policy = "periodic", every = "3d", quantity = 12 }' in red
+    blue = text.split('sku = "MUG-BLUE"')[1].split("[[")[0]
+    assert re.search(r"initial_stock = \d+ +# assumed: estimated", blue)
+    ebay = text.split('name = "ebay-uk"')[1].split("[[")[0]
+    assert re.search(r"^profile = .*# assumed: its export gives dates only", ebay, re.M)
+    assert re.search(r"^webhook.latency = .*# assumed: the default", ebay, re.M)
+    scenario = load_scenario(out)
+    assert next(s for s in scenario.catalog or () if s.sku == "MUG-RED").initial_stock == 25
 
 
 def test_an_existing_file_is_replaced_only_with_force(

@@ -325,5 +325,6 @@ def scenario_text(fit: Fit, options: ScenarioOptions | None = None) -> str:
     try:
         parse_scenario(text, source=options.name)
     except RacesimError as exc:
-        raise RacesimError(f"the fitted scenario does not validate: {exc}") from exc
+        problems = "; ".join(line.strip() for line in str(exc).splitlines())
+        raise RacesimError(f"the fitted scenario does not validate: {problems}") from exc
     return text
