@@ -1,0 +1,155 @@
+"""The fit's round trip (issue 12's acceptance): simulate a known scenario, write its
+orders as a seller's exports (generic, Shopify and Amazon layouts) and its webhook
+receipts, read and fit them — the fitted values must recover the scenario's.
+
+The scenario keeps ten million units of every SKU on hand, so no listing shows 0 and no
+buyer is lost (a lost sale leaves no order in any export): the true rate of every SKU is
+its ``orders_per_day``, and the stock list given to the fit says no stock-out happened.
+The model's buyers order one SKU each, so every order is one line. The tune-equivalence
+part of the acceptance needs the fit → scenario writer and is not tested here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from racesim.fit import synthetic
+from racesim.fit.model import Fit, fit_exports
+from racesim.fit.orders import read_orders
+from racesim.fit.receipts import read_receipts
+from racesim.fit.stock import read_stock
+from racesim.scenario import Scenario
+from racesim.scenario.model import validate_scenario
+from racesim.study.replications import run_scenario
+
+LAYOUTS = {"amazon": "amazon", "shop": "shopify", "ebay": "generic"}
+"""Each channel's export layout: all three layouts in one fit."""
+
+CHANNELS: list[dict[str, Any]] = [
+    {"name": "amazon", "share": 0.45,
+     "webhook": {"latency": {"dist": "lognormal", "median": "20s", "p99": "3m"},
+                 "duplicates": {"p2": 0.05, "p3": 0.01}},
+     "listing_latency": {"dist": "fixed", "value": "30s"}, "cancel_rate": 0.02},
+    {"name": "shop", "share": 0.30,
+     "webhook": {"latency": {"dist": "lognormal", "median": "30s", "p99": "2m"},
+                 "duplicates": {"p2": 0.10}},
+     "listing_latency": {"dist": "fixed", "value": "1s"}},
+    {"name": "ebay", "share": 0.25,
+     "webhook": {"latency": {"dist": "lognormal", "median": "40s", "p99": "5m"},
+                 "duplicates": {"p2": 0.20, "p3": 0.05}},
+     "listing_latency": {"dist": "fixed", "value": "30s"}, "cancel_rate": 0.03},
+]
+
+
+@dataclass(frozen=True)
+class Size:
+    """A round trip's scale: days simulated, SKUs meant to reach ≥ 100 orders (the ones
+    judged are those that do), their rates, the over-dispersed ones' dispersion."""
+
+    days: int
+    skus: int
+    rates: tuple[float, ...]
+    dispersion: float
+
+
+QUICK = Size(days=14, skus=20, rates=(12.0, 18.0, 30.0), dispersion=0.5)
+FULL = Size(days=28, skus=60, rates=(6.0, 10.0, 18.0, 30.0, 45.0), dispersion=0.5)
+
+
+def _scenario(size: Size) -> Scenario:
+    """Tested SKUs (every fourth over-dispersed), a fast and two slow SKUs, 3 channels."""
+    catalog: list[dict[str, Any]] = []
+    for k in range(size.skus):
+        entry: dict[str, Any] = {"sku": f"T-{k:03d}", "initial_stock": 10**7,
+                                 "orders_per_day": size.rates[k % len(size.rates)]}
+        if k % 4 == 0:
+            entry["demand"] = {"kind": "gamma_poisson", "dispersion": size.dispersion}
+        catalog.append(entry)
+    catalog += [{"sku": "FAST", "initial_stock": 10**7, "orders_per_day": 400.0},
+                {"sku": "SLOW-1", "initial_stock": 10**7, "orders_per_day": 0.5},
+                {"sku": "SLOW-2", "initial_stock": 10**7, "orders_per_day": 0.2}]
+    data = {"name": "round-trip", "duration": f"{size.days}d", "catalog": catalog,
+            "channels": CHANNELS, "sync": {"mode": "event_driven"},
+            "buffer": {"policy": "fixed", "units": 0}}
+    return validate_scenario(data, "round-trip scenario")
+
+
+def _round_trip(size: Size, folder: Path, seed: int) -> tuple[Scenario, Fit, pd.DataFrame]:
+    scenario = _scenario(size)
+    run = run_scenario(scenario, seed=seed, tables=True).replications[0]
+    assert run.summary.lost_sales == 0  # no buyer saw 0 listed: every one placed an order
+    prices = {sku.sku: 5.0 + i for i, sku in enumerate(scenario.skus())}
+    specs = synthetic.write_exports(run.orders, folder, LAYOUTS, prices=prices)
+    receipts = synthetic.write_receipts(run.deliveries, folder / "receipts.csv")
+    stock = synthetic.write_stock(scenario, folder / "stock.csv")
+    read = read_orders(specs)
+    assert sorted(f.layout for f in read.files) == ["amazon", "generic", "shopify"]
+    start = synthetic.EPOCH
+    fit = fit_exports(read, receipts=read_receipts(receipts), stock=read_stock(stock)[0],
+                      window=(start, start + pd.Timedelta(days=size.days)),
+                      receipts_file=str(receipts))
+    return scenario, fit, run.orders
+
+
+def _check(scenario: Scenario, fit: Fit, orders: pd.DataFrame) -> None:
+    """Every acceptance figure of the round trip (see the module doc)."""
+    tested = [sku for sku in scenario.skus()
+              if sku.sku.startswith("T-") and fit.skus[sku.sku].demand.rate.n >= 100]
+    assert len(tested) >= (50 if len(scenario.skus()) > 50 else 15)
+    covered = [fit.skus[sku.sku].demand.rate.covers(sku.orders_per_day) for sku in tested]
+    assert np.mean(covered) >= 0.85, covered
+    assert fit.skus["FAST"].demand.rate.covers(400.0)
+    dispersed = [fit.skus[s.sku].dispersion.over_dispersed for s in tested if s.demand]
+    poisson = [fit.skus[s.sku].dispersion.over_dispersed for s in tested if not s.demand]
+    assert all(dispersed), dispersed
+    assert np.mean(poisson) <= 0.10, poisson
+    for channel in scenario.channels:
+        fitted = fit.channels[channel.name]
+        assert abs(fitted.rates.share.value - channel.share) <= 0.03
+        latency, webhook = fitted.latency, channel.webhook
+        assert latency is not None and latency.n >= (2000 if len(tested) > 20 else 500)
+        truth = webhook.latency
+        assert latency.p50.value == pytest.approx(truth.quantile(0.5), rel=0.15)
+        assert latency.p99.value == pytest.approx(truth.quantile(0.99), rel=0.15)
+        assert abs(latency.p2.value - webhook.duplicates.p2) <= 0.03
+        assert abs(latency.p3.value - webhook.duplicates.p3) <= 0.03
+    placed = orders[orders["accepted"].astype(bool)]
+    assert sum(s.demand.rate.n for s in fit.skus.values()) == len(placed)
+
+
+def test_round_trip_quick(tmp_path: Path) -> None:
+    """A small round trip (14 days, 12 SKUs) in the quick subset."""
+    _check(*_round_trip(QUICK, tmp_path, seed=11))
+
+
+@pytest.mark.slow
+def test_round_trip_full(tmp_path: Path) -> None:
+    """The acceptance's round trip: 60 SKUs of ≥ 100 orders over 28 days, ≥ 2,000
+    receipts per channel, a quarter of the SKUs over-dispersed."""
+    _check(*_round_trip(FULL, tmp_path, seed=12))
+
+
+def test_lost_sales_and_cancels_in_exports(tmp_path: Path) -> None:
+    """A buyer turned away (0 listed) is in no export; an oversold or cancelled order is a
+    cancelled line with its cancel time, in each layout as that layout writes it."""
+    data = {"name": "sell-out", "duration": "1d", "catalog": [
+        {"sku": "MUG", "initial_stock": 60, "orders_per_day": 400}],
+        "channels": CHANNELS, "sync": {"mode": "event_driven"},
+        "buffer": {"policy": "fixed", "units": 0}}
+    run = run_scenario(validate_scenario(data, "sell-out"), seed=4, tables=True)
+    orders = run.replications[0].orders
+    lost = orders[~orders["accepted"].astype(bool)]
+    assert len(lost) > 0
+    specs = synthetic.write_exports(orders, tmp_path, LAYOUTS)
+    lines = read_orders(specs).lines
+    assert set(lines["order_id"]) == set(orders.loc[orders["accepted"], "order_id"])
+    refused = orders[["oversold_at", "cancelled_at", "short_at"]].notna().any(axis=1)
+    cancelled = set(lines.loc[lines["status"] == "cancelled", "order_id"])
+    assert cancelled == set(orders.loc[orders["accepted"] & refused, "order_id"])
+    assert len(cancelled) > 0
