@@ -11,6 +11,7 @@ part of the acceptance needs the fit → scenario writer and is not tested here.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,13 @@ class Size:
     skus: int
     rates: tuple[float, ...]
     dispersion: float
+    fast: float
 
 
-QUICK = Size(days=14, skus=20, rates=(12.0, 18.0, 30.0), dispersion=0.5)
-FULL = Size(days=28, skus=60, rates=(6.0, 10.0, 18.0, 30.0, 45.0), dispersion=0.5)
+QUICK = Size(days=14, skus=20, rates=(12.0, 18.0, 30.0), dispersion=0.5,
+             fast=150.0)
+FULL = Size(days=28, skus=60, rates=(6.0, 10.0, 18.0, 30.0, 45.0), dispersion=0.5,
+            fast=400.0)
 
 
 def _scenario(size: Size) -> Scenario:
@@ -71,7 +75,7 @@ def _scenario(size: Size) -> Scenario:
         if k % 4 == 0:
             entry["demand"] = {"kind": "gamma_poisson", "dispersion": size.dispersion}
         catalog.append(entry)
-    catalog += [{"sku": "FAST", "initial_stock": 10**7, "orders_per_day": 400.0},
+    catalog += [{"sku": "FAST", "initial_stock": 10**7, "orders_per_day": size.fast},
                 {"sku": "SLOW-1", "initial_stock": 10**7, "orders_per_day": 0.5},
                 {"sku": "SLOW-2", "initial_stock": 10**7, "orders_per_day": 0.2}]
     data = {"name": "round-trip", "duration": f"{size.days}d", "catalog": catalog,
@@ -104,7 +108,8 @@ def _check(scenario: Scenario, fit: Fit, orders: pd.DataFrame) -> None:
     assert len(tested) >= (50 if len(scenario.skus()) > 50 else 15)
     covered = [fit.skus[sku.sku].demand.rate.covers(sku.orders_per_day) for sku in tested]
     assert np.mean(covered) >= 0.85, covered
-    assert fit.skus["FAST"].demand.rate.covers(400.0)
+    fast = next(sku for sku in scenario.skus() if sku.sku == "FAST")
+    assert fit.skus["FAST"].demand.rate.covers(fast.orders_per_day)
     dispersed = [fit.skus[s.sku].dispersion.over_dispersed for s in tested if s.demand]
     poisson = [fit.skus[s.sku].dispersion.over_dispersed for s in tested if not s.demand]
     assert all(dispersed), dispersed
@@ -124,7 +129,7 @@ def _check(scenario: Scenario, fit: Fit, orders: pd.DataFrame) -> None:
 
 
 def test_round_trip_quick(tmp_path: Path) -> None:
-    """A small round trip (14 days, 12 SKUs) in the quick subset."""
+    """A small round trip (14 days, 20 SKUs) in the quick subset."""
     _check(*_round_trip(QUICK, tmp_path, seed=11))
 
 
@@ -153,3 +158,24 @@ def test_lost_sales_and_cancels_in_exports(tmp_path: Path) -> None:
     cancelled = set(lines.loc[lines["status"] == "cancelled", "order_id"])
     assert cancelled == set(orders.loc[orders["accepted"] & refused, "order_id"])
     assert len(cancelled) > 0
+
+
+def test_fitted_example_is_what_its_script_writes(tmp_path: Path) -> None:
+    """The shipped example exports are exactly what generate.py writes from its seed, and
+    the readers recognise each file's layout from its header."""
+    example = Path(__file__).resolve().parent.parent / "scenarios" / "fitted_example"
+    spec = importlib.util.spec_from_file_location("fitted_example_generate",
+                                                  example / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.generate(tmp_path)
+    assert [path.name for path in written] == [
+        "orders_shopify.csv", "orders_amazon.txt", "receipts.csv", "stock.csv"]
+    for path in written:
+        assert path.read_bytes() == (example / path.name).read_bytes(), path.name
+    read = read_orders([f"shop={example / 'orders_shopify.csv'}",
+                        example / "orders_amazon.txt"])
+    assert [f.layout for f in read.files] == ["shopify", "amazon"]
+    assert set(read.lines["channel"]) == {"shop", "amazon"}
+    assert 2000 <= len(read.lines) <= 5000
