@@ -12,6 +12,7 @@ part of the acceptance needs the fit → scenario writer and is not tested here.
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,3 +180,20 @@ def test_fitted_example_is_what_its_script_writes(tmp_path: Path) -> None:
     assert [f.layout for f in read.files] == ["shopify", "amazon"]
     assert set(read.lines["channel"]) == {"shop", "amazon"}
     assert 2000 <= len(read.lines) <= 5000
+
+
+def test_fit_benchmark_writes_its_figures(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/bench_fit.py on a tiny export: every figure there (no timing asserted)."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_fit.py"
+    spec = importlib.util.spec_from_file_location("bench_fit", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "figures.json"
+    assert bench.main(["--rows", "3000", "--skus", "20", "--days", "14", "--rounds", "1",
+                       "--json", str(out)]) == 0
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    for key in ("read_csv_s", "reader_s", "fit_s", "ratio"):
+        assert figures[key] > 0, key
+    assert figures["skus_fitted"] == 20 and "target" in capsys.readouterr().out
