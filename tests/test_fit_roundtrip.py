@@ -6,7 +6,9 @@ The scenario keeps ten million units of every SKU on hand, so no listing shows 0
 buyer is lost (a lost sale leaves no order in any export): the true rate of every SKU is
 its ``orders_per_day``, and the stock list given to the fit says no stock-out happened.
 The model's buyers order one SKU each, so every order is one line. The tune-equivalence
-part of the acceptance needs the fit → scenario writer and is not tested here.
+part of the acceptance (a scenario that does sell out, fitted through the stock list's
+censoring and written by ``racesim.fit.scenario_writer``) is skipped where that module
+is not present.
 """
 
 from __future__ import annotations
@@ -197,3 +199,57 @@ def test_fit_benchmark_writes_its_figures(tmp_path: Path,
     for key in ("read_csv_s", "reader_s", "fit_s", "ratio"):
         assert figures[key] > 0, key
     assert figures["skus_fitted"] == 20 and "target" in capsys.readouterr().out
+
+
+TUNE_CHANNELS: list[dict[str, Any]] = [
+    {"name": "amazon", "share": 0.6,
+     "webhook": {"latency": {"dist": "lognormal", "median": "20s", "p99": "3m"},
+                 "duplicates": {"p2": 0.05}},
+     "listing_latency": {"dist": "fixed", "value": "2m"}},
+    {"name": "shop", "share": 0.4,
+     "webhook": {"latency": {"dist": "lognormal", "median": "30s", "p99": "2m"},
+                 "duplicates": {"p2": 0.10}},
+     "listing_latency": {"dist": "fixed", "value": "1m"}},
+]
+
+
+@pytest.mark.slow
+def test_tune_on_the_fitted_scenario_recommends_the_true_buffer(tmp_path: Path) -> None:
+    """`racesim tune` on the scenario fitted from the exports recommends the buffer it
+    recommends on the true scenario (±1 unit). Stock sells out every 12 hours, so there
+    are races to buffer against, and the lost sales leave no order: the fit's censoring
+    from the stock list (opening stock, restocks) recovers the rates."""
+    writer = pytest.importorskip("racesim.fit.scenario_writer")
+    from racesim.scenario import parse_scenario
+    from racesim.study.tune import tune
+
+    days = 3
+    catalog = [{"sku": f"S{k}", "initial_stock": rate // 2, "orders_per_day": rate,
+                "restock": {"policy": "periodic", "every": "12h", "quantity": rate * 9 // 20}}
+               for k, rate in enumerate((100, 200, 300, 150))]
+    sync = {"mode": "periodic_push_time", "interval": "10m"}
+    truth = validate_scenario({"name": "tune-truth", "duration": f"{days}d",
+                               "catalog": catalog, "channels": TUNE_CHANNELS, "sync": sync,
+                               "buffer": {"policy": "fixed", "units": 0}}, "tune truth")
+    run = run_scenario(truth, seed=5, tables=True).replications[0]
+    assert run.summary.lost_sales > 0  # stock-outs happened, hidden from the exports
+    specs = synthetic.write_exports(run.orders, tmp_path, {"amazon": "amazon",
+                                                           "shop": "shopify"})
+    receipts = synthetic.write_receipts(run.deliveries, tmp_path / "receipts.csv")
+    stock = synthetic.write_stock(truth, tmp_path / "stock.csv")
+    start = synthetic.EPOCH
+    fit = fit_exports(read_orders(specs), receipts=read_receipts(receipts),
+                      stock=read_stock(stock)[0],
+                      window=(start, start + pd.Timedelta(days=days)))
+    covered = [fit.skus[s.sku].demand.rate.covers(s.orders_per_day) for s in truth.skus()]
+    assert sum(covered) >= 3, covered
+    options = writer.ScenarioOptions(duration_s=days * 86400.0, sync="periodic_push_time",
+                                     interval_s=600.0,
+                                     listing_latency_s={"amazon": 120.0, "shop": 60.0},
+                                     buffer_units=0)
+    fitted = parse_scenario(writer.scenario_text(fit, options))
+    assert [s.restock for s in fitted.skus()] == [s.restock for s in truth.skus()]
+    true_buffer = tune(truth, "fixed", seed=1, per_class=False, compare=False).values["*"]
+    fitted_buffer = tune(fitted, "fixed", seed=1, per_class=False, compare=False).values["*"]
+    assert true_buffer >= 1  # there is something to tune
+    assert abs(fitted_buffer - true_buffer) <= 1, (fitted_buffer, true_buffer)

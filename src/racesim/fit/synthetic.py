@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from racesim.scenario import Scenario
+from racesim.scenario.catalog import PeriodicRestockConfig
 
 __all__ = ["EPOCH", "export_lines", "receipt_log", "stock_list", "write_amazon",
            "write_exports", "write_generic", "write_receipts", "write_shopify",
@@ -198,9 +199,20 @@ def write_receipts(deliveries: pd.DataFrame, path: str | Path, *,
 
 
 def stock_list(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's opening stock as a stock list ``sku, on_hand``."""
-    return pd.DataFrame({"sku": [sku.sku for sku in scenario.skus()],
-                         "on_hand": [sku.initial_stock for sku in scenario.skus()]})
+    """The scenario's opening stock as a stock list ``sku, on_hand, restock_every,
+    restock_qty``: a periodic restock without lead time as its interval (in days) and
+    quantity — its deliveries come every ``every`` from the start, as the stock list
+    means — and empty cells for any other SKU (no restock, or one a stock list cannot
+    express: a lead time, order-up-to)."""
+    rows = []
+    for sku in scenario.skus():
+        restock = sku.restock
+        every = quantity = ""
+        if isinstance(restock, PeriodicRestockConfig) and not restock.lead_time:
+            every, quantity = f"{restock.every / 86400:g}", str(restock.quantity)
+        rows.append({"sku": sku.sku, "on_hand": sku.initial_stock,
+                     "restock_every": every, "restock_qty": quantity})
+    return pd.DataFrame(rows, columns=["sku", "on_hand", "restock_every", "restock_qty"])
 
 
 def write_stock(scenario: Scenario, path: str | Path) -> Path:
