@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from racesim.cli.main import main
 from racesim.fit import synthetic
 from racesim.fit.model import Fit, fit_exports
 from racesim.fit.orders import read_orders
 from racesim.fit.receipts import read_receipts
 from racesim.fit.stock import read_stock
-from racesim.scenario import Scenario
+from racesim.scenario import Scenario, load_scenario
 from racesim.scenario.model import validate_scenario
 from racesim.study.replications import run_scenario
 
@@ -253,3 +254,43 @@ def test_tune_on_the_fitted_scenario_recommends_the_true_buffer(tmp_path: Path) 
     fitted_buffer = tune(fitted, "fixed", seed=1, per_class=False, compare=False).values["*"]
     assert true_buffer >= 1  # there is something to tune
     assert abs(fitted_buffer - true_buffer) <= 1, (fitted_buffer, true_buffer)
+
+
+# -- the shipped fitted scenario ------------------------------------------------------------
+
+FITTED_EXAMPLE = ["fit", "--orders", "shop=scenarios/fitted_example/orders_shopify.csv",
+                  "--orders", "scenarios/fitted_example/orders_amazon.txt",
+                  "--webhooks", "scenarios/fitted_example/receipts.csv",
+                  "--stock", "scenarios/fitted_example/stock.csv"]
+"""The command that wrote ``scenarios/fitted_example.toml`` (run from the repository root)."""
+
+
+@pytest.mark.slow
+def test_the_shipped_fitted_scenario_is_what_racesim_fit_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    written = tmp_path / "fitted_example.toml"
+    assert main([*FITTED_EXAMPLE, "--out", str(written)]) == 0
+    capsys.readouterr()
+    shipped = (root / "scenarios" / "fitted_example.toml").read_text(encoding="utf-8")
+    assert written.read_text(encoding="utf-8") == shipped
+
+
+@pytest.mark.slow
+def test_the_fitted_scenario_finds_the_bursty_skus_and_reports(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    fitted = load_scenario(root / "scenarios" / "fitted_example.toml")
+    truth = load_scenario(root / "scenarios" / "fitted_example" / "truth.toml")
+    bursty = {sku.sku for sku in truth.skus() if sku.class_ == "A"}  # gamma_poisson in truth
+    found = {sku.sku for sku in fitted.skus() if sku.demand is not None
+             and sku.demand.dispersion > 0}
+    assert len(found & bursty) >= 0.8 * len(bursty)  # measured 16 of 17
+    assert len(found - bursty) <= 2  # measured 0
+    out = tmp_path / "report"
+    assert main(["report", str(root / "scenarios" / "fitted_example.toml"),
+                 "--replications", "4", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert (out / "index.html").stat().st_size > 10_000
