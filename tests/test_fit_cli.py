@@ -93,6 +93,26 @@ def test_the_fitted_sample_shop_runs_with_racesim_run(
     assert load_scenario(out).warehouse.return_rate > 0  # the returns file was used
 
 
+@pytest.mark.slow
+def test_the_fitted_vendor_samples_become_a_client_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The consultant's path end to end: every vendor layout's sample → fit → report."""
+    out = tmp_path / "kettle.toml"
+    status, _, err = _fit(capsys, *_orders(["shopify_orders.csv", "amazon_all_orders.txt",
+                                            "ebay-uk=" + str(EXPORTS / "ebay_orders.csv"),
+                                            "generic_orders.csv"]),
+                          "--out", str(out), "--duration", "1d")
+    assert status == 0, err
+    channels = {channel.name for channel in load_scenario(out).channels}
+    assert {"shopify", "ebay-uk"} <= channels and len(channels) >= 4
+    folder = tmp_path / "report"
+    assert main(["report", str(out), "--replications", "2", "--out", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "recommended" in printed
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert all(name in page for name in channels)
+
+
 def test_an_over_dispersed_sku_is_fitted_as_gamma_poisson_with_its_latency(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     orders, log = _bursty_shop(tmp_path)
