@@ -402,3 +402,19 @@ def test_the_budget_counts_the_day_multipliers() -> None:
     dispersed = estimate_replication(_scenario(40, 2.0, 300, _gamma(0.5)))
     assert dispersed.peak_bytes - poisson.peak_bytes == BYTES_PER_SKU_DAY * 40 * 300
     assert dispersed.events == poisson.events  # the multipliers have mean 1
+
+
+def test_the_report_appendix_says_which_skus_are_bursty() -> None:
+    """The method appendix's catalog names each SKU's day-to-day demand when any is bursty."""
+    from types import SimpleNamespace
+
+    from racesim.report.method import _catalog
+
+    mixed = parse_scenario(
+        _scenario(2, 10.0, 3, None).to_toml().replace(
+            'sku = "SKU-1"', f'sku = "SKU-1"\ndemand = {_gamma(0.25)}'), source="mixed.toml")
+    page = _catalog(SimpleNamespace(scenario=mixed))  # type: ignore[arg-type]
+    assert "<th>day to day</th>" in page
+    assert "<td>Poisson</td>" in page and "<td>bursty, d = 0.25</td>" in page
+    plain = _catalog(SimpleNamespace(scenario=_scenario(2, 10.0, 3, None)))  # type: ignore[arg-type]
+    assert "day to day" not in plain  # Poisson-only reports are unchanged

@@ -67,17 +67,32 @@ def _restock(sku: Sku) -> str:
 
 def _catalog(data: ReportData) -> str:
     skus = data.scenario.skus()
+    dispersed = any(s.demand is not None and s.demand.dispersion > 0 for s in skus)
     rows = "".join(
         f"<tr><td>{e(s.sku)}</td><td>{e(s.class_ or '–')}</td><td class=n>{s.initial_stock:,}"
-        f"</td><td class=n>{s.orders_per_day:,.4g}</td><td>"
-        f"{e(describe_distribution(s.units_per_order))}</td><td>{e(_restock(s))}</td></tr>"
+        f"</td><td class=n>{s.orders_per_day:,.4g}</td>"
+        + (f"<td>{e(_day_to_day(s))}</td>" if dispersed else "")
+        + f"<td>{e(describe_distribution(s.units_per_order))}</td><td>{e(_restock(s))}</td></tr>"
         for s in skus[:MAX_SKU_ROWS])
     more = (f"<p class=note>… and {len(skus) - MAX_SKU_ROWS:,} more SKUs "
             f"({data.scenario.orders_per_day():,.0f} orders a day in all).</p>"
             if len(skus) > MAX_SKU_ROWS else "")
+    note = ("<p class=note>Day to day: “Poisson” demand varies only by chance; “bursty, d” "
+            "multiplies a SKU's demand each day by a random factor of mean 1 and variance d "
+            "(a Gamma multiplier, the same on every marketplace), so a day's orders of mean μ "
+            "vary with variance μ + d·μ² — busy days are busy everywhere at once.</p>"
+            if dispersed else "")
     return ("<table><thead><tr><th>SKU</th><th>class</th><th class=n>initial stock</th>"
-            "<th class=n>orders / day</th><th>units per order</th><th>restock</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>{more}")
+            "<th class=n>orders / day</th>" + ("<th>day to day</th>" if dispersed else "")
+            + "<th>units per order</th><th>restock</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>{more}{note}")
+
+
+def _day_to_day(sku: Sku) -> str:
+    """How a SKU's daily demand varies: Poisson, or bursty with its dispersion d."""
+    if sku.demand is None or sku.demand.dispersion <= 0:
+        return "Poisson"
+    return f"bursty, d = {sku.demand.dispersion:.3g}"
 
 
 def _channels(data: ReportData) -> str:
