@@ -28,7 +28,7 @@ from racesim.fit.censoring import Censoring, day_weights, from_sales_pattern, fr
 from racesim.fit.channels import ChannelRates, channel_rates
 from racesim.fit.checks import check_policy
 from racesim.fit.classes import A_CUT, B_CUT, velocity_classes
-from racesim.fit.demand import Demand, median_price, sku_demand, units_per_order
+from racesim.fit.demand import Demand, median_price, median_ranks, sku_demand, units_per_order
 from racesim.fit.dispersion import FDR, Dispersion, fit_dispersion
 from racesim.fit.exposure import DAY_S, DemandClock, Window, check_window, observation_window
 from racesim.fit.inventory import Stock, estimated_stock, listed_stock
@@ -128,20 +128,37 @@ def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float
             for sku, on, every, qty, line in columns}
 
 
+def _by_sku(frame: pd.DataFrame, by_time: bool = False
+            ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(SKU names sorted, each SKU's row bounds, the row order that puts each SKU's rows
+    together): index a column's array by the order and slice it by the bounds, instead
+    of a DataFrame per SKU. Rows keep their order within a SKU (by ``placed_s`` first
+    with ``by_time``)."""
+    codes, names = pd.factorize(frame["sku"], sort=True)
+    if by_time:
+        order = np.lexsort((frame["placed_s"].to_numpy(), codes))
+    else:
+        order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return [str(sku) for sku in names], bounds, order
+
+
 def _censor(table: pd.DataFrame, stock: pd.DataFrame | None, window: Window,
             clock: DemandClock, prelim: dict[str, Dispersion]) -> dict[str, Censoring]:
     """Each SKU's stock-outs: from its stock list row if any, else its sales pattern."""
     rows = _stock_rows(stock)
     out: dict[str, Censoring] = {}
-    for sku, group in table.sort_values("placed_s", kind="stable").groupby("sku", sort=True):
-        placed = group["placed_s"].to_numpy()
-        row = rows.get(str(sku))
+    skus, bounds, order = _by_sku(table, by_time=True)
+    placed_s, quantity = table["placed_s"].to_numpy()[order], table["quantity"].to_numpy()[order]
+    for i, sku in enumerate(skus):
+        part = slice(bounds[i], bounds[i + 1])
+        placed = placed_s[part]
+        row = rows.get(sku)
         if row is not None:
-            out[str(sku)] = from_stock_list(placed, group["quantity"].to_numpy(), row[0],
-                                            row[1], row[2], window, clock)
+            out[sku] = from_stock_list(placed, quantity[part], row[0], row[1],
+                                       row[2], window, clock)
         else:
-            out[str(sku)] = from_sales_pattern(placed, window, clock,
-                                               prelim[str(sku)].d.value)
+            out[sku] = from_sales_pattern(placed, window, clock, prelim[sku].d.value)
     return out
 
 
@@ -171,21 +188,31 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
     listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
               for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
-    by_sku = {str(k): g for k, g in table.groupby("sku", sort=True)}
-    line_prices = {str(k): g for k, g in lines.groupby("sku", sort=True)}
+    names, rows, order = _by_sku(table)
+    source_file = table["source_file"].to_numpy()[order]
+    quantities = table["quantity"].to_numpy()[order]
+    line_names, line_rows, order = _by_sku(lines)
+    prices = lines["price"].to_numpy(dtype=float)[order]
+    currencies = lines["currency"].to_numpy(dtype=object)[order]
+    known = np.add.reduceat(np.isfinite(prices).astype(np.int64), line_rows[:-1])
+    low_ranks, high_ranks = median_ranks(np.maximum(np.asarray(known), 1))
+    at = {sku: i for i, sku in enumerate(names)}
+    line_at = {sku: i for i, sku in enumerate(line_names)}
     out: dict[str, SkuFit] = {}
     for sku, x in counts.items():
-        group, priced = by_sku[sku], line_prices[sku]
-        sources = ", ".join(sorted(group["source_file"].unique()))
+        part = slice(rows[at[sku]], rows[at[sku] + 1])
+        j = line_at[sku]
+        priced = slice(line_rows[j], line_rows[j + 1])
+        sources = ", ".join(sorted(set(source_file[part])))
+        quantity = quantities[part]
         orders = int(x.sum())
         exposure = at_risk - censoring[sku].excluded_demand_days
-        price = median_price(priced["price"].to_numpy(dtype=float),
-                             priced["currency"].to_numpy(dtype=object),
-                             f"{sources}: price")
+        price = median_price(prices[priced], currencies[priced], f"{sources}: price",
+                             (float(low_ranks[j]), float(high_ranks[j])))
         demand = sku_demand(sku, orders, exposure, _phi(final[sku], weights[sku], orders),
-                            units_per_order(group["quantity"].to_numpy()), price,
+                            units_per_order(quantity), price,
                             f"{sources}: order lines (sku, placed time)")
-        units_per_day = float(group["quantity"].sum()) / max(exposure, 1e-9)
+        units_per_day = float(quantity.sum()) / max(exposure, 1e-9)
         out[sku] = SkuFit(sku, classes[sku], demand, final[sku], censoring[sku],
                           _stock(sku, listed, units_per_day), x,
                           demand.rate.value * weights[sku])
