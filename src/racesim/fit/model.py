@@ -107,13 +107,14 @@ class Fit:
             "stock_estimated": s.stock.estimated} for s in self.skus.values()])
 
 
-def _daily_counts(table: pd.DataFrame, window: Window) -> dict[str, np.ndarray]:
-    """Orders per UTC day bin of the window, per SKU (sorted by name)."""
-    codes, skus = pd.factorize(table["sku"], sort=True)
+def _daily_counts(table: pd.DataFrame, codes: np.ndarray, skus: list[str], window: Window
+                  ) -> dict[str, np.ndarray]:
+    """Orders per UTC day bin of the window, per SKU (sorted by name; ``codes`` index
+    ``skus``, one per row of the table)."""
     day = np.floor((table["placed_s"].to_numpy() - window.first_day) / DAY_S).astype(np.int64)
     days = window.day_count
     flat = np.bincount(codes * days + np.clip(day, 0, days - 1), minlength=len(skus) * days)
-    return {str(sku): flat[i * days:(i + 1) * days] for i, sku in enumerate(skus)}
+    return {sku: flat[i * days:(i + 1) * days] for i, sku in enumerate(skus)}
 
 
 def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float, int]]:
@@ -128,27 +129,32 @@ def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float
             for sku, on, every, qty, line in columns}
 
 
-def _by_sku(frame: pd.DataFrame, by_time: bool = False
-            ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(SKU names sorted, each SKU's row bounds, the row order that puts each SKU's rows
-    together): index a column's array by the order and slice it by the bounds, instead
-    of a DataFrame per SKU. Rows keep their order within a SKU (by ``placed_s`` first
-    with ``by_time``)."""
+def _sku_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each row's SKU as a code into the SKU names, sorted (one factorization reused)."""
     codes, names = pd.factorize(frame["sku"], sort=True)
-    if by_time:
-        order = np.lexsort((frame["placed_s"].to_numpy(), codes))
+    return codes, [str(sku) for sku in names]
+
+
+def _by_sku(codes: np.ndarray, count: int, placed_s: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(Each SKU's row bounds, the row order that puts each SKU's rows together): index
+    a column's array by the order and slice it by the bounds, instead of a DataFrame per
+    SKU. Rows keep their order within a SKU (by ``placed_s`` first when given)."""
+    if placed_s is not None:
+        order = np.lexsort((placed_s, codes))
     else:
         order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    return [str(sku) for sku in names], bounds, order
+    return np.searchsorted(codes[order], np.arange(count + 1)), order
 
 
-def _censor(table: pd.DataFrame, stock: pd.DataFrame | None, window: Window,
-            clock: DemandClock, prelim: dict[str, Dispersion]) -> dict[str, Censoring]:
+def _censor(table: pd.DataFrame, sku_codes: tuple[np.ndarray, list[str]],
+            stock: pd.DataFrame | None, window: Window, clock: DemandClock,
+            prelim: dict[str, Dispersion]) -> dict[str, Censoring]:
     """Each SKU's stock-outs: from its stock list row if any, else its sales pattern."""
     rows = _stock_rows(stock)
     out: dict[str, Censoring] = {}
-    skus, bounds, order = _by_sku(table, by_time=True)
+    codes, skus = sku_codes
+    bounds, order = _by_sku(codes, len(skus), table["placed_s"].to_numpy())
     placed_s, quantity = table["placed_s"].to_numpy()[order], table["quantity"].to_numpy()[order]
     for i, sku in enumerate(skus):
         part = slice(bounds[i], bounds[i + 1])
@@ -178,20 +184,22 @@ def _stock(sku: str, rows: dict[str, Stock], units_per_day: float) -> Stock:
 
 def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: DemandClock,
               stock: pd.DataFrame | None) -> dict[str, SkuFit]:
-    counts = _daily_counts(table, window)
+    codes, names = _sku_codes(table)
+    counts = _daily_counts(table, codes, names, window)
     classes = velocity_classes({sku: float(c.sum()) for sku, c in counts.items()})
     base = clock.day_weights(window)
     prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, likelihood=False)
-    censoring = _censor(table, stock, window, clock, prelim)
+    censoring = _censor(table, (codes, names), stock, window, clock, prelim)
     weights = {sku: day_weights(window, clock, censoring[sku]) for sku in counts}
     final = fit_dispersion(counts, weights, classes)
     listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
               for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
-    names, rows, order = _by_sku(table)
+    rows, order = _by_sku(codes, len(names))
     source_file = table["source_file"].to_numpy()[order]
     quantities = table["quantity"].to_numpy()[order]
-    line_names, line_rows, order = _by_sku(lines)
+    line_codes, line_names = _sku_codes(lines)
+    line_rows, order = _by_sku(line_codes, len(line_names))
     prices = lines["price"].to_numpy(dtype=float)[order]
     currencies = lines["currency"].to_numpy(dtype=object)[order]
     known = np.add.reduceat(np.isfinite(prices).astype(np.int64), line_rows[:-1])
