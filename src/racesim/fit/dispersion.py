@@ -98,32 +98,57 @@ def _tail(x: np.ndarray, mu: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.where(d <= 1e-9, poisson, nb)
 
 
-def find_bursts(x: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Day bins (of those with weight) whose count is a burst; see the module doc.
+def _burst_candidates(x: np.ndarray, e: np.ndarray, keep: np.ndarray, burst: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """One round's days to judge (above their deleted-day mean), with that mean, the
+    deleted-day ``d`` and the tail limit; None when no orders are left to judge by."""
+    use = keep & ~burst
+    total, exposure = float(x[use].sum()), float(e[use].sum())
+    if total == 0:
+        return None
+    mu = total / exposure * e
+    own = np.where(use, (x - mu) ** 2 - x, 0.0)
+    mu2 = float((mu[use] ** 2).sum())
+    others = np.maximum(mu2 - np.where(use, mu * mu, 0.0), 1e-300)
+    d = np.maximum(0.0, (own.sum() - own) / others)
+    rest = np.maximum(exposure - np.where(use, e, 0.0), 1e-300)
+    mu_without = (total - np.where(use, x, 0)) / rest * e
+    days = np.flatnonzero(keep & (x > mu_without))
+    return days, mu_without[days], d[days], BURST_P / max(1, int(keep.sum()))
+
+
+def find_bursts(counts: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
+    """Each SKU's day bins (of those with weight) whose count is a burst; see the module
+    doc. ``counts[i]`` and ``weights[i]`` are SKU i's daily counts and weights.
 
     Each day is judged against the rate and ``d`` fitted without it (a deleted-day
-    test), so one huge day cannot inflate ``d`` enough to excuse itself.
+    test), so one huge day cannot inflate ``d`` enough to excuse itself. Two rounds;
+    a SKU stops at the first round that finds no new burst. The tail probabilities of
+    a round are computed in one call for every SKU (scipy's per-call cost dominates).
     """
-    keep = e > 0
-    burst = np.zeros(len(x), dtype=bool)
+    keeps = [e > 0 for e in weights]
+    bursts = [np.zeros(len(x), dtype=bool) for x in counts]
+    active = list(range(len(counts)))
     for _ in range(2):
-        use = keep & ~burst
-        total, exposure = float(x[use].sum()), float(e[use].sum())
-        if total == 0:
+        judged = []
+        for i in active:
+            found = _burst_candidates(counts[i], weights[i], keeps[i], bursts[i])
+            if found is not None:
+                judged.append((i, *found))
+        if not judged:
             break
-        mu = total / exposure * e
-        own = np.where(use, (x - mu) ** 2 - x, 0.0)
-        mu2 = float((mu[use] ** 2).sum())
-        others = np.maximum(mu2 - np.where(use, mu * mu, 0.0), 1e-300)
-        d = np.maximum(0.0, (own.sum() - own) / others)
-        rest = np.maximum(exposure - np.where(use, e, 0.0), 1e-300)
-        mu_without = (total - np.where(use, x, 0)) / rest * e
-        limit = BURST_P / max(1, int(keep.sum()))
-        new = keep & (x > mu_without) & (_tail(x, mu_without, d) < limit)
-        if not (new & ~burst).any():
-            break
-        burst |= new
-    return burst
+        xs = np.concatenate([counts[i][days] for i, days, *_ in judged])
+        tails = _tail(xs, np.concatenate([j[2] for j in judged]),
+                      np.concatenate([j[3] for j in judged]))
+        at = np.cumsum([0] + [len(j[1]) for j in judged])
+        active = []
+        for k, (i, days, _, _, limit) in enumerate(judged):
+            new = np.zeros(len(counts[i]), dtype=bool)
+            new[days[tails[at[k]:at[k + 1]] < limit]] = True
+            if (new & ~bursts[i]).any():
+                bursts[i] |= new
+                active.append(i)
+    return bursts
 
 
 def _third_cumulant(mu: np.ndarray) -> float:
@@ -248,7 +273,8 @@ def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray]
     velocity class for pooling thin SKUs. No randomness: the same counts, the same fit.
     ``likelihood=False`` gives the quick moment estimate of d, without an interval.
     """
-    bursts = {sku: find_bursts(x, weights[sku]) for sku, x in counts.items()}
+    found = find_bursts(list(counts.values()), [weights[sku] for sku in counts])
+    bursts = dict(zip(counts, found, strict=True))
     units, member = _units(counts, weights, classes, bursts)
     fitted = [_estimate(unit, likelihood) for unit in units]
     tested = [i for i, unit in enumerate(units) if unit.orders >= MIN_TEST_ORDERS]
