@@ -196,7 +196,8 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
               for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
     rows, order = _by_sku(codes, len(names))
-    source_file = table["source_file"].to_numpy()[order]
+    source_codes, files = pd.factorize(table["source_file"])
+    source_code = source_codes[order]
     quantities = table["quantity"].to_numpy()[order]
     line_codes, line_names = _sku_codes(lines)
     line_rows, order = _by_sku(line_codes, len(line_names))
@@ -211,7 +212,8 @@ def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: D
         part = slice(rows[at[sku]], rows[at[sku] + 1])
         j = line_at[sku]
         priced = slice(line_rows[j], line_rows[j + 1])
-        sources = ", ".join(sorted(set(source_file[part])))
+        sources = ", ".join(sorted(str(files[int(k)])
+                                   for k in np.flatnonzero(np.bincount(source_code[part]))))
         quantity = quantities[part]
         orders = int(x.sum())
         exposure = at_risk - censoring[sku].excluded_demand_days
