@@ -60,6 +60,11 @@ def _delay(seconds: np.ndarray, source: str) -> Delay | None:
                  float(np.quantile(seconds, 0.9)), source)
 
 
+def _present(codes: np.ndarray) -> np.ndarray:
+    """The distinct non-negative codes (of a factorization) among ``codes``, sorted."""
+    return np.flatnonzero(np.bincount(codes[codes >= 0]))
+
+
 def channel_rates(sku_orders: pd.DataFrame, *, returns_known: bool
                   ) -> dict[str, ChannelRates]:
     """Each channel's rates from the SKU-orders table (one row per order and SKU, with
@@ -67,21 +72,29 @@ def channel_rates(sku_orders: pd.DataFrame, *, returns_known: bool
     ``returned_quantity``, ``return_delay_s``, ``source_file``)."""
     total = len(sku_orders)
     out: dict[str, ChannelRates] = {}
-    for channel, group in sku_orders.groupby("channel", sort=True):
-        sources = ", ".join(sorted(group["source_file"].unique()))
-        orders = group.groupby("order_id", sort=False)["cancelled"].any()
-        share = _proportion(len(group), total, f"{sources}: channel, order lines")
-        cancel = _proportion(int(orders.sum()), len(orders), f"{sources}: status")
-        cancel_delay = _delay(group["cancel_delay_s"].to_numpy(dtype=float),
-                              f"{sources}: cancelled_at − placed_at")
-        units = int(group["quantity"].sum())
+    codes, channels = pd.factorize(sku_orders["channel"], sort=True)
+    order = pd.factorize(sku_orders["order_id"])[0]
+    cancelled = sku_orders["cancelled"].to_numpy(dtype=bool)
+    source, files = pd.factorize(sku_orders["source_file"])
+    quantity = sku_orders["quantity"].to_numpy()
+    returned_quantity = sku_orders["returned_quantity"].to_numpy()
+    cancel_delay_s = sku_orders["cancel_delay_s"].to_numpy(dtype=float)
+    return_delay_s = sku_orders["return_delay_s"].to_numpy(dtype=float)
+    for i, channel in enumerate(channels):
+        rows = codes == i
+        sources = ", ".join(sorted(str(files[k]) for k in _present(source[rows])))
+        orders = len(_present(order[rows]))  # an order is cancelled if any line is
+        share = _proportion(int(rows.sum()), total, f"{sources}: channel, order lines")
+        cancel = _proportion(len(_present(order[rows & cancelled])), orders,
+                             f"{sources}: status")
+        cancel_delay = _delay(cancel_delay_s[rows], f"{sources}: cancelled_at − placed_at")
+        units = int(quantity[rows].sum())
         if returns_known:
-            returned = int(group["returned_quantity"].sum())
+            returned = int(returned_quantity[rows].sum())
             back = _proportion(min(returned, units), units, f"{sources}: returned units")
         else:
             back = Estimate(0.0, 0.0, 0.0, 0, "none: no returns in the data", "assumed")
-        return_delay = _delay(group["return_delay_s"].to_numpy(dtype=float),
-                              f"{sources}: returned_at − placed_at")
+        return_delay = _delay(return_delay_s[rows], f"{sources}: returned_at − placed_at")
         out[str(channel)] = ChannelRates(str(channel), share, cancel, cancel_delay, back,
                                          return_delay)
     return out

@@ -23,7 +23,7 @@ from scipy import stats
 
 from racesim.fit.estimate import Estimate, garwood_interval
 
-__all__ = ["Demand", "Price", "UnitsPerOrder", "median_price", "sku_demand",
+__all__ = ["Demand", "Price", "UnitsPerOrder", "median_price", "median_ranks", "sku_demand",
            "units_per_order"]
 
 
@@ -72,14 +72,28 @@ def units_per_order(quantities: np.ndarray) -> UnitsPerOrder:
                          len(quantities))
 
 
-def median_price(prices: np.ndarray, currencies: np.ndarray, source: str) -> Price | None:
-    """The median of the known line prices with its 95 % interval; None if none known."""
+def median_ranks(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The binomial(n, ½) 2.5 % and 97.5 % quantiles for each sample size in ``n``: the
+    order-statistic ranks of the median's 95 % interval (one vectorised call for every
+    SKU, the per-call overhead of scipy's ppf being most of its cost)."""
+    n = np.asarray(n, dtype=np.int64)
+    return (np.asarray(stats.binom.ppf(0.025, n, 0.5)),
+            np.asarray(stats.binom.ppf(0.975, n, 0.5)))
+
+
+def median_price(prices: np.ndarray, currencies: np.ndarray, source: str,
+                 ranks: tuple[float, float] | None = None) -> Price | None:
+    """The median of the known line prices with its 95 % interval; None if none known.
+    ``ranks`` are :func:`median_ranks` for the count of known prices, when computed."""
     known = np.sort(prices[np.isfinite(prices)])
     n = len(known)
     if n == 0:
         return None
-    low_rank = int(stats.binom.ppf(0.025, n, 0.5))
-    high_rank = min(n - 1, int(stats.binom.ppf(0.975, n, 0.5)))
+    if ranks is None:
+        low, high = median_ranks(np.array([n]))
+        ranks = (float(low[0]), float(high[0]))
+    low_rank = int(ranks[0])
+    high_rank = min(n - 1, int(ranks[1]))
     found = [c for c in currencies[np.isfinite(prices)] if c]
     currency = max(sorted(set(found)), key=found.count) if found else ""
     median = Estimate(float(np.median(known)), float(known[max(0, low_rank - 1)]),

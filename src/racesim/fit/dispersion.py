@@ -42,7 +42,8 @@ from scipy import special, stats
 from racesim.fit.estimate import Estimate
 
 __all__ = ["BURST_P", "FDR", "MIN_TEST_ORDERS", "Dispersion",
-           "benjamini_hochberg", "fit_dispersion", "score_p_value"]
+           "benjamini_hochberg", "fit_dispersion", "score_p_value",
+           "score_p_values"]
 
 FDR = 0.05
 """The false discovery rate of the Benjamini–Hochberg step-up procedure."""
@@ -98,58 +99,120 @@ def _tail(x: np.ndarray, mu: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.where(d <= 1e-9, poisson, nb)
 
 
-def find_bursts(x: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Day bins (of those with weight) whose count is a burst; see the module doc.
+def _burst_candidates(x: np.ndarray, e: np.ndarray, keep: np.ndarray, burst: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """One round's days to judge (above their deleted-day mean), with that mean, the
+    deleted-day ``d`` and the tail limit; None when no orders are left to judge by."""
+    use = keep & ~burst
+    total, exposure = float(x[use].sum()), float(e[use].sum())
+    if total == 0:
+        return None
+    mu = total / exposure * e
+    own = np.where(use, (x - mu) ** 2 - x, 0.0)
+    mu2 = float((mu[use] ** 2).sum())
+    others = np.maximum(mu2 - np.where(use, mu * mu, 0.0), 1e-300)
+    d = np.maximum(0.0, (own.sum() - own) / others)
+    rest = np.maximum(exposure - np.where(use, e, 0.0), 1e-300)
+    mu_without = (total - np.where(use, x, 0)) / rest * e
+    days = np.flatnonzero(keep & (x > mu_without))
+    return days, mu_without[days], d[days], BURST_P / max(1, int(keep.sum()))
+
+
+def find_bursts(counts: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
+    """Each SKU's day bins (of those with weight) whose count is a burst; see the module
+    doc. ``counts[i]`` and ``weights[i]`` are SKU i's daily counts and weights.
 
     Each day is judged against the rate and ``d`` fitted without it (a deleted-day
-    test), so one huge day cannot inflate ``d`` enough to excuse itself.
+    test), so one huge day cannot inflate ``d`` enough to excuse itself. Two rounds;
+    a SKU stops at the first round that finds no new burst. The tail probabilities of
+    a round are computed in one call for every SKU (scipy's per-call cost dominates).
     """
-    keep = e > 0
-    burst = np.zeros(len(x), dtype=bool)
+    keeps = [e > 0 for e in weights]
+    bursts = [np.zeros(len(x), dtype=bool) for x in counts]
+    active = list(range(len(counts)))
     for _ in range(2):
-        use = keep & ~burst
-        total, exposure = float(x[use].sum()), float(e[use].sum())
-        if total == 0:
+        judged = []
+        for i in active:
+            found = _burst_candidates(counts[i], weights[i], keeps[i], bursts[i])
+            if found is not None:
+                judged.append((i, *found))
+        if not judged:
             break
-        mu = total / exposure * e
-        own = np.where(use, (x - mu) ** 2 - x, 0.0)
-        mu2 = float((mu[use] ** 2).sum())
-        others = np.maximum(mu2 - np.where(use, mu * mu, 0.0), 1e-300)
-        d = np.maximum(0.0, (own.sum() - own) / others)
-        rest = np.maximum(exposure - np.where(use, e, 0.0), 1e-300)
-        mu_without = (total - np.where(use, x, 0)) / rest * e
-        limit = BURST_P / max(1, int(keep.sum()))
-        new = keep & (x > mu_without) & (_tail(x, mu_without, d) < limit)
-        if not (new & ~burst).any():
-            break
-        burst |= new
-    return burst
+        xs = np.concatenate([counts[i][days] for i, days, *_ in judged])
+        tails = _tail(xs, np.concatenate([j[2] for j in judged]),
+                      np.concatenate([j[3] for j in judged]))
+        at = np.cumsum([0] + [len(j[1]) for j in judged])
+        active = []
+        for k, (i, days, _, _, limit) in enumerate(judged):
+            new = np.zeros(len(counts[i]), dtype=bool)
+            new[days[tails[at[k]:at[k + 1]] < limit]] = True
+            if (new & ~bursts[i]).any():
+                bursts[i] |= new
+                active.append(i)
+    return bursts
 
 
-def _third_cumulant(mu: np.ndarray) -> float:
-    """Σ over days of the third central moment of (x − μ)² − x for x ~ Poisson(μ)."""
-    mu, days = np.unique(np.round(mu[mu > 0], 9), return_counts=True)  # few distinct
-    if len(mu) == 0:
-        return 0.0
-    top = float(mu.max())
-    xs = np.arange(int(top + 12 * np.sqrt(top) + 25))[:, None]
-    pmf = stats.poisson.pmf(xs, mu[None, :])
-    y = (xs - mu[None, :]) ** 2 - xs
-    mean = (pmf * y).sum(0)
-    return float(((pmf * (y - mean) ** 3).sum(0) * days).sum())
+def _third_cumulants(mus: list[np.ndarray]) -> list[float]:
+    """For each array of daily means, Σ over its days of the third central moment of
+    (x − μ)² − x for x ~ Poisson(μ); the Poisson probabilities of all of them in one
+    call (scipy's per-call cost dominates), each array's own grid of x."""
+    grids = []
+    for mu in mus:
+        mu, days = np.unique(np.round(mu[mu > 0], 9), return_counts=True)  # few distinct
+        top = float(mu.max()) if len(mu) else 0.0
+        xs = np.arange(int(top + 12 * np.sqrt(top) + 25) if len(mu) else 0)[:, None]
+        grids.append((mu, days, xs))
+    flat_x = [np.broadcast_to(xs, (len(xs), len(mu))).ravel() for mu, _, xs in grids]
+    flat_mu = [np.broadcast_to(mu[None, :], (len(xs), len(mu))).ravel() for mu, _, xs in grids]
+    pmfs = np.asarray(stats.poisson.pmf(np.concatenate([[0], *flat_x]),
+                                        np.concatenate([[1.0], *flat_mu])))[1:]
+    out: list[float] = []
+    at = 0
+    for mu, days, xs in grids:
+        if len(mu) == 0:
+            out.append(0.0)
+            continue
+        pmf = pmfs[at:at + len(xs) * len(mu)].reshape(len(xs), len(mu))
+        at += len(xs) * len(mu)
+        y = (xs - mu[None, :]) ** 2 - xs
+        mean = (pmf * y).sum(0)
+        out.append(float(((pmf * (y - mean) ** 3).sum(0) * days).sum()))
+    return out
 
 
 def score_p_value(score: float, variance: float, third: float) -> float:
     """P(score ≥ observed) under Poisson: a Pearson type III (shifted gamma) matched to
     the statistic's mean 0, variance and third cumulant; for small daily means the score
     is strongly right-skewed and the normal tail would flag Poisson SKUs far too often."""
-    if variance <= 0:
-        return 1.0
-    skew = third / variance**1.5
-    if skew < 1e-6:
-        return float(stats.norm.sf(score / np.sqrt(variance)))
-    shape, scale = 4.0 / skew**2, np.sqrt(variance) * skew / 2.0
-    return float(stats.gamma.sf(score + shape * scale, shape, scale=scale))
+    return score_p_values([score], [variance], [third])[0]
+
+
+def score_p_values(scores: list[float], variances: list[float], thirds: list[float]
+                   ) -> list[float]:
+    """:func:`score_p_value` of each (score, variance, third cumulant), the normal and
+    gamma tails of all of them in one call each (scipy's per-call cost dominates)."""
+    p = [1.0] * len(scores)
+    normal: list[tuple[int, float]] = []
+    gamma: list[tuple[int, float, float, float]] = []
+    for i, (score, variance, third) in enumerate(zip(scores, variances, thirds, strict=True)):
+        if variance <= 0:
+            continue
+        skew = third / variance**1.5
+        if skew < 1e-6:
+            normal.append((i, score / np.sqrt(variance)))
+            continue
+        shape, scale = 4.0 / skew**2, np.sqrt(variance) * skew / 2.0
+        gamma.append((i, score + shape * scale, shape, scale))
+    if normal:
+        tails = stats.norm.sf(np.array([z for _, z in normal]))
+        for (i, _), tail in zip(normal, np.atleast_1d(tails), strict=True):
+            p[i] = float(tail)
+    if gamma:
+        x, shape_, scale_ = (np.array([g[k] for g in gamma]) for k in (1, 2, 3))
+        tails = stats.gamma.sf(x, shape_, scale=scale_)
+        for (i, *_), tail in zip(gamma, np.atleast_1d(tails), strict=True):
+            p[i] = float(tail)
+    return p
 
 
 _GRID = np.concatenate([[0.0], np.geomspace(1e-4, 25.0, 320)])
@@ -177,16 +240,24 @@ def _likelihood_interval(profile: np.ndarray) -> tuple[float, float, float]:
             float(_GRID[min(high_i + 1, len(_GRID) - 1)]))
 
 
-def _estimate(unit: _Unit, likelihood: bool) -> tuple[Estimate, float, float]:
+def _means(unit: _Unit) -> list[np.ndarray]:
+    """Each SKU's daily means in the unit: its rate over the unit's days × the weights."""
+    return [x.sum() / max(e.sum(), 1e-300) * e
+            for x, e in zip(unit.counts, unit.weights, strict=True)]
+
+
+def _estimate(unit: _Unit, likelihood: bool, thirds: list[float]
+              ) -> tuple[Estimate, float, tuple[float, float, float]]:
     """(d by maximum likelihood with its likelihood-ratio interval — or, without
-    ``likelihood``, the moment estimate alone — the score test's z and p) for one unit."""
+    ``likelihood``, the moment estimate alone — the score test's z, and the score's
+    value, null variance and third cumulant for its p-value) for one unit; ``thirds``
+    are :func:`_third_cumulants` of its SKUs' :func:`_means`."""
     score = mu2 = third = 0.0
     profile = np.zeros(len(_GRID))
-    for x, e in zip(unit.counts, unit.weights, strict=True):
+    for x, e, mu, part in zip(unit.counts, unit.weights, _means(unit), thirds, strict=True):
         s, m2, _ = _parts(x, e)
         score, mu2 = score + float(s), mu2 + float(m2)
-        mu = x.sum() / max(e.sum(), 1e-300) * e
-        third += _third_cumulant(mu)
+        third += part
         if likelihood:
             profile += _log_likelihood(x, mu)
     if likelihood:
@@ -196,7 +267,7 @@ def _estimate(unit: _Unit, likelihood: bool) -> tuple[Estimate, float, float]:
     z = score / np.sqrt(2 * mu2) if mu2 > 0 else 0.0
     estimate = Estimate(d, low, high, unit.orders, "daily order counts",
                         "NB2 maximum likelihood, likelihood-ratio interval")
-    return estimate, float(z), score_p_value(score, 2 * mu2, third)
+    return estimate, float(z), (score, 2 * mu2, third)
 
 
 def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
@@ -248,12 +319,18 @@ def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray]
     velocity class for pooling thin SKUs. No randomness: the same counts, the same fit.
     ``likelihood=False`` gives the quick moment estimate of d, without an interval.
     """
-    bursts = {sku: find_bursts(x, weights[sku]) for sku, x in counts.items()}
+    found = find_bursts(list(counts.values()), [weights[sku] for sku in counts])
+    bursts = dict(zip(counts, found, strict=True))
     units, member = _units(counts, weights, classes, bursts)
-    fitted = [_estimate(unit, likelihood) for unit in units]
+    means = [_means(unit) for unit in units]
+    thirds = _third_cumulants([mu for unit in means for mu in unit])
+    at = np.cumsum([0] + [len(unit) for unit in means])
+    fitted = [_estimate(unit, likelihood, thirds[at[i]:at[i + 1]])
+              for i, unit in enumerate(units)]
     tested = [i for i, unit in enumerate(units) if unit.orders >= MIN_TEST_ORDERS]
     p = np.ones(len(units))
-    p[tested] = [fitted[i][2] for i in tested]
+    score, variance, third = ([fitted[i][2][k] for i in tested] for k in range(3))
+    p[tested] = score_p_values(score, variance, third)
     size = np.array([len(unit.counts) for unit in units], dtype=float)
     flagged = np.zeros(len(units), dtype=bool)
     flagged[tested] = benjamini_hochberg(np.minimum(1.0, p[tested] * size[tested]))

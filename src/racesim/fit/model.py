@@ -28,7 +28,7 @@ from racesim.fit.censoring import Censoring, day_weights, from_sales_pattern, fr
 from racesim.fit.channels import ChannelRates, channel_rates
 from racesim.fit.checks import check_policy
 from racesim.fit.classes import A_CUT, B_CUT, velocity_classes
-from racesim.fit.demand import Demand, median_price, sku_demand, units_per_order
+from racesim.fit.demand import Demand, median_price, median_ranks, sku_demand, units_per_order
 from racesim.fit.dispersion import FDR, Dispersion, fit_dispersion
 from racesim.fit.exposure import DAY_S, DemandClock, Window, check_window, observation_window
 from racesim.fit.inventory import Stock, estimated_stock, listed_stock
@@ -107,13 +107,14 @@ class Fit:
             "stock_estimated": s.stock.estimated} for s in self.skus.values()])
 
 
-def _daily_counts(table: pd.DataFrame, window: Window) -> dict[str, np.ndarray]:
-    """Orders per UTC day bin of the window, per SKU (sorted by name)."""
-    codes, skus = pd.factorize(table["sku"], sort=True)
+def _daily_counts(table: pd.DataFrame, codes: np.ndarray, skus: list[str], window: Window
+                  ) -> dict[str, np.ndarray]:
+    """Orders per UTC day bin of the window, per SKU (sorted by name; ``codes`` index
+    ``skus``, one per row of the table)."""
     day = np.floor((table["placed_s"].to_numpy() - window.first_day) / DAY_S).astype(np.int64)
     days = window.day_count
     flat = np.bincount(codes * days + np.clip(day, 0, days - 1), minlength=len(skus) * days)
-    return {str(sku): flat[i * days:(i + 1) * days] for i, sku in enumerate(skus)}
+    return {sku: flat[i * days:(i + 1) * days] for i, sku in enumerate(skus)}
 
 
 def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float, int]]:
@@ -128,20 +129,42 @@ def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float
             for sku, on, every, qty, line in columns}
 
 
-def _censor(table: pd.DataFrame, stock: pd.DataFrame | None, window: Window,
-            clock: DemandClock, prelim: dict[str, Dispersion]) -> dict[str, Censoring]:
+def _sku_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each row's SKU as a code into the SKU names, sorted (one factorization reused)."""
+    codes, names = pd.factorize(frame["sku"], sort=True)
+    return codes, [str(sku) for sku in names]
+
+
+def _by_sku(codes: np.ndarray, count: int, placed_s: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(Each SKU's row bounds, the row order that puts each SKU's rows together): index
+    a column's array by the order and slice it by the bounds, instead of a DataFrame per
+    SKU. Rows keep their order within a SKU (by ``placed_s`` first when given)."""
+    if placed_s is not None:
+        order = np.lexsort((placed_s, codes))
+    else:
+        order = np.argsort(codes, kind="stable")
+    return np.searchsorted(codes[order], np.arange(count + 1)), order
+
+
+def _censor(table: pd.DataFrame, sku_codes: tuple[np.ndarray, list[str]],
+            stock: pd.DataFrame | None, window: Window, clock: DemandClock,
+            prelim: dict[str, Dispersion]) -> dict[str, Censoring]:
     """Each SKU's stock-outs: from its stock list row if any, else its sales pattern."""
     rows = _stock_rows(stock)
     out: dict[str, Censoring] = {}
-    for sku, group in table.sort_values("placed_s", kind="stable").groupby("sku", sort=True):
-        placed = group["placed_s"].to_numpy()
-        row = rows.get(str(sku))
+    codes, skus = sku_codes
+    bounds, order = _by_sku(codes, len(skus), table["placed_s"].to_numpy())
+    placed_s, quantity = table["placed_s"].to_numpy()[order], table["quantity"].to_numpy()[order]
+    for i, sku in enumerate(skus):
+        part = slice(bounds[i], bounds[i + 1])
+        placed = placed_s[part]
+        row = rows.get(sku)
         if row is not None:
-            out[str(sku)] = from_stock_list(placed, group["quantity"].to_numpy(), row[0],
-                                            row[1], row[2], window, clock)
+            out[sku] = from_stock_list(placed, quantity[part], row[0], row[1],
+                                       row[2], window, clock)
         else:
-            out[str(sku)] = from_sales_pattern(placed, window, clock,
-                                               prelim[str(sku)].d.value)
+            out[sku] = from_sales_pattern(placed, window, clock, prelim[sku].d.value)
     return out
 
 
@@ -161,31 +184,45 @@ def _stock(sku: str, rows: dict[str, Stock], units_per_day: float) -> Stock:
 
 def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: DemandClock,
               stock: pd.DataFrame | None) -> dict[str, SkuFit]:
-    counts = _daily_counts(table, window)
+    codes, names = _sku_codes(table)
+    counts = _daily_counts(table, codes, names, window)
     classes = velocity_classes({sku: float(c.sum()) for sku, c in counts.items()})
     base = clock.day_weights(window)
     prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, likelihood=False)
-    censoring = _censor(table, stock, window, clock, prelim)
+    censoring = _censor(table, (codes, names), stock, window, clock, prelim)
     weights = {sku: day_weights(window, clock, censoring[sku]) for sku in counts}
     final = fit_dispersion(counts, weights, classes)
     listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
               for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
-    by_sku = {str(k): g for k, g in table.groupby("sku", sort=True)}
-    line_prices = {str(k): g for k, g in lines.groupby("sku", sort=True)}
+    rows, order = _by_sku(codes, len(names))
+    source_codes, files = pd.factorize(table["source_file"])
+    source_code = source_codes[order]
+    quantities = table["quantity"].to_numpy()[order]
+    line_codes, line_names = _sku_codes(lines)
+    line_rows, order = _by_sku(line_codes, len(line_names))
+    prices = lines["price"].to_numpy(dtype=float)[order]
+    currencies = lines["currency"].to_numpy(dtype=object)[order]
+    known = np.add.reduceat(np.isfinite(prices).astype(np.int64), line_rows[:-1])
+    low_ranks, high_ranks = median_ranks(np.maximum(np.asarray(known), 1))
+    at = {sku: i for i, sku in enumerate(names)}
+    line_at = {sku: i for i, sku in enumerate(line_names)}
     out: dict[str, SkuFit] = {}
     for sku, x in counts.items():
-        group, priced = by_sku[sku], line_prices[sku]
-        sources = ", ".join(sorted(group["source_file"].unique()))
+        part = slice(rows[at[sku]], rows[at[sku] + 1])
+        j = line_at[sku]
+        priced = slice(line_rows[j], line_rows[j + 1])
+        sources = ", ".join(sorted(str(files[int(k)])
+                                   for k in np.flatnonzero(np.bincount(source_code[part]))))
+        quantity = quantities[part]
         orders = int(x.sum())
         exposure = at_risk - censoring[sku].excluded_demand_days
-        price = median_price(priced["price"].to_numpy(dtype=float),
-                             priced["currency"].to_numpy(dtype=object),
-                             f"{sources}: price")
+        price = median_price(prices[priced], currencies[priced], f"{sources}: price",
+                             (float(low_ranks[j]), float(high_ranks[j])))
         demand = sku_demand(sku, orders, exposure, _phi(final[sku], weights[sku], orders),
-                            units_per_order(group["quantity"].to_numpy()), price,
+                            units_per_order(quantity), price,
                             f"{sources}: order lines (sku, placed time)")
-        units_per_day = float(group["quantity"].sum()) / max(exposure, 1e-9)
+        units_per_day = float(quantity.sum()) / max(exposure, 1e-9)
         out[sku] = SkuFit(sku, classes[sku], demand, final[sku], censoring[sku],
                           _stock(sku, listed, units_per_day), x,
                           demand.rate.value * weights[sku])

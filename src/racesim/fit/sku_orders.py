@@ -37,20 +37,33 @@ def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | 
         raise ExportError("orders: no order lines to fit (none in the files"
                           + (", or none inside the window)" if window is not None else ")"))
     placed = epoch_seconds(lines["placed_at"])
+    order_code = pd.factorize(lines["order_id"], sort=True)[0]
+    sku_code, skus = pd.factorize(lines["sku"], sort=True)
+    key = order_code.astype(np.int64) * max(len(skus), 1) + sku_code
+    if (order_code < 0).any() or (sku_code < 0).any():  # no order or SKU: not counted
+        key = np.where((order_code < 0) | (sku_code < 0), -1, key)
     work = pd.DataFrame({
-        "order_id": lines["order_id"].to_numpy(), "sku": lines["sku"].to_numpy(),
-        "channel": lines["channel"].to_numpy(), "placed_s": placed,
+        "key": key, "row": np.arange(len(lines)),
+        "channel": lines["channel"].array, "placed_s": placed,
         "timed": (lines["time_resolution"] == "second").to_numpy(),
         "quantity": lines["quantity"].to_numpy(dtype=np.int64),
         "cancelled": (lines["status"] == "cancelled").to_numpy(),
         "cancel_delay_s": epoch_seconds(lines["cancelled_at"]) - placed,
         "returned_quantity": lines["returned_quantity"].to_numpy(dtype=np.int64),
         "return_delay_s": epoch_seconds(lines["returned_at"]) - placed,
-        "source_file": lines["source_file"].astype(str).to_numpy()})
-    table = work.groupby(["order_id", "sku"], sort=True, as_index=False).agg(
+        "source_file": lines["source_file"].astype(str).array})
+    if (key < 0).any():
+        work = work[work["key"] >= 0]
+    # grouped on one integer key, (order code, SKU code), sorted as (order_id, sku) are
+    table = work.groupby("key", sort=True).agg(
+        row=("row", "first"),
         channel=("channel", "first"), placed_s=("placed_s", "min"), timed=("timed", "all"),
         quantity=("quantity", "sum"), cancelled=("cancelled", "any"),
         cancel_delay_s=("cancel_delay_s", "min"),
         returned_quantity=("returned_quantity", "sum"),
         return_delay_s=("return_delay_s", "max"), source_file=("source_file", "first"))
+    first = table.pop("row").to_numpy()
+    table = table.reset_index(drop=True)
+    table.insert(0, "sku", lines["sku"].take(first).reset_index(drop=True))
+    table.insert(0, "order_id", lines["order_id"].take(first).reset_index(drop=True))
     return table, lines
