@@ -15,7 +15,7 @@ not taken for dispersion) and of bursts.
   corrects for the fitted rate). It is aimed at precisely the alternative the model uses
   and its null variance 2μ² is exact for Poisson, unlike Pearson's X² whose chi-square
   reference fails for small μ. Its p-value comes from a shifted gamma matched to the
-  statistic's first three null moments (:func:`score_p_value`): at small daily means
+  statistic's first three null moments (:func:`score_p_values`): at small daily means
   the score is right-skewed, and the normal tail alone flags Poisson SKUs too often.
 - **Thin SKUs** (fewer than :data:`MIN_TEST_ORDERS` orders) are pooled by velocity class:
   one test and one ``d`` for the class; a class still too thin is not tested (Poisson).
@@ -42,8 +42,7 @@ from scipy import special, stats
 from racesim.fit.estimate import Estimate
 
 __all__ = ["BURST_P", "FDR", "MIN_TEST_ORDERS", "Dispersion",
-           "benjamini_hochberg", "fit_dispersion", "score_p_value",
-           "score_p_values"]
+           "benjamini_hochberg", "fit_dispersion", "score_p_values"]
 
 FDR = 0.05
 """The false discovery rate of the Benjamini–Hochberg step-up procedure."""
@@ -180,17 +179,13 @@ def _third_cumulants(mus: list[np.ndarray]) -> list[float]:
     return out
 
 
-def score_p_value(score: float, variance: float, third: float) -> float:
-    """P(score ≥ observed) under Poisson: a Pearson type III (shifted gamma) matched to
-    the statistic's mean 0, variance and third cumulant; for small daily means the score
-    is strongly right-skewed and the normal tail would flag Poisson SKUs far too often."""
-    return score_p_values([score], [variance], [third])[0]
-
-
 def score_p_values(scores: list[float], variances: list[float], thirds: list[float]
                    ) -> list[float]:
-    """:func:`score_p_value` of each (score, variance, third cumulant), the normal and
-    gamma tails of all of them in one call each (scipy's per-call cost dominates)."""
+    """P(score ≥ observed) under Poisson for each (score, variance, third cumulant): a
+    Pearson type III (shifted gamma) matched to the statistic's mean 0, variance and third
+    cumulant — for small daily means the score is strongly right-skewed and the normal tail
+    would flag Poisson SKUs far too often — or the normal tail where the skew is nil. The
+    tails of all of them in one scipy call each (scipy's per-call cost dominates)."""
     p = [1.0] * len(scores)
     normal: list[tuple[int, float]] = []
     gamma: list[tuple[int, float, float, float]] = []
