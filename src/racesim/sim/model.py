@@ -5,7 +5,8 @@ One :class:`Simulation` is one replication of a scenario. It drives the *real* e
 commands a seller's systems would send, at simulated times (seconds):
 
 - a buyer arrives (see :mod:`.demand`) and buys only if the marketplace's own listing
-  shows enough; the marketplace decrements its listing at once;
+  shows enough; the marketplace decrements its listing at once; a buyer turned away is
+  a lost sale, counted under its cause (no stock, the buffer, a stale listing);
 - each sale's order webhook reaches the seller in one to three copies, each late by its
   own draw and delayed further by failed handler attempts (see :mod:`.plan`); every
   copy goes through ``reserve``; a ``rejected`` reservation is an oversell and the order
@@ -205,18 +206,20 @@ class Simulation:
     def _buyer_arrives(self, event: Fired[None]) -> None:
         """One buyer arrives; the next one is scheduled (one pending event at a time)."""
         queue, n = self._buyer_queue, self._next_buyer
-        _, c, j = queue[n]
+        placed, c, j = queue[n]
         self._next_buyer = n + 1
         if n + 1 < len(queue):
             self.call_later(queue[n + 1][0] - self.env.now, self._buyer_arrives, None)
-        self._sale(c, j)
+        self._sale(c, j, placed)
 
-    def _sale(self, c: int, j: int) -> None:
+    def _sale(self, c: int, j: int, placed: float) -> None:
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
             orders.lost[k] += 1
+            if placed >= self.warmup:  # counted as the results count lost sales
+                self._lost_sale_cause(orders, k, units)
             return
         orders.accepted[j] = True
         self.stock.committed[k] += units  # promised to this buyer from now on
@@ -227,6 +230,26 @@ class Simulation:
             self.call_later(delay, self._deliver, (c, j, copy))
         if orders.cancels[j]:
             self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
+
+    def _lost_sale_cause(self, orders: ChannelOrders, k: int, units: int) -> None:
+        """Count a buyer the listing turned away under the one cause that held at this instant.
+
+        *No stock*: the shelf held fewer units than wanted that no buyer had been promised
+        (physical − committed: the truth, as in :meth:`_sellable`). Otherwise the units
+        were there and something kept them off the listing: *the buffer* if the engine
+        knew of them (its available units, ``stock.available``, suffice) but the value the
+        sync publishes (``stock.published``, both refreshed by :meth:`_stock_changed` on
+        every engine write) was below the quantity; else *a stale listing*: the listing
+        had not caught up with the published value, or the engine with the shelf (returns
+        waiting in receiving: race 2).
+        """
+        stock = self.stock
+        if stock.physical[k] - stock.committed[k] < units:
+            orders.lost_no_stock[k] += 1
+        elif stock.available[k] >= units > stock.published[k]:
+            orders.lost_buffer[k] += 1
+        else:
+            orders.lost_stale_listing[k] += 1
 
     def _deliver(self, event: Fired[tuple[int, int, int]]) -> None:
         c, j, copy = event.value

@@ -19,7 +19,7 @@ from racesim.sim.state import Reflections, SimulationState, set_mask
 from racesim.sim.summary import Summary
 from racesim.util.stats import wilson_interval
 
-__all__ = ["SimulationResult", "collect", "summarise", "sync_latencies"]
+__all__ = ["LOST_SALE_CAUSES", "SimulationResult", "collect", "summarise", "sync_latencies"]
 
 ORDER_COLUMNS = ["order_id", "channel", "sku", "units", "placed_at", "accepted", "copies",
                  "deliveries", "first_seen_at", "reserved_at", "oversold_at", "cancelled_at",
@@ -203,6 +203,28 @@ def _rate_table(counts: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
     return table
 
 
+LOST_SALE_CAUSES = ("lost_sales_no_stock", "lost_sales_buffer", "lost_sales_stale_listing")
+"""The columns splitting ``lost_sales`` by cause; each lost sale is in exactly one."""
+
+
+def _lost_sale_causes(sim: SimulationState) -> dict[str, np.ndarray]:
+    """Lost sales by cause as channel × SKU count arrays (buyers placed after the warm-up).
+
+    The model counts each lost sale under one cause as it happens (see
+    :class:`~racesim.sim.state.ChannelOrders`); in :data:`LOST_SALE_CAUSES` order.
+    """
+    shape = (len(sim.channel_names), len(sim.sku_names))
+
+    def grid(rows: list[list[int]]) -> np.ndarray:
+        return np.array(rows, dtype=np.int64).reshape(shape)
+
+    channels = sim.channels
+    return dict(zip(LOST_SALE_CAUSES, (grid([c.lost_no_stock for c in channels]),
+                                       grid([c.lost_buffer for c in channels]),
+                                       grid([c.lost_stale_listing for c in channels])),
+                    strict=True))
+
+
 def _breakdowns(sim: SimulationState, orders: dict[str, np.ndarray]
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The counts and rates per channel and per SKU (orders placed after the warm-up)."""
@@ -217,12 +239,15 @@ def _breakdowns(sim: SimulationState, orders: dict[str, np.ndarray]
     duplicate = np.fromiter((row[5] == "duplicate" for row in log), dtype=bool, count=len(log))
     n_channels, n_skus = len(sim.channel_names), len(sim.sku_names)
     gap_seconds = sim.gaps.seconds
+    causes = _lost_sale_causes(sim)
     per_channel = _rate_table(
-        _counts(orders["channel"], n_channels, orders, delivered_channel, duplicate),
+        _counts(orders["channel"], n_channels, orders, delivered_channel, duplicate)
+        | {name: counts.sum(axis=1) for name, counts in causes.items()},
         pd.Index(sim.channel_names, name="channel"))
     per_channel["visibility_gap_s"] = [sum(row) for row in gap_seconds]
     per_sku = _rate_table(
-        _counts(orders["sku"], n_skus, orders, delivered_sku, duplicate),
+        _counts(orders["sku"], n_skus, orders, delivered_sku, duplicate)
+        | {name: counts.sum(axis=0) for name, counts in causes.items()},
         pd.Index(sim.sku_names, name="sku"))
     per_sku["visibility_gap_s"] = [sum(gap_seconds[c][k] for c in range(n_channels))
                                    for k in range(n_skus)]
@@ -267,14 +292,16 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
     def total(column: str) -> int:
         return int(per_channel[column].sum())
 
-    ordered, oversold = total("orders"), total("oversold")
+    ordered, oversold, lost = total("orders"), total("oversold"), total("lost_sales")
+    no_stock, buffer, stale = (total(name) for name in LOST_SALE_CAUSES)
+    assert no_stock + buffer + stale == lost, "every lost sale has exactly one cause"
     drift_max, drift_mean = _drift_ratios(drift)
     counts = sim.counts
     return Summary(
         orders=ordered, oversold=oversold,
         oversell_rate=oversold / ordered if ordered else 0.0,
         oversell_rate_ci=wilson_interval(oversold, ordered),
-        lost_sales=total("lost_sales"), duplicate_deliveries=total("duplicate_deliveries"),
+        lost_sales=lost, duplicate_deliveries=total("duplicate_deliveries"),
         duplicates_absorbed=total("duplicates_absorbed"),
         extra_reservations=total("extra_reservations"),
         short_shipments=total("short_shipments"),
@@ -288,7 +315,9 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
         overstated_excess_units=int(sum(sim.stock.overstated_excess)),
         cas_refusals=sim.sync.refused, cancel_too_late=counts.cancel_too_late,
         dead_letter_orders=counts.dead_letter_orders,
-        dead_letter_cancels=counts.dead_letter_cancels)
+        dead_letter_cancels=counts.dead_letter_cancels,
+        lost_sales_no_stock=no_stock, lost_sales_buffer=buffer,
+        lost_sales_stale_listing=stale)
 
 
 def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:

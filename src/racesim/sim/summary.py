@@ -82,6 +82,19 @@ class Summary:
     """Order webhook copies every handler attempt failed for (whole run, a count)."""
     dead_letter_cancels: int = field(metadata=_SUM)
     """Cancellation webhooks that ran out of attempts (whole run, a count)."""
+    lost_sales_no_stock: int = field(metadata=_SUM)
+    """Lost sales while the shelf held fewer unpromised units than the buyer wanted:
+    nothing (or too little) was there, e.g. between restocks (a count, part of
+    ``lost_sales``)."""
+    lost_sales_buffer: int = field(metadata=_SUM)
+    """Lost sales while the units were there and the engine knew of them, but the buffer
+    held the published value below the buyer's quantity: the buffer hid the stock (a
+    count, part of ``lost_sales``)."""
+    lost_sales_stale_listing: int = field(metadata=_SUM)
+    """Lost sales while the units were there but the listing still showed less: it had
+    not caught up with the published value (a slow sync), or the engine with the shelf
+    (returns not yet booked: race 2) (a count, part of ``lost_sales``; the three causes
+    sum to it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name, in order; the interval as a ``[low, high]`` list."""
@@ -132,6 +145,13 @@ class RunSummary:
     """Dead-lettered order webhook copies, summed over replications."""
     dead_letter_cancels: int
     """Dead-lettered cancellation webhooks, summed over replications."""
+    lost_sales_no_stock: int
+    """Lost sales with too few units on the shelf, summed over replications."""
+    lost_sales_buffer: int
+    """Lost sales the buffer hid the stock from, summed over replications."""
+    lost_sales_stale_listing: int
+    """Lost sales to a listing that had not caught up, summed over replications (the
+    three causes sum to ``lost_sales``)."""
     oversell_rate: float
     """``oversold / orders`` over every order of every replication (pooled; a fraction)."""
     oversell_rate_ci: tuple[float, float]
