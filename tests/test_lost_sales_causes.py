@@ -10,11 +10,13 @@ per-channel and per-SKU tables; scenarios built so that one cause must dominate 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from racesim.cli.main import main
 from racesim.scenario import Scenario, load_scenario, parse_scenario
 from racesim.sim.results import LOST_SALE_CAUSES, SimulationResult
 from racesim.study.replications import run_replication
@@ -118,3 +120,18 @@ def test_returns_booked_late_are_stale_listings_not_stock_outs() -> None:
     assert early.lost_sales_stale_listing < late.lost_sales_stale_listing / 10
     assert late.lost_sales_buffer == early.lost_sales_buffer == 0  # no buffer
 
+
+def test_run_prints_and_writes_the_split(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(SCENARIOS / "small_seller.toml")
+    assert main(["run", path, "--seed", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    causes = [data[name] for name in LOST_SALE_CAUSES]
+    assert sum(causes) == data["lost_sales"] > 0 and data["lost_sales_buffer"] > 0
+    replication = data["per_replication"][0]
+    assert [replication[name] for name in LOST_SALE_CAUSES] == causes
+    assert main(["run", path, "--seed", "4"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    total = next(i for i, line in enumerate(printed) if line.lstrip().startswith("lost sales"))
+    split = printed[total + 1:total + 4]
+    assert [int(line.split()[-1].replace(",", "")) for line in split] == causes
+    assert "nothing on the shelf" in split[0] and "buffer" in split[1]

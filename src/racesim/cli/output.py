@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from racesim.sim.summary import RunSummary
 from racesim.study.replications import RunResult
 from racesim.util.csvsafe import write_csv
 from racesim.util.manifest import record
@@ -60,6 +61,16 @@ def _pct(value: float) -> str:
     return f"{100 * value:.3f} %"
 
 
+def _lost_sale_causes(s: RunSummary) -> list[str]:
+    """The lost sales split by cause, indented under their total (none without any)."""
+    if not s.lost_sales:
+        return []
+    return [f"    {label:<31}{count:>12,}" for label, count in (
+        ("nothing on the shelf", s.lost_sales_no_stock),
+        ("the buffer hid the stock", s.lost_sales_buffer),
+        ("the listing had not caught up", s.lost_sales_stale_listing))]
+
+
 def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = None) -> None:
     """A readable summary of a run on standard output."""
     s = result.summary()
@@ -72,6 +83,7 @@ def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = 
         f"  oversell rate                    {_pct(s.oversell_rate):>12}"
         f"   95 % CI [{_pct(low)}, {_pct(high)}]",
         f"  lost sales (listing showed 0)    {s.lost_sales:>12,}",
+        *_lost_sale_causes(s),
         f"  duplicate deliveries / absorbed  {s.duplicate_deliveries:>6,} /"
         f" {s.duplicates_absorbed:,}",
         f"  sync latency p50 / p99           {s.sync_latency_p50_s:>8.1f} s /"
