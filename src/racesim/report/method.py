@@ -16,7 +16,7 @@ from racesim.util.units import format_duration
 if TYPE_CHECKING:
     from racesim.scenario import CountDistribution, DurationDistribution, Sku
 
-__all__ = ["appendix", "describe_distribution", "duration_text", "e"]
+__all__ = ["appendix", "describe_distribution", "duration_text", "e", "plain_duration"]
 
 MAX_SKU_ROWS = 25
 """Catalogs longer than this are summarised after the first rows."""
@@ -31,6 +31,18 @@ def duration_text(seconds: float) -> str:
     """Seconds as ``1m30s`` / ``2d``, rounded to whole seconds from 10 s up."""
     seconds = float(seconds)
     return format_duration(round(seconds)) if seconds >= 10 else f"{seconds:.3g}s"
+
+
+def plain_duration(seconds: float) -> str:
+    """Seconds in words a client reads: ``45 s``, ``3 min``, ``1.5 h``, ``2 days``."""
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 86_400:.3g} days"
 
 
 def describe_distribution(distribution: DurationDistribution | CountDistribution) -> str:
@@ -163,7 +175,7 @@ def _warehouse(data: ReportData) -> str:
 def appendix(data: ReportData, headline: dict[str, Any]) -> str:
     """The method-and-assumptions appendix as an HTML fragment."""
     sections = (_what_was_simulated(data, headline), _HOW_THE_MODEL_WORKS,
-                _how_sure(data, headline), _WHAT_IT_LEAVES_OUT)
+                _how_sure(data, headline), _WHAT_IT_LEAVES_OUT, _TERMS)
     return "\n" + "\n".join(sections)
 
 
@@ -248,4 +260,31 @@ _WHAT_IT_LEAVES_OUT = """<h3>What the model leaves out</h3>
 the seller, and every delay follows the distributions above. The numbers are as good as
 those assumptions: where a marketplace's real webhook delays are known, put them in the
 scenario and run the report again.</p>
+"""
+
+
+_TERMS = """<h3>Terms used in the tables and the appendix</h3>
+<dl class="glossary">
+<dt>P99</dt><dd>the 99th percentile: 99 values in 100 are at or below it. "P99 sync latency"
+is the time within which 99 stock changes in 100 reach every listing.</dd>
+<dt>Sync latency</dt><dd>seconds from a change of a SKU's stock in the ledger until every
+marketplace listing shows it.</dd>
+<dt>Unit-hours</dt><dd>units kept off the listings × the hours they are kept off; divided by
+the hours in a month it is the average number of units hidden.</dd>
+<dt>Replication</dt><dd>one simulated period (the scenario's duration) with its own random
+buyers and delays; the report's figures pool or average many of them.</dd>
+<dt>Wilson interval</dt><dd>a 95 % interval for a rate of rare events (oversells among
+orders) that stays honest for small counts, including zero.</dd>
+<dt>Student-t interval</dt><dd>a 95 % interval for a mean over replications, which allows for
+replications that differ more than chance between orders would make them.</dd>
+<dt>Common random numbers</dt><dd>replication r faces the same buyers and delays at every
+buffer, so differences between buffers come from the buffer.</dd>
+<dt>Rule of thumb</dt><dd>the buffer max(5 units, 5 % of available stock, sales expected
+during 2× the P99 exposure window: slowest webhook + slowest listing update + sync delays),
+called <code>seed_formula</code> in racesim's options and files.</dd>
+<dt>Stranded reservation</dt><dd>units reserved for an order that neither shipped nor was
+released within the scenario's limit.</dd>
+<dt>Ledger drift</dt><dd>the gap between the stock the ledger records and the stock a cycle
+count finds on the shelf, as a share of the counted units.</dd>
+</dl>
 """
