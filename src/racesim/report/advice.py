@@ -28,7 +28,7 @@ from racesim.study.replications import RunResult, run_scenario
 __all__ = ["ADVICE_REPLICATIONS", "ADVICE_RUN_REPLICATIONS", "Advice", "Change", "Outcome",
            "advise", "simulate_changes", "sync_changes"]
 
-ADVICE_REPLICATIONS = 8
+ADVICE_REPLICATIONS = 20
 """Replications simulated for each suggested change (the report's first ones)."""
 MAX_CHANGES = 2
 """At most this many changes are simulated."""

@@ -142,11 +142,15 @@ def _lost_sales(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
               for field, label in LOST_SALES_CAUSES if field in run and total > 0]
     change = headline["change"]["lost_sales_per_month"]
     effect = ("adds" if change > 0 else "saves") if abs(change) >= 0.05 else "changes"
-    note = (f"The recommended buffer {effect} {num(abs(change))} lost sales a month against "
-            "today's (on the same buyers). Most lost sales in a scenario like this one come "
-            "from stock running out between restocks, which no buffer changes: more stock or "
-            "faster restocks do.") if not causes else ""
-    return {"text": text, "causes": causes, "note": note}
+    note = f"The recommended buffer {effect} {num(abs(change))} lost sales a month against " \
+        "today's (on the same buyers)"
+    if abs(change) < 0.2 * lost:
+        note += ("; most lost sales are not the buffer's doing: they happen while the shelf "
+                 "is empty between restocks (or a listing has not yet shown a restock), which "
+                 "more stock, faster restocks or a faster sync would reduce.")
+    else:
+        note += ": a good part of the lost sales is the buffer's doing."
+    return {"text": text, "causes": causes, "note": "" if causes else note}
 
 
 def _race_story(episode: Episode) -> str:
@@ -204,7 +208,8 @@ def _races(data: ReportData, charts: dict[str, Chart]) -> tuple[list[dict[str, A
             absent.append(f"race {episode.race} ({episode.title}: {_no_race(episode, data)})")
     if not absent:
         return shown, ""
-    sentence = ("Not shown, because it did not occur in this run: " if len(absent) == 1 else
+    sentence = ("No race occurred in this run, so none is drawn: " if not shown else
+                "Not shown, because it did not occur in this run: " if len(absent) == 1 else
                 "Not shown, because they did not occur in this run: ")
     return shown, sentence + "; ".join(absent) + "."
 

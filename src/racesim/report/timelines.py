@@ -191,7 +191,7 @@ def _span(axes: Axes, times: list[float]) -> None:
     """The x axis over the episode's events, with a margin on each side."""
     low, high = min([0.0, *times]), max([1e-6, *times])
     margin = 0.05 * (high - low)
-    axes.set_xlim(low - margin, high + 3 * margin)  # room for the last labels
+    axes.set_xlim(low - margin, high + 5 * margin)  # room for the last labels
 
 
 def _listing_steps(axes: Axes, listings: pd.DataFrame, lanes: dict[str, int],
