@@ -384,3 +384,17 @@ def test_event_driven_sync_shortens_a_periodic_sync_in_simulation() -> None:
     assert before.change is None and after.change is change
     assert before.slowest_sync_s == pytest.approx(today.summary().sync_latency_p99_s)
     assert after.slowest_sync_s < before.slowest_sync_s - 300  # no 15-minute wait any more
+
+
+def test_every_template_ships_with_the_package() -> None:
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["racesim"]
+    assert any(name.startswith("jinja2") for name in config["project"]["dependencies"])
+    templates = sorted((ROOT / "src" / "racesim" / "report" / "templates").iterdir())
+    assert {t.suffix for t in templates} == {".j2", ".css"}
+    for template in templates:
+        inside = f"report/templates/{template.name}"
+        assert any(fnmatch.fnmatch(inside, pattern) for pattern in globs), inside

@@ -4,7 +4,7 @@ The page is ``templates/report.html.j2`` rendered by Jinja2 with autoescape on: 
 module gathers plain values (numbers already formatted as text, names as the scenario
 gives them) and the template escapes every one of them. Only two kinds of value are
 marked safe: the figures' ``data:`` URIs (base64 PNG) and the method appendix, which
-:mod:`racesim.report.method` builds with every scenario value escaped. Figures are
+:mod:`racesim.report.method` renders from its own template the same way. Figures are
 embedded and the CSS is inline, so the page needs no network and no JavaScript, and
 prints to PDF as it shows (with page numbers).
 
@@ -19,10 +19,8 @@ import base64
 import math
 import re
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from racesim.report.advice import Advice
@@ -31,17 +29,10 @@ from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_chann
 from racesim.report.figures import WIDTH_IN, Chart
 from racesim.report.formats import interval, num, pct, plain_buffer, plain_value, signed
 from racesim.report.method import appendix, plain_duration
+from racesim.report.templating import environment, render_template
 from racesim.report.timelines import Race1, Race2, Race3
 
 __all__ = ["CSS", "clock", "readable_name", "render"]
-
-
-@cache
-def environment() -> Environment:
-    """The Jinja2 environment of the report's templates (autoescape on for every one)."""
-    return Environment(loader=PackageLoader("racesim.report", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False,
-                       keep_trailing_newline=True)
 
 
 def _css() -> str:
@@ -279,7 +270,7 @@ def render(data: ReportData, headline: dict[str, Any], charts: Sequence[Chart],
         "advice": _advice(advice), "comparison": _comparison(data, headline),
         "per_class": _per_class(data, headline), "lost_sales": _lost_sales(data, headline),
         "figures": [_chart(c) for c in main], "races": races, "races_absent": absent,
-        "channels": _channels(data), "appendix": Markup(appendix(data, headline)),
+        "channels": _channels(data), "appendix": appendix(data, headline),
         "files": meta["files"], "version": meta["version"], "figure_width_in": WIDTH_IN,
         "drift_measured": drift is not None and math.isfinite(drift)}
-    return environment().get_template("report.html.j2").render(context)
+    return render_template("report.html.j2", context)
