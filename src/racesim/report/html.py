@@ -216,7 +216,7 @@ def _channels(data: ReportData) -> list[dict[str, Any]]:
             for name, row in table.iterrows()]
 
 
-def _advice(advice: Advice | None) -> dict[str, Any] | None:
+def _advice(advice: Advice | None, whole_run_s: float) -> dict[str, Any] | None:
     """The advice section: the missed targets, the cause, and each change's effect."""
     if advice is None:
         return None
@@ -234,7 +234,9 @@ def _advice(advice: Advice | None) -> dict[str, Any] | None:
             "note": f"Each change was simulated on {advice.replications} of the report's "
                     "simulated periods with today's buffer, facing the same buyers and delays "
                     "as today's run: a short run that shows the size of the effect, not its "
-                    "last digit."}
+                    "last digit. Compare each change with today's row on the same periods "
+                    f"({advice.today.slowest_sync_s:,.0f} s; over the whole run "
+                    f"{whole_run_s:,.0f} s)."}
 
 
 def _chart(chart: Chart) -> dict[str, Any]:
@@ -267,7 +269,8 @@ def render(data: ReportData, headline: dict[str, Any], charts: Sequence[Chart],
         "client": meta.get("client"), "description": data.scenario.description,
         "meta_line": _meta_line(data, headline, meta), "verdict": verdict(data, headline),
         "cards": box, "not_measured": not_measured, "glossary": GLOSSARY,
-        "advice": _advice(advice), "comparison": _comparison(data, headline),
+        "advice": _advice(advice, headline["sync_latency"]["p99_s"] or 0.0),
+        "comparison": _comparison(data, headline),
         "per_class": _per_class(data, headline), "lost_sales": _lost_sales(data, headline),
         "figures": [_chart(c) for c in main], "races": races, "races_absent": absent,
         "channels": _channels(data), "appendix": appendix(data, headline),
