@@ -94,7 +94,8 @@ def test_the_readme_opens_with_the_two_set_up_commands() -> None:
     lines = (ROOT / "README.md").read_text().splitlines()
     block = lines[lines.index("```bash") + 1:lines.index("```bash") + 3]
     assert block[0].endswith("# main job") and "racesim report" in block[0]
-    assert "--out reports/example" in block[0]
+    assert "--out out/" in block[0]  # an untracked folder: a first run changes no tracked file
+    assert "/out/" in (ROOT / ".gitignore").read_text().splitlines()
     assert block[1].endswith("# test suite") and "pytest" in block[1]
 
 

@@ -11,9 +11,11 @@ installs them): in CI (``CI=true``) a missing one fails the test, elsewhere it s
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -25,8 +27,11 @@ from PIL import Image
 
 from racesim.cli.main import main
 from racesim.policy.buffers import FixedBuffer
+from racesim.report.advice import Change, simulate_changes, sync_changes
 from racesim.report.browser import BrowserError, check_page
 from racesim.report.compute import current_value, sweep_values
+from racesim.report.figures import DPI, MIN_FONT_PT, WIDTH_IN, _latency_axis_end
+from racesim.report.html import readable_name
 from racesim.scenario import Scenario, load_scenario
 from racesim.study.replications import run_scenario
 from racesim.study.tune import FAMILIES, tune
@@ -34,6 +39,9 @@ from racesim.study.tune import FAMILIES, tune
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
 SEED, REPLICATIONS = 5, 4
+CLIENT = "Acme <Mugs> & Co"
+JARGON = ("seed formula", "unit-h", "p99", "wilson", "replication")
+"""Words the answer box must not use (the glossary and the appendix explain them)."""
 
 HOSTILE = {
     "name": "<script>alert(1)</script>",
@@ -75,14 +83,23 @@ def scenario(scenario_file: Path) -> Scenario:
 
 
 @pytest.fixture(scope="module")
-def report(scenario_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The report folder, built once by the CLI (with a PDF where Chromium is installed)."""
+def built(scenario_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """The report folder, built once by the CLI with ``--json --quiet`` (and a PDF where
+    Chromium is installed), with what the command printed on stdout and stderr."""
     out = tmp_path_factory.mktemp("report") / "hostile"
     pdf = ["--pdf"] if shutil.which("chromium") or in_ci() else []
-    code = main(["report", str(scenario_file), "--out", str(out), "--seed", str(SEED),
-                 "--replications", str(REPLICATIONS), "--jobs", "2", *pdf])
-    assert code == 0
-    return out
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["report", str(scenario_file), "--out", str(out), "--seed", str(SEED),
+                     "--replications", str(REPLICATIONS), "--jobs", "2", "--client", CLIENT,
+                     "--json", "--quiet", *pdf])
+    assert code == 0, stderr.getvalue()
+    return out, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def report(built: tuple[Path, str, str]) -> Path:
+    return built[0]
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +140,10 @@ def test_report_writes_page_figures_tables_summary_and_manifest(report: Path,
     assert manifest["seed"] == SEED and manifest["replications"] == REPLICATIONS
     assert manifest["versions"]["racesim"] and manifest["elapsed_s"] > 0
     assert manifest["command"][:3] == ["racesim", "report", str(scenario_file)]
-    assert manifest["command"][-1] == "--pdf" or not (report / "report.pdf").exists()
+    assert "--pdf" in manifest["command"] or not (report / "report.pdf").exists()
+    assert manifest["command"][-2:] == ["--client", CLIENT] or \
+        manifest["command"][-3:-1] == ["--client", CLIENT]
+    assert manifest["client"] == CLIENT
 
 
 def test_scenario_names_are_escaped_and_the_page_has_no_scripts(report: Path) -> None:
@@ -207,21 +227,27 @@ def test_the_page_check_catches_a_broken_page(tmp_path: Path) -> None:
     assert any("missing.png" in line for line in check.errors)
 
 
-def test_pdf_first_page_renders_and_is_not_blank(report: Path, tmp_path: Path) -> None:
+def test_pdf_first_page_is_full_and_every_page_is_numbered(report: Path,
+                                                            tmp_path: Path) -> None:
     require("chromium", "chromium")
     pdftoppm = require("pdftoppm", "poppler-utils")
+    pdftotext = require("pdftotext", "poppler-utils")
     pdf = report / "report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
     subprocess.run([pdftoppm, "-png", "-r", "50", "-f", "1", "-l", "1", "-singlefile",
                     str(pdf), str(tmp_path / "page")], check=True, timeout=120)
-    page = Image.open(tmp_path / "page.png").convert("L")
-    assert page.size[0] > 300 and page.size[1] > 300
-    assert np.mean(np.asarray(page) < 200) > 0.02
-    pdftotext = shutil.which("pdftotext")
-    if pdftotext:
-        text = subprocess.run([pdftotext, "-f", "1", "-l", "1", str(pdf), "-"], check=True,
-                              capture_output=True, text=True, timeout=60).stdout
-        assert "The answer" in text and "<script>alert(1)</script>" in text
+    page = np.asarray(Image.open(tmp_path / "page.png").convert("L")) < 200
+    assert page.shape[0] > 300 and page.shape[1] > 300
+    height = page.shape[0]
+    # Page 1 is not a third blank: its band from 55 % to 88 % of the height has text.
+    assert page[int(0.55 * height):int(0.88 * height)].any(axis=1).mean() > 0.5
+    text = subprocess.run([pdftotext, str(pdf), "-"], check=True, capture_output=True,
+                          text=True, timeout=60).stdout
+    pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+    assert len(pages) >= 3
+    assert "The answer" in pages[0] and "<script>alert(1)</script>" in pages[0]
+    for number, content in enumerate(pages, start=1):
+        assert f"page {number} of {len(pages)}" in content, number
 
 
 def test_pdf_without_chromium_is_a_clear_error(scenario_file: Path, tmp_path: Path,
@@ -252,3 +278,123 @@ def test_sweep_values_span_none_to_beyond_the_recommendation() -> None:
     scenario = load_scenario(RACE1)
     assert current_value(scenario, fixed) == 0.0
     assert current_value(scenario, FAMILIES["percent"]) is None
+
+
+def _answer_text(page: str) -> str:
+    """The visible text of the answer box (its glossary left out)."""
+    box = page.split('<section class="answer">', 1)[1].split("</section>", 1)[0]
+    box = box.split('<dl class="glossary">', 1)[0]
+    parser = _Tags()
+    parser.feed(box)
+    return " ".join("".join(parser.text).split())
+
+
+def test_json_and_quiet_print_only_the_result(built: tuple[Path, str, str],
+                                              summary: dict) -> None:
+    out, stdout, stderr = built
+    result = json.loads(stdout)  # nothing but the JSON object on stdout
+    assert stderr == ""  # --quiet: no progress bar, no summary lines
+    assert result["out"] == str(out) and Path(result["page"]).is_file()
+    assert result["summary"] == summary
+    assert set(result["files"]) >= {"index.html", "summary.json", "manifest.json"}
+    assert result["title"] == "Oversell risk: <script>alert(1)</script>"
+    # Race 1 syncs event-driven and its listings are slow: the target is missed, advised.
+    advice = result["advice"]
+    assert advice["changes"][0]["name"] == "today"
+    assert advice["changes"][0]["sync_latency_p99_s"] > 90
+    assert len(advice["changes"]) >= 2 and advice["replications"] >= 1
+
+
+def test_the_answer_box_speaks_plainly_and_has_a_glossary(report: Path) -> None:
+    page = (report / "index.html").read_text(encoding="utf-8")
+    answer = _answer_text(page)
+    assert "Hide" in answer or "buffer" in answer.lower()
+    for word in JARGON:
+        assert word not in answer.lower(), word
+    assert '<dl class="glossary">' in page and "<dt>Oversell</dt>" in page
+    assert "What would fix the missed target" in page  # the sync target is missed here
+    assert "Prepared for <b>Acme &lt;Mugs&gt; &amp; Co</b>" in page  # --client, escaped
+    parser = _Tags()
+    parser.feed(page)
+    assert "n/a" not in "".join(parser.text)  # nothing reads "not available"
+
+
+def test_races_that_did_not_occur_are_left_out_and_said_once(report: Path) -> None:
+    page = (report / "index.html").read_text(encoding="utf-8")
+    races = page.split("<h2>Races found in the run</h2>", 1)[1].split("<h2>", 1)[0]
+    shown = re.findall(r'<div class="race">(.*?)</figure></div>', races, flags=re.S)
+    assert shown, "race 1 occurs in this scenario"
+    for section in shown:
+        assert re.search(r"<h3>Race \d: .+</h3><p>\S.+</p>", section, flags=re.S)
+        assert 'src="data:image/png;base64,' in section
+    assert races.count('<div class="race">') == len(shown)  # no section without a story
+    assert races.count("did not occur") == 1
+    assert "race 2" in races and "race 3" in races
+
+
+def test_figures_are_printed_at_their_width_with_legible_text(report: Path) -> None:
+    manifest = json.loads((report / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["figures"]) == len(list((report / "figures").glob("*.png")))
+    for figure in manifest["figures"]:
+        assert figure["min_font_pt"] >= 9, figure
+        assert figure["width_in"] == WIDTH_IN
+        with Image.open(report / figure["file"]) as image:
+            assert image.size[0] == round(WIDTH_IN * DPI)
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert f"figure img {{ width: {WIDTH_IN}in" in page  # printed at the figure's own width
+    assert MIN_FONT_PT >= 9
+
+
+def test_the_latency_axis_ends_near_the_data_not_at_an_outlier() -> None:
+    latencies = np.concatenate([np.linspace(20, 300, 2000), [700.0]])
+    end = _latency_axis_end(latencies, float(np.percentile(latencies, 99)))
+    assert 300 <= end < 400
+
+
+def test_readable_title_and_bad_title_is_one_line(scenario_file: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert readable_name("race1-double-buy") == "Race 1 double buy"
+    assert readable_name("small_seller") == "Small seller"
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", str(scenario_file), "--title", "   "])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "--title must be 1 to 200 characters" in err and "Traceback" not in err
+
+
+def test_sync_advice_names_the_changes_that_could_fix_it() -> None:
+    periodic = load_scenario(ROOT / "scenarios" / "small_seller.toml")
+    cause, changes = sync_changes(periodic)
+    assert "every 10 min" in cause
+    assert [c.overrides for c in changes] == [{"sync": {"mode": "event_driven"}},
+                                              {"sync.interval": 300.0}]
+    debounced = load_scenario(RACE1).with_overrides({"sync.debounce": 30})
+    assert [c.overrides for c in sync_changes(debounced)[1]] == [{"sync.debounce": 0.0}]
+    cause, changes = sync_changes(load_scenario(RACE1))
+    assert "already pushes every change" in cause
+    assert [c.sellers_own for c in changes] == [False]
+
+
+def test_event_driven_sync_shortens_a_periodic_sync_in_simulation() -> None:
+    scenario = load_scenario(RACE1).with_overrides(
+        {"duration": "1d", "sync": {"mode": "periodic_push_time", "interval": "15m"}})
+    today = run_scenario(scenario, seed=SEED, replications=2)
+    change = Change("event-driven sync", "push at once", {"sync": {"mode": "event_driven"}})
+    before, after = simulate_changes(scenario, today, [change], per_month=30.0)
+    assert before.change is None and after.change is change
+    assert before.slowest_sync_s == pytest.approx(today.summary().sync_latency_p99_s)
+    assert after.slowest_sync_s < before.slowest_sync_s - 300  # no 15-minute wait any more
+
+
+def test_every_template_ships_with_the_package() -> None:
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["racesim"]
+    assert any(name.startswith("jinja2") for name in config["project"]["dependencies"])
+    templates = sorted((ROOT / "src" / "racesim" / "report" / "templates").iterdir())
+    assert {t.suffix for t in templates} == {".j2", ".css"}
+    for template in templates:
+        inside = f"report/templates/{template.name}"
+        assert any(fnmatch.fnmatch(inside, pattern) for pattern in globs), inside

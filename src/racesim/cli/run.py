@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,11 +78,35 @@ def add_report_parser(commands: Commands) -> None:
     add_simulation_options(report, 20, "replications per run; the tuner starts here and "
                                        "adds what the target needs (default 20)")
     add_target_options(report, "buffer policy family to tune (default fixed)")
-    add_out(report, "report folder (default reports/SCENARIO-NAME)", metavar="DIR")
+    add_out(report, "report folder (default out/SCENARIO-NAME)", metavar="DIR")
     report.add_argument("--pdf", action="store_true",
                         help="also print report.pdf with headless Chromium")
+    report.add_argument("--title", type=_page_text("--title"), default=None,
+                        help="the page's title (default: 'Oversell risk: ' and the "
+                             "scenario's name in words)")
+    report.add_argument("--client", type=_page_text("--client"), default=None,
+                        help="the client's name, shown as 'Prepared for CLIENT'")
+    add_json(report, "print the result (folder, files, summary.json's numbers, advice) as "
+                     "one JSON object on standard output")
+    report.add_argument("--quiet", action="store_true",
+                        help="print nothing but errors (no progress bar, no summary lines)")
     add_force(report)
     report.set_defaults(handler=_report)
+
+
+MAX_PAGE_TEXT = 200
+"""The longest --title or --client (characters)."""
+
+
+def _page_text(option: str) -> Callable[[str], str]:
+    """An argparse type: one line of 1 to :data:`MAX_PAGE_TEXT` characters."""
+    def check(value: str) -> str:
+        text = " ".join(value.split())
+        if not text or len(text) > MAX_PAGE_TEXT:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be 1 to {MAX_PAGE_TEXT} characters (got {len(text)})")
+        return text
+    return check
 
 
 def _report_command(args: argparse.Namespace, out: Path) -> list[str]:
@@ -90,6 +115,8 @@ def _report_command(args: argparse.Namespace, out: Path) -> list[str]:
             str(args.seed), "--replications", str(args.replications), "--jobs",
             str(args.jobs), "--target", f"{args.target:g}", "--policy", args.policy,
             *(["--pdf"] if args.pdf else []),
+            *(["--title", args.title] if args.title else []),
+            *(["--client", args.client] if args.client else []),
             *(["--force"] if args.force else [])]
 
 
@@ -103,13 +130,19 @@ def _report(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     args.seed = scenario.run_seed(args.seed)  # the seed used, in the manifest's command
-    out = args.out or Path("reports") / (re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name)
+    out = args.out or Path("out") / (re.sub(r"[^A-Za-z0-9._-]+", "-", scenario.name)
                                          .strip("-.") or "report")
     folder = prepare_out(out, force=args.force)  # before any simulation
     report = build_report(scenario, folder, scenario_path=args.scenario, seed=args.seed,
                           replications=args.replications, jobs=args.jobs, target=args.target,
-                          policy=args.policy, pdf=args.pdf, progress=True,
-                          command=_report_command(args, out), **limits(args))
+                          policy=args.policy, pdf=args.pdf, progress=not args.quiet,
+                          command=_report_command(args, out), title=args.title,
+                          client=args.client, **limits(args))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    if args.quiet:
+        return 0
     rec = report.headline["recommended"]
     low, high = rec["oversell_rate_ci"]
     value = ", ".join(f"{name} {v:g}" for name, v in rec["value"].items()) \

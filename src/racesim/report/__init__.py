@@ -1,6 +1,6 @@
 """Oversell-risk reports: figures, race timelines and the HTML/PDF report.
 
-``build_report(scenario, "reports/NAME")`` simulates a scenario (today's buffer, the
+``build_report(scenario, "out/NAME")`` simulates a scenario (today's buffer, the
 tuner, a buffer sweep, race episodes) and writes a self-contained ``index.html`` with its
 figures, tables, ``summary.json`` and ``manifest.json`` — the ``racesim report`` command.
 ``check_page("…/index.html")`` opens a page in headless Chromium and says what a reader

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from racesim.report.advice import ADVICE_RUN_REPLICATIONS, Advice, advise
 from racesim.report.compute import (
     EPISODE_REPLICATIONS,
     MAX_SWEEP_POINTS,
@@ -35,7 +36,7 @@ from racesim.report.compute import (
     per_channel,
 )
 from racesim.report.figures import Chart, build_figures
-from racesim.report.html import render
+from racesim.report.html import readable_name, render
 from racesim.report.pdf import chromium_version, print_pdf
 from racesim.report.summary import describe_value, headline
 from racesim.scenario import Scenario
@@ -61,6 +62,28 @@ class Report:
     headline: dict[str, Any] = field(repr=False)
     data: ReportData = field(repr=False)
     elapsed_s: float = 0.0
+    title: str = ""
+    advice: Advice | None = field(default=None, repr=False)
+    """What would fix a missed target, simulated (None when every target was met)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data (``racesim report --json``): where the report is,
+        its headline numbers (``summary.json``) and the advice's simulated effects."""
+        advice = None if self.advice is None else {
+            "problems": list(self.advice.problems), "cause": self.advice.cause,
+            "replications": self.advice.replications,
+            "changes": [{"name": o.change.name if o.change else "today",
+                         "overrides": o.change.overrides if o.change else {},
+                         "sellers_own": o.change.sellers_own if o.change else None,
+                         "sync_latency_p99_s": o.slowest_sync_s,
+                         "meets_sync_target": o.meets_sync_target,
+                         "oversell_rate": o.oversell_rate,
+                         "oversells_per_month": o.oversells_per_month}
+                        for o in (self.advice.today, *self.advice.outcomes)]}
+        return {"out": str(self.out), "page": str(self.out / "index.html"),
+                "pdf": str(self.out / "report.pdf") if "report.pdf" in self.files else None,
+                "title": self.title, "files": list(self.files), "elapsed_s": self.elapsed_s,
+                "summary": self.headline, "advice": advice}
 
 
 def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
@@ -114,7 +137,8 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
                  jobs: int = 1, target: float = 0.003, policy: str = "fixed",
                  pdf: bool = False, progress: bool = False, command: list[str] | None = None,
                  force: bool = False, budget: Budget | None = _DEFAULT_BUDGET,
-                 source: str | None = None) -> Report:
+                 source: str | None = None, title: str | None = None,
+                 client: str | None = None) -> Report:
     """Simulate ``scenario`` and write its report to ``out`` (created if need be).
 
     See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
@@ -126,27 +150,31 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
     estimated against ``budget`` (see :mod:`racesim.study.budget`) and refused, naming
     ``source``, when it would exceed it. ``seed=None`` takes the scenario's own
     (:meth:`~racesim.scenario.Scenario.run_seed`); the manifest records the seed used.
+    ``title`` heads the page (default ``Oversell risk: `` and the scenario's name made
+    readable); ``client`` adds "Prepared for …". When a target is missed, the changes that
+    could fix it are simulated on a few more replications (:mod:`racesim.report.advice`,
+    counted in the estimate) and shown beneath the answer.
     """
     started = time.perf_counter()
     seed = scenario.run_seed(seed)
     if budget is not None:
-        family = FAMILIES[policy] if policy in FAMILIES else FAMILIES["fixed"]
-        check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
-                     target=target, sweep_points=MAX_SWEEP_POINTS,
-                     episodes=EPISODE_REPLICATIONS, budget=budget, source=source)
+        _check_budget(scenario, replications, jobs, target, policy, budget, source)
     folder = as_folder(out, force=force)
     if pdf:
         from racesim.report.browser import find_chromium
 
         find_chromium()  # fail now, not after minutes of simulation
     text = _scenario_text(scenario, scenario_path)
+    title = title or f"Oversell risk: {readable_name(scenario.name)}"
     bar = StageBar(progress, "report")
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
                        target=target, policy=policy, progress=bar, budget=None)
-        bar.expect(1)
-        bar.stage("figures and files")
+        bar.expect(2)
         head = headline(data)
+        bar.stage("advice")
+        advice = advise(data, head, jobs=jobs)
+        bar.stage("figures and files")
         charts = build_figures(data, head)
         with folder.staged() as stage:
             files = _write_files(stage, data, head, charts)
@@ -154,21 +182,40 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
                 bar.expect(1)
                 bar.stage("PDF")
             page = render(data, head, charts, {
+                "title": title, "client": client,
                 "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "version": version("racesim"), "elapsed_s": time.perf_counter() - started,
                 "scenario_sha256": scenario_source(scenario_path, text)["scenario_sha256"],
-                "files": [*files, *(["report.pdf"] if pdf else []), "manifest.json"]})
+                "files": [*files, *(["report.pdf"] if pdf else []), "manifest.json"]},
+                advice)
             stage.path("index.html").write_text(page, encoding="utf-8")
             if pdf:
                 print_pdf(stage.root / "index.html", stage.path("report.pdf"))
             stage.manifest.update(_manifest(scenario, scenario_path, text, data, {
                 "seed": seed, "replications": replications,
                 "tuner_replications": data.tuning.replications, "jobs": jobs,
-                "target": target, "policy": policy}, pdf, command, started))
+                "target": target, "policy": policy, "title": title, "client": client,
+                "figures": _figure_sizes(charts)}, pdf, command, started))
     finally:
         bar.close()
     return Report(out=folder.path, files=stage.files, headline=head, data=data,
-                  elapsed_s=stage.manifest["elapsed_s"])
+                  elapsed_s=stage.manifest["elapsed_s"], title=title, advice=advice)
+
+
+def _check_budget(scenario: Scenario, replications: int, jobs: int, target: float, policy: str,
+                  budget: Budget, source: str | None) -> None:
+    """Refuse the whole report, advice runs included, when it would exceed ``budget``."""
+    family = FAMILIES[policy] if policy in FAMILIES else FAMILIES["fixed"]
+    check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
+                 target=target, sweep_points=MAX_SWEEP_POINTS,
+                 episodes=EPISODE_REPLICATIONS + ADVICE_RUN_REPLICATIONS, budget=budget,
+                 source=source)
+
+
+def _figure_sizes(charts: list[Chart]) -> list[dict[str, Any]]:
+    """Each figure's file, printed width (inches) and smallest text (points), as drawn."""
+    return [{"file": f"figures/{chart.name}.png", "width_in": chart.width_in,
+             "min_font_pt": chart.min_font_pt} for chart in charts]
 
 
 def _manifest(scenario: Scenario, scenario_path: Path | None, text: str, data: ReportData,
