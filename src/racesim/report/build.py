@@ -30,6 +30,7 @@ import pandas as pd
 from racesim.report.compute import (
     EPISODE_REPLICATIONS,
     MAX_SWEEP_POINTS,
+    STAGES,
     ReportData,
     compute,
     per_channel,
@@ -140,18 +141,16 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
 
         find_chromium()  # fail now, not after minutes of simulation
     text = _scenario_text(scenario, scenario_path)
-    bar = StageBar(progress, "report")
+    bar = StageBar(progress, "report", len(STAGES) + 1 + int(pdf))  # + files, + PDF
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
                        target=target, policy=policy, progress=bar, budget=None)
-        bar.expect(1)
         bar.stage("figures and files")
         head = headline(data)
         charts = build_figures(data, head)
         with folder.staged() as stage:
             files = _write_files(stage, data, head, charts)
             if pdf:
-                bar.expect(1)
                 bar.stage("PDF")
             page = render(data, head, charts, {
                 "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
