@@ -96,12 +96,3 @@ class Recording(Executor):
     def describe(self) -> dict[str, object]:
         """``{"kind": "recording"}``."""
         return {"kind": "recording"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the analyst notebooks ``slow``: each starts a Jupyter kernel and runs its
-    study top to bottom (7 to 22 s), so the quick loop (``-m "not slow"``) leaves them out.
-    """
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.slow)

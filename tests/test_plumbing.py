@@ -1,9 +1,10 @@
-"""The plumbing every output shares: one manifest record, one progress bar, one task record.
+"""The plumbing every output shares: one manifest record and one task record.
 
 A run's folder and a sweep's folder record the same provenance (scenario text and sha256,
 seed, versions, command, time) under the same keys, because both come from
-:func:`racesim.util.manifest.record`; progress bars are off unless asked for; a replication is
-one frozen :class:`racesim.study.replications.ReplicationTask` wherever it is run from.
+:func:`racesim.util.manifest.record`; a replication is one frozen
+:class:`racesim.study.replications.ReplicationTask` wherever it is run from (progress bars
+are tested in ``test_progress.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from racesim.study.replications import ReplicationTask, run_replication, run_sce
 from racesim.study.sweep import sweep
 from racesim.util.jsonable import finite, jsonable, plain
 from racesim.util.manifest import NOT_INSTALLED, VERSIONED, record, scenario_source, versions
-from racesim.util.progress import StageBar, progress
 
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
@@ -87,34 +87,6 @@ def test_a_run_and_a_sweep_record_the_same_provenance(short_race: Scenario,
     for key in ("scenario_file", "scenario_sha256", "scenario_text", "seed"):
         assert run[key] == swept[key], key
     assert set(run["versions"]) == set(swept["versions"]) == {"python", *VERSIONED}
-
-
-# -- progress --------------------------------------------------------------------------------
-
-
-def test_progress_is_silent_when_off_and_a_counted_bar_when_on(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert list(progress(iter(range(3)), 3, False, desc="sweep", unit="run")) == [0, 1, 2]
-    assert capsys.readouterr().err == ""
-    assert list(progress(iter(range(3)), 3, True, desc="sweep", unit="run")) == [0, 1, 2]
-    err = capsys.readouterr().err
-    assert "sweep" in err and "3/3" in err
-
-
-def test_a_stage_bar_counts_the_stages_it_was_told_of(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    silent = StageBar(False, "report")
-    silent.expect(2)
-    silent.stage("one")
-    silent.close()
-    assert capsys.readouterr().err == ""
-    bar = StageBar(True, "report")
-    bar.expect(2)
-    bar.stage("one")
-    bar.stage("two")
-    bar.close()
-    err = capsys.readouterr().err
-    assert "report: 2/2 stages" in err and "done" in err
 
 
 # -- plain values ----------------------------------------------------------------------------

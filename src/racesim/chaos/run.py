@@ -317,9 +317,8 @@ def run_chaos(spec: EngineSpec, seeds: Iterable[int], *, jobs: int = 1, shrink_f
     Seeds run in chunks on ``jobs`` local processes; each seed's result depends on the
     seed alone, so the report is the same whatever ``jobs`` is.
     """
-    from tqdm.auto import tqdm
-
     from racesim.study.executors import LocalExecutor
+    from racesim.util.progress import open_bar
 
     if swarm_version not in SWARM_VERSIONS:  # before any worker starts
         raise RacesimError(f"swarm version {swarm_version} is unknown (known: "
@@ -329,14 +328,14 @@ def run_chaos(spec: EngineSpec, seeds: Iterable[int], *, jobs: int = 1, shrink_f
     tasks = [(spec, seeds[i:i + chunk], swarm_version) for i in range(0, len(seeds), chunk)]
     runs: list[SeedRun] = []
     with LocalExecutor(jobs=jobs) as executor, \
-            tqdm(total=len(seeds), desc="chaos seeds", unit="seed", disable=not progress,
-                 leave=False) as bar:
+            open_bar(len(seeds), desc="chaos seeds", unit="seed", leave=False,
+                     enabled=progress) as bar:
         for done in executor.map(_run_chunk, tasks):
             runs.extend(done)
-            bar.update(len(done))
             failed = sum(not run.passed for run in runs)
             if failed:
-                bar.set_postfix(failed=failed)
+                bar.set_postfix_str(f"failed={failed}")
+            bar.update(len(done))
     report = ChaosReport(spec.label, seeds, runs, swarm_version=swarm_version)
     failures = report.failures
     if failures and shrink_first:

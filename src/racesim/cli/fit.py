@@ -216,8 +216,7 @@ def _fit(args: argparse.Namespace) -> int:
     from racesim.util.progress import StageBar
 
     _check_args(args)
-    bar = StageBar(args.progress, "racesim fit")
-    bar.expect(4 + (args.report is not None))
+    bar = StageBar(args.progress, "racesim fit", 4 + (args.report is not None))
     fit, skipped = _read_and_fit(args, bar)
     bar.stage("writing the scenario")
     text = scenario_text(fit, _options(args, fit))

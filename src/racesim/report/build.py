@@ -31,6 +31,7 @@ from racesim.report.advice import ADVICE_RUN_REPLICATIONS, Advice, advise
 from racesim.report.compute import (
     EPISODE_REPLICATIONS,
     MAX_SWEEP_POINTS,
+    STAGES,
     ReportData,
     compute,
     per_channel,
@@ -166,11 +167,10 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
         find_chromium()  # fail now, not after minutes of simulation
     text = _scenario_text(scenario, scenario_path)
     title = title or f"Oversell risk: {readable_name(scenario.name)}"
-    bar = StageBar(progress, "report")
+    bar = StageBar(progress, "report", len(STAGES) + 2 + int(pdf))  # + advice, files, PDF
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
                        target=target, policy=policy, progress=bar, budget=None)
-        bar.expect(2)
         head = headline(data)
         bar.stage("advice")
         advice = advise(data, head, jobs=jobs)
@@ -179,7 +179,6 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
         with folder.staged() as stage:
             files = _write_files(stage, data, head, charts)
             if pdf:
-                bar.expect(1)
                 bar.stage("PDF")
             page = render(data, head, charts, {
                 "title": title, "client": client,

@@ -52,21 +52,25 @@ _DEFAULT_BUDGET = Budget()
 
 
 
-class Progress(Protocol):
-    """Told how many stages to expect and the name of each one as it starts."""
+STAGES = ("current buffer", "tuner", "sweep", "race episodes")
+"""The stages :func:`compute` goes through, in order: a progress bar's total is known first."""
 
-    def expect(self, stages: int) -> None:
-        """``stages`` more stages are coming."""
+
+class Progress(Protocol):
+    """Told the name of each stage (of :data:`STAGES`) as it starts, and how it is going."""
 
     def stage(self, name: str) -> None:
         """Stage ``name`` starts (the one before it has finished)."""
 
+    def detail(self, text: str) -> None:
+        """How the current stage is getting on."""
+
 
 class _Silent:
-    def expect(self, stages: int) -> None:
+    def stage(self, name: str) -> None:
         pass
 
-    def stage(self, name: str) -> None:
+    def detail(self, text: str) -> None:
         pass
 
 
@@ -276,25 +280,24 @@ def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 
                      target=target, sweep_points=MAX_SWEEP_POINTS,
                      episodes=EPISODE_REPLICATIONS, budget=budget, source=source)
     bar = progress or _Silent()
-    bar.expect(3)
     per_month = MONTH_S / float(scenario.duration - scenario.warmup)
     with LocalExecutor(jobs) as executor:
-        bar.stage("current buffer")
+        bar.stage(STAGES[0])
         current = run_scenario(scenario, seed=seed, replications=replications,
                                executor=executor, scratch=True, budget=None)
-        bar.stage("tuner")
+        bar.stage(STAGES[1])
         tuning = tune(scenario, policy, target=target, replications=replications, seed=seed,
                       jobs=jobs, budget=None)
         today = current_value(scenario, family)
         values = sweep_values(family, tuning.values, today)
-        bar.expect(len(values))
+        bar.stage(STAGES[2])
         runs = []
-        for value in values:
-            bar.stage(f"sweep {family.parameter}={value:g}")
+        for done, value in enumerate(values):
+            bar.detail(f"{family.parameter}={value:g}, {done}/{len(values)} values done")
             runs.append((value, run_scenario(scenario, seed=seed, replications=replications,
                                              buffer=family.make(value), executor=executor,
                                              scratch=True, budget=None)))
-        bar.stage("race episodes")
+        bar.stage(STAGES[3])
         episodes = _episodes(scenario, seed, replications, executor)
         paired = _paired(scenario, tuning, seed, replications, executor)
     return ReportData(scenario=scenario, seed=seed, replications=replications, target=target,
