@@ -103,13 +103,7 @@ def oversell_vs_buffer(data: ReportData) -> Figure:
     axes = figure.add_subplot()
     rate = 100 * sweep["oversell_rate"].to_numpy(dtype=float)
     axes.fill_between(x, 100 * sweep["oversell_rate_low"], 100 * sweep["oversell_rate_high"],
-                      color=CURVE, alpha=0.18, label="95 % interval (Wilson, orders pooled)")
-    t_low = 100 * sweep["oversell_rate_t_low"].to_numpy(dtype=float)
-    t_high = 100 * sweep["oversell_rate_t_high"].to_numpy(dtype=float)
-    if np.isfinite(t_high).any():
-        axes.errorbar(x, rate, yerr=[np.nan_to_num(rate - t_low), np.nan_to_num(t_high - rate)],
-                      fmt="none", ecolor=CURVE, alpha=0.6, capsize=3,
-                      label="95 % interval between replications (Student t)")
+                      color=CURVE, alpha=0.18, label="95 % interval")
     axes.plot(x, rate, "o-", color=CURVE, label="oversell rate")
     axes.axhline(100 * data.target, color="black", linestyle="--", linewidth=1,
                  label=f"target {100 * data.target:g} %")
@@ -136,7 +130,7 @@ def frontier(data: ReportData, headline: dict) -> Figure:
     sweep = data.sweep
     figure = Figure(figsize=(7.5, 4.2), layout="constrained")
     axes = figure.add_subplot()
-    per_orders = sweep["orders"] / sweep["replications"] * data.per_month
+    per_orders = sweep["orders_per_month"]
     y = sweep["oversells_per_month"].to_numpy(dtype=float)
     y_low = (sweep["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
     y_high = (sweep["oversell_rate_high"] * per_orders).to_numpy(dtype=float)
@@ -174,8 +168,8 @@ def buffer_cost(data: ReportData) -> Figure:
             (left, "hidden_unit_hours", "stock hidden (unit-hours per month)", "tab:orange"),
             (right, "lost_sales", "lost sales per month", "tab:brown")):
         mean = sweep[f"{metric}_per_month"].to_numpy(dtype=float)
-        low = (sweep[f"{metric}_low"] * data.per_month).to_numpy(dtype=float)
-        high = (sweep[f"{metric}_high"] * data.per_month).to_numpy(dtype=float)
+        low = sweep[f"{metric}_per_month_low"].to_numpy(dtype=float)
+        high = sweep[f"{metric}_per_month_high"].to_numpy(dtype=float)
         axes.errorbar(x, mean, yerr=[np.nan_to_num(mean - low), np.nan_to_num(high - mean)],
                       fmt="o-", color=color, capsize=3)
         for name, value in _chosen_values(data).items():
@@ -230,7 +224,7 @@ def channel_oversells(data: ReportData) -> Figure:
     width = 0.38
     for k, (label, table, color) in enumerate(tables):
         table = table.reindex(channels)
-        per_orders = table["orders"] / _replications(data, k) * data.per_month
+        per_orders = table["orders_per_month"]
         mean = table["oversells_per_month"].to_numpy(dtype=float)
         low = (table["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
         high = (table["oversell_rate_high"] * per_orders).to_numpy(dtype=float)

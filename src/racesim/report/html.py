@@ -159,8 +159,8 @@ def _verdict(data: ReportData, headline: dict[str, Any]) -> str:
         all(value == 0 for value in data.tuning.values.values())
     if rec["meets_target"] and nothing:
         return (f"<p class=verdict><b>No buffer is needed</b> to keep oversells under "
-                f"{_pct(data.target)} of orders: with none, {rec['oversold']:,} of "
-                f"{rec['orders']:,} simulated orders oversold, 95 % interval "
+                f"{_pct(data.target)} of orders: with none, {rec['oversold_total']:,} of "
+                f"{rec['orders_total']:,} simulated orders oversold, 95 % interval "
                 f"{_interval(rec['oversell_rate_ci'])}. Today's buffer ({e(cur['buffer'])}) "
                 f"hides {_num(cur['hidden_unit_hours_per_month'])} unit-hours of stock a month "
                 "that could be on sale.</p>")
@@ -170,14 +170,16 @@ def _verdict(data: ReportData, headline: dict[str, Any]) -> str:
                      if rec["confirmed"] is False else "")
         return (f"<p class=verdict><b>Hide {buffer} {scope}</b> ({e(data.family.name)} buffer) "
                 f"to keep oversells under {_pct(data.target)} of orders: "
-                f"{rec['oversold']:,} of {rec['orders']:,} simulated orders oversold, 95 % "
+                f"{rec['oversold_total']:,} of {rec['orders_total']:,} simulated orders "
+                "oversold, 95 % "
                 f"interval {_interval(rec['oversell_rate_ci'])}{confirmed}. Today's buffer "
                 f"({e(cur['buffer'])}) oversells {_pct(cur['oversell_rate'])} of orders, "
                 f"about <b>{_num(cur['oversells_per_month'])} orders a month</b> to cancel.</p>")
     if rec["oversell_rate"] < data.target:
         return (f"<p class=verdict><b>No {e(data.family.name)} buffer could be shown to meet "
-                f"the target of {_pct(data.target)}.</b> At {buffer}, {rec['oversold']:,} of "
-                f"{rec['orders']:,} simulated orders oversold: too few orders to bring the 95 % "
+                f"the target of {_pct(data.target)}.</b> At {buffer}, "
+                f"{rec['oversold_total']:,} of {rec['orders_total']:,} simulated orders "
+                "oversold: too few orders to bring the 95 % "
                 f"interval ({_interval(rec['oversell_rate_ci'])}) under the target, because "
                 "the buffer hides most of the stock buyers would buy or the run is short. "
                 "Simulate more replications or a longer period.</p>")
@@ -271,13 +273,12 @@ def _per_class(data: ReportData, headline: dict[str, Any]) -> str:
     classes = headline["recommended"]["per_class"]
     if not classes:
         return ""
-    m = data.per_month
     body = "".join(
         f"<tr><td>{e(name)}</td><td>{e(describe_value(data.family, c['value']))}</td>"
         f"<td class=n>{_pct(c['oversell_rate'])}</td>"
         f"<td class=n>{_interval(c['oversell_rate_ci'])}</td>"
-        f"<td class=n>{_num(c['lost_sales'] * m)}</td>"
-        f"<td class=n>{_num(c['hidden_unit_hours'] * m)}</td>"
+        f"<td class=n>{_num(c['lost_sales_per_month'])}</td>"
+        f"<td class=n>{_num(c['hidden_unit_hours_per_month'])}</td>"
         f"<td><span class='tag {'ok' if c['meets_target'] else 'bad'}'>"
         f"{'yes' if c['meets_target'] else 'no'}</span></td></tr>"
         for name, c in classes.items())
@@ -357,12 +358,12 @@ def _races(data: ReportData, charts: dict[str, Chart]) -> str:
 def _channels_table(data: ReportData) -> str:
     table: pd.DataFrame = per_channel(data.current, data.per_month)
     body = "".join(
-        f"<tr><td>{e(name)}</td><td class=n>{int(row['orders']):,}</td>"
-        f"<td class=n>{int(row['oversold']):,}</td><td class=n>{_pct(row['oversell_rate'])}"
+        f"<tr><td>{e(name)}</td><td class=n>{int(row['orders_total']):,}</td>"
+        f"<td class=n>{int(row['oversold_total']):,}</td><td class=n>{_pct(row['oversell_rate'])}"
         f"</td><td class=n>{_interval((row['oversell_rate_low'], row['oversell_rate_high']))}"
         f"</td><td class=n>{_num(row['oversells_per_month'])}</td>"
         f"<td class=n>{_num(row['lost_sales_per_month'])}</td>"
-        f"<td class=n>{int(row['duplicate_deliveries']):,}</td></tr>"
+        f"<td class=n>{int(row['duplicate_deliveries_total']):,}</td></tr>"
         for name, row in table.iterrows())
     return ("<table><thead><tr><th>marketplace</th><th class=n>orders</th>"
             "<th class=n>oversold</th><th class=n>oversell rate</th><th class=n>95 % interval"

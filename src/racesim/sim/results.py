@@ -288,7 +288,8 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
         overstated_excess_units=int(sum(sim.stock.overstated_excess)),
         cas_refusals=sim.sync.refused, cancel_too_late=counts.cancel_too_late,
         dead_letter_orders=counts.dead_letter_orders,
-        dead_letter_cancels=counts.dead_letter_cancels)
+        dead_letter_cancels=counts.dead_letter_cancels,
+        measured_s=sim.duration - sim.warmup)
 
 
 def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:
