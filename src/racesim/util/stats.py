@@ -9,13 +9,17 @@ Every rate racesim prints carries an interval inside [0, 1]:
   within a replication (one slow sync, one burst, one stock-out oversells several orders
   at once), so its orders are not independent and the Wilson interval of the pooled
   counts is too narrow. The rate is the ratio estimator ``Σ oversold / Σ orders`` over
-  replications; its variance is the linearised (delta-method) variance of that ratio with
-  replications as clusters, and the interval is the Wilson interval at the *effective*
-  number of orders ``n / deff`` (Kish's design effect ``deff`` = clustered variance ÷
-  binomial variance, at least 1), with Korn & Graubard's degrees-of-freedom correction
-  ``(z / t_{R−1})²`` (Korn & Graubard 1998, *Survey Methodology* 24(2); Dean & Pagano 2015,
-  *Stat. Med.* 34). It stays inside [0, 1] and holds its nominal coverage where the
-  pooled Wilson interval falls short (``tests/test_intervals.py`` measures both).
+  replications, with the linearised (delta-method) variance of that ratio, replications
+  as clusters. Its interval is the widest of three, each inside [0, 1]: the Wilson
+  interval of the pooled counts (the binomial floor); the Wilson interval at the
+  *effective* number of orders ``n / deff`` (Kish's design effect ``deff`` = clustered ÷
+  binomial variance, at least 1) with Student's t on R − 1 degrees of freedom in place of
+  z (after Korn & Graubard 1998, *Survey Methodology* 24(2)); and Fieller's interval for
+  the ratio (Fieller 1954, *JRSS B* 16(2)), which evaluates the variance at each
+  candidate rate, so a sample without the rare bunched replication still reaches up to
+  the rates such a bunch gives. It holds its nominal coverage where the pooled Wilson
+  interval falls short (``tests/test_intervals.py`` measures both). With no oversells
+  there is no clustering to estimate, and it is the Wilson interval.
 - :func:`mean_interval` — the Student-t interval of a mean over independent replications
   (counts and amounts per replication, per month).
 
@@ -27,7 +31,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
@@ -72,8 +75,8 @@ class RateInterval:
     """Clustered variance ÷ binomial variance of the pooled rate, at least 1 (1 when it
     cannot be estimated: one replication, or no successes)."""
     effective_trials: float
-    """The trials the interval counts: ``Σ trials / design_effect``, times the
-    degrees-of-freedom correction (orders, fractional)."""
+    """The independent trials the pooled ones are worth: ``Σ trials / design_effect``
+    (orders, fractional)."""
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -81,14 +84,28 @@ class RateInterval:
         return (self.low, self.high)
 
 
-def _wilson_bounds(rate: float, trials: float, z: float) -> tuple[float, float]:
-    """The Wilson score bounds at a fractional number of trials (an effective sample size,
-    which :func:`scipy.stats.binomtest` cannot take): the roots of
-    ``(rate − p)² = z² p (1 − p) / trials``."""
-    z2n = z * z / trials
-    centre = (rate + z2n / 2) / (1 + z2n)
-    half = z * math.sqrt(rate * (1 - rate) / trials + z2n / (4 * trials)) / (1 + z2n)
-    return (min(max(centre - half, 0.0), 1.0), min(max(centre + half, 0.0), 1.0))
+def _ratio_score_bounds(y: np.ndarray, x: np.ndarray, quantile: float) -> tuple[float, float]:
+    """Fieller's interval for the ratio ``Σy / Σx``: the rates p that Student's test on the
+    replications' residuals ``e_i = y_i − p x_i`` does not reject, ``(Σy − p Σx)² ≤
+    q² R/(R−1) Σ(e_i − ē)²`` — the linearised variance evaluated at p itself, not at the
+    estimate. Clipped to [0, 1]."""
+    k, n, clusters = float(y.sum()), float(x.sum()), y.size
+    dx, dy = x - x.mean(), y - y.mean()
+    scale = quantile * quantile * clusters / (clusters - 1)
+    a = n * n - scale * float(dx @ dx)  # (Σy − p Σx)² − scale·Σ(e − ē)² = a p² − 2 b p + c
+    b = k * n - scale * float(dx @ dy)
+    c = k * k - scale * float(dy @ dy)
+    disc = b * b - a * c
+    estimate = k / n
+    if a > 0:  # the usual case: the rates between the two roots
+        root = math.sqrt(max(disc, 0.0))  # ≥ 0: the estimate always passes
+        low, high = (b - root) / a, (b + root) / a
+    elif disc <= 0 or a == 0:  # too few replications to bound it
+        low, high = 0.0, 1.0
+    else:  # outside the roots: the side the estimate is on
+        first, second = sorted(((b - math.sqrt(disc)) / a, (b + math.sqrt(disc)) / a))
+        low, high = (0.0, first) if estimate <= first else (second, 1.0)
+    return (min(max(low, 0.0), estimate), max(min(high, 1.0), estimate))
 
 
 def clustered_rate_interval(successes: np.ndarray | list[int], trials: np.ndarray | list[int],
@@ -96,9 +113,9 @@ def clustered_rate_interval(successes: np.ndarray | list[int], trials: np.ndarra
     """The pooled rate of several replications and its interval, replications as clusters.
 
     ``successes[i]`` of ``trials[i]`` in replication i (e.g. oversold of orders). See the
-    module's docstring for the method. With one replication, or no successes at all, there
-    is no spread to estimate clustering from: the interval is the Wilson interval of the
-    pooled counts (:func:`wilson_interval`).
+    module's docstring for the method. With one replication, or no successes at all,
+    there is no spread to estimate clustering from: the interval is the Wilson interval
+    of the pooled counts (:func:`wilson_interval`).
     """
     _check_confidence("clustered_rate_interval", confidence)
     y = np.asarray(successes, dtype=float)
@@ -113,20 +130,30 @@ def clustered_rate_interval(successes: np.ndarray | list[int], trials: np.ndarra
     if n == 0:
         return RateInterval(0.0, 0.0, 1.0, 1.0, 0.0)
     rate = k / n
+    low, high = wilson_interval(k, n, confidence)
     if clusters < 2 or k == 0 or k == n:
-        low, high = wilson_interval(k, n, confidence)
         return RateInterval(rate, low, high, 1.0, float(n))
     from scipy.stats import t
 
     residuals = y - rate * x
     clustered = clusters / (clusters - 1) * float(residuals @ residuals) / (n * n)
-    binomial = rate * (1 - rate) / n
-    design_effect = max(clustered / binomial, 1.0)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    df_correction = (z / float(t.ppf(0.5 + confidence / 2, clusters - 1))) ** 2
-    effective = n / design_effect * df_correction
-    low, high = _wilson_bounds(rate, effective, z)
-    return RateInterval(rate, low, high, design_effect, effective)
+    design_effect = max(clustered / (rate * (1 - rate) / n), 1.0)
+    quantile = float(t.ppf(0.5 + confidence / 2, clusters - 1))
+    c_low, c_high = _ratio_score_bounds(y, x, quantile)
+    effective = n / design_effect
+    e_low, e_high = _wilson_bounds(rate, effective, quantile)
+    return RateInterval(rate, min(low, c_low, e_low), max(high, c_high, e_high), design_effect,
+                        effective)
+
+
+def _wilson_bounds(rate: float, trials: float, z: float) -> tuple[float, float]:
+    """The Wilson score bounds at a fractional number of trials (an effective sample size,
+    which :func:`scipy.stats.binomtest` cannot take): the roots of
+    ``(rate − p)² = z² p (1 − p) / trials``, inside [0, 1]."""
+    z2n = z * z / trials
+    centre = (rate + z2n / 2) / (1 + z2n)
+    half = z * math.sqrt(rate * (1 - rate) / trials + z2n / (4 * trials)) / (1 + z2n)
+    return (min(max(centre - half, 0.0), 1.0), min(max(centre + half, 0.0), 1.0))
 
 
 def mean_interval(values: np.ndarray | list[float],
