@@ -219,16 +219,15 @@ running it again with seed {data.seed}.</li>
 returns) has its own stream, so replication <i>r</i> faces the same buyers and the same
 webhook delays at every buffer: differences between buffers come from the buffer, not
 from luck.</li>
-<li><b>Pooled rates: Wilson 95 % intervals.</b> An oversell rate pools every order of
-every replication; its interval is the Wilson score interval, which stays honest for the
-small counts oversells are. Oversells per month carry the same interval times the orders
-per month.</li>
-<li><b>Between replications: Student-t 95 % intervals.</b> Lost sales, hidden stock and
-the spread of the oversell rate from one replication to the next (oversells cluster
-around stock-outs, which a pooled interval ignores) use the t interval of the
-replication means.</li>
+<li><b>Pooled rates, replications as clusters.</b> An oversell rate pools every order of
+every replication; oversells cluster within a replication (around stock-outs), so its
+95 % interval treats each replication as one cluster of orders and is never narrower
+than the binomial (Wilson) one. Oversells per month carry the same interval times the
+orders per month.</li>
+<li><b>Between replications: Student-t 95 % intervals.</b> Lost sales and hidden stock
+per month use the t interval of the replication means.</li>
 <li><b>The recommendation.</b> The tuner looks for the smallest buffer of the
-<i>{e(data.family.name)}</i> family whose Wilson upper bound is at or below the target
+<i>{e(data.family.name)}</i> family whose upper bound is at or below the target
 ({100 * data.target:g} % of orders): met with 95 % confidence, not just on average. It
 simulated {tuning['evaluations']} candidate buffers on {tuning['replications']}
 replications each (enough orders to show the target can be met), then confirmed its
