@@ -196,7 +196,7 @@ def run(workload: Workload, quick: bool) -> dict[str, Any]:
     same = {"local_2": identical(reference, result_two)}
     if result_dask is not None:
         same["dask_2"] = identical(reference, result_dask)
-    rates = reference.summary[["buffer.units", "oversell_rate_pooled"]]
+    rates = reference.summary[["buffer.units", "oversell_rate"]]
     return {
         "environment": {"date": date.today().isoformat(), "python": platform.python_version(),
                         "platform": platform.platform(), "cpus": os.cpu_count(),

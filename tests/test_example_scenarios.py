@@ -115,7 +115,7 @@ def test_flash_sale_oversells_in_its_burst_at_2_units_not_at_the_tuned_5() -> No
     assert in_burst >= 8  # measured 20 over these 8 replications (15 on seed 0)
     assert served >= buyers / 2  # stock is there when the burst comes: measured 84 % served
     _, tuned = _flash(5)  # racesim tune --target 0.001 recommends 5
-    assert tuned.summary().oversold <= 4  # measured 2 (0 on seed 0)
+    assert tuned.summary().oversold_total <= 4  # measured 2 (0 on seed 0)
     assert float(tuned.summary().oversell_rate) < 0.001
 
 
@@ -141,18 +141,18 @@ def test_small_seller_needs_2_units_and_5_only_costs_sales() -> None:
         return run_scenario(scenario, seed=4, replications=8).summary()
 
     bare, two, five = week(0), week(2), week(5)
-    assert int(bare.oversold) >= 3  # measured 9 over 8 replications
-    assert two.oversold == 0 and five.oversold == 0  # measured 0 and 0
-    assert int(five.lost_sales) - int(two.lost_sales) >= 60  # measured 120
+    assert int(bare.oversold_total) >= 3  # measured 9 over 8 replications
+    assert two.oversold_total == 0 and five.oversold_total == 0  # measured 0 and 0
+    assert int(five.lost_sales_total) - int(two.lost_sales_total) >= 60  # measured 120
 
 
 def test_race1_double_buy_oversells_without_a_buffer_and_not_with_one() -> None:
     bare = run_scenario(_load("race1_double_buy"), seed=1, replications=4).summary()
     one = run_scenario(_load("race1_double_buy", **{"buffer.units": 1}), seed=1,
                        replications=4).summary()
-    assert int(bare.oversold) >= 1  # measured 2 over 4 replications
-    assert one.oversold == 0  # measured 0
-    assert int(bare.lost_sales) > int(bare.orders)  # the last unit or two, mostly none
+    assert int(bare.oversold_total) >= 1  # measured 2 over 4 replications
+    assert one.oversold_total == 0  # measured 0
+    assert int(bare.lost_sales_total) > int(bare.orders_total)  # the last unit or two, mostly none
 
 
 def test_race2_returns_early_booking_closes_the_visibility_gap() -> None:
@@ -160,8 +160,8 @@ def test_race2_returns_early_booking_closes_the_visibility_gap() -> None:
     early = run_scenario(_load("race2_returns", **{"warehouse.return_recording": "early"}),
                          seed=2, replications=4).summary()
     # measured 3,527,279 s against 3,120 s, and 590 against 572 lost sales
-    assert float(early.visibility_gap_s) < float(late.visibility_gap_s) / 100
-    assert int(early.lost_sales) < int(late.lost_sales)
+    assert float(early.visibility_gap_s_total) < float(late.visibility_gap_s_total) / 100
+    assert int(early.lost_sales_total) < int(late.lost_sales_total)
 
 
 def test_race3_stale_snapshot_overstates_what_push_time_does_not() -> None:
@@ -169,13 +169,13 @@ def test_race3_stale_snapshot_overstates_what_push_time_does_not() -> None:
     fresh = run_scenario(_load("race3_stale_snapshot",
                                sync={"mode": "periodic_push_time", "interval": "5m"}),
                          seed=3, replications=4).summary()
-    assert int(stale.overstated_pushes) >= 1000  # measured 3,879 over 4 replications
-    assert fresh.overstated_pushes == 0
-    assert int(stale.oversold) >= 5  # measured 10
-    assert int(fresh.oversold) < int(stale.oversold)  # measured 2 against 10
+    assert int(stale.overstated_pushes_total) >= 1000  # measured 3,879 over 4 replications
+    assert fresh.overstated_pushes_total == 0
+    assert int(stale.oversold_total) >= 5  # measured 10
+    assert int(fresh.oversold_total) < int(stale.oversold_total)  # measured 2 against 10
 
 
 def test_minimal_sells_its_one_unit_twice_now_and_then() -> None:
     result = run_scenario(_load("minimal"), replications=100).summary()
     assert result.seed == 0
-    assert 3 <= int(result.oversold) <= 25  # measured 10 in 100 replications
+    assert 3 <= int(result.oversold_total) <= 25  # measured 10 in 100 replications

@@ -89,7 +89,7 @@ def test_the_fitted_sample_shop_runs_with_racesim_run(
     assert status == 0, err
     assert main(["run", str(out), "--replications", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["orders"] > 0
+    assert result["orders_total"] > 0
     assert load_scenario(out).warehouse.return_rate > 0  # the returns file was used
 
 

@@ -291,4 +291,4 @@ def test_the_fitted_scenario_finds_the_bursty_skus_and_runs(
     # a client report of a fitted scenario: tests/test_fit_cli.py (the vendor samples)
     assert main(["run", str(root / "scenarios" / "fitted_example.toml"), "--replications", "1",
                  "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["orders"] > 100
+    assert json.loads(capsys.readouterr().out)["orders_total"] > 100

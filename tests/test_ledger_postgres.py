@@ -455,7 +455,7 @@ def test_racesim_run_gives_the_same_summary_on_postgresql_as_in_memory(
                      "--json"]) == 0
         summaries.append(json.loads(capsys.readouterr().out))
     assert summaries[0] == summaries[1]
-    assert summaries[0]["orders"] >= 1
+    assert summaries[0]["orders_total"] >= 1
     with Ledger.open(replication_store(url, 0)) as ledger:  # each replication its own schema
         assert ledger.event_count() > 0 and ledger.verify() == []
 

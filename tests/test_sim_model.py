@@ -168,9 +168,11 @@ def test_run_cli_prints_json_with_the_promised_fields(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    for key in ("orders", "oversold", "oversell_rate", "oversell_rate_ci", "lost_sales",
-                "sync_latency_p99_s", "stranded_reservations", "ledger_drift_max",
-                "visibility_gap_s", "replications", "seed", "per_replication"):
+    for key in ("orders_total", "oversold_total", "oversell_rate", "oversell_rate_ci",
+                "lost_sales_total", "lost_sales_per_month", "hidden_unit_hours_per_month",
+                "sync_latency_p99_s", "stranded_reservations_total", "ledger_drift_max",
+                "visibility_gap_s_total", "replications", "measured_days", "seed",
+                "target", "meets_target", "meets_target_reason", "per_replication"):
         assert key in data, key
     assert data["replications"] == len(data["per_replication"]) == 2
     assert data["seed"] == 3

@@ -73,8 +73,9 @@ def test_every_metric_documents_its_unit_and_basis() -> None:
 
 def test_a_run_sums_exactly_the_fields_a_replication_marks_summed() -> None:
     run_fields = [f.name for f in dataclasses.fields(RunSummary)]
-    assert list(SUMMED) == run_fields[:len(SUMMED)]
+    assert [f"{name}_total" for name in SUMMED] == run_fields[:len(SUMMED)]
     assert "oversell_rate" not in SUMMED and "orders" in SUMMED
+    assert not [name for name in run_fields[len(SUMMED):] if name.endswith("_total")]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,14 @@ def test_the_outputs_are_built_from_the_fields(race1_run: RunResult) -> None:
     run = race1_run
     summary = run.summary()
     assert isinstance(summary, RunSummary)
-    assert list(summary.to_dict()) == [f.name for f in dataclasses.fields(RunSummary)]
+    names = [f.name for f in dataclasses.fields(RunSummary)]
+    per_month = [f"{name.removesuffix('_total')}_per_month" for name in names
+                 if name.endswith("_total")]
+    assert [key for key in summary.to_dict() if not key.endswith("_per_month")] == names
+    assert [key for key in summary.to_dict() if key.endswith("_per_month")] == per_month
+    days = summary.replications * summary.measured_days
+    assert summary.to_dict()["lost_sales_per_month"] == pytest.approx(
+        summary.lost_sales_total / days * 30)
     data: dict[str, Any] = run.to_json()
     first = run.replications[0].summary
     assert isinstance(first, Summary)
@@ -95,7 +103,7 @@ def test_the_outputs_are_built_from_the_fields(race1_run: RunResult) -> None:
     assert data["per_replication"][0]["oversell_rate_ci"] == list(first.oversell_rate_ci)
     columns = list(run.per_replication.columns)
     assert columns[-2:] == ["oversell_rate_low", "oversell_rate_high"]
-    assert summary.orders == sum(r.summary.orders for r in run.replications)
+    assert summary.orders_total == sum(r.summary.orders for r in run.replications)
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.orders = 0  # type: ignore[misc]
 

@@ -35,7 +35,7 @@ from racesim.study.executors import DaskExecutor
 from racesim.study.grid import Grid
 from racesim.study.replications import run_replication
 from racesim.study.sweep import SweepResult, format_summary, sweep
-from racesim.util.stats import mean_interval, wilson_interval
+from racesim.util.stats import clustered_rate_interval, mean_interval, wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
@@ -252,19 +252,25 @@ def test_runs_are_tidy_and_the_summary_pools_them(short_race: Scenario) -> None:
     assert summary["buffer.units"].tolist() == [0, 1, 2]
     assert (summary["replications"] == 4).all()
     by_point = runs.groupby("point")
-    assert np.allclose(summary["orders"], by_point["orders"].mean())
-    assert np.allclose(summary["lost_sales"], by_point["lost_sales"].mean())
+    month = 30 / (short_race.duration - short_race.warmup) * 86_400  # one replication → 30 d
+    assert np.allclose(summary["orders_total"], by_point["orders"].sum())
+    assert np.allclose(summary["orders_per_month"], by_point["orders"].mean() * month)
+    assert np.allclose(summary["lost_sales_per_month"], by_point["lost_sales"].mean() * month)
     for point, group in by_point:
         row = summary.loc[summary["point"] == point].iloc[0]
         orders, oversold = group["orders"].sum(), group["oversold"].sum()
         assert row["orders_total"] == orders and row["oversold_total"] == oversold
-        assert row["oversell_rate_pooled"] == pytest.approx(oversold / orders)
+        rate = clustered_rate_interval(group["oversold"], group["orders"])
+        assert row["oversell_rate"] == pytest.approx(oversold / orders) == rate.rate
+        assert (row["oversell_rate_low"], row["oversell_rate_high"]) == rate.interval
         low, high = wilson_interval(int(oversold), int(orders))
-        assert (row["oversell_rate_pooled_low"], row["oversell_rate_pooled_high"]) == (low, high)
-        for metric in ("oversell_rate", "lost_sales", "hidden_unit_hours"):
+        assert (row["oversell_rate_wilson_low"], row["oversell_rate_wilson_high"]) == (low, high)
+        assert 0 <= row["oversell_rate_low"] <= row["oversell_rate"] <= row["oversell_rate_high"]
+        for metric in ("lost_sales", "hidden_unit_hours"):
             mean, low, high = mean_interval(group[metric].to_numpy())
-            assert (row[metric], row[f"{metric}_low"], row[f"{metric}_high"]) == \
-                pytest.approx((mean, low, high), nan_ok=True)
+            assert (row[f"{metric}_per_month"], row[f"{metric}_per_month_low"],
+                    row[f"{metric}_per_month_high"]) == \
+                pytest.approx((mean * month, low * month, high * month), nan_ok=True)
     assert "buffer.units" in format_summary(result).splitlines()[2]
 
 
@@ -291,7 +297,7 @@ def test_every_point_faces_the_same_buyers(short_race: Scenario) -> None:
     per_replication = demand.pivot(index="replication", columns="point", values="buyers")
     assert (per_replication.nunique(axis=1) == 1).all()
     assert per_replication[0].nunique() > 1
-    assert (result.summary["orders"].diff().dropna() < 0).all()  # …while sales do change
+    assert (result.summary["orders_total"].diff().dropna() < 0).all()  # …while sales do change
 
     # …down to each buyer's arrival time and marketplace, in the full tables
     seed = replication_seeds(2, 4)[1]
@@ -306,11 +312,11 @@ def test_oversell_rate_falls_with_the_buffer(race1: Scenario,
                                              record_property: Callable[[str, object], None]
                                              ) -> None:
     result = sweep(race1, {"buffer.units": list(range(11))}, replications=20, seed=1, jobs=2)
-    pooled = result.summary.set_index("buffer.units")["oversell_rate_pooled"]
+    pooled = result.summary.set_index("buffer.units")["oversell_rate"]
     assert pooled[0] > 0.005  # about 2 % of orders oversold without a buffer
     assert pooled[0] > pooled[10]
     assert (pooled.diff().dropna() <= 0.002).all()  # non-increasing, within 0.2 points
-    hidden = result.summary["hidden_unit_hours"]
+    hidden = result.summary["hidden_unit_hours_total"]
     assert (hidden.diff().dropna() > 0).all()  # …and the buffer's cost grows
     share = result.monotone_share("buffer.units")
     record_property("monotone_share", share)
@@ -392,8 +398,8 @@ def test_save_writes_parquet_csv_and_a_manifest(short_race: Scenario, tmp_path: 
     runs = pd.read_parquet(written["runs.parquet"])
     pd.testing.assert_frame_equal(runs, result.runs, check_dtype=False)
     summary = pd.read_csv(written["summary.csv"])
-    assert summary["oversell_rate_pooled"].tolist() == pytest.approx(
-        result.summary["oversell_rate_pooled"].tolist())
+    assert summary["oversell_rate"].tolist() == pytest.approx(
+        result.summary["oversell_rate"].tolist())
 
     manifest = json.loads(written["manifest.json"].read_text(encoding="utf-8"))
     assert manifest["scenario_digest"] == short_race.digest()
@@ -439,12 +445,14 @@ def test_cli_sweep_end_to_end_as_json(short_files: tuple[Path, Path], tmp_path: 
     assert (data["points"], data["replications"], data["seed"]) == (3, 3, 1)
     assert data["executor"] == {"kind": "local", "jobs": 2}
     assert [row["buffer.units"] for row in data["summary"]] == [0, 1, 2]
-    assert {"oversell_rate_pooled", "oversell_rate_pooled_low", "oversell_rate_low",
-            "lost_sales_high", "hidden_unit_hours"} <= set(data["summary"][0])
+    assert {"oversell_rate", "oversell_rate_low", "oversell_rate_wilson_low", "meets_target",
+            "meets_target_reason", "lost_sales_per_month_high",
+            "hidden_unit_hours_per_month"} <= set(data["summary"][0])
     assert {p.name for p in out.iterdir()} == {"manifest.json", "runs.csv", "runs.parquet",
                                                "summary.csv", "summary.parquet"}
     same = sweep(load_scenario(scenario), Grid.from_toml(grid), replications=3, seed=1)
-    assert [row["oversold"] for row in data["summary"]] == same.summary["oversold"].tolist()
+    assert [row["oversold_total"] for row in data["summary"]] == \
+        same.summary["oversold_total"].tolist()
 
 
 def test_cli_sweep_prints_the_summary_table(short_files: tuple[Path, Path],
@@ -453,7 +461,9 @@ def test_cli_sweep_prints_the_summary_table(short_files: tuple[Path, Path],
     assert main(["sweep", str(scenario), "--grid", str(grid), "--replications", "2"]) == 0
     captured = capsys.readouterr()
     assert "3 point(s) × 2 replication(s)" in captured.out
-    assert "oversell %" in captured.out and "Wilson 95 %" in captured.out
+    assert "oversell %" in captured.out and "95 % CI %" in captured.out
+    assert "lost sales/month" in captured.out and "per 30 measured days" in captured.out
+    assert "[-" not in captured.out  # no interval of a rate below zero
     assert "sweep" in captured.err  # the progress bar, on by default
 
 

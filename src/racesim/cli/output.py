@@ -37,10 +37,11 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_run(out: OutputFolder | Path, scenario: Scenario, result: RunResult,
-              scenario_path: Path) -> tuple[str, ...]:
+              scenario_path: Path, target: float | None = None) -> tuple[str, ...]:
     """Every replication's tables under ``out/rep-NNN/`` plus summary and manifest JSON.
 
     ``out`` follows :mod:`racesim.util.outdir`'s rules (prepared there, or here when a path).
+    ``summary.json`` is :meth:`RunResult.to_json` (judged against ``target`` when given).
     Returns the files written, relative to ``out``.
     """
     folder = as_folder(out)
@@ -49,7 +50,7 @@ def write_run(out: OutputFolder | Path, scenario: Scenario, result: RunResult,
             for name, frame in replication.tables().items():
                 write_table(frame, stage.path(f"rep-{r:03d}/{name}"))
         write_table(result.per_replication, stage.path("per_replication"))
-        stage.path("summary.json").write_text(json.dumps(result.to_json(), indent=2))
+        stage.path("summary.json").write_text(json.dumps(result.to_json(target), indent=2))
         stage.manifest.update(record("racesim run", scenario_path=scenario_path,
                                      seed=result.seed,
                                      replications=len(result.replications),
@@ -61,45 +62,65 @@ def _pct(value: float) -> str:
     return f"{100 * value:.3f} %"
 
 
-def _lost_sale_causes(s: RunSummary) -> list[str]:
-    """The lost sales split by cause, indented under their total (none without any)."""
-    if not s.lost_sales:
-        return []
-    return [f"    {label:<31}{count:>12,}" for label, count in (
-        ("nothing on the shelf", s.lost_sales_no_stock),
-        ("the buffer hid the stock", s.lost_sales_buffer),
-        ("the listing had not caught up", s.lost_sales_stale_listing))]
+def _count_rows(s: RunSummary) -> list[str]:
+    """The counts and amounts of a run: its total and the same per month, side by side."""
+    rows = [
+        ("orders accepted by marketplaces", s.orders_total, ","),
+        ("oversold (reservation refused)", s.oversold_total, ","),
+        ("lost sales (listing showed too few)", s.lost_sales_total, ","),
+        ("  nothing on the shelf", s.lost_sales_no_stock_total, ","),
+        ("  the buffer hid the stock", s.lost_sales_buffer_total, ","),
+        ("  the listing had not caught up", s.lost_sales_stale_listing_total, ","),
+        ("duplicate deliveries", s.duplicate_deliveries_total, ","),
+        ("  of which absorbed by the engine", s.duplicates_absorbed_total, ","),
+        ("stranded reservations (> 48 h)", s.stranded_reservations_total, ","),
+        ("visibility gap (listing-hours)", s.visibility_gap_s_total / 3600, ",.1f"),
+        ("stock hidden by the buffer (unit-hours)", s.hidden_unit_hours_total, ",.1f"),
+    ]
+    if s.overstated_pushes_total:
+        rows += [("pushes above true available", s.overstated_pushes_total, ","),
+                 ("  units they overstated", s.overstated_excess_units_total, ",")]
+    if s.extra_reservations_total:
+        rows.append(("extra reservations (duplicates)", s.extra_reservations_total, ","))
+    lines = [f"  {'':<40}{'total':>12}{'per month':>12}"]
+    for label, total, shape in rows:
+        lines.append(f"  {label:<40}{total:>12{shape}}{s.per_month(total):>12,.1f}")
+    return lines
 
 
-def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = None) -> None:
-    """A readable summary of a run on standard output."""
+def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = None,
+                      target: float | None = None) -> None:
+    """A readable summary of a run on standard output.
+
+    Counts are shown twice, each with its basis: the total over every replication, and
+    per month (30 days of measured time), as the report and ``tune`` give them.
+    """
     s = result.summary()
     low, high = s.oversell_rate_ci
+    days = s.measured_days
     lines = [
-        f"{scenario.name}: {s.replications} replication(s), seed {s.seed}",
+        f"{scenario.name}: {s.replications} replication(s) of {days:,.3g} measured day(s), "
+        f"seed {s.seed}",
+        f"  total = over all {s.replications} replication(s) ({s.replications * days:,.3g} "
+        "measured days); per month = per 30 measured days",
         "",
-        f"  orders accepted by marketplaces  {s.orders:>12,}",
-        f"  oversold (reservation refused)   {s.oversold:>12,}",
-        f"  oversell rate                    {_pct(s.oversell_rate):>12}"
-        f"   95 % CI [{_pct(low)}, {_pct(high)}]",
-        f"  lost sales (listing showed 0)    {s.lost_sales:>12,}",
-        *_lost_sale_causes(s),
-        f"  duplicate deliveries / absorbed  {s.duplicate_deliveries:>6,} /"
-        f" {s.duplicates_absorbed:,}",
-        f"  sync latency p50 / p99           {s.sync_latency_p50_s:>8.1f} s /"
-        f" {s.sync_latency_p99_s:.1f} s   (target p99 < 90 s)",
-        f"  stranded reservations (> 48 h)   {s.stranded_reservations:>12,}",
-        "  ledger drift at cycle counts     "
-        + ("      n/a (no cycle counts)" if s.ledger_drift_max is None else
-           f"{_pct(s.ledger_drift_max):>12} max, {_pct(s.ledger_drift_mean or 0.0)} mean"),
-        f"  visibility gap                   {s.visibility_gap_s / 3600:>10.2f} h",
-        f"  stock hidden by the buffer       {s.hidden_unit_hours:>10.1f} unit-hours",
+        *_count_rows(s),
+        "",
+        f"  oversell rate (all orders pooled)  {_pct(s.oversell_rate)}   95 % CI "
+        f"[{_pct(low)}, {_pct(high)}] (replications as clusters; design effect "
+        f"{s.oversell_design_effect:.2f})",
     ]
-    if s.overstated_pushes:
-        lines.append(f"  pushes above true available      {s.overstated_pushes:>12,}"
-                     f"   (+{s.overstated_excess_units:,} units)")
-    if s.extra_reservations:
-        lines.append(f"  extra reservations (duplicates)  {s.extra_reservations:>12,}")
+    if target is not None:
+        verdict = s.verdict(target)
+        lines.append(f"  target {100 * target:g} %: {'met' if verdict.meets else 'NOT met'}"
+                     f" — {verdict.reason}")
+    lines += [
+        f"  sync latency p50 / p99             {s.sync_latency_p50_s:.1f} s /"
+        f" {s.sync_latency_p99_s:.1f} s over every change   (target p99 < 90 s)",
+        "  ledger drift at cycle counts       "
+        + ("n/a (no cycle counts)" if s.ledger_drift_max is None else
+           f"{_pct(s.ledger_drift_max)} max, {_pct(s.ledger_drift_mean or 0.0)} mean"),
+    ]
     if out is not None:
         lines += ["", f"Tables and manifest written to {out}/"]
     print("\n".join(lines))

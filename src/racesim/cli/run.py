@@ -15,6 +15,7 @@ from racesim.cli.options import (
     add_simulation_options,
     add_target_options,
     limits,
+    target_rate,
 )
 from racesim.ledger.store import check_store_url
 
@@ -38,6 +39,9 @@ def add_run_parser(commands: Commands) -> None:
                           "sqlite:///run.db gives each replication its own file")
     run.add_argument("--engine", choices=["ledger", "naive_counter"], default=None,
                      help="override the scenario's stock engine")
+    run.add_argument("--target", type=target_rate, default=0.003, metavar="RATE",
+                     help="oversell-rate target to judge the run against, as a fraction "
+                          "of orders (default 0.003)")
     add_json(run)
     add_out(run, "directory for the tables (Parquet or CSV) and a manifest")
     add_force(run)
@@ -59,11 +63,11 @@ def _run(args: argparse.Namespace) -> int:
                           tables=args.out is not None, progress=not args.json,
                           **limits(args))
     if folder is not None:
-        write_run(folder, scenario, result, args.scenario)
+        write_run(folder, scenario, result, args.scenario, target=args.target)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps(result.to_json(target=args.target), indent=2))
     else:
-        print_run_summary(scenario, result, out=args.out)
+        print_run_summary(scenario, result, out=args.out, target=args.target)
     return 0
 
 

@@ -16,6 +16,7 @@ from racesim.cli.options import (
     confidence_level,
     limits,
     positive_count,
+    target_rate,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ def add_sweep_parser(commands: Commands) -> None:
                        help="where replications run (default local; dask with --scheduler)")
     sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
                        help="address of a running Dask scheduler (implies --executor dask)")
+    sweep.add_argument("--target", type=target_rate, default=0.003, metavar="RATE",
+                       help="oversell-rate target each point is judged against, as a "
+                            "fraction of orders (default 0.003)")
     add_out(sweep, "directory for runs and summary (Parquet and CSV) and a manifest")
     add_force(sweep)
     add_json(sweep, "print one JSON object (and no progress bar)")
@@ -63,7 +67,8 @@ def _sweep(args: argparse.Namespace) -> int:
     kind = args.executor or ("dask" if args.scheduler else "local")
     with make_executor(kind, jobs=args.jobs, scheduler=args.scheduler) as executor:
         result = sweep(scenario, grid, replications=args.replications, seed=args.seed,
-                       executor=executor, progress=not args.json, **limits(args))
+                       executor=executor, progress=not args.json, target=args.target,
+                       **limits(args))
     if folder is not None:
         result.save(folder, scenario_path=args.scenario)
     if args.json:
@@ -117,7 +122,11 @@ def _tune(args: argparse.Namespace) -> int:
 
 def _tune_lines(name: str, report: dict[str, Any], *, target: float,
                confidence: float) -> list[str]:
-    """The readable lines of a tuning ``report`` (its JSON form) for scenario ``name``."""
+    """The readable lines of a tuning ``report`` (its JSON form) for scenario ``name``.
+
+    Rates are pooled over every order of the tuner's replications (interval: replications
+    as clusters); costs are per month (30 measured days), as the report gives them.
+    """
     low, high = report["oversell_rate_ci"]
     value = report["value"]
     shown = ", ".join(f"class {k}: {v:g}" for k, v in value.items()) \
@@ -128,9 +137,11 @@ def _tune_lines(name: str, report: dict[str, Any], *, target: float,
         f"  oversell rate {100 * report['oversell_rate']:.3f} % "
         f"({100 * confidence:g} % CI {100 * low:.3f}–{100 * high:.3f} %) {verdict} the "
         f"target of {100 * target:g} % on {report['replications']} replications "
-        f"({report['evaluations']} candidates simulated)",
-        f"  cost per replication: {report['hidden_unit_hours']:.1f} hidden unit-hours, "
-        f"{report['lost_sales']:.1f} lost sales",
+        f"({report['evaluations']} candidates simulated): {report['meets_target_reason']}",
+        f"  cost per month (30 measured days): {report['hidden_unit_hours_per_month']:,.1f} "
+        f"hidden unit-hours, {report['lost_sales_per_month']:,.1f} lost sales; "
+        f"{report['oversold_per_month']:,.1f} oversells of "
+        f"{report['orders_per_month']:,.1f} orders",
     ]
     confirmation = report.get("confirmation")
     if confirmation:
@@ -140,10 +151,12 @@ def _tune_lines(name: str, report: dict[str, Any], *, target: float,
                      + ("meets" if confirmation["meets_target"] else "misses"))
     formula = report.get("seed_formula")
     if formula:
-        lines.append(f"  seed formula max(5, 5 %, 2 × P99 demand): "
-                     f"{formula['hidden_unit_hours']:.1f} hidden unit-hours, "
-                     f"{formula['lost_sales']:.1f} lost sales, oversell CI up to "
-                     f"{100 * formula['oversell_rate_ci'][1]:.3f} %")
+        lines.append(f"  seed formula max(5, 5 %, 2 × P99 demand), per month: "
+                     f"{formula['hidden_unit_hours_per_month']:,.1f} hidden unit-hours, "
+                     f"{formula['lost_sales_per_month']:,.1f} lost sales, oversell CI up to "
+                     f"{100 * formula['oversell_rate_ci'][1]:.3f} % "
+                     f"({'meets' if formula['meets_target'] else 'misses'} the target: "
+                     f"{formula['meets_target_reason']})")
     if report["more_replications_needed"]:
         lines.append(f"  the interval still straddles the target: about "
                      f"{report['more_replications_needed']} more replications would settle it")

@@ -59,7 +59,7 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
     at_most = pct(rec["oversell_rate_ci"][1])
     if rec["meets_target"] and nothing:
         return {"headline": "No buffer is needed.",
-                "text": f"With no stock hidden, {rec['oversold']:,} of {rec['orders']:,} "
+                "text": f"With no stock hidden, {rec['oversold_total']:,} of {rec['orders_total']:,} "
                         f"simulated orders were oversold: 95 % sure at most {at_most} of "
                         f"orders, under the target of {target}. Today's buffer ({today}) "
                         f"keeps {_avg_units(cur)} off sale that could be sold."}
@@ -78,7 +78,7 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
     if rec["oversell_rate"] < data.target:
         return {"headline": f"No buffer of this kind could be shown to meet the target of "
                             f"{target}.",
-                "text": f"With {buffer}, {rec['oversold']:,} of {rec['orders']:,} simulated "
+                "text": f"With {buffer}, {rec['oversold_total']:,} of {rec['orders_total']:,} simulated "
                         "orders were oversold: too few orders to be 95 % sure the rate stays "
                         "under the target, because the buffer hides most of the stock buyers "
                         "would buy or the simulated period is short. Simulate a longer "

@@ -96,7 +96,8 @@ def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
     skus = sum((r.per_sku[["orders", "oversold", "lost_sales", "hidden_unit_hours"]]
                 for r in data.current.replications[1:]),
                start=data.current.replications[0].per_sku[
-                   ["orders", "oversold", "lost_sales", "hidden_unit_hours"]]).reset_index()
+                   ["orders", "oversold", "lost_sales", "hidden_unit_hours"]]
+               ).add_suffix("_total").reset_index()
     compared = []
     for label, numbers in (("current", head["current"]), ("recommended", head["recommended"]),
                            ("seed_formula", head["seed_formula"])):
@@ -112,10 +113,10 @@ def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
                 "hidden_unit_hours_per_month": numbers["hidden_unit_hours_per_month"]})
     evaluations = [{
         **{f"{data.family.parameter}[{name}]": value for name, value in ev.values.items()},
-        "orders": sum(ev.orders.values()), "oversold": sum(ev.oversold.values()),
-        "lost_sales_per_replication": sum(ev.lost_sales.values()) / data.tuning.replications,
-        "hidden_unit_hours_per_replication":
-            sum(ev.hidden_unit_hours.values()) / data.tuning.replications}
+        "orders_total": sum(ev.orders.values()), "oversold_total": sum(ev.oversold.values()),
+        "lost_sales_per_month": sum(ev.lost_sales.values()) / data.tuning.replications * m,
+        "hidden_unit_hours_per_month":
+            sum(ev.hidden_unit_hours.values()) / data.tuning.replications * m}
         for ev in data.tuning.evaluations]
     races = pd.DataFrame([{
         "race": ep.race, "title": ep.title, "found": ep.found is not None,

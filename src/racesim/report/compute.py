@@ -8,7 +8,6 @@ of every run faces the same buyers and webhook delays).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,7 +30,12 @@ from racesim.study.budget import Budget, check_report
 from racesim.study.executors import LocalExecutor
 from racesim.study.replications import RunResult, run_scenario
 from racesim.study.tune import FAMILIES, Family, Tuning, tune
-from racesim.util.stats import mean_interval, wilson_interval
+from racesim.util.stats import (
+    clustered_rate_interval,
+    mean_interval,
+    target_verdict,
+    wilson_interval,
+)
 
 __all__ = ["DAY_S", "DRIFT_TARGET", "EPISODE_REPLICATIONS", "MONTH_S", "SYNC_TARGET_S",
            "Episode", "Progress", "ReportData", "compute", "current_value", "per_channel",
@@ -167,35 +171,55 @@ def sweep_values(family: Family, chosen: dict[str, float], current: float | None
     return [ladder[i] for i in rungs]
 
 
-def sweep_frame(runs: list[tuple[float, RunResult]], per_month: float) -> pd.DataFrame:
-    """One row per buffer value: pooled and between-replication intervals, costs.
+def _rate_columns(oversold: np.ndarray, orders: np.ndarray,
+                  target: float | None) -> dict[str, Any]:
+    """Pooled oversell rate, its clustered and Wilson intervals, and the target verdict."""
+    k, n = int(oversold.sum()), int(orders.sum())
+    rate = clustered_rate_interval(oversold, orders)
+    wilson_low, wilson_high = wilson_interval(k, n)
+    row: dict[str, Any] = {
+        "oversell_rate": rate.rate, "oversell_rate_low": rate.low,
+        "oversell_rate_high": rate.high, "oversell_rate_wilson_low": wilson_low,
+        "oversell_rate_wilson_high": wilson_high, "oversell_design_effect": rate.design_effect}
+    if target is not None:
+        verdict = target_verdict(rate.rate, rate.high, k, n, target)
+        row["meets_target"], row["meets_target_reason"] = verdict.meets, verdict.reason
+    return row
 
-    Columns: ``value``; ``replications``; ``orders``, ``oversold`` (totals);
-    ``oversell_rate`` with its Wilson 95 % interval (``_low``, ``_high``, all orders
-    pooled) and the Student-t 95 % interval of the replication rates (``_t_low``,
-    ``_t_high``); ``lost_sales`` and ``hidden_unit_hours`` (mean per replication, with
-    Student-t intervals); and ``…_per_month``: the means scaled to 30 days.
+
+def sweep_frame(runs: list[tuple[float, RunResult]], per_month: float,
+                target: float | None = None) -> pd.DataFrame:
+    """One row per buffer value: the pooled rate and its intervals, totals, per month.
+
+    Names follow :mod:`racesim.sim.summary`'s scheme. Columns: ``value``;
+    ``replications``; ``orders_total``, ``oversold_total`` (over the replications);
+    ``oversell_rate`` (every order pooled) with its 95 % interval ``_low`` / ``_high``
+    (replications as clusters, inside [0, 1]), the Wilson interval of the same counts as if
+    orders were independent (``oversell_rate_wilson_low`` / ``_high``) and
+    ``oversell_design_effect``; with a ``target``, ``meets_target`` and
+    ``meets_target_reason``; ``lost_sales_total`` and ``hidden_unit_hours_total``; and
+    ``orders_per_month``, ``oversells_per_month``, ``lost_sales_per_month`` and
+    ``hidden_unit_hours_per_month`` (per 30 measured days; ``per_month`` scales one
+    replication to a month), the last two with Student-t 95 % intervals
+    (``…_per_month_low`` / ``_high``).
     """
     rows = []
     for value, run in runs:
-        summaries = [replication.summary for replication in run.replications]
-        orders, oversold = sum(s.orders for s in summaries), sum(s.oversold for s in summaries)
-        low, high = wilson_interval(oversold, orders)
-        _, t_low, t_high = mean_interval(np.array([s.oversell_rate for s in summaries],
-                                                  dtype=float))
+        frame = run.per_replication
+        count = len(frame)
+        orders, oversold = frame["orders"].to_numpy(), frame["oversold"].to_numpy()
         row: dict[str, Any] = {
-            "value": value, "replications": len(summaries), "orders": orders,
-            "oversold": oversold, "oversell_rate": oversold / orders if orders else 0.0,
-            "oversell_rate_low": low, "oversell_rate_high": high,
-            "oversell_rate_t_low": max(t_low, 0.0) if math.isfinite(t_low) else math.nan,
-            "oversell_rate_t_high": t_high}
-        for metric, values in (("lost_sales", [s.lost_sales for s in summaries]),
-                               ("hidden_unit_hours", [s.hidden_unit_hours for s in summaries])):
-            mean, m_low, m_high = mean_interval(np.array(values, dtype=float))
-            row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = mean, m_low, m_high
-        row["oversells_per_month"] = oversold / len(summaries) * per_month
-        row["lost_sales_per_month"] = float(row["lost_sales"]) * per_month
-        row["hidden_unit_hours_per_month"] = float(row["hidden_unit_hours"]) * per_month
+            "value": value, "replications": count, "orders_total": int(orders.sum()),
+            "oversold_total": int(oversold.sum()), **_rate_columns(oversold, orders, target)}
+        row["orders_per_month"] = int(orders.sum()) / count * per_month
+        row["oversells_per_month"] = int(oversold.sum()) / count * per_month
+        for metric in ("lost_sales", "hidden_unit_hours"):
+            values = frame[metric].to_numpy(dtype=float)
+            mean, low, high = mean_interval(values)
+            row[f"{metric}_total"] = float(values.sum())
+            row[f"{metric}_per_month"] = mean * per_month
+            row[f"{metric}_per_month_low"] = low * per_month
+            row[f"{metric}_per_month_high"] = high * per_month
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -203,22 +227,28 @@ def sweep_frame(runs: list[tuple[float, RunResult]], per_month: float) -> pd.Dat
 def per_channel(run: RunResult, per_month: float) -> pd.DataFrame:
     """Orders, oversells and lost sales per marketplace over every replication.
 
-    ``oversell_rate`` with its Wilson 95 % interval; ``oversells_per_month`` and
-    ``lost_sales_per_month`` are per-replication means scaled to 30 days.
+    ``orders_total``, ``oversold_total``, ``lost_sales_total`` and
+    ``duplicate_deliveries_total`` are summed over the replications; ``oversell_rate``
+    is pooled, with its 95 % interval (replications as clusters, inside [0, 1]);
+    ``orders_per_month``, ``oversells_per_month`` and ``lost_sales_per_month`` are per 30
+    measured days (``per_month`` scales one replication to a month).
     """
     columns = ["orders", "oversold", "lost_sales", "duplicate_deliveries"]
-    total = sum((r.per_channel[columns] for r in run.replications),
-                start=pd.DataFrame(0, index=run.replications[0].per_channel.index,
-                                   columns=columns)).astype(int)
-    intervals = [wilson_interval(int(o), int(n))
-                 for o, n in zip(total["oversold"], total["orders"], strict=True)]
-    total["oversell_rate"] = total["oversold"] / total["orders"].clip(lower=1)
-    total["oversell_rate_low"] = [low for low, _ in intervals]
-    total["oversell_rate_high"] = [high for _, high in intervals]
+    index = run.replications[0].per_channel.index
+    each = [r.per_channel[columns].reindex(index, fill_value=0) for r in run.replications]
+    total = sum(each, start=pd.DataFrame(0, index=index, columns=columns)).astype(int)
+    rates = [clustered_rate_interval(np.array([int(t.loc[name, "oversold"]) for t in each]),
+                                     np.array([int(t.loc[name, "orders"]) for t in each]))
+             for name in index]
+    table = total.add_suffix("_total")
+    table["oversell_rate"] = [r.rate for r in rates]
+    table["oversell_rate_low"] = [r.low for r in rates]
+    table["oversell_rate_high"] = [r.high for r in rates]
     count = len(run.replications)
-    total["oversells_per_month"] = total["oversold"] / count * per_month
-    total["lost_sales_per_month"] = total["lost_sales"] / count * per_month
-    return total
+    table["orders_per_month"] = total["orders"] / count * per_month
+    table["oversells_per_month"] = total["oversold"] / count * per_month
+    table["lost_sales_per_month"] = total["lost_sales"] / count * per_month
+    return table
 
 
 def _paired(scenario: Scenario, tuning: Tuning, seed: int, replications: int,
@@ -302,5 +332,5 @@ def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 
         paired = _paired(scenario, tuning, seed, replications, executor)
     return ReportData(scenario=scenario, seed=seed, replications=replications, target=target,
                       family=family, current=current, tuning=tuning,
-                      sweep=sweep_frame(runs, per_month), current_value=today,
+                      sweep=sweep_frame(runs, per_month, target), current_value=today,
                       episodes=episodes, paired=paired)

@@ -144,13 +144,8 @@ def oversell_vs_buffer(data: ReportData) -> Figure:
     axes = figure.add_subplot()
     rate = 100 * sweep["oversell_rate"].to_numpy(dtype=float)
     axes.fill_between(x, 100 * sweep["oversell_rate_low"], 100 * sweep["oversell_rate_high"],
-                      color=CURVE, alpha=0.18, label="95 % interval, all orders pooled")
-    t_low = 100 * sweep["oversell_rate_t_low"].to_numpy(dtype=float)
-    t_high = 100 * sweep["oversell_rate_t_high"].to_numpy(dtype=float)
-    if np.isfinite(t_high).any():
-        axes.errorbar(x, rate, yerr=[np.nan_to_num(rate - t_low), np.nan_to_num(t_high - rate)],
-                      fmt="none", ecolor=CURVE, alpha=0.6, capsize=3,
-                      label="95 % interval between replications")
+                      color=CURVE, alpha=0.18,
+                      label="95 % interval (replications as clusters)")
     axes.plot(x, rate, "o-", color=CURVE, label="oversell rate")
     axes.axhline(100 * data.target, color="black", linestyle="--", linewidth=1,
                  label=f"target {100 * data.target:g} %")
@@ -177,7 +172,7 @@ def frontier(data: ReportData, headline: dict) -> Figure:
     sweep = data.sweep
     figure = Figure(figsize=(WIDTH_IN, 4.0), layout="constrained")
     axes = figure.add_subplot()
-    per_orders = sweep["orders"] / sweep["replications"] * data.per_month
+    per_orders = sweep["orders_per_month"]
     y = sweep["oversells_per_month"].to_numpy(dtype=float)
     y_low = (sweep["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
     y_high = (sweep["oversell_rate_high"] * per_orders).to_numpy(dtype=float)
@@ -212,14 +207,14 @@ def buffer_cost(data: ReportData) -> Figure:
     x, labels, by_rung = _positions(data)
     figure = Figure(figsize=(WIDTH_IN, 5.0), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True)
-    hours = data.per_month / HOURS_PER_MONTH  # unit-hours per replication → units on average
+    hours = 1.0 / HOURS_PER_MONTH  # unit-hours per month → units off sale on average
     for axes, metric, title, color, scale in (
             (top, "hidden_unit_hours", "stock kept off the listings (units, on average)",
              "tab:orange", hours),
-            (bottom, "lost_sales", "lost sales per month", "tab:brown", data.per_month)):
-        mean = sweep[metric].to_numpy(dtype=float) * scale
-        low = sweep[f"{metric}_low"].to_numpy(dtype=float) * scale
-        high = sweep[f"{metric}_high"].to_numpy(dtype=float) * scale
+            (bottom, "lost_sales", "lost sales per month", "tab:brown", 1.0)):
+        mean = sweep[f"{metric}_per_month"].to_numpy(dtype=float) * scale
+        low = sweep[f"{metric}_per_month_low"].to_numpy(dtype=float) * scale
+        high = sweep[f"{metric}_per_month_high"].to_numpy(dtype=float) * scale
         axes.errorbar(x, mean, yerr=[np.nan_to_num(mean - low), np.nan_to_num(high - mean)],
                       fmt="o-", color=color, capsize=3)
         for name, value in _chosen_values(data).items():
@@ -290,7 +285,7 @@ def channel_oversells(data: ReportData) -> Figure:
     width = 0.38
     for k, (label, table, color) in enumerate(tables):
         table = table.reindex(channels)
-        per_orders = table["orders"] / _replications(data, k) * data.per_month
+        per_orders = table["orders_per_month"]
         mean = table["oversells_per_month"].to_numpy(dtype=float)
         low = (table["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
         high = (table["oversell_rate_high"] * per_orders).to_numpy(dtype=float)

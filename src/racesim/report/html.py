@@ -100,18 +100,17 @@ def _paired_note(headline: dict[str, Any]) -> str:
 
 def _per_class(data: ReportData, headline: dict[str, Any]) -> list[dict[str, Any]]:
     classes = headline["recommended"]["per_class"] or {}
-    m = data.per_month
     return [{"name": name, "buffer": plain_value(data.family, c["value"]),
              "rate": pct(c["oversell_rate"]), "rate_ci": interval(c["oversell_rate_ci"]),
-             "lost": num(c["lost_sales"] * m),
-             "hidden": num(c["hidden_unit_hours"] * m / HOURS_PER_MONTH),
+             "lost": num(c["lost_sales_per_month"]),
+             "hidden": num(c["hidden_unit_hours_per_month"] / HOURS_PER_MONTH),
              "ok": c["meets_target"]} for name, c in classes.items()]
 
 
 LOST_SALES_CAUSES = (
     ("lost_sales_buffer", "the buffer hid the last units"),
     ("lost_sales_no_stock", "nothing was on the shelf (sold out between restocks)"),
-    ("lost_sales_stale_listing", "the listing still showed 0 after stock came back"),
+    ("lost_sales_stale_listing", "the listing had not caught up (e.g. still 0 after a restock)"),
 )
 """Lost sales by cause: the run summary's field and what it means for a buyer."""
 
@@ -126,22 +125,23 @@ def _lost_sales(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
             f"{num(orders)} buy, and {num(lost)} ({100 * share:.0f} %) find a listing at 0 and buy "
             "nothing. A lost sale is not an oversell: no order has to be cancelled, but the "
             "sale is gone.")
-    total = sum(float(run.get(field) or 0) for field, _ in LOST_SALES_CAUSES)
-    causes = [{"label": label, "per_month": num(float(run[field]) / data.replications *
-                                                data.per_month),
-               "share": pct(float(run[field]) / total)}
-              for field, label in LOST_SALES_CAUSES if field in run and total > 0]
+    total = sum(float(run.get(f"{field}_total") or 0) for field, _ in LOST_SALES_CAUSES)
+    causes = [{"label": label, "per_month": num(float(run[f"{field}_per_month"])),
+               "share": pct(float(run[f"{field}_total"]) / total)}
+              for field, label in LOST_SALES_CAUSES if total > 0]
     change = headline["change"]["lost_sales_per_month"]
     effect = ("adds" if change > 0 else "saves") if abs(change) >= 0.05 else "changes"
     note = f"The recommended buffer {effect} {num(abs(change))} lost sales a month against " \
         "today's (on the same buyers)"
-    if abs(change) < 0.2 * lost:
+    if causes:
+        note += "."
+    elif abs(change) < 0.2 * lost:
         note += ("; most lost sales are not the buffer's doing: they happen while the shelf "
                  "is empty between restocks (or a listing has not yet shown a restock), which "
                  "more stock, faster restocks or a faster sync would reduce.")
     else:
         note += ": a good part of the lost sales is the buffer's doing."
-    return {"text": text, "causes": causes, "note": "" if causes else note}
+    return {"text": text, "causes": causes, "note": note}
 
 
 def _race_story(episode: Episode) -> str:
@@ -207,12 +207,12 @@ def _races(data: ReportData, charts: dict[str, Chart]) -> tuple[list[dict[str, A
 
 def _channels(data: ReportData) -> list[dict[str, Any]]:
     table = per_channel(data.current, data.per_month)
-    return [{"name": name, "orders": f"{int(row['orders']):,}",
-             "oversold": f"{int(row['oversold']):,}", "rate": pct(row["oversell_rate"]),
+    return [{"name": name, "orders": f"{int(row['orders_total']):,}",
+             "oversold": f"{int(row['oversold_total']):,}", "rate": pct(row["oversell_rate"]),
              "rate_ci": interval((row["oversell_rate_low"], row["oversell_rate_high"])),
              "per_month": num(row["oversells_per_month"]),
              "lost": num(row["lost_sales_per_month"]),
-             "duplicates": f"{int(row['duplicate_deliveries']):,}"}
+             "duplicates": f"{int(row['duplicate_deliveries_total']):,}"}
             for name, row in table.iterrows()]
 
 

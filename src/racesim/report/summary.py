@@ -1,9 +1,13 @@
 """The report's headline numbers, as JSON-ready data (written as ``summary.json``).
 
-Counts "per month" are per-replication means scaled to 30 days of simulated time
-(duration − warm-up of one replication). The interval of an expected number of
-oversells per month is the Wilson 95 % interval of the pooled oversell rate times the
-orders per month: it reads as "between a and b oversells a month".
+Names follow :mod:`racesim.sim.summary`'s scheme: ``…_total`` is summed over the
+replications, ``…_per_month`` is per 30 days of measured time (duration − warm-up), the
+basis of every client-facing count; rates pool every order of every replication, with a
+95 % interval that treats replications as clusters. The interval of an expected number
+of oversells per month is that interval of the pooled rate times the orders per month:
+it reads as "between a and b oversells a month". ``meets_target`` is judged the one way
+racesim judges it everywhere (:func:`racesim.util.stats.target_verdict`) and
+``meets_target_reason`` says why.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 
 from racesim.report.compute import DAY_S, DRIFT_TARGET, MONTH_S, SYNC_TARGET_S, ReportData
 from racesim.study.tune import Family
-from racesim.util.stats import mean_interval, wilson_interval
+from racesim.util.stats import mean_interval, target_verdict
 
 if TYPE_CHECKING:
     from racesim.scenario import BufferConfig
@@ -58,9 +62,11 @@ def describe_buffer(config: BufferConfig) -> str:
 
 
 def monthly_oversells(oversold: int, orders: int, replications: int,
-                      per_month: float) -> dict[str, Any]:
-    """Expected oversells per month and its 95 % interval (Wilson rate × orders/month)."""
-    low, high = wilson_interval(oversold, orders)
+                      per_month: float, rate_ci: tuple[float, float] | list[float]
+                      ) -> dict[str, Any]:
+    """Expected oversells per month and its 95 % interval (the pooled rate's interval,
+    ``rate_ci``, × orders per month)."""
+    low, high = rate_ci
     orders_per_month = orders / replications * per_month if replications else 0.0
     return {"oversells_per_month": oversold / replications * per_month if replications else 0.0,
             "oversells_per_month_ci": [low * orders_per_month, high * orders_per_month],
@@ -84,12 +90,28 @@ def paired_change(data: ReportData) -> dict[str, Any]:
     return change
 
 
+def _numbers(rate: float, rate_ci: list[float], oversold: int, orders: int,
+             replications: int, lost_sales: float, hidden: float, m: float,
+             target: float) -> dict[str, Any]:
+    """One buffer's numbers: totals, the pooled rate, per month, and the verdict."""
+    verdict = target_verdict(rate, rate_ci[1], oversold, orders, target)
+    return {"orders_total": orders, "oversold_total": oversold,
+            "oversell_rate": rate, "oversell_rate_ci": list(rate_ci),
+            "meets_target": verdict.meets, "meets_target_reason": verdict.reason,
+            **monthly_oversells(oversold, orders, replications, m, rate_ci),
+            "lost_sales_total": lost_sales, "hidden_unit_hours_total": hidden,
+            "lost_sales_per_month": float(lost_sales) / replications * m,
+            "hidden_unit_hours_per_month": float(hidden) / replications * m}
+
+
 def headline(data: ReportData) -> dict[str, Any]:
     """Every number of the summary box, JSON-ready.
 
     ``run`` is :meth:`RunResult.summary` of the run at the scenario's own buffer (as
     :meth:`RunSummary.to_dict` gives it) and ``tuning`` is :meth:`Tuning.to_json`, exactly
-    as those return them on the report's seed; the other keys are built from them.
+    as those return them on the report's seed; ``current``, ``recommended`` and
+    ``seed_formula`` hold the same numbers under the same names (plus
+    ``oversells_per_month`` and its interval), judged against the report's target.
     """
     m = data.per_month
     run = data.current.summary()
@@ -97,37 +119,29 @@ def headline(data: ReportData) -> dict[str, Any]:
     count = run.replications
     current = {
         "buffer": describe_buffer(data.scenario.buffer), "value": data.current_value,
-        "orders": run.orders, "oversold": run.oversold,
-        "oversell_rate": run.oversell_rate, "oversell_rate_ci": list(run.oversell_rate_ci),
-        "oversell_rate_between_ci": list(run.oversell_rate_between_ci),
-        **monthly_oversells(run.oversold, run.orders, count, m),
-        "lost_sales_per_month": float(run.lost_sales) / count * m,
-        "hidden_unit_hours_per_month": float(run.hidden_unit_hours) / count * m,
+        **_numbers(run.oversell_rate, list(run.oversell_rate_ci), run.oversold_total,
+                   run.orders_total, count, run.lost_sales_total, run.hidden_unit_hours_total,
+                   m, data.target),
+        "oversell_rate_wilson_ci": list(run.oversell_rate_wilson_ci),
+        "oversell_design_effect": run.oversell_design_effect,
     }
     recommended = {
         "policy": tuning["policy"], "parameter": tuning["parameter"], "value": tuning["value"],
-        "per_class": tuning.get("per_class"), "meets_target": tuning["meets_target"],
+        "per_class": tuning.get("per_class"),
         "confirmed": (tuning.get("confirmation") or {}).get("meets_target"),
-        "orders": tuning["orders"], "oversold": tuning["oversold"],
         "replications": tuning["replications"],
-        "oversell_rate": tuning["oversell_rate"], "oversell_rate_ci": tuning["oversell_rate_ci"],
-        **monthly_oversells(int(tuning["oversold"]), int(tuning["orders"]),
-                            int(tuning["replications"]), m),
-        "lost_sales_per_month": float(tuning["lost_sales"]) * m,
-        "hidden_unit_hours_per_month": float(tuning["hidden_unit_hours"]) * m,
+        **_numbers(tuning["oversell_rate"], tuning["oversell_rate_ci"],
+                   int(tuning["oversold_total"]), int(tuning["orders_total"]),
+                   int(tuning["replications"]), tuning["lost_sales_total"],
+                   tuning["hidden_unit_hours_total"], m, data.target),
     }
     seed_formula = None
     if tuning.get("seed_formula"):
-        formula = data.tuning.seed_formula.summary()  # type: ignore[union-attr]
-        seed_formula = {
-            "oversell_rate": formula.oversell_rate,
-            "oversell_rate_ci": list(formula.oversell_rate_ci),
-            "meets_target": tuning["seed_formula"]["meets_target"],
-            **monthly_oversells(formula.oversold, formula.orders, formula.replications, m),
-            "lost_sales_per_month": float(tuning["seed_formula"]["lost_sales"]) * m,
-            "hidden_unit_hours_per_month":
-                float(tuning["seed_formula"]["hidden_unit_hours"]) * m,
-        }
+        formula = tuning["seed_formula"]
+        seed_formula = _numbers(formula["oversell_rate"], formula["oversell_rate_ci"],
+                                int(formula["oversold_total"]), int(formula["orders_total"]),
+                                int(formula["replications"]), formula["lost_sales_total"],
+                                formula["hidden_unit_hours_total"], m, data.target)
     drift = run.ledger_drift_max
     return _jsonable_tree({
         "scenario": data.scenario.name, "seed": data.seed, "replications": count,
@@ -138,8 +152,9 @@ def headline(data: ReportData) -> dict[str, Any]:
         "sync_latency": {"p50_s": run.sync_latency_p50_s, "p99_s": run.sync_latency_p99_s,
                          "target_s": SYNC_TARGET_S,
                          "meets_target": run.sync_latency_p99_s <= SYNC_TARGET_S},
-        "stranded_reservations": {"total": run.stranded_reservations,
-                                  "per_month": run.stranded_reservations / count * m},
+        "stranded_reservations": {
+            "total": run.stranded_reservations_total,
+            "per_month": run.per_month(run.stranded_reservations_total)},
         "ledger_drift": {"max": drift, "mean": run.ledger_drift_mean, "target": DRIFT_TARGET,
                          "meets_target": None if drift is None else drift <= DRIFT_TARGET},
         "run": run.to_dict(),

@@ -317,7 +317,8 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
         dead_letter_orders=counts.dead_letter_orders,
         dead_letter_cancels=counts.dead_letter_cancels,
         lost_sales_no_stock=no_stock, lost_sales_buffer=buffer,
-        lost_sales_stale_listing=stale)
+        lost_sales_stale_listing=stale,
+        measured_s=sim.duration - sim.warmup)
 
 
 def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:

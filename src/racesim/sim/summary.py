@@ -1,13 +1,32 @@
 """The metrics of a replication (:class:`Summary`) and of a run of them (:class:`RunSummary`).
 
 Both are frozen records with one documented field per metric: its unit (a count of
-orders, seconds of simulated time, unit-hours = units × hours, a fraction) and its basis
-(one replication; summed over replications; pooled). Metrics count from the end of the
-scenario's ``warmup``: orders placed before it, and time before it, are left out.
-Rates carry Wilson 95 % intervals (:mod:`racesim.util.stats`) as ``(low, high)``.
+orders, seconds of simulated time, unit-hours = units × hours, a fraction) and its basis.
+Metrics count from the end of the scenario's ``warmup``: orders placed before it, and
+time before it, are left out; the time that counts is the *measured* time,
+``duration − warmup`` of each replication.
 
-JSON, the per-replication tables and the sweep tables are built from the fields
-(:meth:`Summary.to_dict`, :meth:`RunSummary.to_dict`), so each name is spelled once.
+**One basis per name** — the same everywhere racesim prints or writes a number (``run``,
+``tune``, ``sweep``, ``report`` and their JSON and tables):
+
+- a bare name (``lost_sales``) is one replication's own count over its measured time —
+  only in per-replication records (:class:`Summary`, the sweep's ``runs`` rows, the
+  ``per_replication`` tables);
+- ``…_total`` is summed over every replication (R replications × their measured days);
+- ``…_per_month`` is per 30 days of measured time: ``total / (R × measured_days) × 30`` —
+  the basis of every client-facing count and amount (lost sales, oversells, hidden
+  unit-hours a month);
+- rates are fractions pooled over every order of every replication (``oversold_total /
+  orders_total``), with a 95 % interval that treats replications as clusters
+  (:func:`racesim.util.stats.clustered_rate_interval`, inside [0, 1]);
+- units are in the name where the quantity has one: ``_s`` seconds, ``_unit_hours``
+  units × hours, ``_days`` days.
+
+A new summed metric needs one field in :class:`Summary` (``metadata=_SUM``) and one
+``<name>_total`` field in :class:`RunSummary`; its ``<name>_per_month`` follows in
+:meth:`RunSummary.to_dict` (a test checks the two records agree). JSON, the
+per-replication tables and the sweep tables are built from the fields, so each name is
+spelled once.
 """
 
 from __future__ import annotations
@@ -18,13 +37,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from racesim.util.jsonable import finite, plain
-from racesim.util.stats import mean_interval, wilson_interval
+from racesim.util.jsonable import plain
+from racesim.util.stats import (
+    TargetVerdict,
+    clustered_rate_interval,
+    target_verdict,
+    wilson_interval,
+)
 
-__all__ = ["SUMMED", "RunSummary", "Summary"]
+__all__ = ["DAY_S", "MONTH_DAYS", "SUMMED", "RunSummary", "Summary", "per_month"]
 
 _SUM = {"pooled": "sum"}
 """Field metadata: a run's figure is the sum of its replications' figures."""
+
+DAY_S = 86_400.0
+"""Seconds in a day."""
+MONTH_DAYS = 30.0
+"""A month, for every ``…_per_month`` figure: 30 days of measured simulated time."""
+
+
+def per_month(total: float, replications: int, measured_days: float) -> float:
+    """``total`` (summed over ``replications`` of ``measured_days`` each) per 30 days."""
+    exposure = replications * measured_days
+    return float(total) / exposure * MONTH_DAYS if exposure > 0 else 0.0
 
 
 def _record(record: object) -> dict[str, Any]:
@@ -35,7 +70,8 @@ def _record(record: object) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """The metrics of one replication (counts are of that replication alone)."""
+    """The metrics of one replication: counts and amounts are that replication's own,
+    over its measured time (``measured_s``)."""
 
     orders: int = field(metadata=_SUM)
     """Orders a marketplace accepted (its listing showed enough), placed after the warm-up."""
@@ -44,7 +80,7 @@ class Summary:
     oversell_rate: float
     """``oversold / orders`` (a fraction; 0 without orders)."""
     oversell_rate_ci: tuple[float, float]
-    """Wilson 95 % interval of ``oversell_rate`` (fractions)."""
+    """Wilson 95 % interval of ``oversell_rate`` (fractions; one replication's orders)."""
     lost_sales: int = field(metadata=_SUM)
     """Buyers who found the listing short and bought nothing (a count)."""
     duplicate_deliveries: int = field(metadata=_SUM)
@@ -95,6 +131,8 @@ class Summary:
     not caught up with the published value (a slow sync), or the engine with the shelf
     (returns not yet booked: race 2) (a count, part of ``lost_sales``; the three causes
     sum to it)."""
+    measured_s: float
+    """Simulated seconds that count: the scenario's ``duration − warmup``."""
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name, in order; the interval as a ``[low, high]`` list."""
@@ -109,56 +147,63 @@ SUMMED = tuple(f.name for f in fields(Summary) if f.metadata.get("pooled") == "s
 class RunSummary:
     """The metrics of a run of replications: totals, pooled rates, intervals.
 
-    The counts and amounts are :class:`Summary`'s, summed over replications (divide by
-    ``replications`` for a per-replication mean); see there for each one's unit.
+    Each ``…_total`` is the matching :class:`Summary` field summed over the run's
+    ``replications`` (see there for its unit); :meth:`to_dict` adds its ``…_per_month``
+    (:func:`per_month`: per 30 days of measured time), the house basis for client-facing
+    figures.
     """
 
-    orders: int
+    orders_total: int
     """Accepted orders, summed over replications."""
-    oversold: int
+    oversold_total: int
     """Oversold orders, summed over replications."""
-    lost_sales: int
-    """Lost sales, summed over replications."""
-    duplicate_deliveries: int
+    lost_sales_total: int
+    """Lost sales (buyers who found the listing short), summed over replications."""
+    duplicate_deliveries_total: int
     """Duplicate webhook deliveries, summed over replications."""
-    duplicates_absorbed: int
+    duplicates_absorbed_total: int
     """Duplicates the engine recognised, summed over replications."""
-    extra_reservations: int
+    extra_reservations_total: int
     """Reservations beyond one per order, summed over replications."""
-    short_shipments: int
+    short_shipments_total: int
     """Short shipments, summed over replications."""
-    stranded_reservations: int
+    stranded_reservations_total: int
     """Stranded reservations, summed over replications."""
-    visibility_gap_s: float
+    visibility_gap_s_total: float
     """Listing-seconds of visibility gap, summed over replications."""
-    hidden_unit_hours: float
+    hidden_unit_hours_total: float
     """Unit-hours withheld by the buffer, summed over replications."""
-    overstated_pushes: int
+    overstated_pushes_total: int
     """Overstating pushes, summed over replications."""
-    overstated_excess_units: int
+    overstated_excess_units_total: int
     """Units those pushes overstated, summed over replications."""
-    cas_refusals: int
+    cas_refusals_total: int
     """Refused compare-and-set pushes, summed over replications."""
-    cancel_too_late: int
+    cancel_too_late_total: int
     """Cancellations after shipping, summed over replications."""
-    dead_letter_orders: int
+    dead_letter_orders_total: int
     """Dead-lettered order webhook copies, summed over replications."""
-    dead_letter_cancels: int
+    dead_letter_cancels_total: int
     """Dead-lettered cancellation webhooks, summed over replications."""
-    lost_sales_no_stock: int
+    lost_sales_no_stock_total: int
     """Lost sales with too few units on the shelf, summed over replications."""
-    lost_sales_buffer: int
+    lost_sales_buffer_total: int
     """Lost sales the buffer hid the stock from, summed over replications."""
-    lost_sales_stale_listing: int
+    lost_sales_stale_listing_total: int
     """Lost sales to a listing that had not caught up, summed over replications (the
-    three causes sum to ``lost_sales``)."""
+    three causes sum to ``lost_sales_total``)."""
     oversell_rate: float
-    """``oversold / orders`` over every order of every replication (pooled; a fraction)."""
+    """``oversold_total / orders_total``: every order of every replication pooled (a
+    fraction; 0 without orders)."""
     oversell_rate_ci: tuple[float, float]
-    """Wilson 95 % interval of the pooled rate."""
-    oversell_rate_between_ci: tuple[float | None, float | None]
-    """Student-t 95 % interval of the replications' own rates, which also accounts for
-    oversells clustering within a run (None where undefined, e.g. one replication)."""
+    """95 % interval of the pooled rate, replications as clusters
+    (:func:`~racesim.util.stats.clustered_rate_interval`; fractions inside [0, 1])."""
+    oversell_rate_wilson_ci: tuple[float, float]
+    """Wilson 95 % interval of the pooled counts, as if every order were independent of
+    the others: narrower than the truth when oversells cluster (kept for comparison)."""
+    oversell_design_effect: float
+    """Clustered variance of the pooled rate ÷ its binomial variance (≥ 1; 1 when it
+    cannot be estimated)."""
     sync_latency_p50_s: float
     """Median sync latency over the changes of every replication (seconds)."""
     sync_latency_p99_s: float
@@ -169,6 +214,8 @@ class RunSummary:
     """Mean of the replications' mean drifts (a fraction; None: no counts)."""
     replications: int
     """How many replications ran."""
+    measured_days: float
+    """Measured simulated days of each replication (``duration − warmup``)."""
     seed: int
     """The run's seed (replication r uses ``SeedSequence(seed).spawn(R)[r]``)."""
 
@@ -178,25 +225,44 @@ class RunSummary:
         """Pool a run: ``per_replication`` has one row of :class:`Summary` fields per
         replication; ``sync_latency`` holds every replication's latencies (seconds)."""
         frame = per_replication
-        summed: dict[str, Any] = {key: plain(frame[key].sum()) for key in SUMMED}
-        orders, oversold = int(summed["orders"]), int(summed["oversold"])
-        _, low, high = mean_interval(frame["oversell_rate"].to_numpy())
+        summed: dict[str, Any] = {f"{key}_total": plain(frame[key].sum()) for key in SUMMED}
+        orders, oversold = int(summed["orders_total"]), int(summed["oversold_total"])
+        rate = clustered_rate_interval(frame["oversold"].to_numpy(),
+                                       frame["orders"].to_numpy())
         drift = pd.to_numeric(frame["ledger_drift_max"], errors="coerce").dropna()
         drift_mean = pd.to_numeric(frame["ledger_drift_mean"], errors="coerce").dropna()
         return cls(
             **summed,
-            oversell_rate=oversold / orders if orders else 0.0,
-            oversell_rate_ci=wilson_interval(oversold, orders),
-            oversell_rate_between_ci=(finite(low), finite(high)),
+            oversell_rate=rate.rate, oversell_rate_ci=rate.interval,
+            oversell_rate_wilson_ci=wilson_interval(oversold, orders),
+            oversell_design_effect=rate.design_effect,
             sync_latency_p50_s=_percentile(sync_latency, 50),
             sync_latency_p99_s=_percentile(sync_latency, 99),
             ledger_drift_max=float(drift.max()) if len(drift) else None,
             ledger_drift_mean=float(drift_mean.mean()) if len(drift_mean) else None,
-            replications=len(frame), seed=seed)
+            replications=len(frame),
+            measured_days=float(frame["measured_s"].iloc[0]) / DAY_S if len(frame) else 0.0,
+            seed=seed)
+
+    def verdict(self, target: float) -> TargetVerdict:
+        """Whether the pooled rate meets ``target`` (its interval's upper end at or below
+        it; :func:`~racesim.util.stats.target_verdict`) and why."""
+        return target_verdict(self.oversell_rate, self.oversell_rate_ci[1],
+                              self.oversold_total, self.orders_total, target)
+
+    def per_month(self, total: float) -> float:
+        """A total of this run (summed over its replications) per 30 days of measured time."""
+        return per_month(total, self.replications, self.measured_days)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field by name, in order; intervals as ``[low, high]`` lists."""
-        return _record(self)
+        """Every field by name, in order, each ``…_total`` followed by its ``…_per_month``;
+        intervals as ``[low, high]`` lists."""
+        data: dict[str, Any] = {}
+        for key, value in _record(self).items():
+            data[key] = value
+            if key.endswith("_total"):
+                data[key.removesuffix("_total") + "_per_month"] = self.per_month(value)
+        return data
 
 
 def _percentile(seconds: np.ndarray, q: float) -> float:

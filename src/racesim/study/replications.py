@@ -122,16 +122,26 @@ class RunResult:
         return pd.DataFrame(rows).set_index("replication")
 
     def summary(self) -> RunSummary:
-        """Totals over replications; rates pooled with Wilson 95 % intervals.
+        """Totals and per-month figures; rates pooled, with intervals that treat
+        replications as clusters.
 
         See :class:`~racesim.sim.summary.RunSummary` for every field's unit and basis.
         """
         latencies = np.concatenate([r.sync_latency for r in self.replications])
         return RunSummary.pool(self.per_replication, latencies, self.seed)
 
-    def to_json(self) -> dict[str, object]:
-        """The summary plus ``per_replication``, JSON-ready."""
-        data: dict[str, object] = self.summary().to_dict()
+    def to_json(self, target: float | None = None) -> dict[str, object]:
+        """The summary plus ``per_replication``, JSON-ready.
+
+        With an oversell ``target`` (a fraction) also ``target``, ``meets_target`` and
+        ``meets_target_reason`` (:meth:`RunSummary.verdict`).
+        """
+        summary = self.summary()
+        data: dict[str, object] = summary.to_dict()
+        if target is not None:
+            verdict = summary.verdict(target)
+            data.update(target=target, meets_target=verdict.meets,
+                        meets_target_reason=verdict.reason)
         data["per_replication"] = [
             {key: jsonable(value) for key, value in result.summary.to_dict().items()}
             for result in self.replications]

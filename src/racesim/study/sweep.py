@@ -8,7 +8,8 @@
 
     scenario = load_scenario("scenarios/race1_double_buy.toml")
     result = sweep(scenario, {"buffer.units": [0, 1, 2, 3]}, replications=20, seed=1, jobs=2)
-    result.summary[["buffer.units", "oversell_rate_pooled", "lost_sales", "hidden_unit_hours"]]
+    result.summary[["buffer.units", "oversell_rate", "lost_sales_per_month",
+                    "hidden_unit_hours_per_month", "meets_target"]]
     result.monotone_share("buffer.units")        # share of replications where it never rises
     result.save("out/buffer-sweep")              # Parquet + CSV + manifest.json
 
@@ -35,7 +36,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ import pandas as pd
 
 from racesim.scenario import Scenario
 from racesim.sim.streams import replication_seeds
-from racesim.sim.summary import Summary
+from racesim.sim.summary import DAY_S, SUMMED, Summary, per_month
 from racesim.study.budget import Budget, check_sweep
 from racesim.study.executors import Executor, LocalExecutor
 from racesim.study.grid import Grid, GridPoint
@@ -56,7 +57,12 @@ from racesim.util.jsonable import jsonable, plain
 from racesim.util.manifest import record
 from racesim.util.outdir import OutputFolder, as_folder
 from racesim.util.progress import progress as with_progress
-from racesim.util.stats import mean_interval, wilson_interval
+from racesim.util.stats import (
+    clustered_rate_interval,
+    mean_interval,
+    target_verdict,
+    wilson_interval,
+)
 
 if TYPE_CHECKING:
     from racesim.policy.buffers import AnyPolicy
@@ -65,11 +71,15 @@ __all__ = ["POLICY_COLUMN", "SweepResult", "format_summary", "sweep"]
 
 _DEFAULT_BUDGET = Budget()
 
+DEFAULT_TARGET = 0.003
+"""The oversell-rate target a sweep judges its points against by default (0.3 % of orders)."""
+
 POLICY_COLUMN = "policy"
 """The column naming the buffer policy when :func:`sweep` is given ``policies``."""
 
-INTERVAL_METRICS = ("oversell_rate", "lost_sales", "hidden_unit_hours")
-"""Metrics whose per-point mean gets a Student-t 95 % interval (``…_low``, ``…_high``)."""
+INTERVAL_METRICS = ("oversold", "lost_sales", "hidden_unit_hours")
+"""Summed metrics whose per-month figure gets a Student-t 95 % interval over replications
+(``…_per_month_low``, ``…_per_month_high``)."""
 
 def _summarise_task(task: ReplicationTask) -> Summary:
     """Simulate one (point, replication) and return its summary metrics."""
@@ -86,12 +96,19 @@ class SweepResult:
     (counts, seconds, unit-hours; ``oversell_rate`` is a fraction, its Wilson 95 %
     interval split into ``oversell_rate_ci_low`` and ``oversell_rate_ci_high``).
 
-    ``summary`` columns: ``point``, the swept paths, ``replications``; the mean over
-    replications of every metric under the metric's own name; ``oversell_rate_low`` /
-    ``_high``, ``lost_sales_low`` / ``_high`` and ``hidden_unit_hours_low`` / ``_high``,
-    Student-t 95 % intervals of those means; ``orders_total``, ``oversold_total`` and
-    ``oversell_rate_pooled`` (all orders of all replications) with its Wilson 95 %
-    interval ``oversell_rate_pooled_low`` / ``_high``.
+    ``summary`` columns, one row per point (names follow :mod:`racesim.sim.summary`'s
+    scheme): ``point``, the swept paths, ``replications``, ``measured_days`` (of each
+    replication); ``oversell_rate``, every order of every replication pooled, with its 95 %
+    interval ``oversell_rate_low`` / ``_high`` (replications as clusters, inside [0, 1]),
+    the Wilson interval of the same counts as if orders were independent
+    (``oversell_rate_wilson_low`` / ``_high``) and ``oversell_design_effect``;
+    ``meets_target`` and ``meets_target_reason`` (the upper end against ``target``); for
+    every summed metric of a replication its ``…_total`` (over the replications) and
+    ``…_per_month`` (per 30 measured days), with Student-t 95 % intervals
+    ``…_per_month_low`` / ``_high`` for oversold, lost sales and hidden unit-hours; the
+    sync latency percentiles as ``…_replication_mean`` (mean of the replications' own
+    percentiles, seconds); ``ledger_drift_max`` (largest at any count) and
+    ``ledger_drift_mean`` (mean of the replications' means).
     """
 
     scenario: Scenario = field(repr=False)
@@ -107,6 +124,8 @@ class SweepResult:
     policies: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     """Wall-clock seconds the replications took (not part of the tables)."""
+    target: float = DEFAULT_TARGET
+    """The oversell-rate target ``meets_target`` judges against (a fraction)."""
 
     def monotone_share(self, parameter: str, metric: str = "oversell_rate",
                        tolerance: float = 1e-12) -> float:
@@ -143,6 +162,7 @@ class SweepResult:
             "scenario_digest": self.scenario.digest(),
             "seed": self.seed,
             "replications": self.replications,
+            "target": self.target,
             "grid": self.grid.to_dict(),
             "parameters": list(self.parameters),
             "policies": list(self.policies),
@@ -190,8 +210,13 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
           replications: int = 1, seed: int | None = None, *, executor: Executor | None = None,
           jobs: int = 1, progress: bool = False,
           policies: Mapping[str, AnyPolicy] | None = None,
-          budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> SweepResult:
+          budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None,
+          target: float = DEFAULT_TARGET) -> SweepResult:
     """Run ``replications`` replications of ``scenario`` at every point of ``grid``.
+
+    Each point's oversell rate is judged against ``target`` (a fraction, default 0.3 %)
+    the way ``run``, ``tune`` and ``report`` judge it (columns ``meets_target`` and
+    ``meets_target_reason``).
 
     ``grid`` is a :class:`~racesim.study.grid.Grid`, its plain-data form or a grid file. Every
     point is validated first; a :class:`~racesim.errors.ScenarioError` lists every
@@ -211,6 +236,8 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
     seed = scenario.run_seed(seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"sweep: seed must be a whole number ≥ 0 (got {seed!r})")
+    if not 0 < target < 1:
+        raise ValueError(f"sweep: target must be a rate in (0, 1) (got {target!r})")
     if executor is not None and jobs != 1:
         raise ValueError(f"sweep: give jobs (got {jobs}) or an executor ({executor!r}), "
                          "not both")
@@ -241,10 +268,11 @@ def sweep(scenario: Scenario, grid: Grid | Mapping[str, Any] | str | os.PathLike
 
     runs = _runs_frame(cells, results, replications, policies is not None)
     return SweepResult(scenario=scenario, grid=grid, seed=seed, replications=replications,
-                       parameters=parameters, runs=runs, summary=_summarise(runs, parameters),
+                       parameters=parameters, runs=runs,
+                       summary=_summarise(runs, parameters, target),
                        executor=described, policies=tuple(name for name, _ in chosen
                                                           if name is not None),
-                       elapsed_s=elapsed)
+                       elapsed_s=elapsed, target=target)
 
 
 # -- building the tables ------------------------------------------------------------------
@@ -303,33 +331,47 @@ def _runs_frame(cells: list[tuple[GridPoint, str | None, AnyPolicy | None]],
     return frame
 
 
-def _summarise(runs: pd.DataFrame, parameters: tuple[str, ...]) -> pd.DataFrame:
-    """One row per point: means, pooled oversell rate (Wilson), Student-t intervals."""
-    skip = {"point", "replication", *parameters, "oversell_rate_ci_low", "oversell_rate_ci_high"}
-    metrics = [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])
-               and not pd.api.types.is_bool_dtype(runs[c])]
+def _summarise(runs: pd.DataFrame, parameters: tuple[str, ...], target: float) -> pd.DataFrame:
+    """One row per point: the pooled rate and its clustered interval, totals, per month."""
+    summed = [m for m in SUMMED if m in runs.columns]
     rows: list[dict[str, object]] = []
     for point, group in runs.groupby("point", sort=True):
         # pandas-stubs types a groupby key as any Scalar; "point" holds ints.
+        days = float(group["measured_s"].iloc[0]) / DAY_S
+        count = len(group)
         row: dict[str, object] = {"point": int(point),  # type: ignore[arg-type]
                                   **{p: plain(group[p].iloc[0]) for p in parameters},
-                                  "replications": len(group)}
-        means = {m: _mean(group[m]) for m in metrics}
-        orders, oversold = int(group["orders"].sum()), int(group["oversold"].sum())
-        for metric in ("orders", "oversold"):
-            row[metric] = means.pop(metric)
-        for metric in INTERVAL_METRICS:
-            mean, low, high = mean_interval(group[metric].to_numpy(dtype=float))
-            row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = mean, low, high
-            means.pop(metric)
-            if metric == "oversell_rate":
-                low, high = wilson_interval(oversold, orders)
-                row["oversell_rate_pooled"] = oversold / orders if orders else 0.0
-                row["oversell_rate_pooled_low"], row["oversell_rate_pooled_high"] = low, high
-                row["orders_total"], row["oversold_total"] = orders, oversold
-        row.update(means)
+                                  "replications": count, "measured_days": days}
+        row.update(_rate_columns(group, target))
+        for metric in summed:
+            total = plain(group[metric].sum())
+            row[f"{metric}_total"] = total
+            row[f"{metric}_per_month"] = per_month(total, count, days)
+            if metric in INTERVAL_METRICS:
+                scale = per_month(1.0, 1, days)  # one replication's count → per month
+                _, low, high = mean_interval(group[metric].to_numpy(dtype=float))
+                row[f"{metric}_per_month_low"] = low * scale
+                row[f"{metric}_per_month_high"] = high * scale
+        for metric in ("sync_latency_p50_s", "sync_latency_p99_s"):
+            row[f"{metric}_replication_mean"] = _mean(group[metric])
+        drift = pd.to_numeric(group["ledger_drift_max"], errors="coerce").dropna()
+        row["ledger_drift_max"] = float(drift.max()) if len(drift) else math.nan
+        row["ledger_drift_mean"] = _mean(group["ledger_drift_mean"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _rate_columns(group: pd.DataFrame, target: float) -> dict[str, object]:
+    """A point's pooled oversell rate, its intervals and its verdict against ``target``."""
+    oversold, orders = int(group["oversold"].sum()), int(group["orders"].sum())
+    rate = clustered_rate_interval(group["oversold"].to_numpy(), group["orders"].to_numpy())
+    wilson_low, wilson_high = wilson_interval(oversold, orders)
+    verdict = target_verdict(rate.rate, rate.high, oversold, orders, target)
+    return {"oversell_rate": rate.rate, "oversell_rate_low": rate.low,
+            "oversell_rate_high": rate.high, "oversell_rate_wilson_low": wilson_low,
+            "oversell_rate_wilson_high": wilson_high,
+            "oversell_design_effect": rate.design_effect,
+            "meets_target": verdict.meets, "meets_target_reason": verdict.reason}
 
 
 def _mean(values: pd.Series) -> float:
@@ -360,36 +402,34 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 def format_summary(result: SweepResult) -> str:
     """The per-point summary as a plain-text table (what ``racesim sweep`` prints).
 
-    Rates in %, with the pooled Wilson 95 % interval and the Student-t 95 % interval of
-    the replication mean; lost sales and hidden unit-hours are means per replication.
+    Each column names its unit and basis: the pooled oversell rate in % with its 95 %
+    interval (replications as clusters); orders, oversells, lost sales and hidden
+    unit-hours per month (30 measured days); the mean of the replications' P99 sync
+    latency (seconds); and whether the point meets the target.
     """
     s = result.summary
 
     def pct(value: float) -> str:
         return "–" if not math.isfinite(value) else f"{100 * value:.3f}"
 
-    def interval(low: float, high: float, show: Callable[[float], str]) -> str:
-        return "–" if not (math.isfinite(low) and math.isfinite(high)) \
-            else f"[{show(low)}, {show(high)}]"
-
     def num(value: float) -> str:
-        return f"{value:,.1f}"
+        return "–" if not math.isfinite(value) else f"{value:,.1f}"
 
     table = pd.DataFrame({p: s[p].map(lambda v: "–" if v is None else str(v))
                           for p in result.parameters})
-    table["orders"] = s["orders"].map(num)
-    table["oversold"] = s["oversold"].map(num)
-    table["oversell %"] = s["oversell_rate_pooled"].map(pct)
-    table["Wilson 95 %"] = [interval(lo, hi, pct) for lo, hi in
-                            zip(s["oversell_rate_pooled_low"], s["oversell_rate_pooled_high"],
-                                strict=True)]
-    table["rep. mean %"] = s["oversell_rate"].map(pct)
-    table["t 95 %"] = [interval(lo, hi, pct) for lo, hi in
-                       zip(s["oversell_rate_low"], s["oversell_rate_high"], strict=True)]
-    table["lost sales"] = s["lost_sales"].map(num)
-    table["hidden unit-h"] = s["hidden_unit_hours"].map(num)
-    table["sync p99 s"] = s["sync_latency_p99_s"].map(num)
+    table["orders/month"] = s["orders_per_month"].map(num)
+    table["oversold/month"] = s["oversold_per_month"].map(num)
+    table["oversell %"] = s["oversell_rate"].map(pct)
+    table["95 % CI %"] = [f"[{pct(lo)}, {pct(hi)}]" for lo, hi in
+                          zip(s["oversell_rate_low"], s["oversell_rate_high"], strict=True)]
+    table[f"≤ {100 * result.target:g} %"] = s["meets_target"].map(
+        lambda met: "yes" if met else "no")
+    table["lost sales/month"] = s["lost_sales_per_month"].map(num)
+    table["hidden unit-h/month"] = s["hidden_unit_hours_per_month"].map(num)
+    table["sync p99 s"] = s["sync_latency_p99_s_replication_mean"].map(num)
     head = (f"{result.scenario.name}: {len(s)} point(s) × {result.replications} "
-            f"replication(s), seed {result.seed} (common random numbers); means per "
-            "replication, rates in %")
+            f"replication(s), seed {result.seed} (common random numbers). Oversell rate: "
+            "every order of every replication pooled, 95 % CI with replications as "
+            "clusters; counts per month = per 30 measured days; sync p99: mean of the "
+            "replications' own.")
     return head + "\n\n" + table.to_string(index=False)

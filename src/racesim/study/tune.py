@@ -1,8 +1,10 @@
 """The tuner: the smallest buffer of a policy family that meets an oversell target.
 
-"Meets" means the upper end of the oversell rate's Wilson interval (at the chosen
-confidence, 95 % by default) is at or below the target (0.3 % of orders by default): the
-target is met with confidence, not just on average.
+"Meets" means the upper end of the oversell rate's interval (at the chosen confidence,
+95 % by default; replications as clusters, :func:`racesim.util.stats.clustered_rate_interval`)
+is at or below the target (0.3 % of orders by default): the target is met with
+confidence, not just on average — judged as ``run``, ``sweep`` and ``report`` judge it
+(:func:`racesim.util.stats.target_verdict`), with the reason in words.
 
 The search reuses common random numbers: every candidate is simulated on the *same*
 replications (same seeds, so the same buyers and the same webhook delays), so candidates
@@ -46,10 +48,17 @@ from racesim.policy.buffers import (
     SeedFormula,
 )
 from racesim.policy.kinds import BUFFER_KINDS, BufferKind
+from racesim.sim.summary import DAY_S, per_month
 from racesim.study.budget import Budget, check_tune
 from racesim.study.classes import sku_classes
 from racesim.study.replications import RunResult, run_scenario
-from racesim.util.stats import wilson_interval
+from racesim.util.stats import (
+    RateInterval,
+    TargetVerdict,
+    clustered_rate_interval,
+    target_verdict,
+    wilson_interval,
+)
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
@@ -114,26 +123,36 @@ FAMILIES: dict[str, Family] = _families(
 
 
 def more_orders_needed(oversold: int, orders: int, target: float,
-                       confidence: float = 0.95) -> int | None:
+                       confidence: float = 0.95, rate: RateInterval | None = None) -> int | None:
     """Orders still to simulate before the interval can fall below ``target``.
 
     0 if it already does; None if the observed rate itself is above the target (more
-    orders will not help). Uses the Wilson bound's large-sample form.
+    orders will not help). Uses the Wilson bound's large-sample form, at the effective
+    orders of ``rate`` (the clustered interval of the same counts) when given: clustered
+    oversells need more orders than independent ones.
     """
-    if orders > 0 and wilson_interval(oversold, orders, confidence)[1] <= target:
+    if rate is None:
+        low, high = wilson_interval(oversold, orders, confidence) if orders else (0.0, 1.0)
+        rate = RateInterval(oversold / orders if orders else 0.0, low, high, 1.0, orders)
+    if orders > 0 and rate.high <= target:
         return 0
-    rate = oversold / orders if orders else 0.0
-    if rate >= target:
+    if rate.rate >= target:
         return None
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    needed = z * z * (1 - target) / target if rate == 0 else \
-        z * z * rate * (1 - rate) / (target - rate) ** 2
-    return max(math.ceil(needed) - orders, 1)
+    needed = z * z * (1 - target) / target if rate.rate == 0 else \
+        z * z * rate.rate * (1 - rate.rate) / (target - rate.rate) ** 2
+    inflation = orders / rate.effective_trials if rate.effective_trials > 0 else 1.0
+    return max(math.ceil(needed * inflation) - orders, 1)
 
 
 @dataclass
 class Evaluation:
-    """One simulated candidate (one parameter per class) and its per-class outcome."""
+    """One simulated candidate (one parameter per class) and its per-class outcome.
+
+    ``oversold``, ``orders``, ``hidden_unit_hours`` and ``lost_sales`` are totals over the
+    replications; ``by_replication`` holds each class's (oversold, orders) per replication,
+    for the clustered interval of its rate.
+    """
 
     values: dict[str, float]
     result: RunResult = field(repr=False)
@@ -141,6 +160,19 @@ class Evaluation:
     orders: dict[str, int]
     hidden_unit_hours: dict[str, float]
     lost_sales: dict[str, int]
+    by_replication: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False,
+                                                                     default_factory=dict)
+
+    def rate(self, name: str | None = None, confidence: float = 0.95) -> RateInterval:
+        """Class ``name``'s pooled oversell rate and its clustered interval (None: all
+        classes). A class without ``by_replication`` counts as one cluster (Wilson)."""
+        names = list(self.orders) if name is None else [name]
+        oversold, orders = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        for n in names:
+            k, m = self.by_replication.get(n, (np.array([self.oversold[n]]),
+                                               np.array([self.orders[n]])))
+            oversold, orders = oversold + k, orders + m  # per replication, over classes
+        return clustered_rate_interval(oversold, orders, confidence)
 
 
 @dataclass
@@ -157,46 +189,78 @@ class Tuning:
     chosen: Evaluation = field(repr=False)
     confirmation: RunResult | None = field(repr=False)
     seed_formula: RunResult | None = field(repr=False)
+    measured_days: float = 0.0
+    """Measured simulated days of each replication (``duration − warmup``)."""
 
-    def _rate(self, oversold: int, orders: int) -> dict[str, object]:
-        low, high = wilson_interval(oversold, orders, self.confidence)
-        return {"oversell_rate": oversold / orders if orders else 0.0,
-                "oversell_rate_ci": [low, high], "meets_target": high <= self.target}
+    def verdict(self, rate: RateInterval, oversold: int, orders: int) -> TargetVerdict:
+        """``rate`` judged against the target (:func:`~racesim.util.stats.target_verdict`)."""
+        return target_verdict(rate.rate, rate.high, oversold, orders, self.target,
+                              self.confidence)
+
+    def _rate(self, rate: RateInterval, oversold: int, orders: int) -> dict[str, object]:
+        verdict = self.verdict(rate, oversold, orders)
+        return {"oversell_rate": rate.rate, "oversell_rate_ci": [rate.low, rate.high],
+                "oversell_design_effect": rate.design_effect,
+                "meets_target": verdict.meets, "meets_target_reason": verdict.reason}
+
+    def _costs(self, oversold: int, orders: int, lost_sales: float, hidden: float,
+               replications: int) -> dict[str, object]:
+        """Totals over ``replications`` and the same per month (30 measured days)."""
+        days = self.measured_days
+        return {"orders_total": orders, "oversold_total": oversold,
+                "orders_per_month": per_month(orders, replications, days),
+                "oversold_per_month": per_month(oversold, replications, days),
+                "lost_sales_total": lost_sales,
+                "lost_sales_per_month": per_month(lost_sales, replications, days),
+                "hidden_unit_hours_total": hidden,
+                "hidden_unit_hours_per_month": per_month(hidden, replications, days)}
 
     def to_json(self) -> dict[str, object]:
-        """The answer as a JSON-ready dict (see ``racesim tune --json``)."""
-        chosen = self.chosen
+        """The answer as a JSON-ready dict (see ``racesim tune --json``).
+
+        Names follow :mod:`racesim.sim.summary`'s scheme: ``…_total`` over the tuner's
+        replications, ``…_per_month`` per 30 measured days, rates pooled with their
+        clustered interval; ``meets_target_reason`` says why ``meets_target`` is what it is.
+        """
+        chosen, count = self.chosen, self.replications
         oversold, orders = sum(chosen.oversold.values()), sum(chosen.orders.values())
-        needed = more_orders_needed(oversold, orders, self.target, self.confidence)
+        rate = chosen.rate(confidence=self.confidence)
+        needed = more_orders_needed(oversold, orders, self.target, self.confidence, rate)
         report: dict[str, object] = {
             "policy": self.family.name, "parameter": self.family.parameter,
             "value": self.values["*"] if set(self.values) == {"*"} else dict(self.values),
-            **self._rate(oversold, orders),
-            "orders": orders, "oversold": oversold,
-            "hidden_unit_hours": sum(chosen.hidden_unit_hours.values()) / self.replications,
-            "lost_sales": sum(chosen.lost_sales.values()) / self.replications,
+            **self._rate(rate, oversold, orders),
+            **self._costs(oversold, orders, sum(chosen.lost_sales.values()),
+                          sum(chosen.hidden_unit_hours.values()), count),
             "target": self.target, "confidence": self.confidence, "seed": self.seed,
-            "replications": self.replications, "evaluations": len(self.evaluations),
-            "simulated_replications": len(self.evaluations) * self.replications,
+            "replications": count, "measured_days": self.measured_days,
+            "evaluations": len(self.evaluations),
+            "simulated_replications": len(self.evaluations) * count,
             "more_orders_needed": needed,
         }
-        per_replication = orders / self.replications if orders else 0
+        per_replication = orders / count if orders else 0
         report["more_replications_needed"] = (
             None if needed is None else math.ceil(needed / per_replication)
             if per_replication else None)
         if set(self.values) != {"*"}:
             report["per_class"] = {
-                name: {"value": value, **self._rate(chosen.oversold[name], chosen.orders[name]),
-                       "hidden_unit_hours": chosen.hidden_unit_hours[name] / self.replications,
-                       "lost_sales": chosen.lost_sales[name] / self.replications}
+                name: {"value": value,
+                       **self._rate(chosen.rate(name, self.confidence), chosen.oversold[name],
+                                    chosen.orders[name]),
+                       **self._costs(chosen.oversold[name], chosen.orders[name],
+                                     chosen.lost_sales[name], chosen.hidden_unit_hours[name],
+                                     count)}
                 for name, value in self.values.items()}
         for key, run in (("confirmation", self.confirmation), ("seed_formula", self.seed_formula)):
             if run is not None:
                 s = run.summary()
+                run_rate = RateInterval(s.oversell_rate, *s.oversell_rate_ci,
+                                        s.oversell_design_effect, math.nan)
                 report[key] = {"seed": s.seed, "replications": s.replications,
-                               **self._rate(s.oversold, s.orders),
-                               "hidden_unit_hours": s.hidden_unit_hours / s.replications,
-                               "lost_sales": s.lost_sales / s.replications}
+                               **self._rate(run_rate, s.oversold_total, s.orders_total),
+                               **self._costs(s.oversold_total, s.orders_total,
+                                             s.lost_sales_total, s.hidden_unit_hours_total,
+                                             s.replications)}
         return report
 
 
@@ -224,9 +288,9 @@ class _Problem:
     progress: bool
 
     def meets(self, evaluation: Evaluation, name: str) -> bool:
-        """Whether class ``name``'s oversell interval is at or below the target."""
-        return wilson_interval(evaluation.oversold[name], evaluation.orders[name],
-                               self.confidence)[1] <= self.target
+        """Whether class ``name``'s oversell interval (replications as clusters) is at or
+        below the target."""
+        return evaluation.rate(name, self.confidence).high <= self.target
 
 
 def _evaluate(problem: _Problem, values: dict[str, float], seed: int,
@@ -236,13 +300,16 @@ def _evaluate(problem: _Problem, values: dict[str, float], seed: int,
                           jobs=problem.jobs, buffer=_policy(problem.family, values),
                           progress=problem.progress, scratch=True, budget=None)
     oversold, orders, hidden, lost = {}, {}, {}, {}
+    by_replication = {}
     for name, skus in problem.classes.items():
         rows = [r.per_sku.loc[skus] for r in result.replications]
-        oversold[name] = int(sum(int(t["oversold"].sum()) for t in rows))
-        orders[name] = int(sum(int(t["orders"].sum()) for t in rows))
+        each = np.array([[int(t["oversold"].sum()), int(t["orders"].sum())] for t in rows],
+                        dtype=np.int64).reshape(-1, 2)
+        by_replication[name] = (each[:, 0], each[:, 1])
+        oversold[name], orders[name] = int(each[:, 0].sum()), int(each[:, 1].sum())
         hidden[name] = float(sum(float(t["hidden_unit_hours"].sum()) for t in rows))
         lost[name] = int(sum(int(t["lost_sales"].sum()) for t in rows))
-    return Evaluation(dict(values), result, oversold, orders, hidden, lost)
+    return Evaluation(dict(values), result, oversold, orders, hidden, lost, by_replication)
 
 
 def _replications_for(evaluation: Evaluation, replications: int, target: float,
@@ -413,7 +480,8 @@ def _add_replications(search: Search, chosen: Evaluation, most: int) -> int | No
     """
     problem = search.problem
     oversold, orders = sum(chosen.oversold.values()), sum(chosen.orders.values())
-    shortfall = more_orders_needed(oversold, orders, problem.target, problem.confidence)
+    shortfall = more_orders_needed(oversold, orders, problem.target, problem.confidence,
+                                   chosen.rate(confidence=problem.confidence))
     if not shortfall or not orders or search.replications >= most:
         return None
     more = math.ceil(1.3 * shortfall / (orders / search.replications))
@@ -490,4 +558,5 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
                                 jobs=jobs, buffer=SeedFormula(), progress=progress,
                                 scratch=True, budget=None) if compare else None
     return Tuning(family, target, confidence, seed, search.replications, values,
-                  search.evaluations, chosen, confirmation, seed_formula)
+                  search.evaluations, chosen, confirmation, seed_formula,
+                  measured_days=float(scenario.duration - scenario.warmup) / DAY_S)
