@@ -161,7 +161,7 @@ def _outcome(change: Change | None, summary: RunSummary, replications: int,
              per_month: float) -> Outcome:
     return Outcome(change=change, slowest_sync_s=float(summary.sync_latency_p99_s),
                    oversell_rate=float(summary.oversell_rate),
-                   oversells_per_month=summary.oversold / replications * per_month)
+                   oversells_per_month=summary.oversold_total / replications * per_month)
 
 
 def _problems(data: ReportData, headline: dict[str, Any]) -> list[str]:

@@ -59,9 +59,9 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
     at_most = pct(rec["oversell_rate_ci"][1])
     if rec["meets_target"] and nothing:
         return {"headline": "No buffer is needed.",
-                "text": f"With no stock hidden, {rec['oversold_total']:,} of {rec['orders_total']:,} "
-                        f"simulated orders were oversold: 95 % sure at most {at_most} of "
-                        f"orders, under the target of {target}. Today's buffer ({today}) "
+                "text": f"With no stock hidden, {rec['oversold_total']:,} of "
+                        f"{rec['orders_total']:,} simulated orders were oversold: 95 % sure "
+                        f"at most {at_most} of orders, under the target of {target}. Today's buffer ({today}) "
                         f"keeps {_avg_units(cur)} off sale that could be sold."}
     if rec["meets_target"]:
         checked = (" It held when checked again on a fresh set of simulated months."
@@ -78,9 +78,9 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
     if rec["oversell_rate"] < data.target:
         return {"headline": f"No buffer of this kind could be shown to meet the target of "
                             f"{target}.",
-                "text": f"With {buffer}, {rec['oversold_total']:,} of {rec['orders_total']:,} simulated "
-                        "orders were oversold: too few orders to be 95 % sure the rate stays "
-                        "under the target, because the buffer hides most of the stock buyers "
+                "text": f"With {buffer}, {rec['oversold_total']:,} of "
+                        f"{rec['orders_total']:,} simulated orders were oversold: too few "
+                        "orders to be 95 % sure the rate stays under the target, because the buffer hides most of the stock buyers "
                         "would buy or the simulated period is short. Simulate a longer "
                         "period, or more of them."}
     return {"headline": "A buffer alone does not fix this.",
