@@ -61,8 +61,9 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
         return {"headline": "No buffer is needed.",
                 "text": f"With no stock hidden, {rec['oversold_total']:,} of "
                         f"{rec['orders_total']:,} simulated orders were oversold: 95 % sure "
-                        f"at most {at_most} of orders, under the target of {target}. Today's buffer ({today}) "
-                        f"keeps {_avg_units(cur)} off sale that could be sold."}
+                        f"at most {at_most} of orders, under the target of {target}. "
+                        f"Today's buffer ({today}) keeps {_avg_units(cur)} off sale that "
+                        "could be sold."}
     if rec["meets_target"]:
         checked = (" It held when checked again on a fresh set of simulated months."
                    if rec["confirmed"] else
@@ -80,9 +81,9 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
                             f"{target}.",
                 "text": f"With {buffer}, {rec['oversold_total']:,} of "
                         f"{rec['orders_total']:,} simulated orders were oversold: too few "
-                        "orders to be 95 % sure the rate stays under the target, because the buffer hides most of the stock buyers "
-                        "would buy or the simulated period is short. Simulate a longer "
-                        "period, or more of them."}
+                        "orders to be 95 % sure the rate stays under the target, because the "
+                        "buffer hides most of the stock buyers would buy or the simulated "
+                        "period is short. Simulate a longer period, or more of them."}
     return {"headline": "A buffer alone does not fix this.",
             "text": f"The largest buffer tried, {buffer}, still oversold "
                     f"{pct(rec['oversell_rate'])} of orders (95 % sure: "
