@@ -147,11 +147,12 @@ def _grouped(codes: np.ndarray, skus: int, placed_s: np.ndarray) -> tuple[np.nda
     """(Each SKU's row bounds, the row order that puts each SKU's rows together, by time
     within a SKU, ties in row order): ``np.lexsort((placed_s, codes))``, in two stable
     sorts (the second on small integers, which numpy sorts by radix)."""
-    by_time = np.arange(len(placed_s))
-    if len(placed_s) > 1 and (np.diff(placed_s) < 0).any():
+    small = codes.astype(np.int16 if skus < 2**15 else np.int64)
+    if len(placed_s) > 1 and (placed_s[1:] < placed_s[:-1]).any():
         by_time = np.argsort(placed_s, kind="stable")
-    small = codes[by_time].astype(np.int16 if skus < 2**15 else np.int64)
-    order = by_time[np.argsort(small, kind="stable")]
+        order = by_time[np.argsort(small[by_time], kind="stable")]
+    else:  # in time order already (orders numbered as they come)
+        order = np.argsort(small, kind="stable")
     return np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=skus))]), order
 
 
@@ -161,18 +162,20 @@ def _censor(table: pd.DataFrame, codes: np.ndarray, skus: list[str],
     """Each SKU's stock-outs: from its stock list row if any, else its sales pattern."""
     rows = _stock_rows(stock)
     bounds, order = _grouped(codes, len(skus), table["placed_s"].to_numpy())
-    placed_s, quantity = table["placed_s"].to_numpy()[order], table["quantity"].to_numpy()[order]
+    placed_s = table["placed_s"].to_numpy()[order]
     listed = np.array([sku in rows for sku in skus], dtype=bool)
     out: list[Censoring] = [Censoring("sales pattern", (), 0.0, 0.0)] * len(skus)
+    if listed.any():
+        quantity = table["quantity"].to_numpy()[order]
     for i in np.flatnonzero(listed):
         part = slice(bounds[i], bounds[i + 1])
         on, every, qty, _ = rows[skus[i]]
         out[i] = from_stock_list(placed_s[part], quantity[part], on, every, qty, window, clock)
     pattern = np.flatnonzero(~listed)
     if len(pattern):
-        mine = np.repeat(~listed, np.diff(bounds))
+        mine = placed_s[np.repeat(~listed, np.diff(bounds))] if listed.any() else placed_s
         found = sales_pattern_censorings(
-            placed_s[mine], np.diff(bounds)[pattern], window, clock,
+            mine, np.diff(bounds)[pattern], window, clock,
             np.array([prelim[i].d.value for i in pattern]))
         for i, censoring in zip(pattern, found, strict=True):
             out[i] = censoring

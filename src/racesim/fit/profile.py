@@ -79,11 +79,15 @@ def weekday_days(window: Window) -> np.ndarray:
 
 def _cells(placed_s: np.ndarray, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each order's weekday (Monday 0) and, for a timed one, its hour (-1 if untimed)."""
-    days = np.floor(placed_s / DAY_S)
-    weekday = (days.astype(np.int64) - int(_MONDAY_DAY)) % 7  # whole days: exact
+    whole = placed_s.astype(np.int64)
+    if np.array_equal(whole, placed_s):  # whole seconds: the same numbers in integers
+        days = whole // int(DAY_S)
+        hour = np.where(timed, (whole - days * int(DAY_S)) // 3600, -1)
+        return (days - int(_MONDAY_DAY)) % 7, hour
+    floored = np.floor(placed_s / DAY_S)
     hour = np.full(len(placed_s), -1, dtype=np.int64)
-    hour[timed] = ((placed_s[timed] - days[timed] * DAY_S) // 3600).astype(np.int64)
-    return weekday, hour
+    hour[timed] = ((placed_s[timed] - floored[timed] * DAY_S) // 3600).astype(np.int64)
+    return (floored.astype(np.int64) - int(_MONDAY_DAY)) % 7, hour
 
 
 def _profile(channel: str, weekday_counts: np.ndarray, hour_counts: np.ndarray,

@@ -30,7 +30,7 @@ _NEEDED = ("order_id", "sku", "quantity", "channel", "placed_at", "time_resoluti
            "source_file")
 
 _FEW = 16
-"""A column with at most this many distinct values is coded by comparisons, not hashing."""
+"""A column with at most this many distinct values in its first rows is looked up in them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +65,16 @@ def _arrow(column: pd.Series) -> pa.ChunkedArray | None:
 
 def coded(column: pd.Series, *, named: bool = True) -> Coded:
     """The column's codes and sorted distinct values (none unless ``named``: codes are
-    enough to group by): by comparing against each value when there are few (a hash of
-    every string costs more), by one sorted run when the values are sorted (order ids
-    usually are), else ``pd.factorize``."""
+    enough to group by): by looking each value up among a few seen at the start when
+    there are few, by one sorted run when the values are sorted (order ids usually are),
+    else ``pd.factorize``."""
     array = _arrow(column)
     if array is not None and len(array) and array.null_count == 0:
         sample = sorted(str(v) for v in pc.unique(array.slice(0, 2048)).to_pylist())
         if len(sample) <= _FEW:
-            codes = np.full(len(array), -1, dtype=np.int64)
-            for i, name in enumerate(sample):
-                codes[np.asarray(pc.equal(array, name))] = i
-            if (codes >= 0).all():
-                return Coded(codes, sample)
+            found = pc.index_in(array, value_set=pa.array(sample, type=array.type))
+            if found.null_count == 0:
+                return Coded(np.asarray(found.to_numpy(), dtype=np.int64), sample)
         if len(array) > 1 and sorted(head := array.slice(0, 2048).to_pylist()) == head \
                 and not pc.any(pc.less(array[1:], array[:-1])).as_py():
             change = np.asarray(pc.not_equal(array[1:], array[:-1]))
@@ -85,8 +83,36 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
                 return Coded(codes, [])
             starts = np.concatenate([[0], np.flatnonzero(change) + 1])
             return Coded(codes, [str(v) for v in array.take(pa.array(starts)).to_pylist()])
+    if array is not None and array.null_count == 0 and (packed := _packed(array)) is not None:
+        codes, keys = pd.factorize(packed[0])  # 8-byte keys hash far faster than strings
+        found = [bytes(key[:packed[1]]).decode() for key in
+                 np.asarray(keys, dtype=np.uint64).view(np.uint8).reshape(-1, 8)]
+        rank = np.argsort(np.argsort(np.array(found, dtype=object), kind="stable"))
+        return Coded(rank[codes], sorted(found) if named else [])
     codes, names = pd.factorize(column, sort=True)
     return Coded(np.asarray(codes, dtype=np.int64), [str(v) for v in names] if named else [])
+
+
+def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
+    """(Each string of a one-chunk string array as one 8-byte integer — equal exactly
+    when the strings are —, their length) if they all have the same length of at most 8
+    bytes (SKU codes often do); None otherwise."""
+    if array.num_chunks != 1 or not (pa.types.is_string(array.type)
+                                     or pa.types.is_large_string(array.type)):
+        return None
+    chunk = array.chunk(0)
+    wide = pa.types.is_large_string(chunk.type)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=len(chunk) + 1, offset=chunk.offset * (8 if wide else 4))
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 8 or int(offsets[-1] - offsets[0]) != width * len(chunk) \
+            or (np.diff(offsets) != width).any():
+        return None
+    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=width * len(chunk),
+                         offset=int(offsets[0])).reshape(len(chunk), width)
+    if width < 8:
+        data = np.concatenate([data, np.zeros((len(chunk), 8 - width), np.uint8)], axis=1)
+    return np.ascontiguousarray(data).view(np.uint64).ravel(), width
 
 
 def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
@@ -95,7 +121,8 @@ def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
     (rows with a negative key left out), groups in key order. Most groups are one row:
     each column is that first row's value, folded with the group's other rows (few)."""
     order = np.argsort(key, kind="stable")
-    order = order[key[order] >= 0]
+    if len(key) and key[order[0]] < 0:
+        order = order[key[order] >= 0]
     sorted_key = key[order]
     opens = np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])
     first = order[opens]
