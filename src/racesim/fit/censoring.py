@@ -131,16 +131,33 @@ def _may_run_out(placed_s: np.ndarray, counts: np.ndarray, window: Window,
     if not has.any():
         return has
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    tau = clock(placed_s)
     start, end = clock(np.array([window.start, window.end]))
-    inner = np.append(np.diff(tau), -np.inf)
-    inner[bounds[1:][has] - 1] = -np.inf  # from one SKU's last order to the next's first
-    longest = np.zeros(len(counts))
-    longest[has] = np.maximum(np.maximum.reduceat(inner, bounds[:-1][has]), np.maximum(
-        tau[bounds[:-1][has]] - start, end - tau[bounds[1:][has] - 1]))
     rate = counts / np.maximum(end - start, 1e-9)
     limit = np.log(GAP_P / (counts + 1))
+    # first in calendar time: no gap is longer in demand-days than in days × the busiest
+    # hour's weight, so a SKU whose longest gap passes even so needs no clock at all
+    days = _longest(placed_s, bounds, has, window.start, window.end) / DAY_S
+    bound = days * float(clock.weights.max()) * (1 + 1e-9)
+    has &= _log_survival(bound, rate, dispersion) < limit + 1e-6 * np.abs(limit)
+    if not has.any():
+        return has
+    tau = clock(placed_s)
+    longest = _longest(tau, bounds, has, start, end)
     return has & (_log_survival(longest, rate, dispersion) < limit + 1e-6 * np.abs(limit))
+
+
+def _longest(times: np.ndarray, bounds: np.ndarray, has: np.ndarray, start: float,
+             end: float) -> np.ndarray:
+    """Each SKU's longest gap (0 for a SKU without ``has``): from ``start`` to its first
+    time, between its times (SKU i's are ``times[bounds[i]:bounds[i + 1]]``), from its
+    last to ``end``."""
+    inner = np.append(np.diff(times), -np.inf)
+    inner[bounds[1:][has] - 1] = -np.inf  # from one SKU's last order to the next's first
+    longest = np.zeros(len(has))
+    if has.any():
+        longest[has] = np.maximum(np.maximum.reduceat(inner, bounds[:-1][has]), np.maximum(
+            times[bounds[:-1][has]] - start, end - times[bounds[1:][has] - 1]))
+    return longest
 
 
 def _searched(placed_s: np.ndarray, counts: np.ndarray, window: Window,

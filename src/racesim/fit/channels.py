@@ -63,14 +63,20 @@ def _delay(seconds: np.ndarray, source: str) -> Delay | None:
 
 def _distinct_per_channel(channel: np.ndarray, order: np.ndarray, channels: int
                           ) -> np.ndarray:
-    """How many distinct orders each channel's rows hold (``order`` codes ≥ 0)."""
+    """How many distinct orders each channel's rows hold (``order`` codes ≥ 0). Rows
+    sorted by order (as the SKU-orders are) with a few rows per order: a row counts when
+    no earlier row of its order has its channel, found by looking a few rows back."""
     if len(order) == 0:
         return np.zeros(channels, dtype=np.int64)
+    sizes = np.bincount(order)
+    if (order[1:] >= order[:-1]).all() and int(sizes.max()) <= 8:
+        new = np.ones(len(order), dtype=bool)
+        for lag in range(1, int(sizes.max())):
+            new[lag:] &= (order[lag:] != order[:-lag]) | (channel[lag:] != channel[:-lag])
+        return np.bincount(channel[new], minlength=channels)
     key = order.astype(np.int64) * channels + channel
-    if (int(order.max()) + 1) * channels <= 50_000_000:
-        seen = np.flatnonzero(np.bincount(key))
-    else:
-        seen = np.unique(key)
+    seen = (np.flatnonzero(np.bincount(key)) if len(sizes) * channels <= 50_000_000
+            else np.unique(key))
     return np.bincount(seen % channels, minlength=channels)
 
 
