@@ -141,24 +141,31 @@ def median_prices(prices: np.ndarray, codes: np.ndarray, currency: Coded,
     for i in range(skus):
         if n[i] > 1:
             ranked[at[i]:at[i + 1]].sort()
-    low_ranks, high_ranks = median_ranks(np.maximum(np.array(n, dtype=np.int64), 1))
+    sizes = np.array(n, dtype=np.int64)
+    low_ranks, high_ranks = median_ranks(np.maximum(sizes, 1))
+    start, priced = np.array(at[:-1], dtype=np.int64), np.flatnonzero(sizes > 0)
+    mid = start + sizes // 2
+    middle = np.zeros(skus)
+    odd = priced[sizes[priced] % 2 == 1]
+    even = priced[sizes[priced] % 2 == 0]
+    middle[odd] = ranked[mid[odd]]
+    middle[even] = (ranked[mid[even] - 1] + ranked[mid[even]]) / 2  # np.median's mean
+    low = ranked[np.minimum(start + np.maximum(0, low_ranks.astype(np.int64) - 1),
+                            len(ranked) - 1)] if len(ranked) else middle
+    high = ranked[np.minimum(start + np.minimum(sizes - 1, high_ranks.astype(np.int64)),
+                             len(ranked) - 1)] if len(ranked) else middle
     names = len(currency.names)
     named = np.array([bool(name) for name in currency.names] + [False], dtype=float)
-    seen = np.bincount(codes * names + np.maximum(money, 0), weights=named[money],
-                       minlength=skus * names).reshape(skus, names) if names else None
-    out: list[Price | None] = []
-    for i in range(skus):
-        if n[i] == 0:
-            out.append(None)
-            continue
-        mid = at[i] + n[i] // 2
-        middle = ranked[mid] if n[i] % 2 else np.mean(ranked[mid - 1:mid + 1])
-        low = ranked[at[i] + max(0, int(low_ranks[i]) - 1)]
-        high = ranked[at[i] + min(n[i] - 1, int(high_ranks[i]))]
-        chosen = "" if seen is None or not seen[i].any() else currency.names[
-            int(np.argmax(seen[i]))]
-        out.append(Price(Estimate(float(middle), float(low), float(high), int(n[i]),
-                                  sources[i], "median, order-statistic interval"), chosen))
+    chosen = [""] * skus
+    if names:
+        seen = np.bincount(codes * names + np.maximum(money, 0), weights=named[money],
+                           minlength=skus * names).reshape(skus, names)
+        for row in np.flatnonzero(seen.any(1)).tolist():
+            chosen[row] = currency.names[int(np.argmax(seen[row]))]
+    out: list[Price | None] = [None] * skus
+    for i in priced.tolist():
+        out[i] = Price(Estimate(float(middle[i]), float(low[i]), float(high[i]), n[i],
+                                sources[i], "median, order-statistic interval"), chosen[i])
     return out
 
 

@@ -144,6 +144,14 @@ def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
         "return_delay_s": each(epoch_seconds(lines["returned_at"]) - placed, np.fmax)}
 
 
+def _taken(column: pd.Series, rows: np.ndarray, codes: Coded) -> pd.api.extensions.ExtensionArray:
+    """The column's values at ``rows``; when it holds one value only (one file, one
+    channel), its first ``len(rows)`` values are those, without copying a string."""
+    if len(codes.names) == 1 and (codes.codes == 0).all():
+        return column.array[:len(rows)]
+    return column.array.take(rows)
+
+
 def sku_orders_coded(lines: pd.DataFrame,
                      window: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> SkuOrders:
     """:func:`sku_orders` with the codes of the columns the fit groups on."""
@@ -167,8 +175,8 @@ def sku_orders_coded(lines: pd.DataFrame,
     table = pd.DataFrame({
         "order_id": lines["order_id"].array.take(first),
         "sku": lines["sku"].array.take(first),
-        "channel": lines["channel"].array.take(first), **columns,
-        "source_file": lines["source_file"].astype(str).array.take(first)})
+        "channel": _taken(lines["channel"], first, channel), **columns,
+        "source_file": _taken(lines["source_file"].astype(str), first, source)})
     return SkuOrders(table, lines, Coded(sku.codes[first], sku.names),
                      Coded(order.codes[first], order.names),
                      Coded(channel.codes[first], channel.names),
