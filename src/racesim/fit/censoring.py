@@ -27,7 +27,7 @@ from racesim.fit.exposure import DAY_S, DemandClock, Window
 from racesim.fit.segments import segment_sums
 
 __all__ = ["GAP_P", "Censoring", "day_weights", "from_sales_pattern", "from_stock_list",
-           "sales_pattern_censorings"]
+           "may_run_out", "sales_pattern_censorings"]
 
 GAP_P = 1e-3
 """A gap between orders less likely than this (divided by the SKU's gaps) is a stock-out."""
@@ -121,6 +121,15 @@ def sales_pattern_censorings(placed_s: np.ndarray, counts: np.ndarray, window: W
         for i, censoring in zip(np.flatnonzero(maybe), found, strict=True):
             out[i] = censoring
     return out
+
+
+def may_run_out(placed_s: np.ndarray, counts: np.ndarray, window: Window,
+                clock: DemandClock) -> np.ndarray:
+    """Which SKUs (laid out as for :func:`sales_pattern_censorings`) the sales pattern
+    could find out of stock at any dispersion: a gap is least plausible under Poisson
+    (d = 0), so a SKU that passes then passes at every d, and needs no d at all."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return _may_run_out(placed_s, counts, window, clock, np.zeros(len(counts)))
 
 
 def _may_run_out(placed_s: np.ndarray, counts: np.ndarray, window: Window,

@@ -19,12 +19,19 @@ everything not in the data is listed in plain words in :attr:`Fit.assumptions`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from racesim.fit.censoring import Censoring, day_weights, from_stock_list, sales_pattern_censorings
+from racesim.fit.censoring import (
+    Censoring,
+    day_weights,
+    from_stock_list,
+    may_run_out,
+    sales_pattern_censorings,
+)
 from racesim.fit.channels import ChannelRates, channel_rates
 from racesim.fit.checks import check_policy
 from racesim.fit.classes import A_CUT, B_CUT, velocity_classes
@@ -158,8 +165,10 @@ def _grouped(codes: np.ndarray, skus: int, placed_s: np.ndarray) -> tuple[np.nda
 
 def _censor(table: pd.DataFrame, codes: np.ndarray, skus: list[str],
             stock: pd.DataFrame | None, window: Window, clock: DemandClock,
-            prelim: list[Dispersion]) -> list[Censoring]:
-    """Each SKU's stock-outs: from its stock list row if any, else its sales pattern."""
+            prelim: Callable[[], list[Dispersion]]) -> list[Censoring]:
+    """Each SKU's stock-outs: from its stock list row if any, else its sales pattern
+    (which needs the first dispersion pass, ``prelim``, only if some SKU's gaps could
+    be a stock-out at all)."""
     rows = _stock_rows(stock)
     bounds, order = _grouped(codes, len(skus), table["placed_s"].to_numpy())
     placed_s = table["placed_s"].to_numpy()[order]
@@ -174,9 +183,12 @@ def _censor(table: pd.DataFrame, codes: np.ndarray, skus: list[str],
     pattern = np.flatnonzero(~listed)
     if len(pattern):
         mine = placed_s[np.repeat(~listed, np.diff(bounds))] if listed.any() else placed_s
-        found = sales_pattern_censorings(
-            mine, np.diff(bounds)[pattern], window, clock,
-            np.array([prelim[i].d.value for i in pattern]))
+        counts = np.diff(bounds)[pattern]
+        if not may_run_out(mine, counts, window, clock).any():
+            return out
+        verdicts = prelim()
+        found = sales_pattern_censorings(mine, counts, window, clock,
+                                         np.array([verdicts[i].d.value for i in pattern]))
         for i, censoring in zip(pattern, found, strict=True):
             out[i] = censoring
     return out
@@ -231,9 +243,8 @@ def _sku_fits(coded: SkuOrders, window: Window, clock: DemandClock,
     orders = counts.sum(1)
     classes = velocity_classes({sku: float(c) for sku, c in zip(names, orders, strict=True)})
     base = clock.day_weights(window)
-    prelim = fit_dispersion_rows(names, counts, np.tile(base, (len(names), 1)), classes,
-                                 likelihood=False)
-    censoring = _censor(table, codes, names, stock, window, clock, prelim)
+    censoring = _censor(table, codes, names, stock, window, clock, lambda: fit_dispersion_rows(
+        names, counts, np.tile(base, (len(names), 1)), classes, likelihood=False))
     weights = _weights(base, window, clock, censoring)
     final = fit_dispersion_rows(names, counts, weights, classes)
     listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
