@@ -280,6 +280,43 @@ def _log_likelihoods(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return out - np.asarray(histogram @ special.gammaln(counts + 1.0))[:, None]
 
 
+def _log_likelihood(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """NB2 log-likelihood of counts ``x`` with means ``mu`` at each d of the grid: one
+    SKU, term by term (see :func:`_profiles` for when it is used)."""
+    pairs, days = np.unique(np.stack([x[mu > 0], np.round(mu[mu > 0], 9)]), axis=1,
+                            return_counts=True)  # few distinct (count, mean) pairs
+    x, mu = pairs[0][None, :], pairs[1][None, :]
+    r = 1.0 / np.maximum(_GRID[1:], 1e-300)[:, None]
+    nb = ((special.gammaln(x + r) - special.gammaln(r) + r * np.log(r / (r + mu))
+           + x * np.log(mu / (r + mu))) * days).sum(1)
+    poisson = float(((x * np.log(mu) - mu) * days).sum())
+    return np.concatenate([[poisson], nb]) - float((special.gammaln(x + 1) * days).sum())
+
+
+def _profiles(x: np.ndarray, mu: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+    """Each unit's NB2 log-likelihood profile over the grid of d, its SKUs' summed.
+
+    :func:`_log_likelihoods` gets all SKUs' at once, summed in another order than one
+    SKU's terms one after another (:func:`_log_likelihood`): the two differ by about
+    10⁻¹² of the value. Only the grid points the profile picks are used (its maximum and
+    the ends of the interval), so a unit where some point is within 10⁻⁸ of deciding
+    differently is summed again term by term — a near-flat profile picks the same d as
+    it always did.
+    """
+    rows = _log_likelihoods(x, mu)
+    profile = np.stack([rows[m].sum(0) for m in members])
+    best = profile.max(1, keepdims=True)
+    gap = best - profile
+    tolerance = 1e-8 * np.maximum(1.0, np.abs(best))
+    doubt = ((gap <= tolerance).sum(1) > 1) | (np.abs(2 * gap - _LR_95) <= 2 * tolerance).any(1)
+    for i in np.flatnonzero(doubt):
+        exact = np.zeros(len(_GRID))
+        for sku in members[i]:
+            exact += _log_likelihood(x[sku], mu[sku])
+        profile[i] = exact
+    return profile
+
+
 def _likelihood_intervals(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ML d, and the 95 % likelihood-ratio interval's ends) of each row's grid profile."""
     best = np.argmax(profile, axis=1)
@@ -351,9 +388,7 @@ def _estimates(units: _Units, likelihood: bool
     positive = mu2 > 0
     safe = np.where(positive, mu2, 1.0)
     if likelihood:
-        rows = _log_likelihoods(x, mu)
-        profile = np.stack([rows[m].sum(0) for m in units.members])
-        d, low, high = _likelihood_intervals(profile)
+        d, low, high = _likelihood_intervals(_profiles(x, mu, units.members))
     else:
         d = low = high = np.where(positive, np.maximum(0.0, score / safe), 0.0)
     z = np.where(positive, score / np.sqrt(2 * safe), 0.0)
