@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from racesim.fit.estimate import Estimate
+from racesim.fit.sku_orders import Coded, coded
 from racesim.util.stats import wilson_interval
 
 __all__ = ["ChannelRates", "Delay", "channel_rates"]
@@ -60,41 +61,65 @@ def _delay(seconds: np.ndarray, source: str) -> Delay | None:
                  float(np.quantile(seconds, 0.9)), source)
 
 
-def _present(codes: np.ndarray) -> np.ndarray:
-    """The distinct non-negative codes (of a factorization) among ``codes``, sorted."""
-    return np.flatnonzero(np.bincount(codes[codes >= 0]))
+def _distinct_per_channel(channel: np.ndarray, order: np.ndarray, channels: int
+                          ) -> np.ndarray:
+    """How many distinct orders each channel's rows hold (``order`` codes ≥ 0). Rows
+    sorted by order (as the SKU-orders are) with a few rows per order: a row counts when
+    no earlier row of its order has its channel, found by looking a few rows back."""
+    if len(order) == 0:
+        return np.zeros(channels, dtype=np.int64)
+    sizes = np.bincount(order)
+    if (order[1:] >= order[:-1]).all() and int(sizes.max()) <= 8:
+        new = np.ones(len(order), dtype=bool)
+        for lag in range(1, int(sizes.max())):
+            new[lag:] &= (order[lag:] != order[:-lag]) | (channel[lag:] != channel[:-lag])
+        return np.bincount(channel[new], minlength=channels)
+    key = order.astype(np.int64) * channels + channel
+    seen = (np.flatnonzero(np.bincount(key)) if len(sizes) * channels <= 50_000_000
+            else np.unique(key))
+    return np.bincount(seen % channels, minlength=channels)
 
 
-def channel_rates(sku_orders: pd.DataFrame, *, returns_known: bool
+def channel_rates(sku_orders: pd.DataFrame, *, returns_known: bool,
+                  codes: tuple[Coded, Coded, Coded] | None = None
                   ) -> dict[str, ChannelRates]:
     """Each channel's rates from the SKU-orders table (one row per order and SKU, with
     ``channel``, ``order_id``, ``cancelled``, ``cancel_delay_s``, ``quantity``,
-    ``returned_quantity``, ``return_delay_s``, ``source_file``)."""
+    ``returned_quantity``, ``return_delay_s``, ``source_file``); ``codes`` are its
+    channel, order and source columns coded, when already at hand."""
     total = len(sku_orders)
-    out: dict[str, ChannelRates] = {}
-    codes, channels = pd.factorize(sku_orders["channel"], sort=True)
-    order = pd.factorize(sku_orders["order_id"])[0]
+    channel, order, source = codes or (coded(sku_orders["channel"]),
+                                       coded(sku_orders["order_id"], named=False),
+                                       coded(sku_orders["source_file"].astype(str)))
+    count, files = len(channel.names), len(source.names)
+    ch = channel.codes
     cancelled = sku_orders["cancelled"].to_numpy(dtype=bool)
-    source, files = pd.factorize(sku_orders["source_file"])
-    quantity = sku_orders["quantity"].to_numpy()
-    returned_quantity = sku_orders["returned_quantity"].to_numpy()
-    cancel_delay_s = sku_orders["cancel_delay_s"].to_numpy(dtype=float)
-    return_delay_s = sku_orders["return_delay_s"].to_numpy(dtype=float)
-    for i, channel in enumerate(channels):
-        rows = codes == i
-        sources = ", ".join(sorted(str(files[k]) for k in _present(source[rows])))
-        orders = len(_present(order[rows]))  # an order is cancelled if any line is
-        share = _proportion(int(rows.sum()), total, f"{sources}: channel, order lines")
-        cancel = _proportion(len(_present(order[rows & cancelled])), orders,
-                             f"{sources}: status")
-        cancel_delay = _delay(cancel_delay_s[rows], f"{sources}: cancelled_at − placed_at")
-        units = int(quantity[rows].sum())
+    sources = np.bincount(ch * files + source.codes, minlength=count * files) > 0
+    rows = np.bincount(ch, minlength=count)
+    orders = _distinct_per_channel(ch, order.codes, count)  # cancelled if any line is
+    cancels = _distinct_per_channel(ch[cancelled], order.codes[cancelled], count)
+    units = np.bincount(ch, weights=sku_orders["quantity"].to_numpy(), minlength=count)
+    returned = np.bincount(ch, weights=sku_orders["returned_quantity"].to_numpy(),
+                           minlength=count)
+    delays = {}
+    for name in ("cancel_delay_s", "return_delay_s"):
+        seconds = sku_orders[name].to_numpy(dtype=float)
+        timed = np.flatnonzero(np.isfinite(seconds))
+        delays[name] = (ch[timed], seconds[timed])
+    out: dict[str, ChannelRates] = {}
+    for i, name in enumerate(channel.names):
+        listed = ", ".join(sorted(source.names[k] for k in
+                                  np.flatnonzero(sources.reshape(count, files)[i])))
+        share = _proportion(int(rows[i]), total, f"{listed}: channel, order lines")
+        cancel = _proportion(int(cancels[i]), int(orders[i]), f"{listed}: status")
+        which, seconds = delays["cancel_delay_s"]
+        cancel_delay = _delay(seconds[which == i], f"{listed}: cancelled_at − placed_at")
         if returns_known:
-            returned = int(returned_quantity[rows].sum())
-            back = _proportion(min(returned, units), units, f"{sources}: returned units")
+            back = _proportion(min(int(returned[i]), int(units[i])), int(units[i]),
+                               f"{listed}: returned units")
         else:
             back = Estimate(0.0, 0.0, 0.0, 0, "none: no returns in the data", "assumed")
-        return_delay = _delay(return_delay_s[rows], f"{sources}: returned_at − placed_at")
-        out[str(channel)] = ChannelRates(str(channel), share, cancel, cancel_delay, back,
-                                         return_delay)
+        which, seconds = delays["return_delay_s"]
+        return_delay = _delay(seconds[which == i], f"{listed}: returned_at − placed_at")
+        out[name] = ChannelRates(name, share, cancel, cancel_delay, back, return_delay)
     return out

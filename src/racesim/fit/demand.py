@@ -22,9 +22,10 @@ import numpy as np
 from scipy import stats
 
 from racesim.fit.estimate import Estimate, garwood_interval
+from racesim.fit.sku_orders import Coded
 
-__all__ = ["Demand", "Price", "UnitsPerOrder", "median_price", "median_ranks", "sku_demand",
-           "units_per_order"]
+__all__ = ["Demand", "Price", "UnitsPerOrder", "median_price", "median_prices", "median_ranks",
+           "sku_demand", "units_per_order", "units_per_orders"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,30 @@ def units_per_order(quantities: np.ndarray) -> UnitsPerOrder:
                          len(quantities))
 
 
+def units_per_orders(quantities: np.ndarray, codes: np.ndarray, skus: int
+                     ) -> list[UnitsPerOrder]:
+    """:func:`units_per_order` of each SKU's rows at once (``codes`` index the SKUs)."""
+    whole = quantities >= 1
+    quantities, codes = quantities[whole].astype(np.int64), codes[whole]
+    top = int(quantities.max()) + 1 if len(quantities) else 1
+    if skus * top > 20_000_000:  # a few huge quantities: one SKU at a time
+        return [units_per_order(quantities[codes == i]) for i in range(skus)]
+    table = np.bincount(codes * top + quantities, minlength=skus * top).reshape(skus, top)
+    totals = table.sum(1)
+    rows, values = np.nonzero(table)
+    weights = np.round(table[rows, values] / totals[rows], 6)
+    at = np.searchsorted(rows, np.arange(skus + 1))
+    out = []
+    for i in range(skus):
+        part = slice(at[i], at[i + 1])
+        if totals[i] == 0:
+            out.append(UnitsPerOrder((1,), (1.0,), 0))
+        else:
+            out.append(UnitsPerOrder(tuple(values[part].tolist()),
+                                     tuple(weights[part].tolist()), int(totals[i])))
+    return out
+
+
 def median_ranks(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The binomial(n, ½) 2.5 % and 97.5 % quantiles for each sample size in ``n``: the
     order-statistic ranks of the median's 95 % interval (one vectorised call for every
@@ -101,11 +126,57 @@ def median_price(prices: np.ndarray, currencies: np.ndarray, source: str,
     return Price(median, currency)
 
 
+def median_prices(prices: np.ndarray, codes: np.ndarray, currency: Coded,
+                  sources: list[str]) -> list[Price | None]:
+    """:func:`median_price` of each SKU's lines at once: ``codes`` index the SKUs (-1: a
+    line of none), ``currency`` is the lines' currency column coded, ``sources[i]`` SKU
+    i's source. Each SKU's known prices are sorted in place, one slice after another."""
+    skus = len(sources)
+    known = np.isfinite(prices) & (codes >= 0)
+    codes, prices, money = codes[known], prices[known], currency.codes[known]
+    order = np.argsort(codes.astype(np.int16 if skus < 2**15 else np.int64), kind="stable")
+    ranked = prices[order]
+    n = np.bincount(codes, minlength=skus).tolist()
+    at = np.concatenate([[0], np.cumsum(n)]).tolist()
+    for i in range(skus):
+        if n[i] > 1:
+            ranked[at[i]:at[i + 1]].sort()
+    sizes = np.array(n, dtype=np.int64)
+    low_ranks, high_ranks = median_ranks(np.maximum(sizes, 1))
+    start, priced = np.array(at[:-1], dtype=np.int64), np.flatnonzero(sizes > 0)
+    mid = start + sizes // 2
+    middle = np.zeros(skus)
+    odd = priced[sizes[priced] % 2 == 1]
+    even = priced[sizes[priced] % 2 == 0]
+    middle[odd] = ranked[mid[odd]]
+    middle[even] = (ranked[mid[even] - 1] + ranked[mid[even]]) / 2  # np.median's mean
+    low = ranked[np.minimum(start + np.maximum(0, low_ranks.astype(np.int64) - 1),
+                            len(ranked) - 1)] if len(ranked) else middle
+    high = ranked[np.minimum(start + np.minimum(sizes - 1, high_ranks.astype(np.int64)),
+                             len(ranked) - 1)] if len(ranked) else middle
+    names = len(currency.names)
+    named = np.array([bool(name) for name in currency.names] + [False], dtype=float)
+    chosen = [""] * skus
+    if names:
+        seen = np.bincount(codes * names + np.maximum(money, 0), weights=named[money],
+                           minlength=skus * names).reshape(skus, names)
+        for row in np.flatnonzero(seen.any(1)).tolist():
+            chosen[row] = currency.names[int(np.argmax(seen[row]))]
+    out: list[Price | None] = [None] * skus
+    for i in priced.tolist():
+        out[i] = Price(Estimate(float(middle[i]), float(low[i]), float(high[i]), n[i],
+                                sources[i], "median, order-statistic interval"), chosen[i])
+    return out
+
+
 def sku_demand(sku: str, orders: int, exposure_days: float, phi: float,
-               units: UnitsPerOrder, price: Price | None, source: str) -> Demand:
-    """The SKU's demand record; ``phi`` > 1 widens the interval (see the module doc)."""
+               units: UnitsPerOrder, price: Price | None, source: str,
+               interval: tuple[float, float] | None = None) -> Demand:
+    """The SKU's demand record; ``phi`` > 1 widens the interval (see the module doc).
+    ``interval`` is the rate's Garwood interval when already computed (for many SKUs at
+    once by :func:`~racesim.fit.estimate.garwood_intervals`)."""
     exposure = max(exposure_days, 1e-9)
-    low, high = garwood_interval(orders, exposure, phi=max(phi, 1.0))
+    low, high = interval or garwood_interval(orders, exposure, phi=max(phi, 1.0))
     method = "garwood (Poisson)" if phi <= 1.0 else f"quasi-Poisson (phi = {phi:.3g})"
     rate = Estimate(orders / exposure, low, high, orders, source, method)
     return Demand(sku, rate, exposure_days, max(phi, 1.0), units, price)

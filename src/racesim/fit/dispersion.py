@@ -37,12 +37,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import sparse, special, stats
 
 from racesim.fit.estimate import Estimate
+from racesim.fit.segments import compressed_sums
 
 __all__ = ["BURST_P", "FDR", "MIN_TEST_ORDERS", "Dispersion",
-           "benjamini_hochberg", "fit_dispersion", "score_p_values"]
+           "benjamini_hochberg", "find_bursts", "fit_dispersion", "fit_dispersion_rows",
+           "score_p_values"]
 
 FDR = 0.05
 """The false discovery rate of the Benjamini–Hochberg step-up procedure."""
@@ -68,19 +70,6 @@ class Dispersion:
     burst_days: tuple[int, ...]
 
 
-@dataclass(slots=True)
-class _Unit:
-    """The days of one test: counts and expected weights per SKU, bursts removed."""
-
-    name: str
-    counts: list[np.ndarray]
-    weights: list[np.ndarray]
-
-    @property
-    def orders(self) -> int:
-        return int(sum(c.sum() for c in self.counts))
-
-
 def _parts(x: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score numerator, Σμ̂² and Σμ̂ (each along the last axis) for counts ``x``."""
     rate = x.sum(-1, keepdims=True) / np.maximum(e.sum(-1, keepdims=True), 1e-300)
@@ -92,90 +81,138 @@ def _parts(x: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _tail(x: np.ndarray, mu: np.ndarray, d: np.ndarray) -> np.ndarray:
     """P(X ≥ x) under NB2 with mean ``mu`` and dispersion ``d`` (Poisson where d = 0)."""
-    poisson = np.asarray(stats.poisson.sf(x - 1, mu))
-    spread = np.maximum(d, 1e-9)
-    nb = np.asarray(stats.nbinom.sf(x - 1, 1.0 / spread, 1.0 / (1.0 + spread * mu)))
-    return np.where(d <= 1e-9, poisson, nb)
+    poisson = d <= 1e-9
+    out = np.empty(len(x))
+    out[poisson] = stats.poisson.sf(x[poisson] - 1, mu[poisson])
+    spread = np.maximum(d[~poisson], 1e-9)
+    out[~poisson] = stats.nbinom.sf(x[~poisson] - 1, 1.0 / spread,
+                                    1.0 / (1.0 + spread * mu[~poisson]))
+    return out
 
 
-def _burst_candidates(x: np.ndarray, e: np.ndarray, keep: np.ndarray, burst: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """One round's days to judge (above their deleted-day mean), with that mean, the
-    deleted-day ``d`` and the tail limit; None when no orders are left to judge by."""
+def _below(x: np.ndarray, mu: np.ndarray, d: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Whether P(X ≥ x) < ``limit`` (see :func:`_tail`). The tail is at least the
+    probability of x itself, which costs a tenth as much: where that alone clears the
+    limit (with a margin far above rounding), the tail is not computed."""
+    poisson = d <= 1e-9
+    at = np.empty(len(x))
+    at[poisson] = stats.poisson.pmf(x[poisson], mu[poisson])
+    spread = np.maximum(d[~poisson], 1e-9)
+    at[~poisson] = stats.nbinom.pmf(x[~poisson], 1.0 / spread,
+                                    1.0 / (1.0 + spread * mu[~poisson]))
+    below = np.zeros(len(x), dtype=bool)
+    doubt = ~(at >= limit * (1 + 1e-6))
+    below[doubt] = _tail(x[doubt], mu[doubt], d[doubt]) < limit[doubt]
+    return below
+
+
+def _burst_round(x: np.ndarray, e: np.ndarray, keep: np.ndarray, burst: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One round of the burst search for some SKUs (rows): (which rows had orders left to
+    judge by, and their days found bursts). Each day is judged against the rate and the
+    moment ``d`` of the SKU's other days (its deleted-day mean and ``d``)."""
     use = keep & ~burst
-    total, exposure = float(x[use].sum()), float(e[use].sum())
-    if total == 0:
-        return None
-    mu = total / exposure * e
+    total = np.where(use, x, 0).sum(1).astype(float)
+    judged = total != 0
+    x, e, keep, use, total = x[judged], e[judged], keep[judged], use[judged], total[judged]
+    exposure = compressed_sums(e, use)
+    mu = (total / exposure)[:, None] * e
     own = np.where(use, (x - mu) ** 2 - x, 0.0)
-    mu2 = float((mu[use] ** 2).sum())
-    others = np.maximum(mu2 - np.where(use, mu * mu, 0.0), 1e-300)
-    d = np.maximum(0.0, (own.sum() - own) / others)
-    rest = np.maximum(exposure - np.where(use, e, 0.0), 1e-300)
-    mu_without = (total - np.where(use, x, 0)) / rest * e
-    days = np.flatnonzero(keep & (x > mu_without))
-    return days, mu_without[days], d[days], BURST_P / max(1, int(keep.sum()))
+    mu2 = compressed_sums(mu ** 2, use)
+    others = np.maximum(mu2[:, None] - np.where(use, mu * mu, 0.0), 1e-300)
+    d = np.maximum(0.0, (own.sum(1)[:, None] - own) / others)
+    rest = np.maximum(exposure[:, None] - np.where(use, e, 0.0), 1e-300)
+    mu_without = (total[:, None] - np.where(use, x, 0)) / rest * e
+    days = keep & (x > mu_without)
+    limit = BURST_P / np.maximum(1, keep.sum(1))
+    found = np.zeros(x.shape, dtype=bool)
+    if days.any():
+        found[days] = _below(x[days], mu_without[days], d[days],
+                             np.broadcast_to(limit[:, None], x.shape)[days])
+    return judged, found
 
 
-def find_bursts(counts: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
-    """Each SKU's day bins (of those with weight) whose count is a burst; see the module
-    doc. ``counts[i]`` and ``weights[i]`` are SKU i's daily counts and weights.
+def find_bursts(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Which day bins (of those with weight) of each SKU are bursts; see the module doc.
+    ``counts[i]`` and ``weights[i]`` are SKU i's daily counts and weights (2-D arrays).
 
     Each day is judged against the rate and ``d`` fitted without it (a deleted-day
     test), so one huge day cannot inflate ``d`` enough to excuse itself. Two rounds;
-    a SKU stops at the first round that finds no new burst. The tail probabilities of
-    a round are computed in one call for every SKU (scipy's per-call cost dominates).
+    a SKU stops at the first round that finds no new burst. Every SKU is judged at once.
     """
-    keeps = [e > 0 for e in weights]
-    bursts = [np.zeros(len(x), dtype=bool) for x in counts]
-    active = list(range(len(counts)))
+    keep = weights > 0
+    bursts = np.zeros(counts.shape, dtype=bool)
+    active = np.arange(len(counts))
     for _ in range(2):
-        judged = []
-        for i in active:
-            found = _burst_candidates(counts[i], weights[i], keeps[i], bursts[i])
-            if found is not None:
-                judged.append((i, *found))
-        if not judged:
+        if len(active) == 0:
             break
-        xs = np.concatenate([counts[i][days] for i, days, *_ in judged])
-        tails = _tail(xs, np.concatenate([j[2] for j in judged]),
-                      np.concatenate([j[3] for j in judged]))
-        at = np.cumsum([0] + [len(j[1]) for j in judged])
-        active = []
-        for k, (i, days, _, _, limit) in enumerate(judged):
-            new = np.zeros(len(counts[i]), dtype=bool)
-            new[days[tails[at[k]:at[k + 1]] < limit]] = True
-            if (new & ~bursts[i]).any():
-                bursts[i] |= new
-                active.append(i)
+        judged, found = _burst_round(counts[active], weights[active], keep[active],
+                                     bursts[active])
+        rows = active[judged]
+        grew = (found & ~bursts[rows]).any(1)
+        bursts[rows] |= found
+        active = rows[grew]
     return bursts
 
 
-def _third_cumulants(mus: list[np.ndarray]) -> list[float]:
-    """For each array of daily means, Σ over its days of the third central moment of
-    (x − μ)² − x for x ~ Poisson(μ); the Poisson probabilities of all of them in one
-    call (scipy's per-call cost dominates), each array's own grid of x."""
-    grids = []
-    for mu in mus:
-        mu, days = np.unique(np.round(mu[mu > 0], 9), return_counts=True)  # few distinct
-        top = float(mu.max()) if len(mu) else 0.0
-        xs = np.arange(int(top + 12 * np.sqrt(top) + 25) if len(mu) else 0)[:, None]
-        grids.append((mu, days, xs))
-    flat_x = [np.broadcast_to(xs, (len(xs), len(mu))).ravel() for mu, _, xs in grids]
-    flat_mu = [np.broadcast_to(mu[None, :], (len(xs), len(mu))).ravel() for mu, _, xs in grids]
-    pmfs = np.asarray(stats.poisson.pmf(np.concatenate([[0], *flat_x]),
-                                        np.concatenate([[1.0], *flat_mu])))[1:]
-    out: list[float] = []
-    at = 0
-    for mu, days, xs in grids:
-        if len(mu) == 0:
-            out.append(0.0)
-            continue
-        pmf = pmfs[at:at + len(xs) * len(mu)].reshape(len(xs), len(mu))
-        at += len(xs) * len(mu)
-        y = (xs - mu[None, :]) ** 2 - xs
-        mean = (pmf * y).sum(0)
-        out.append(float(((pmf * (y - mean) ** 3).sum(0) * days).sum()))
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's distinct finite values, ascending: (their row, value, how many times,
+    and the row order that sorts each row) — ``np.unique`` of every row at once."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    valid = np.isfinite(ordered)
+    first = valid.copy()
+    first[:, 1:] &= ordered[:, 1:] != ordered[:, :-1]
+    rows, cols = np.nonzero(first)
+    ends = np.append(cols[1:], 0)
+    last = np.append(rows[1:] != rows[:-1], True)
+    ends[last] = valid.sum(1)[rows[last]]
+    return rows, ordered[rows, cols], ends - cols, order
+
+
+def _poisson_pmf(x: np.ndarray, means: np.ndarray, pair: np.ndarray, top: int
+                 ) -> np.ndarray:
+    """``stats.poisson.pmf(x, means[pair])`` for whole x in [0, top), by scipy's own
+    formula exp(xlogy(x, μ) − log Γ(x + 1) − μ) clipped to [0, 1], with log Γ per x and
+    log μ per mean computed once: the same numbers, a fraction of the work."""
+    log_gamma = special.gammaln(np.arange(top) + 1)
+    log_mean = special.xlogy(1, means)
+    mu = means[pair]
+    return np.clip(np.exp(x * log_mean[pair] - log_gamma[x] - mu), 0, 1)
+
+
+def _third_cumulants(mu: np.ndarray) -> np.ndarray:
+    """For each row of daily means, Σ over its days (with μ > 0) of the third central
+    moment of (x − μ)² − x for x ~ Poisson(μ), from the Poisson probabilities on a grid
+    of x; all rows' probabilities in one call (scipy's per-call cost dominates). Rows
+    with the same grid and number of distinct means are summed together, each as it
+    would be alone (:mod:`~racesim.fit.segments`)."""
+    rows, means, days, _ = _distinct(np.where(mu > 0, np.round(mu, 9), np.inf))
+    out = np.zeros(len(mu))
+    if len(rows) == 0:
+        return out
+    count = np.bincount(rows, minlength=len(mu))
+    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    top = np.zeros(len(mu))
+    top[count > 0] = means[(first + count - 1)[count > 0]]  # each row's largest
+    size = np.where(count > 0, (top + 12 * np.sqrt(top) + 25).astype(np.int64), 0)
+    block = size * count
+    start = np.concatenate([[0], np.cumsum(block)[:-1]])
+    owner = np.repeat(np.arange(len(mu)), block)
+    within = np.arange(int(block.sum())) - start[owner]
+    x = within // count[owner]
+    pair = first[owner] + within % count[owner]
+    pmf = _poisson_pmf(x, means, pair, int(size.max()))
+    shapes = np.unique(np.stack([size, count])[:, count > 0], axis=1)
+    for length, distinct in shapes.T:
+        which = np.flatnonzero((size == length) & (count == distinct))
+        at = start[which][:, None] + np.arange(length * distinct)[None, :]
+        p = pmf[at].reshape(len(which), length, distinct)
+        pick = first[which][:, None] + np.arange(distinct)[None, :]
+        xs = np.arange(length)[None, :, None]
+        y = (xs - means[pick][:, None, :]) ** 2 - xs
+        mean = (p * y).sum(1)
+        out[which] = ((p * (y - mean[:, None, :]) ** 3).sum(1) * days[pick]).sum(1)
     return out
 
 
@@ -214,8 +251,38 @@ _GRID = np.concatenate([[0.0], np.geomspace(1e-4, 25.0, 320)])
 _LR_95 = float(stats.chi2.ppf(0.95, 1))
 
 
+def _log_likelihoods(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Each row's NB2 log-likelihood of counts ``x`` with means ``mu`` (days with μ > 0)
+    at each d of the grid. Terms shared by rows are computed once: log Γ(x + r) − log Γ(r)
+    per distinct count, the logs of μ per row's distinct mean."""
+    valid = mu > 0
+    rows, means, days, order = _distinct(np.where(valid, np.round(mu, 9), np.inf))
+    out = np.zeros((len(x), len(_GRID)))
+    if len(rows) == 0:
+        return out
+    r = 1.0 / np.maximum(_GRID[1:], 1e-300)
+    counts, index = np.unique(x[valid], return_inverse=True)
+    key, n = np.unique(np.nonzero(valid)[0] * len(counts) + index, return_counts=True)
+    histogram = sparse.csr_matrix((n.astype(float), (key // len(counts), key % len(counts))),
+                                  shape=(len(x), len(counts)))
+    gamma = special.gammaln(counts[:, None] + r[None, :]) - special.gammaln(r)[None, :]
+    kept = np.take_along_axis(valid, order, axis=1)
+    summed = np.add.reduceat(np.take_along_axis(x, order, axis=1)[kept],
+                             np.concatenate([[0], np.cumsum(days)[:-1]]))
+    m = means[:, None]
+    terms = days[:, None] * r * np.log(r / (r + m)) + summed[:, None] * np.log(m / (r + m))
+    starts = np.flatnonzero(np.append(True, rows[1:] != rows[:-1]))
+    have = rows[starts]
+    poisson = np.add.reduceat(summed * np.log(means) - days * means, starts)
+    out[have, 1:] = np.add.reduceat(terms, starts, axis=0)
+    out[:, 1:] += np.asarray(histogram @ gamma)
+    out[have, 0] = poisson
+    return out - np.asarray(histogram @ special.gammaln(counts + 1.0))[:, None]
+
+
 def _log_likelihood(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """NB2 log-likelihood of counts ``x`` with means ``mu`` at each d of the grid."""
+    """NB2 log-likelihood of counts ``x`` with means ``mu`` at each d of the grid: one
+    SKU, term by term (see :func:`_profiles` for when it is used)."""
     pairs, days = np.unique(np.stack([x[mu > 0], np.round(mu[mu > 0], 9)]), axis=1,
                             return_counts=True)  # few distinct (count, mean) pairs
     x, mu = pairs[0][None, :], pairs[1][None, :]
@@ -226,43 +293,38 @@ def _log_likelihood(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return np.concatenate([[poisson], nb]) - float((special.gammaln(x + 1) * days).sum())
 
 
-def _likelihood_interval(profile: np.ndarray) -> tuple[float, float, float]:
-    """(ML d, and the 95 % likelihood-ratio interval's ends) from the grid's profile."""
-    best = int(np.argmax(profile))
-    inside = np.flatnonzero(2 * (profile[best] - profile) <= _LR_95)
-    low_i, high_i = int(inside.min()), int(inside.max())
-    return (float(_GRID[best]), float(_GRID[max(low_i - 1, 0)] if low_i else 0.0),
-            float(_GRID[min(high_i + 1, len(_GRID) - 1)]))
+def _profiles(x: np.ndarray, mu: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+    """Each unit's NB2 log-likelihood profile over the grid of d, its SKUs' summed.
+
+    :func:`_log_likelihoods` gets all SKUs' at once, summed in another order than one
+    SKU's terms one after another (:func:`_log_likelihood`): the two differ by about
+    10⁻¹² of the value. Only the grid points the profile picks are used (its maximum and
+    the ends of the interval), so a unit where some point is within 10⁻⁸ of deciding
+    differently is summed again term by term — a near-flat profile picks the same d as
+    it always did.
+    """
+    rows = _log_likelihoods(x, mu)
+    profile = np.stack([rows[m].sum(0) for m in members])
+    best = profile.max(1, keepdims=True)
+    gap = best - profile
+    tolerance = 1e-8 * np.maximum(1.0, np.abs(best))
+    doubt = ((gap <= tolerance).sum(1) > 1) | (np.abs(2 * gap - _LR_95) <= 2 * tolerance).any(1)
+    for i in np.flatnonzero(doubt):
+        exact = np.zeros(len(_GRID))
+        for sku in members[i]:
+            exact += _log_likelihood(x[sku], mu[sku])
+        profile[i] = exact
+    return profile
 
 
-def _means(unit: _Unit) -> list[np.ndarray]:
-    """Each SKU's daily means in the unit: its rate over the unit's days × the weights."""
-    return [x.sum() / max(e.sum(), 1e-300) * e
-            for x, e in zip(unit.counts, unit.weights, strict=True)]
-
-
-def _estimate(unit: _Unit, likelihood: bool, thirds: list[float]
-              ) -> tuple[Estimate, float, tuple[float, float, float]]:
-    """(d by maximum likelihood with its likelihood-ratio interval — or, without
-    ``likelihood``, the moment estimate alone — the score test's z, and the score's
-    value, null variance and third cumulant for its p-value) for one unit; ``thirds``
-    are :func:`_third_cumulants` of its SKUs' :func:`_means`."""
-    score = mu2 = third = 0.0
-    profile = np.zeros(len(_GRID))
-    for x, e, mu, part in zip(unit.counts, unit.weights, _means(unit), thirds, strict=True):
-        s, m2, _ = _parts(x, e)
-        score, mu2 = score + float(s), mu2 + float(m2)
-        third += part
-        if likelihood:
-            profile += _log_likelihood(x, mu)
-    if likelihood:
-        d, low, high = _likelihood_interval(profile)
-    else:
-        d = low = high = max(0.0, score / mu2) if mu2 > 0 else 0.0
-    z = score / np.sqrt(2 * mu2) if mu2 > 0 else 0.0
-    estimate = Estimate(d, low, high, unit.orders, "daily order counts",
-                        "NB2 maximum likelihood, likelihood-ratio interval")
-    return estimate, float(z), (score, 2 * mu2, third)
+def _likelihood_intervals(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ML d, and the 95 % likelihood-ratio interval's ends) of each row's grid profile."""
+    best = np.argmax(profile, axis=1)
+    inside = 2 * (profile[np.arange(len(profile)), best][:, None] - profile) <= _LR_95
+    low_i = np.argmax(inside, axis=1)
+    high_i = len(_GRID) - 1 - np.argmax(inside[:, ::-1], axis=1)
+    low = np.where(low_i > 0, _GRID[np.maximum(low_i - 1, 0)], 0.0)
+    return _GRID[best], low, _GRID[np.minimum(high_i + 1, len(_GRID) - 1)]
 
 
 def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
@@ -276,32 +338,100 @@ def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
     return reject
 
 
-def _units(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
-           classes: dict[str, str], bursts: dict[str, np.ndarray]
-           ) -> tuple[list[_Unit], dict[str, int]]:
-    """The test units (SKUs with enough orders, else one per class) and each SKU's unit."""
-    units: list[_Unit] = []
-    pooled: dict[str, _Unit] = {}
-    member: dict[str, int] = {}
-    for sku, x in counts.items():
-        e = np.where(bursts[sku], 0.0, weights[sku])
-        x = np.where(e > 0, x, 0)
-        if x.sum() >= MIN_TEST_ORDERS:
-            member[sku] = len(units)
-            units.append(_Unit(sku, [x], [e]))
-            continue
-        label = f"class {classes.get(sku, '?')}"
-        if label not in pooled:
-            pooled[label] = _Unit(label, [], [])
-        pooled[label].counts.append(x)
-        pooled[label].weights.append(e)
-    for label, unit in sorted(pooled.items()):
-        index = len(units)
-        units.append(unit)
-        for sku in counts:
-            if sku not in member and f"class {classes.get(sku, '?')}" == label:
-                member[sku] = index
-    return units, member
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """The test units: SKUs with enough orders on their own, then one pool per class."""
+
+    names: list[str]
+    members: list[np.ndarray]
+    counts: np.ndarray
+    weights: np.ndarray
+
+    def orders(self) -> np.ndarray:
+        """Each unit's orders on its tested days."""
+        per_sku = self.counts.sum(1)
+        return np.array([per_sku[m[0]] if len(m) == 1 else per_sku[m].sum()
+                         for m in self.members], dtype=np.int64)
+
+
+def _units(skus: list[str], counts: np.ndarray, weights: np.ndarray,
+           classes: dict[str, str], bursts: np.ndarray) -> _Units:
+    """The test units, from each SKU's days with weight, bursts removed."""
+    e = np.where(bursts, 0.0, weights)
+    x = np.where(e > 0, counts, 0)
+    alone = x.sum(1) >= MIN_TEST_ORDERS
+    names = [skus[i] for i in np.flatnonzero(alone)]
+    members = [np.array([i]) for i in np.flatnonzero(alone)]
+    labels = np.array([f"class {classes.get(sku, '?')}" for sku in skus], dtype=object)
+    for label in sorted(set(labels[~alone])):
+        names.append(label)
+        members.append(np.flatnonzero(~alone & (labels == label)))
+    return _Units(names, members, x, e)
+
+
+def _in_turn(values: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+    """Each unit's total of its SKUs' values, added one SKU after another from 0."""
+    return np.array([values[m[0]] + 0.0 if len(m) == 1
+                     else np.cumsum(np.concatenate([[0.0], values[m]]))[-1] for m in members])
+
+
+def _estimates(units: _Units, likelihood: bool
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each unit's (d, interval low, high) by maximum likelihood with its likelihood-ratio
+    interval — or, without ``likelihood``, the moment estimate alone — its score test's
+    z, and (score, null variance, third cumulant) stacked for its p-value."""
+    x, e = units.counts, units.weights
+    mu = (x.sum(1) / np.maximum(e.sum(1), 1e-300))[:, None] * e
+    per_score, per_mu2, _ = _parts(x, e)
+    score, mu2 = _in_turn(per_score, units.members), _in_turn(per_mu2, units.members)
+    third = _in_turn(_third_cumulants(mu), units.members)
+    positive = mu2 > 0
+    safe = np.where(positive, mu2, 1.0)
+    if likelihood:
+        d, low, high = _likelihood_intervals(_profiles(x, mu, units.members))
+    else:
+        d = low = high = np.where(positive, np.maximum(0.0, score / safe), 0.0)
+    z = np.where(positive, score / np.sqrt(2 * safe), 0.0)
+    return np.stack([d, low, high]), z, score, 2 * mu2, third
+
+
+def fit_dispersion_rows(skus: list[str], counts: np.ndarray, weights: np.ndarray,
+                        classes: dict[str, str], *, likelihood: bool = True
+                        ) -> list[Dispersion]:
+    """:func:`fit_dispersion` on 2-D arrays: row i of ``counts`` and ``weights`` is SKU
+    ``skus[i]``'s daily counts and weights; one verdict per SKU, in that order."""
+    bursts = find_bursts(counts, weights)
+    units = _units(skus, counts, weights, classes, bursts)
+    (d, low, high), z, score, variance, third = _estimates(units, likelihood)
+    orders = units.orders()
+    tested = np.flatnonzero(orders >= MIN_TEST_ORDERS)
+    p = np.ones(len(units.names))
+    p[tested] = score_p_values(score[tested].tolist(), variance[tested].tolist(),
+                               third[tested].tolist())
+    size = np.array([len(m) for m in units.members], dtype=float)
+    flagged = np.zeros(len(units.names), dtype=bool)
+    flagged[tested] = benjamini_hochberg(np.minimum(1.0, p[tested] * size[tested]))
+    fitted: list[tuple[Estimate, float, float, bool, str]] = []
+    for i, name in enumerate(units.names):
+        if flagged[i]:
+            estimate = Estimate(float(d[i]), float(low[i]), float(high[i]), int(orders[i]),
+                                "daily order counts",
+                                "NB2 maximum likelihood, likelihood-ratio interval")
+        else:
+            estimate = Estimate(0.0, 0.0, float(high[i]), int(orders[i]), "daily order counts",
+                                "Poisson kept (not significant); d's upper bound shown")
+        unit = name if orders[i] >= MIN_TEST_ORDERS else "untested (too few orders)"
+        fitted.append((estimate, float(z[i]), float(p[i]), bool(flagged[i]), unit))
+    member = np.empty(len(skus), dtype=np.int64)
+    for i, m in enumerate(units.members):
+        member[m] = i
+    rows, days = np.nonzero(bursts)
+    split = np.split(days, np.searchsorted(rows, np.arange(1, len(skus))))
+    out = []
+    for i, days_out in enumerate(split):
+        estimate, z_i, p_i, over, unit = fitted[member[i]]
+        out.append(Dispersion(estimate, z_i, p_i, over, unit, tuple(int(t) for t in days_out)))
+    return out
 
 
 def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
@@ -314,29 +444,8 @@ def fit_dispersion(counts: dict[str, np.ndarray], weights: dict[str, np.ndarray]
     velocity class for pooling thin SKUs. No randomness: the same counts, the same fit.
     ``likelihood=False`` gives the quick moment estimate of d, without an interval.
     """
-    found = find_bursts(list(counts.values()), [weights[sku] for sku in counts])
-    bursts = dict(zip(counts, found, strict=True))
-    units, member = _units(counts, weights, classes, bursts)
-    means = [_means(unit) for unit in units]
-    thirds = _third_cumulants([mu for unit in means for mu in unit])
-    at = np.cumsum([0] + [len(unit) for unit in means])
-    fitted = [_estimate(unit, likelihood, thirds[at[i]:at[i + 1]])
-              for i, unit in enumerate(units)]
-    tested = [i for i, unit in enumerate(units) if unit.orders >= MIN_TEST_ORDERS]
-    p = np.ones(len(units))
-    score, variance, third = ([fitted[i][2][k] for i in tested] for k in range(3))
-    p[tested] = score_p_values(score, variance, third)
-    size = np.array([len(unit.counts) for unit in units], dtype=float)
-    flagged = np.zeros(len(units), dtype=bool)
-    flagged[tested] = benjamini_hochberg(np.minimum(1.0, p[tested] * size[tested]))
-    out: dict[str, Dispersion] = {}
-    for sku in counts:
-        i = member[sku]
-        estimate, z, _ = fitted[i]
-        unit = units[i].name if i in tested else "untested (too few orders)"
-        if not flagged[i]:
-            estimate = Estimate(0.0, 0.0, estimate.high, estimate.n, estimate.source,
-                                "Poisson kept (not significant); d's upper bound shown")
-        out[sku] = Dispersion(estimate, z, float(p[i]), bool(flagged[i]), unit,
-                              tuple(int(t) for t in np.flatnonzero(bursts[sku])))
-    return out
+    skus = list(counts)
+    verdicts = fit_dispersion_rows(skus, np.stack([counts[s] for s in skus]),
+                                   np.stack([weights[s] for s in skus]), classes,
+                                   likelihood=likelihood)
+    return dict(zip(skus, verdicts, strict=True))

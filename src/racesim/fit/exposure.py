@@ -80,8 +80,19 @@ def observation_window(placed_s: np.ndarray, day_only: bool,
     return Window(first, last, "first to last order")
 
 
+_NS_PER_TICK = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
 def epoch_seconds(times: pd.Series) -> np.ndarray:
-    """Zone-aware times as epoch seconds (float; NaN for NaT)."""
+    """Zone-aware times as epoch seconds (float; NaN for NaT): the stored integer ticks
+    in nanoseconds over 10⁹, as ``(times - epoch) / 1 s`` computes them, without
+    building the timedeltas."""
+    dtype = times.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and dtype.unit in _NS_PER_TICK:
+        ticks = np.asarray(times.array.asi8)
+        seconds = (ticks * _NS_PER_TICK[dtype.unit]).astype(float) / 1e9
+        seconds[ticks == np.iinfo(np.int64).min] = np.nan  # NaT
+        return seconds
     return np.asarray((times - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1),
                       dtype=float)
 

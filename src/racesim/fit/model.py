@@ -19,25 +19,33 @@ everything not in the data is listed in plain words in :attr:`Fit.assumptions`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from racesim.fit.censoring import Censoring, day_weights, from_sales_pattern, from_stock_list
+from racesim.fit.censoring import (
+    Censoring,
+    day_weights,
+    from_stock_list,
+    may_run_out,
+    sales_pattern_censorings,
+)
 from racesim.fit.channels import ChannelRates, channel_rates
 from racesim.fit.checks import check_policy
 from racesim.fit.classes import A_CUT, B_CUT, velocity_classes
-from racesim.fit.demand import Demand, median_price, median_ranks, sku_demand, units_per_order
-from racesim.fit.dispersion import FDR, Dispersion, fit_dispersion
+from racesim.fit.demand import Demand, median_prices, sku_demand, units_per_orders
+from racesim.fit.dispersion import FDR, Dispersion, fit_dispersion_rows
+from racesim.fit.estimate import garwood_intervals
 from racesim.fit.exposure import DAY_S, DemandClock, Window, check_window, observation_window
 from racesim.fit.inventory import Stock, estimated_stock, listed_stock
 from racesim.fit.latency import Latency, fit_latency
 from racesim.fit.orders import OrdersRead
-from racesim.fit.profile import Profile, channel_profiles, pooled_profile
+from racesim.fit.profile import Profile, profiles
 from racesim.fit.receipts import ReceiptsRead
 from racesim.fit.returns import apply_returns
-from racesim.fit.sku_orders import sku_orders
+from racesim.fit.sku_orders import SkuOrders, sku_orders_coded
 
 __all__ = ["DISPERSION_METHOD", "ChannelFit", "Fit", "SkuFit", "fit_exports"]
 
@@ -107,14 +115,14 @@ class Fit:
             "stock_estimated": s.stock.estimated} for s in self.skus.values()])
 
 
-def _daily_counts(table: pd.DataFrame, codes: np.ndarray, skus: list[str], window: Window
-                  ) -> dict[str, np.ndarray]:
-    """Orders per UTC day bin of the window, per SKU (sorted by name; ``codes`` index
-    ``skus``, one per row of the table)."""
-    day = np.floor((table["placed_s"].to_numpy() - window.first_day) / DAY_S).astype(np.int64)
+def _daily_counts(placed_s: np.ndarray, codes: np.ndarray, skus: int, window: Window
+                  ) -> np.ndarray:
+    """Orders per UTC day bin of the window: one row per SKU (``codes`` index the SKUs,
+    one per row of the table), one column per day."""
+    day = np.floor((placed_s - window.first_day) / DAY_S).astype(np.int64)
     days = window.day_count
-    flat = np.bincount(codes * days + np.clip(day, 0, days - 1), minlength=len(skus) * days)
-    return {sku: flat[i * days:(i + 1) * days] for i, sku in enumerate(skus)}
+    flat = np.bincount(codes * days + np.clip(day, 0, days - 1), minlength=skus * days)
+    return flat.reshape(skus, days)
 
 
 def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float, int]]:
@@ -129,103 +137,137 @@ def _stock_rows(stock: pd.DataFrame | None) -> dict[str, tuple[int, float, float
             for sku, on, every, qty, line in columns}
 
 
-def _sku_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Each row's SKU as a code into the SKU names, sorted (one factorization reused)."""
-    codes, names = pd.factorize(frame["sku"], sort=True)
-    return codes, [str(sku) for sku in names]
+def _table_skus(coded: SkuOrders) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(Each table row's SKU code, the SKUs in the table, sorted, each line's code into
+    them: -1 for a line whose SKU has no SKU-order, e.g. a line without an order id)."""
+    present = np.bincount(coded.sku.codes, minlength=len(coded.sku.names)) > 0
+    if present.all():
+        return coded.sku.codes, coded.sku.names, coded.line_sku
+    remap = np.where(present, np.cumsum(present) - 1, -1)
+    names = [name for name, kept in zip(coded.sku.names, present, strict=True) if kept]
+    lines = np.where(coded.line_sku >= 0, remap[np.maximum(coded.line_sku, 0)], -1)
+    return remap[coded.sku.codes], names, lines
 
 
-def _by_sku(codes: np.ndarray, count: int, placed_s: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """(Each SKU's row bounds, the row order that puts each SKU's rows together): index
-    a column's array by the order and slice it by the bounds, instead of a DataFrame per
-    SKU. Rows keep their order within a SKU (by ``placed_s`` first when given)."""
-    if placed_s is not None:
-        order = np.lexsort((placed_s, codes))
-    else:
-        order = np.argsort(codes, kind="stable")
-    return np.searchsorted(codes[order], np.arange(count + 1)), order
+def _grouped(codes: np.ndarray, skus: int, placed_s: np.ndarray) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    """(Each SKU's row bounds, the row order that puts each SKU's rows together, by time
+    within a SKU, ties in row order): ``np.lexsort((placed_s, codes))``, in two stable
+    sorts (the second on small integers, which numpy sorts by radix)."""
+    small = codes.astype(np.int16 if skus < 2**15 else np.int64)
+    if len(placed_s) > 1 and (placed_s[1:] < placed_s[:-1]).any():
+        by_time = np.argsort(placed_s, kind="stable")
+        order = by_time[np.argsort(small[by_time], kind="stable")]
+    else:  # in time order already (orders numbered as they come)
+        order = np.argsort(small, kind="stable")
+    return np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=skus))]), order
 
 
-def _censor(table: pd.DataFrame, sku_codes: tuple[np.ndarray, list[str]],
+def _censor(table: pd.DataFrame, codes: np.ndarray, skus: list[str],
             stock: pd.DataFrame | None, window: Window, clock: DemandClock,
-            prelim: dict[str, Dispersion]) -> dict[str, Censoring]:
-    """Each SKU's stock-outs: from its stock list row if any, else its sales pattern."""
+            prelim: Callable[[], list[Dispersion]]) -> list[Censoring]:
+    """Each SKU's stock-outs: from its stock list row if any, else its sales pattern
+    (which needs the first dispersion pass, ``prelim``, only if some SKU's gaps could
+    be a stock-out at all)."""
     rows = _stock_rows(stock)
-    out: dict[str, Censoring] = {}
-    codes, skus = sku_codes
-    bounds, order = _by_sku(codes, len(skus), table["placed_s"].to_numpy())
-    placed_s, quantity = table["placed_s"].to_numpy()[order], table["quantity"].to_numpy()[order]
-    for i, sku in enumerate(skus):
+    bounds, order = _grouped(codes, len(skus), table["placed_s"].to_numpy())
+    placed_s = table["placed_s"].to_numpy()[order]
+    listed = np.array([sku in rows for sku in skus], dtype=bool)
+    out: list[Censoring] = [Censoring("sales pattern", (), 0.0, 0.0)] * len(skus)
+    if listed.any():
+        quantity = table["quantity"].to_numpy()[order]
+    for i in np.flatnonzero(listed):
         part = slice(bounds[i], bounds[i + 1])
-        placed = placed_s[part]
-        row = rows.get(sku)
-        if row is not None:
-            out[sku] = from_stock_list(placed, quantity[part], row[0], row[1],
-                                       row[2], window, clock)
-        else:
-            out[sku] = from_sales_pattern(placed, window, clock, prelim[sku].d.value)
+        on, every, qty, _ = rows[skus[i]]
+        out[i] = from_stock_list(placed_s[part], quantity[part], on, every, qty, window, clock)
+    pattern = np.flatnonzero(~listed)
+    if len(pattern):
+        mine = placed_s[np.repeat(~listed, np.diff(bounds))] if listed.any() else placed_s
+        counts = np.diff(bounds)[pattern]
+        if not may_run_out(mine, counts, window, clock).any():
+            return out
+        verdicts = prelim()
+        found = sales_pattern_censorings(mine, counts, window, clock,
+                                         np.array([verdicts[i].d.value for i in pattern]))
+        for i, censoring in zip(pattern, found, strict=True):
+            out[i] = censoring
     return out
 
 
-def _phi(dispersion: Dispersion, weights: np.ndarray, orders: int) -> float:
-    """The count's variance-to-mean ratio under NB2 days, 1 + d·Σμ²/Σμ (1 if Poisson),
+def _weights(base: np.ndarray, window: Window, clock: DemandClock,
+             censoring: list[Censoring]) -> np.ndarray:
+    """Each SKU's day weights (rows): the base weights less its stock-outs."""
+    weights = np.tile(np.maximum(base, 0.0), (len(censoring), 1))
+    for i, found in enumerate(censoring):
+        if found.intervals:
+            weights[i] = day_weights(window, clock, found)
+    return weights
+
+
+def _phis(dispersion: list[Dispersion], weights: np.ndarray, orders: np.ndarray
+          ) -> np.ndarray:
+    """Each count's variance-to-mean ratio under NB2 days, 1 + d·Σμ²/Σμ (1 if Poisson),
     at the upper end of d's interval: d is itself estimated, and an interval built on
     its point value alone falls short of 95 % for the burstiest SKUs."""
-    if not dispersion.over_dispersed or weights.sum() <= 0:
-        return 1.0
-    mu = orders / weights.sum() * weights
-    return 1.0 + dispersion.d.high * float((mu * mu).sum() / mu.sum())
+    total = weights.sum(1)
+    high = np.array([d.d.high for d in dispersion])
+    over = np.array([d.over_dispersed for d in dispersion], dtype=bool) & (total > 0)
+    mu = (orders / np.where(total > 0, total, 1.0))[:, None] * weights
+    ratio = (mu * mu).sum(1) / np.where(over, mu.sum(1), 1.0)
+    return np.where(over, 1.0 + high * ratio, 1.0)
 
 
 def _stock(sku: str, rows: dict[str, Stock], units_per_day: float) -> Stock:
     return rows.get(sku) or estimated_stock(units_per_day)
 
 
-def _sku_fits(table: pd.DataFrame, lines: pd.DataFrame, window: Window, clock: DemandClock,
+def _sources(codes: np.ndarray, skus: int, coded: SkuOrders) -> list[str]:
+    """Each SKU's source files, sorted and joined."""
+    files = len(coded.source.names)
+    seen = np.bincount(codes * files + coded.source.codes, minlength=skus * files)
+    joined: dict[bytes, str] = {}
+    out = []
+    for row in seen.reshape(skus, files) > 0:
+        key = row.tobytes()
+        if key not in joined:
+            joined[key] = ", ".join(sorted(coded.source.names[k] for k in np.flatnonzero(row)))
+        out.append(joined[key])
+    return out
+
+
+def _sku_fits(coded: SkuOrders, window: Window, clock: DemandClock,
               stock: pd.DataFrame | None) -> dict[str, SkuFit]:
-    codes, names = _sku_codes(table)
-    counts = _daily_counts(table, codes, names, window)
-    classes = velocity_classes({sku: float(c.sum()) for sku, c in counts.items()})
+    table = coded.table
+    codes, names, line_codes = _table_skus(coded)
+    counts = _daily_counts(table["placed_s"].to_numpy(), codes, len(names), window)
+    orders = counts.sum(1)
+    classes = velocity_classes({sku: float(c) for sku, c in zip(names, orders, strict=True)})
     base = clock.day_weights(window)
-    prelim = fit_dispersion(counts, dict.fromkeys(counts, base), classes, likelihood=False)
-    censoring = _censor(table, (codes, names), stock, window, clock, prelim)
-    weights = {sku: day_weights(window, clock, censoring[sku]) for sku in counts}
-    final = fit_dispersion(counts, weights, classes)
+    censoring = _censor(table, codes, names, stock, window, clock, lambda: fit_dispersion_rows(
+        names, counts, np.tile(base, (len(names), 1)), classes, likelihood=False))
+    weights = _weights(base, window, clock, censoring)
+    final = fit_dispersion_rows(names, counts, weights, classes)
     listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
               for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
-    rows, order = _by_sku(codes, len(names))
-    source_codes, files = pd.factorize(table["source_file"])
-    source_code = source_codes[order]
-    quantities = table["quantity"].to_numpy()[order]
-    line_codes, line_names = _sku_codes(lines)
-    line_rows, order = _by_sku(line_codes, len(line_names))
-    prices = lines["price"].to_numpy(dtype=float)[order]
-    currencies = lines["currency"].to_numpy(dtype=object)[order]
-    known = np.add.reduceat(np.isfinite(prices).astype(np.int64), line_rows[:-1])
-    low_ranks, high_ranks = median_ranks(np.maximum(np.asarray(known), 1))
-    at = {sku: i for i, sku in enumerate(names)}
-    line_at = {sku: i for i, sku in enumerate(line_names)}
+    exposure = at_risk - np.array([c.excluded_demand_days for c in censoring])
+    safe_exposure = np.maximum(exposure, 1e-9)
+    phis = np.maximum(_phis(final, weights, orders), 1.0)
+    intervals = zip(*garwood_intervals(orders, safe_exposure, phis), strict=True)
+    sources = _sources(codes, len(names), coded)
+    quantity = table["quantity"].to_numpy()
+    units = units_per_orders(quantity, codes, len(names))
+    units_per_day = np.bincount(codes, weights=quantity, minlength=len(names)) / safe_exposure
+    prices = median_prices(coded.lines["price"].to_numpy(dtype=float), line_codes,
+                           coded.currency, [f"{s}: price" for s in sources])
     out: dict[str, SkuFit] = {}
-    for sku, x in counts.items():
-        part = slice(rows[at[sku]], rows[at[sku] + 1])
-        j = line_at[sku]
-        priced = slice(line_rows[j], line_rows[j + 1])
-        sources = ", ".join(sorted(str(files[int(k)])
-                                   for k in np.flatnonzero(np.bincount(source_code[part]))))
-        quantity = quantities[part]
-        orders = int(x.sum())
-        exposure = at_risk - censoring[sku].excluded_demand_days
-        price = median_price(prices[priced], currencies[priced], f"{sources}: price",
-                             (float(low_ranks[j]), float(high_ranks[j])))
-        demand = sku_demand(sku, orders, exposure, _phi(final[sku], weights[sku], orders),
-                            units_per_order(quantity), price,
-                            f"{sources}: order lines (sku, placed time)")
-        units_per_day = float(quantity.sum()) / max(exposure, 1e-9)
-        out[sku] = SkuFit(sku, classes[sku], demand, final[sku], censoring[sku],
-                          _stock(sku, listed, units_per_day), x,
-                          demand.rate.value * weights[sku])
+    for i, (sku, interval) in enumerate(zip(names, intervals, strict=True)):
+        demand = sku_demand(sku, int(orders[i]), float(exposure[i]), float(phis[i]),
+                            units[i], prices[i], f"{sources[i]}: order lines (sku, placed time)",
+                            (float(interval[0]), float(interval[1])))
+        out[sku] = SkuFit(sku, classes[sku], demand, final[i], censoring[i],
+                          _stock(sku, listed, float(units_per_day[i])), counts[i],
+                          demand.rate.value * weights[i])
     return out
 
 
@@ -273,22 +315,23 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
     if returns is not None:
         lines, skipped = apply_returns(lines, returns, malformed=policy)
     returns_known = returns is not None or bool(lines["returned_at"].notna().any())
-    table, lines = sku_orders(lines, window)
+    coded = sku_orders_coded(lines, window)
+    table = coded.table
     timed = table["timed"].to_numpy()
     frame = observation_window(table["placed_s"].to_numpy(), not timed.all(), window)
-    profiles, said = channel_profiles(table, frame)
-    pooled = pooled_profile(table["placed_s"].to_numpy(), timed, frame)
+    pooled, channel_profiles, said = profiles(table, frame, coded.channel)
     clock = DemandClock(np.asarray(pooled.hour), np.asarray(pooled.weekday))
-    fit_skus = _sku_fits(table, lines, frame, clock, stock)
+    fit_skus = _sku_fits(coded, frame, clock, stock)
     latency: dict[str, Latency] = {}
     if receipts is not None:
         log = receipts.receipts if isinstance(receipts, ReceiptsRead) else receipts
         latency, dropped = fit_latency(table, log, path=receipts_file, malformed=policy)
         skipped.update(dropped)
-    rates = channel_rates(table, returns_known=returns_known)
-    channels = {name: ChannelFit(name, rates[name], profiles[name], latency.get(name),
-                                 not table.loc[table["channel"] == name, "timed"].any())
-                for name in rates}
+    rates = channel_rates(table, returns_known=returns_known,
+                          codes=(coded.channel, coded.order, coded.source))
+    timed_at = np.bincount(coded.channel.codes[timed], minlength=len(coded.channel.names))
+    channels = {name: ChannelFit(name, rates[name], channel_profiles[name], latency.get(name),
+                                 not timed_at[i]) for i, name in enumerate(rates)}
     said += _assumptions(fit_skus, returns_known, receipts is not None, stock)
     if receipts is not None:
         said += [f"channel {name}: no receipt could be timed against its orders ("

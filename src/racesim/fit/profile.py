@@ -19,9 +19,10 @@ import pandas as pd
 from scipy import stats
 
 from racesim.fit.exposure import DAY_S, Window
+from racesim.fit.sku_orders import Coded, coded
 
 __all__ = ["MIN_EXPECTED_PER_CELL", "PROFILE_ALPHA", "Profile", "channel_profiles",
-           "pooled_profile"]
+           "pooled_profile", "profiles"]
 
 PROFILE_ALPHA = 0.05
 """A profile must differ from flat at this level to be kept."""
@@ -76,15 +77,28 @@ def weekday_days(window: Window) -> np.ndarray:
     return np.bincount(weekday, weights=window.day_fraction(), minlength=7)
 
 
-def _profile(channel: str, placed_s: np.ndarray, timed: np.ndarray, window: Window,
-             pooled_hour: tuple[np.ndarray, float] | None) -> Profile:
-    days = np.floor(placed_s / DAY_S)
-    weekday_counts = np.bincount(((days - _MONDAY_DAY) % 7).astype(np.int64), minlength=7)
+def _cells(placed_s: np.ndarray, timed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each order's weekday (Monday 0) and, for a timed one, its hour (-1 if untimed)."""
+    whole = placed_s.astype(np.int64)
+    if np.array_equal(whole, placed_s):  # whole seconds: the same numbers in integers
+        days = whole // int(DAY_S)
+        hour = np.where(timed, (whole - days * int(DAY_S)) // 3600, -1)
+        return (days - int(_MONDAY_DAY)) % 7, hour
+    floored = np.floor(placed_s / DAY_S)
+    hour = np.full(len(placed_s), -1, dtype=np.int64)
+    hour[timed] = ((placed_s[timed] - floored[timed] * DAY_S) // 3600).astype(np.int64)
+    return (floored.astype(np.int64) - int(_MONDAY_DAY)) % 7, hour
+
+
+def _profile(channel: str, weekday_counts: np.ndarray, hour_counts: np.ndarray,
+             timed: bool, window: Window, pooled_hour: tuple[np.ndarray, float] | None
+             ) -> Profile:
+    """A profile from its orders per weekday and per hour (``timed``: any order has a
+    time of day)."""
     weekday, weekday_p, weekday_source = _flat_test(weekday_counts.astype(float),
                                                     weekday_days(window))
-    hours = ((placed_s[timed] - days[timed] * DAY_S) // 3600).astype(np.int64)
-    hour_counts = np.bincount(hours, minlength=24).astype(float)
-    if timed.any():
+    hour_counts = hour_counts.astype(float)
+    if timed:
         hour, hour_p, hour_source = _flat_test(hour_counts, np.ones(24))
     elif pooled_hour is not None:
         hour, hour_p, hour_source = pooled_hour[0], pooled_hour[1], "pooled from other channels"
@@ -92,13 +106,49 @@ def _profile(channel: str, placed_s: np.ndarray, timed: np.ndarray, window: Wind
         hour, hour_p, hour_source = np.ones(24), float("nan"), "flat"
     return Profile(channel, tuple(np.round(hour, 4).tolist()),
                    tuple(np.round(weekday, 4).tolist()), hour_source, weekday_source,
-                   hour_p, weekday_p, len(placed_s), tuple(int(c) for c in hour_counts),
-                   tuple(int(c) for c in weekday_counts))
+                   hour_p, weekday_p, int(weekday_counts.sum()),
+                   tuple(int(c) for c in hour_counts), tuple(int(c) for c in weekday_counts))
 
 
 def pooled_profile(placed_s: np.ndarray, timed: np.ndarray, window: Window) -> Profile:
     """The profile of all orders together (channels pooled): the shape of SKU demand."""
-    return _profile("*", placed_s, timed, window, None)
+    return _pooled(*_cells(placed_s, timed), timed, window)
+
+
+def _pooled(weekday: np.ndarray, hour: np.ndarray, timed: np.ndarray, window: Window
+            ) -> Profile:
+    return _profile("*", np.bincount(weekday, minlength=7),
+                    np.bincount(hour[timed], minlength=24), bool(timed.any()), window, None)
+
+
+def profiles(orders: pd.DataFrame, window: Window, channels: Coded | None = None
+             ) -> tuple[Profile, dict[str, Profile], list[str]]:
+    """(:func:`pooled_profile`, and :func:`channel_profiles`' profiles and assumptions)
+    of the orders, each order's weekday and hour found once; ``channels`` is the
+    ``channel`` column coded, when already at hand."""
+    placed_s, timed = orders["placed_s"].to_numpy(), orders["timed"].to_numpy(dtype=bool)
+    weekday, hour = _cells(placed_s, timed)
+    pooled = _pooled(weekday, hour, timed, window)
+    if channels is None:
+        channels = coded(orders["channel"])
+    pooled_hour = (np.asarray(pooled.hour), pooled.hour_p)
+    count = len(channels.names)
+    code = channels.codes
+    weekdays = np.bincount(code * 7 + weekday, minlength=7 * count).reshape(count, 7)
+    hours = np.bincount(code[timed] * 24 + hour[timed], minlength=24 * count).reshape(count, 24)
+    any_timed = np.bincount(code[timed], minlength=count) > 0
+    found: dict[str, Profile] = {}
+    assumptions: list[str] = []
+    for i, channel in enumerate(channels.names):
+        profile = _profile(channel, weekdays[i], hours[i], bool(any_timed[i]), window,
+                           pooled_hour if pooled.hour_source == "fitted" else None)
+        if not any_timed[i]:
+            how = ("the pooled hour profile of the channels with times"
+                   if profile.hour_source != "flat" else "a flat hour profile")
+            assumptions.append(f"channel {channel}: its export gives dates without times, so "
+                               f"its hour-of-day profile is assumed to be {how}")
+        found[channel] = profile
+    return pooled, found, assumptions
 
 
 def channel_profiles(orders: pd.DataFrame, window: Window
@@ -108,18 +158,5 @@ def channel_profiles(orders: pd.DataFrame, window: Window
     ``orders`` needs ``channel``, ``placed_s`` (epoch seconds) and ``timed`` (False for a
     dates-only line). A channel mixing timed and dates-only lines uses its timed ones.
     """
-    pooled = pooled_profile(orders["placed_s"].to_numpy(), orders["timed"].to_numpy(), window)
-    pooled_hour = (np.asarray(pooled.hour), pooled.hour_p)
-    profiles: dict[str, Profile] = {}
-    assumptions: list[str] = []
-    for channel, group in orders.groupby("channel", sort=True):
-        profile = _profile(str(channel), group["placed_s"].to_numpy(),
-                           group["timed"].to_numpy(), window,
-                           pooled_hour if pooled.hour_source == "fitted" else None)
-        if not group["timed"].any():
-            how = ("the pooled hour profile of the channels with times"
-                   if profile.hour_source != "flat" else "a flat hour profile")
-            assumptions.append(f"channel {channel}: its export gives dates without times, so "
-                               f"its hour-of-day profile is assumed to be {how}")
-        profiles[str(channel)] = profile
-    return profiles, assumptions
+    _, found, assumptions = profiles(orders, window)
+    return found, assumptions

@@ -5,26 +5,156 @@ lines of the same SKU in one order are one order of their summed units. Each row
 the channel, the placed time in epoch seconds (``placed_s``), whether it has a time of
 day (``timed``; False for a dates-only export), whether it was cancelled and after how
 long, the units returned and after how long, and the file it came from.
+
+The rows are grouped on one integer code per (order, SKU) with numpy reductions over the
+sorted codes, and the codes of the SKUs, orders, channels and files are kept
+(:class:`SkuOrders`) so the fit need not factorize those strings again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from racesim.fit.checks import ExportError
 from racesim.fit.exposure import epoch_seconds
 
-__all__ = ["sku_orders"]
+__all__ = ["Coded", "SkuOrders", "coded", "sku_orders", "sku_orders_coded"]
 
 _NEEDED = ("order_id", "sku", "quantity", "channel", "placed_at", "time_resolution",
            "status", "cancelled_at", "returned_at", "returned_quantity", "price", "currency",
            "source_file")
 
+_FEW = 16
+"""A column with at most this many distinct values in its first rows is looked up in them."""
 
-def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(SKU-orders, the lines they came from), both limited to ``window`` when given."""
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A string column as integer codes into its distinct values, sorted (-1: missing;
+    ``names`` may be left empty where only the grouping is wanted)."""
+
+    codes: np.ndarray
+    names: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SkuOrders:
+    """The SKU-orders table and the lines it came from, with the codes of their columns:
+    ``sku``, ``order``, ``channel`` and ``source`` of the table's rows, ``line_sku`` and
+    ``currency`` of the lines' (``line_sku`` indexes ``sku.names``)."""
+
+    table: pd.DataFrame
+    lines: pd.DataFrame
+    sku: Coded
+    order: Coded
+    channel: Coded
+    source: Coded
+    line_sku: np.ndarray
+    currency: Coded
+
+
+def _arrow(column: pd.Series) -> pa.ChunkedArray | None:
+    array = getattr(column.array, "_pa_array", None)
+    return array if isinstance(array, pa.ChunkedArray) else None
+
+
+def coded(column: pd.Series, *, named: bool = True) -> Coded:
+    """The column's codes and sorted distinct values (none unless ``named``: codes are
+    enough to group by): by looking each value up among a few seen at the start when
+    there are few, by one sorted run when the values are sorted (order ids usually are),
+    else ``pd.factorize``."""
+    array = _arrow(column)
+    if array is not None and len(array) and array.null_count == 0:
+        sample = sorted(str(v) for v in pc.unique(array.slice(0, 2048)).to_pylist())
+        if len(sample) <= _FEW:
+            found = pc.index_in(array, value_set=pa.array(sample, type=array.type))
+            if found.null_count == 0:
+                return Coded(np.asarray(found.to_numpy(), dtype=np.int64), sample)
+        if len(array) > 1 and sorted(head := array.slice(0, 2048).to_pylist()) == head \
+                and not pc.any(pc.less(array[1:], array[:-1])).as_py():
+            change = np.asarray(pc.not_equal(array[1:], array[:-1]))
+            codes = np.concatenate([[0], np.cumsum(change)])
+            if not named:
+                return Coded(codes, [])
+            starts = np.concatenate([[0], np.flatnonzero(change) + 1])
+            return Coded(codes, [str(v) for v in array.take(pa.array(starts)).to_pylist()])
+    if array is not None and array.null_count == 0 and (packed := _packed(array)) is not None:
+        codes, keys = pd.factorize(packed[0])  # 8-byte keys hash far faster than strings
+        found = [bytes(key[:packed[1]]).decode() for key in
+                 np.asarray(keys, dtype=np.uint64).view(np.uint8).reshape(-1, 8)]
+        rank = np.argsort(np.argsort(np.array(found, dtype=object), kind="stable"))
+        return Coded(rank[codes], sorted(found) if named else [])
+    codes, names = pd.factorize(column, sort=True)
+    return Coded(np.asarray(codes, dtype=np.int64), [str(v) for v in names] if named else [])
+
+
+def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
+    """(Each string of a one-chunk string array as one 8-byte integer — equal exactly
+    when the strings are —, their length) if they all have the same length of at most 8
+    bytes (SKU codes often do); None otherwise."""
+    if array.num_chunks != 1 or not (pa.types.is_string(array.type)
+                                     or pa.types.is_large_string(array.type)):
+        return None
+    chunk = array.chunk(0)
+    wide = pa.types.is_large_string(chunk.type)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=len(chunk) + 1, offset=chunk.offset * (8 if wide else 4))
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 8 or int(offsets[-1] - offsets[0]) != width * len(chunk) \
+            or (np.diff(offsets) != width).any():
+        return None
+    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=width * len(chunk),
+                         offset=int(offsets[0])).reshape(len(chunk), width)
+    if width < 8:
+        data = np.concatenate([data, np.zeros((len(chunk), 8 - width), np.uint8)], axis=1)
+    return np.ascontiguousarray(data).view(np.uint64).ravel(), width
+
+
+def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
+           ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(Each group's first row, its aggregated columns) for the rows grouped on ``key``
+    (rows with a negative key left out), groups in key order. Most groups are one row:
+    each column is that first row's value, folded with the group's other rows (few)."""
+    order = np.argsort(key, kind="stable")
+    if len(key) and key[order[0]] < 0:
+        order = order[key[order] >= 0]
+    sorted_key = key[order]
+    opens = np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])
+    first = order[opens]
+    more = np.flatnonzero(~opens)
+    group, rest = np.cumsum(opens)[more] - 1, order[more]
+
+    def each(values: np.ndarray, how: np.ufunc) -> np.ndarray:
+        out = values[first]
+        how.at(out, group, values[rest])
+        return out
+
+    return first, {
+        "placed_s": each(placed, np.minimum),
+        "timed": each((lines["time_resolution"] == "second").to_numpy(), np.logical_and),
+        "quantity": each(lines["quantity"].to_numpy(dtype=np.int64), np.add),
+        "cancelled": each((lines["status"] == "cancelled").to_numpy(), np.logical_or),
+        "cancel_delay_s": each(epoch_seconds(lines["cancelled_at"]) - placed, np.fmin),
+        "returned_quantity": each(lines["returned_quantity"].to_numpy(dtype=np.int64), np.add),
+        "return_delay_s": each(epoch_seconds(lines["returned_at"]) - placed, np.fmax)}
+
+
+def _taken(column: pd.Series, rows: np.ndarray, codes: Coded) -> pd.api.extensions.ExtensionArray:
+    """The column's values at ``rows``; when it holds one value only (one file, one
+    channel), its first ``len(rows)`` values are those, without copying a string."""
+    if len(codes.names) == 1 and (codes.codes == 0).all():
+        return column.array[:len(rows)]
+    return column.array.take(rows)
+
+
+def sku_orders_coded(lines: pd.DataFrame,
+                     window: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> SkuOrders:
+    """:func:`sku_orders` with the codes of the columns the fit groups on."""
     missing = [name for name in _NEEDED if name not in lines.columns]
     if missing:
         raise ExportError(f"orders: the order-lines table lacks column(s) {', '.join(missing)} "
@@ -37,33 +167,25 @@ def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | 
         raise ExportError("orders: no order lines to fit (none in the files"
                           + (", or none inside the window)" if window is not None else ")"))
     placed = epoch_seconds(lines["placed_at"])
-    order_code = pd.factorize(lines["order_id"], sort=True)[0]
-    sku_code, skus = pd.factorize(lines["sku"], sort=True)
-    key = order_code.astype(np.int64) * max(len(skus), 1) + sku_code
-    if (order_code < 0).any() or (sku_code < 0).any():  # no order or SKU: not counted
-        key = np.where((order_code < 0) | (sku_code < 0), -1, key)
-    work = pd.DataFrame({
-        "key": key, "row": np.arange(len(lines)),
-        "channel": lines["channel"].array, "placed_s": placed,
-        "timed": (lines["time_resolution"] == "second").to_numpy(),
-        "quantity": lines["quantity"].to_numpy(dtype=np.int64),
-        "cancelled": (lines["status"] == "cancelled").to_numpy(),
-        "cancel_delay_s": epoch_seconds(lines["cancelled_at"]) - placed,
-        "returned_quantity": lines["returned_quantity"].to_numpy(dtype=np.int64),
-        "return_delay_s": epoch_seconds(lines["returned_at"]) - placed,
-        "source_file": lines["source_file"].astype(str).array})
-    if (key < 0).any():
-        work = work[work["key"] >= 0]
-    # grouped on one integer key, (order code, SKU code), sorted as (order_id, sku) are
-    table = work.groupby("key", sort=True).agg(
-        row=("row", "first"),
-        channel=("channel", "first"), placed_s=("placed_s", "min"), timed=("timed", "all"),
-        quantity=("quantity", "sum"), cancelled=("cancelled", "any"),
-        cancel_delay_s=("cancel_delay_s", "min"),
-        returned_quantity=("returned_quantity", "sum"),
-        return_delay_s=("return_delay_s", "max"), source_file=("source_file", "first"))
-    first = table.pop("row").to_numpy()
-    table = table.reset_index(drop=True)
-    table.insert(0, "sku", lines["sku"].take(first).reset_index(drop=True))
-    table.insert(0, "order_id", lines["order_id"].take(first).reset_index(drop=True))
-    return table, lines
+    order, sku = coded(lines["order_id"], named=False), coded(lines["sku"])
+    key = order.codes * max(len(sku.names), 1) + sku.codes
+    key[(order.codes < 0) | (sku.codes < 0)] = -1  # no order or SKU: not counted
+    first, columns = _group(key, lines, placed)
+    channel, source = coded(lines["channel"]), coded(lines["source_file"].astype(str))
+    table = pd.DataFrame({
+        "order_id": lines["order_id"].array.take(first),
+        "sku": lines["sku"].array.take(first),
+        "channel": _taken(lines["channel"], first, channel), **columns,
+        "source_file": _taken(lines["source_file"].astype(str), first, source)})
+    return SkuOrders(table, lines, Coded(sku.codes[first], sku.names),
+                     Coded(order.codes[first], order.names),
+                     Coded(channel.codes[first], channel.names),
+                     Coded(source.codes[first], source.names), sku.codes,
+                     coded(lines["currency"]))
+
+
+def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(SKU-orders, the lines they came from), both limited to ``window`` when given."""
+    found = sku_orders_coded(lines, window)
+    return found.table, found.lines
