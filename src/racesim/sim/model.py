@@ -229,7 +229,6 @@ class Simulation:
         k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
-            orders.lost[k] += 1
             if placed >= self.warmup:
                 stock = self.stock
                 if stock.physical[k] - stock.committed[k] < units:
