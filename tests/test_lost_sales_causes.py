@@ -1,7 +1,7 @@
 """Lost sales split by cause: every buyer a listing turned away is counted under one cause.
 
 The model decides the cause at the instant of the lost sale (see
-``Simulation._lost_sale_cause``): *no stock* (too few unpromised units on the shelf),
+``Simulation._sale``): *no stock* (too few unpromised units on the shelf),
 *the buffer* (the engine had them, the published value did not show them) or *a stale
 listing* (the units were there, the listing — or the ledger behind it — had not caught
 up). The three sum to ``lost_sales`` in every summary and in every row of the

@@ -213,13 +213,30 @@ class Simulation:
         self._sale(c, j, placed)
 
     def _sale(self, c: int, j: int, placed: float) -> None:
+        """A buyer wants ``units`` of SKU ``k``: a sale if the listing shows enough.
+
+        Else a lost sale, counted (if placed after the warm-up, as the metrics count) under
+        the one cause that holds at this instant. *No stock*: the shelf held fewer
+        unpromised units than wanted (physical − committed: the truth, as in
+        :meth:`_sellable`). Otherwise the units were there: *the buffer* if the engine
+        knew of them (its available units, ``stock.available``) but the value the sync
+        publishes (``stock.published``; both refreshed by :meth:`_stock_changed` on every
+        engine write) was below the quantity; else *a stale listing*: the listing had not
+        caught up with the published value, or the engine with the shelf (returns waiting
+        in receiving: race 2). Inline, not a method: this runs for every lost sale.
+        """
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
-            orders.lost[k] += 1
-            if placed >= self.warmup:  # counted as the results count lost sales
-                self._lost_sale_cause(orders, k, units)
+            if placed >= self.warmup:
+                stock = self.stock
+                if stock.physical[k] - stock.committed[k] < units:
+                    orders.lost_no_stock[k] += 1
+                elif stock.available[k] >= units > stock.published[k]:
+                    orders.lost_buffer[k] += 1
+                else:
+                    orders.lost_stale_listing[k] += 1
             return
         orders.accepted[j] = True
         self.stock.committed[k] += units  # promised to this buyer from now on
@@ -230,26 +247,6 @@ class Simulation:
             self.call_later(delay, self._deliver, (c, j, copy))
         if orders.cancels[j]:
             self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
-
-    def _lost_sale_cause(self, orders: ChannelOrders, k: int, units: int) -> None:
-        """Count a buyer the listing turned away under the one cause that held at this instant.
-
-        *No stock*: the shelf held fewer units than wanted that no buyer had been promised
-        (physical − committed: the truth, as in :meth:`_sellable`). Otherwise the units
-        were there and something kept them off the listing: *the buffer* if the engine
-        knew of them (its available units, ``stock.available``, suffice) but the value the
-        sync publishes (``stock.published``, both refreshed by :meth:`_stock_changed` on
-        every engine write) was below the quantity; else *a stale listing*: the listing
-        had not caught up with the published value, or the engine with the shelf (returns
-        waiting in receiving: race 2).
-        """
-        stock = self.stock
-        if stock.physical[k] - stock.committed[k] < units:
-            orders.lost_no_stock[k] += 1
-        elif stock.available[k] >= units > stock.published[k]:
-            orders.lost_buffer[k] += 1
-        else:
-            orders.lost_stale_listing[k] += 1
 
     def _deliver(self, event: Fired[tuple[int, int, int]]) -> None:
         c, j, copy = event.value

@@ -69,7 +69,7 @@ class ChannelOrders:
     """
 
     __slots__ = ("accepted", "arrivals", "cancelled", "cancels", "copies", "deliveries",
-                 "dropped", "failed", "first_seen", "fulfilled", "handling", "ids", "lost",
+                 "dropped", "failed", "first_seen", "fulfilled", "handling", "ids",
                  "lost_buffer", "lost_no_stock", "lost_stale_listing", "name", "oversold",
                  "plan", "released", "reservations", "reserved", "return_arrived",
                  "return_recorded", "short", "sku", "units")
@@ -108,9 +108,9 @@ class ChannelOrders:
         self.return_recorded = [UNSET] * n  # the return was booked in the engine
         self.deliveries = [0] * n  # webhook copies that reached the engine
         self.reservations = [0] * n  # reserve calls answered 'reserved' (naive: may be > 1)
-        self.lost = [0] * skus  # buyers per SKU who found the listing short (no order)
-        # The same buyers placed after the warm-up, per SKU, by the one cause of each as the
-        # buyer arrived (they sum to the lost sales the metrics count):
+        # Buyers per SKU placed after the warm-up who found the listing short (no order),
+        # by the one cause of each as the buyer arrived (they sum to the lost sales the
+        # metrics count):
         self.lost_no_stock = [0] * skus  # too few unpromised units on the shelf
         self.lost_buffer = [0] * skus  # the engine had them; the buffer kept them unpublished
         self.lost_stale_listing = [0] * skus  # there, but the listing (or ledger) lagged
