@@ -323,8 +323,8 @@ def race_timeline(episode: Episode) -> Figure | None:
 def _caption_sweep(data: ReportData) -> str:
     return (f"Each point: {data.replications} replications at one buffer value, the same "
             "buyers at every value (common random numbers). The shaded band is the 95 % "
-            "interval of all orders pooled; bars are the 95 % interval of the replications' "
-            "rates, which also allows for oversells that cluster within a run.")
+            "interval of the rate over all orders pooled, each simulated period counted as "
+            "one cluster, since oversells bunch within a period.")
 
 
 def build_figures(data: ReportData, headline: dict) -> list[Chart]:
