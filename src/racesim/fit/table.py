@@ -56,9 +56,8 @@ _MAX_SHORT_ROWS = 1000
 """Rows with fewer fields than the header that the fast reader pads itself (framing lines
 under a vendor's table); a file with more is read by pandas."""
 _BYTES = np.arange(256, dtype=np.uint8)
-_DIGIT = (_BYTES >= 48) & (_BYTES <= 57)
-_NUMBER_LIKE = _DIGIT | np.isin(_BYTES, np.frombuffer(b"+-.eEinfatyINFATY \t\n\v\f\r",
-                                                       dtype=np.uint8))
+_NUMBER_LIKE = np.isin(_BYTES, np.frombuffer(b"0123456789+-.eEinfatyINFATY \t\n\v\f\r",
+                                             dtype=np.uint8))
 """Bytes a cell pandas might read as a number can hold (digits, signs, exponents, ``nan``,
 ``inf``, ``Infinity``, spaces); a cell with any other byte, or an empty one, is text."""
 
@@ -173,8 +172,9 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
         lines = np.arange(1, len(frame) + 1, dtype=np.int64)
         return Table(source.path, frame.reset_index(drop=True), lines, 0)
     fast = _arrow_rows(source.data, header_index, delimiter, sorted(wanted), numeric, width)
-    if fast is not None:
-        lines = _row_lines(source.path, source.data, header_index, len(fast), [])
+    if fast is not None:  # without quotes no cell spans lines: one row per line
+        lines = _row_lines(source.path, source.data, header_index, len(fast), []) if \
+            b'"' in source.data else np.arange(header_index + 2, header_index + 2 + len(fast))
         return Table(source.path, fast, lines, header_index + 1)
     frame, skipped = _parse(source, header_index, delimiter, sorted(wanted), malformed, width)
     texts = [k for k, position in enumerate(sorted(wanted))
@@ -311,34 +311,64 @@ def _header_names(data: bytes, header_index: int, delimiter: str) -> list[str]:
 
 
 def _text(column: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """A column of text cells, in one chunk (later whole-column passes then copy nothing)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
     return pd.Series(pd.array(column, dtype="str"))
 
 
 def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     """A column pandas may read as numbers, typed as pandas' parser would type it: text
     if a cell is empty or holds a byte no number has, ``int64`` if every cell is at most
-    18 digits, ``float64`` if every cell is a plain decimal of at most 15 characters
-    (both parsers then round alike); ``None`` (unsure) otherwise."""
+    18 digits (with a leading ``-``), ``float64`` if every cell is a plain decimal
+    (``-12.50``) of at most 15 characters, which both parsers round alike; ``None``
+    (unsure: let pandas read the file) otherwise."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if len(array) == 0:
+    found = text_bytes(array)
+    if found is None or len(array) == 0:
         return _text(array)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
-        array.offset:array.offset + len(array) + 1]
+    offsets, data = found
     lengths = np.diff(offsets)
     if not lengths.all():
         return _text(array)
-    cells = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    cells = data[offsets[0]:offsets[-1]]
+    digit = (cells - np.uint8(48)) <= 9  # a byte below '0' wraps above 9
+    if lengths.max() <= 18 and digit.all():
+        return pd.Series(pc.cast(array, pa.int64()).to_numpy())
     if not _NUMBER_LIKE[cells].all():
         return _text(array)
-    if _DIGIT[cells].all() and lengths.max() <= 18:
-        return pd.Series(pc.cast(array, pa.int64()).to_numpy())
-    if lengths.max() > 15:
+    if lengths.max() > 18:
         return None
-    if bool(pc.all(pc.match_substring_regex(array, r"^-?[0-9]+$")).as_py()):
-        return pd.Series(pc.cast(array, pa.int64()).to_numpy())
-    if bool(pc.all(pc.match_substring_regex(array, r"^-?[0-9]+(\.[0-9]+)?$")).as_py()):
-        return pd.Series(pc.cast(array, pa.float64()).to_numpy())
-    return None
+    kind = _plain_numbers(cells, offsets - offsets[0], digit)
+    if kind is None or (kind == "float" and lengths.max() > 15):
+        return None
+    return pd.Series(pc.cast(array, pa.int64() if kind == "int" else pa.float64()).to_numpy())
+
+
+def _most_one_dot(starts: np.ndarray, dots: np.ndarray) -> bool:
+    """Whether no two of the dots at byte positions ``dots`` fall in one cell."""
+    cell = np.searchsorted(starts, dots, side="right")
+    return bool((np.diff(cell) > 0).all())
+
+
+def _plain_numbers(cells: np.ndarray, offsets: np.ndarray, digit: np.ndarray) -> str | None:
+    """``"int"`` if every cell matches ``-?[0-9]+``, ``"float"`` if every one matches
+    ``-?[0-9]+(\\.[0-9]+)?``, else ``None``; ``cells`` are the cells' bytes end to end."""
+    starts, ends = offsets[:-1], offsets[1:] - 1
+    minus, dot = cells == 45, cells == 46
+    if not (digit | minus | dot).all() or not digit[ends].all():
+        return None
+    first_ok = digit[starts] | (minus[starts] & (ends > starts) &
+                                digit[np.minimum(starts + 1, len(cells) - 1)])
+    minus[starts] = False
+    if minus.any() or not first_ok.all():
+        return None
+    if not dot.any():
+        return "int"
+    where = np.flatnonzero(dot)
+    if not (digit[where - 1].all() and digit[np.minimum(where + 1, len(cells) - 1)].all()):
+        return None
+    return "float" if _most_one_dot(starts, where) else None
 
 
 def _usable(column: pd.Series, *, number_ok: bool) -> bool:
@@ -447,3 +477,26 @@ def _record_starts(data: bytes) -> np.ndarray:
     ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
     end_lines = np.searchsorted(newlines, ends) + 1  # the line each record ends on
     return np.concatenate(([1], end_lines + 1)).astype(np.int64)
+
+
+def text_array(values: pd.Series) -> pa.Array:
+    """A text column as one pyarrow array (no copy when it is one chunk, as read)."""
+    array = pa.array(values)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A text array's cell boundaries (``len + 1`` byte offsets, int64) and the bytes
+    they index, without copying; ``None`` for an array with missing cells."""
+    if array.null_count or not (pa.types.is_string(array.type) or
+                                pa.types.is_large_string(array.type)):
+        return None
+    if len(array) == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    _, offsets_buffer, data_buffer = array.buffers()
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset:
+                                                         array.offset + len(array) + 1]
+    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else \
+        np.frombuffer(data_buffer, dtype=np.uint8)
+    return offsets.astype(np.int64, copy=False), data
