@@ -45,7 +45,7 @@ from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, 
 from racesim.fit.header import Header, check_format, find_header
 from racesim.fit.layouts import Layout
 from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, longer_than, times, whole
-from racesim.fit.table import Table, load, read_rows, text_array, text_bytes
+from racesim.fit.table import Table, load, per_distinct, read_rows, text_array, text_bytes
 from racesim.fit.times import has_offset, parse_times
 
 __all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
@@ -391,13 +391,21 @@ def _price(checks: RowChecks, cells: dict[str, pd.Series], header: Header) -> np
         checks.add(number < 0, column, "negative price", values)
         return number
     empty = (values == "").to_numpy()
+    number = per_distinct(values, _prices)
+    checks.add(np.isnan(number) & ~empty, column, "not a price", values)
+    checks.add(number < 0, column, "negative price", values)
+    return number
+
+
+def _prices(values: pd.Series) -> np.ndarray:
+    """Text prices as numbers, a currency sign before and thousands separators dropped;
+    NaN where empty or not a price."""
+    empty = (values == "").to_numpy()
     number = np.array(pd.to_numeric(values.where(~empty, "nan"), errors="coerce"), dtype=float)
     retry = np.isnan(number) & ~empty
     if retry.any():
         cleaned = values[retry].str.replace(r"^[^\d.\-]+|,(?=\d{3}(?:\D|$))", "", regex=True)
         number[retry] = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-    checks.add(np.isnan(number) & ~empty, column, "not a price", values)
-    checks.add(number < 0, column, "negative price", values)
     return number
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from racesim.fit.checks import RowChecks
-from racesim.fit.table import text_array, text_bytes
+from racesim.fit.table import per_distinct, text_array, text_bytes
 from racesim.fit.times import ParsedTimes
 from racesim.ledger.validation import MAX_UNITS
 
@@ -79,7 +79,7 @@ def whole(checks: RowChecks, values: pd.Series, column: str, *,
     """A column of whole numbers of units, ≥ 1 (≥ 0 where ``allow_zero``); 0 where bad."""
     if pd.api.types.is_string_dtype(values):
         empty = (values == "").to_numpy()
-        number = pd.to_numeric(values.where(~empty, "0"), errors="coerce").to_numpy(dtype=float)
+        number = per_distinct(values, _units)
     else:  # pandas read every cell as a number already
         empty = np.zeros(len(values), dtype=bool)
         number = np.array(values, dtype=float)
@@ -96,6 +96,11 @@ def whole(checks: RowChecks, values: pd.Series, column: str, *,
                "cancelled", values)
     clean = np.where(np.isfinite(number) & (number >= 0) & (number <= MAX_UNITS), number, 0)
     return np.floor(clean).astype(np.int64)
+
+
+def _units(values: pd.Series) -> np.ndarray:
+    """Text cells as numbers (NaN where not one); an empty cell as 0."""
+    return pd.to_numeric(values.where(values != "", "0"), errors="coerce").to_numpy(dtype=float)
 
 
 def times(checks: RowChecks, values: pd.Series, parsed: ParsedTimes, column: str, *,

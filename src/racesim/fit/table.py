@@ -29,6 +29,7 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -500,3 +501,31 @@ def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     data = np.zeros(0, dtype=np.uint8) if data_buffer is None else \
         np.frombuffer(data_buffer, dtype=np.uint8)
     return offsets.astype(np.int64, copy=False), data
+
+
+def distinct(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """A text column's distinct cells and each row's index into them — when there are at
+    most a quarter as many as rows, so that work done once per distinct cell (parsing a
+    date, a price) pays for finding them; ``None`` otherwise."""
+    if len(values) < 64 or not pd.api.types.is_string_dtype(values):
+        return None
+    array = text_array(values)
+    if array.null_count:
+        return None
+    encoded = pc.dictionary_encode(array)
+    if 4 * len(encoded.dictionary) > len(values):
+        return None
+    return (pd.Series(pd.array(encoded.dictionary, dtype="str")),
+            np.asarray(encoded.indices.to_numpy(), dtype=np.int64))
+
+
+def per_distinct(values: pd.Series, function: Callable[[pd.Series], np.ndarray]
+                 ) -> np.ndarray:
+    """``function`` — one whose result for a cell depends only on the cells present, not
+    on how often or where — over a text column, computed once per distinct cell when
+    :func:`distinct` finds few."""
+    found = distinct(values)
+    if found is None:
+        return np.asarray(function(values))
+    cells, index = found
+    return np.asarray(function(cells))[index]

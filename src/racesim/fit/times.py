@@ -15,6 +15,7 @@ per value); anything else, and any value that is not a valid time, goes to panda
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from racesim.fit.table import text_array, text_bytes
+from racesim.fit.table import per_distinct, text_array, text_bytes
 
 __all__ = ["EARLIEST", "LATEST", "ParsedTimes", "has_offset", "parse_times"]
 
@@ -90,10 +91,7 @@ def _parse_into(text: pd.Series, formats: tuple[str, ...], naive_utc: np.ndarray
             if not todo.any():
                 break
         chunk = text if todo.all() else text[todo]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(chunk, utc=True, format=fmt, errors="coerce", cache=False)
-        stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        stamps = per_distinct(chunk, functools.partial(_pandas_times, fmt=fmt))
         ok = ~np.isnat(stamps)
         rows = np.flatnonzero(todo)[ok]
         naive_utc[rows] = stamps[ok]
@@ -102,6 +100,14 @@ def _parse_into(text: pd.Series, formats: tuple[str, ...], naive_utc: np.ndarray
         else:
             date_only[rows] = (chunk.str.len().to_numpy() <= 10)[ok]
         todo[rows] = False
+
+
+def _pandas_times(cells: pd.Series, fmt: str) -> np.ndarray:
+    """pandas' reading of text times in format ``fmt`` (UTC, µs; NaT where it fails)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(cells, utc=True, format=fmt, errors="coerce", cache=False)
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
 
 
 def has_offset(values: pd.Series) -> np.ndarray:
