@@ -176,17 +176,26 @@ def _iso_cells(cells: np.ndarray, shapes: tuple[str, ...]) -> tuple[np.ndarray, 
     by_position = np.ascontiguousarray(cells.T)
     digits = by_position - np.uint8(48)  # a byte below '0' wraps above 9
     is_digit = digits <= 9
-    valid = np.zeros(len(cells), dtype=bool)
-    for shape in shapes:
-        match = np.ones(len(cells), dtype=bool)
-        for k, char in enumerate(shape):
-            if char == "d":
-                match &= is_digit[k]
-            elif char == "+":
-                match &= (by_position[k] == 43) | (by_position[k] == 45)
-            else:
-                match &= by_position[k] == ord(char)
-        valid |= match
+
+    def matches(k: int, char: str) -> np.ndarray:
+        if char == "d":
+            return is_digit[k]
+        if char == "+":
+            return (by_position[k] == 43) | (by_position[k] == 45)
+        return by_position[k] == ord(char)
+
+    common = [k for k in range(len(shapes[0])) if len({shape[k] for shape in shapes}) == 1]
+    valid = np.ones(len(cells), dtype=bool)
+    for k in common:  # the characters every shape of this length agrees on, once
+        valid &= matches(k, shapes[0][k])
+    if len(shapes) > 1:
+        either = np.zeros(len(cells), dtype=bool)
+        for shape in shapes:
+            match = valid.copy()
+            for k in (k for k in range(len(shape)) if k not in common):
+                match &= matches(k, shape[k])
+            either |= match
+        valid = either
 
     def field(start: int, width: int) -> np.ndarray:
         value = digits[start].astype(np.int32)
