@@ -263,7 +263,7 @@ def _arrow_table(data: bytes, header_index: int, delimiter: str, names: list[str
     for use_threads in ((True, False) if threads else (False,)):
         short.clear()
         read = pcsv.ReadOptions(skip_rows=header_index + 1, column_names=names,
-                                use_threads=use_threads)
+                                use_threads=use_threads, block_size=_block_size(data))
         try:
             return pcsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
                                  convert_options=convert), short
@@ -271,6 +271,13 @@ def _arrow_table(data: bytes, header_index: int, delimiter: str, names: list[str
             if not unnumbered:
                 break
     return None, []
+
+
+def _block_size(data: bytes) -> int:
+    """The whole file as one block (up to 1 GiB), so that every column comes out in one
+    chunk: pyarrow parses a block on several threads all the same, and later whole-column
+    passes need not copy chunks together."""
+    return min(len(data) + 1, 1 << 30)
 
 
 def _short_tail(data: bytes, delimiter: str, width: int) -> bool:
