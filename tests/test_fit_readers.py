@@ -420,7 +420,7 @@ def test_a_stock_list_reads_on_hand_and_restocks(tmp_path: Path) -> None:
 
 # --- the benchmark -------------------------------------------------------------------
 
-def test_the_read_benchmark_runs_and_reports_both_layouts(
+def test_the_read_benchmark_runs_and_reports_every_layout(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location("bench_fit_read", BENCHMARK)
     assert spec is not None and spec.loader is not None
@@ -430,9 +430,66 @@ def test_the_read_benchmark_runs_and_reports_both_layouts(
     assert bench.main(["--rows", "3000", "--rounds", "1", "--json", str(out)]) == 0
     figures = json.loads(out.read_text(encoding="utf-8"))
     printed = capsys.readouterr().out
-    for layout in ("generic", "shopify"):
+    for layout in ("generic", "shopify", "amazon", "ebay"):
         assert figures[layout]["read_csv_s"] > 0 and figures[layout]["reader_s"] > 0
         assert layout in printed
+
+
+# --- the fast paths read exactly what pandas reads ------------------------------------
+
+TRICKY = ("order_id,created_at,channel,sku,quantity,status,returned_at,price\n"
+          'A-1,2025-03-01T10:00:00Z,shop,"MUG, red",1,,,"1,234.50"\n'
+          'A-1,2025-03-01 11:00:00 +0100,shop,"say ""hi""",2,,,3\n'
+          ",,,,,,,\n"
+          "A-2,2025-03-01,shop,007,3,cancelled,,-4.25\n"
+          'A-3,2025-03-02T08:00:00+05:30,shop,"two\nlines",4,,2025-03-09T08:00:00-0800,\n'
+          "A-4,2025-02-29T08:00:00Z,shop,TEA,1,,2025-13-01,7\n"
+          "A-5,2025-03-02T08:00:00,shop,TEA,5\n"
+          "\n"
+          "A-6,2025-03-03T24:00:00Z,shop,CUP,6,,,8.5\n")
+
+
+@pytest.mark.parametrize("path", [SHOPIFY, AMAZON, EBAY, GENERIC, DAILY, "tricky"])
+def test_the_fast_reader_gives_what_pandas_parser_gives(
+        path: Path | str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow's reading (with numbers typed as pandas types them) against pandas' own."""
+    import racesim.fit.table as table
+
+    if path == "tricky":
+        path = tmp_path / "tricky.csv"
+        path.write_bytes(("\ufeff" + TRICKY).replace("\n", "\r\n").encode("utf-8"))
+    source = table.load(path)
+    header_at = next(i for i, _, fields in table.header_candidates(source) if len(fields) > 3)
+    delimiter, names = next((d, f) for i, d, f in table.header_candidates(source)
+                            if i == header_at)
+    wanted = list(range(len(names)))
+    numeric = frozenset(k for k, name in enumerate(names)  # as the order reader asks
+                        if any(word in name.lower() for word in ("quantity", "price", "sold")))
+    assert table._arrow_rows(source.data, header_at, delimiter, wanted, numeric,
+                             len(names)) is not None  # pyarrow reads this file
+    fast = table.read_rows(source, header_at, delimiter, wanted, "skip", numeric, len(names))
+    monkeypatch.setattr(table, "_arrow_rows", lambda *args: None)
+    slow = table.read_rows(source, header_at, delimiter, wanted, "skip", numeric, len(names))
+    pd.testing.assert_frame_equal(fast.frame, slow.frame, check_exact=True)
+    assert fast.lines.tolist() == slow.lines.tolist()
+
+
+def test_the_fast_time_parser_gives_what_pandas_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import racesim.fit.times as times_module
+
+    values = pd.Series(["2025-03-01T10:00:00Z", "2025-03-01 10:00:00 +0100", "2024-02-29",
+                        "2025-02-29", "2025-03-30T02:30:00+02:00", "2025-03-01T10:00:00-0530",
+                        "2025-03-01T23:59:60Z", "2025-03-01T24:00:00Z", "1970-01-01T00:00:00Z",
+                        "2100-01-01", "2025-03-01T10:00:00", "2025-03-01 10:00:00Z",
+                        "2025-03-01T10:00:00+24:00", "2025-3-01T10:00:00Z", "", "soon",
+                        "2025-03-01T10:00:00.5Z", "1899-12-31T23:00:00-0100"], dtype="str")
+    fast = times_module.parse_times(values)
+    assert fast.zoned is not None and fast.zoned[:2].all()
+    monkeypatch.setattr(times_module, "_iso_fast", lambda text, rows: (rows[:0],) * 3)
+    slow = times_module.parse_times(values)
+    pd.testing.assert_series_equal(fast.utc, slow.utc, check_exact=True)
+    for name in ("date_only", "bad", "out_of_range"):
+        assert getattr(fast, name).tolist() == getattr(slow, name).tolist(), name
 
 
 # --- framing, line endings and text ids ---------------------------------------------

@@ -44,8 +44,8 @@ from racesim.errors import shorten
 from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, located
 from racesim.fit.header import Header, check_format, find_header
 from racesim.fit.layouts import Layout
-from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, times, whole
-from racesim.fit.table import Table, load, read_rows
+from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, longer_than, times, whole
+from racesim.fit.table import Table, load, per_distinct, read_rows, text_array, text_bytes
 from racesim.fit.times import has_offset, parse_times
 
 __all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
@@ -172,7 +172,6 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
                                   f"no usable order lines ({rows_read} rows below the header, "
                                   f"{int(framing.sum())} framing, {sum(skipped.values())} "
                                   "malformed)"))
-    frame["source_file"] = labels(np.zeros(len(frame), dtype=np.int8), (str(source.path),))
     return frame, _summary(source.path, layout, frame, rows_read, int(framing.sum()),
                            skipped, notes)
 
@@ -185,20 +184,35 @@ def _cells(table: Table, header: Header) -> dict[str, pd.Series]:
     cells = {name: _stripped(by_position[position]) if name in _STRIPPED else
              by_position[position] for name, position in header.positions.items()}
     for name, position in header.fallbacks.items():
-        backup = by_position[position].str.strip()
+        backup = _stripped(by_position[position], strict=True)
         cells[name] = cells[name].where(cells[name] != "", backup) if name in cells else backup
     for k, position in enumerate(header.extra_status):
-        cells[f"status_{k}"] = by_position[position].str.strip()
+        cells[f"status_{k}"] = _stripped(by_position[position], strict=True)
     if header.layout.footer:
         cells["_first"] = by_position[0]
     return cells
 
 
-def _stripped(column: pd.Series) -> pd.Series:
-    """Text cells without surrounding spaces; a column pandas read as numbers as it is."""
+def _stripped(column: pd.Series, *, strict: bool = False) -> pd.Series:
+    """Text cells without surrounding spaces; a column pandas read as numbers as it is
+    (``strict``: refused, as ``str.strip`` refuses it).
+
+    Cells whose first and last bytes are printable ASCII other than a space have nothing
+    to strip: the column is then returned as it is, without a pass over its text."""
     if not pd.api.types.is_string_dtype(column):
-        return column
-    trimmed = pc.utf8_trim_whitespace(pa.array(column))
+        return column.str.strip() if strict else column
+    text = text_array(column)
+    found = text_bytes(text)
+    if found is not None:
+        offsets, data = found
+        starts, ends = offsets[:-1], offsets[1:]
+        if not (ends > starts).all():
+            filled = np.flatnonzero(ends > starts)
+            starts, ends = starts[filled], ends[filled]
+        edges = np.concatenate((data[starts], data[ends - 1]))
+        if ((edges > 0x20) & (edges < 0x7F)).all():
+            return column
+    trimmed = pc.utf8_trim_whitespace(text)
     return pd.Series(pd.array(trimmed, dtype="str"), index=column.index)
 
 
@@ -221,7 +235,7 @@ def _framing(cells: dict[str, pd.Series], table: Table, header: Header) -> np.nd
     layout = header.layout
     if table.frame.empty:
         return np.zeros(0, dtype=bool)
-    blank = np.array((table.frame == "").all(axis=1), dtype=bool)
+    blank = _blank_rows(table.frame)
     if layout.footer:
         pattern = "|".join(re.escape(p) for p in layout.footer)
         for name in ("_first", "order_id"):
@@ -229,6 +243,21 @@ def _framing(cells: dict[str, pd.Series], table: Table, header: Header) -> np.nd
             blank |= text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
     if layout.summary_rows and "sku" in cells:
         blank |= ((cells["sku"] == "") & (cells["order_id"] != "")).to_numpy()
+    return blank
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty text (a column of numbers has none)."""
+    blank = np.ones(len(frame), dtype=bool)
+    for k in range(frame.shape[1]):
+        column = frame.iloc[:, k]
+        if not pd.api.types.is_string_dtype(column):
+            return np.zeros(len(frame), dtype=bool)
+        found = text_bytes(text_array(column))
+        blank &= np.diff(found[0]) == 0 if found is not None else \
+            np.asarray(column == "", dtype=bool)
+        if not blank.any():
+            break
     return blank
 
 
@@ -247,7 +276,11 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
     if not layout.date_only:
         naive = (cells["placed_at"] != "").to_numpy() & ~placed.bad & ~placed.date_only
-        naive &= ~has_offset(cells["placed_at"])
+        if placed.zoned is not None:
+            naive &= ~placed.zoned
+        if naive.any():
+            rows = np.flatnonzero(naive)
+            naive[rows] = ~has_offset(cells["placed_at"].iloc[rows])
         if naive.any():
             notes.append(f"{int(naive.sum())} times without a zone offset read as UTC")
     channels = _channels(checks, cells, header, channel, notes)
@@ -262,21 +295,23 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         with np.errstate(divide="ignore", invalid="ignore"):
             price = np.where(quantity > 0, price / np.maximum(quantity, 1), np.nan)
     keep, skipped = checks.resolve(policy)
-    frame = pd.DataFrame({
-        "order_id": cells["order_id"], "sku": cells["sku"], "quantity": quantity,
+    columns = {
+        "order_id": cells["order_id"], "line": np.zeros(len(lines), dtype=np.int64),
+        "sku": cells["sku"], "quantity": np.asarray(quantity, dtype=np.int64),
         "channel": channels, "placed_at": placed.utc,
         "time_resolution": labels(placed.date_only, ("second", "day")),
         "status": labels(cancelled, ("placed", "cancelled")),
         "cancelled_at": cancelled_at.where(pd.Series(cancelled)),
-        "returned_at": returned_at, "returned_quantity": returned, "price": price,
+        "returned_at": returned_at,
+        "returned_quantity": np.asarray(returned, dtype=np.int64), "price": price,
         "currency": cells.get("currency", labels(np.zeros(len(lines), dtype=np.int8), ("",))),
-        "source_file": "", "source_line": lines})
+        "source_file": labels(np.zeros(len(lines), dtype=np.int8), (str(path),)),
+        "source_line": lines}
+    frame = pd.DataFrame(columns, copy=False)  # each column its own block: no stacking
     if not keep.all():
         frame = frame[keep].reset_index(drop=True)
-    frame["quantity"] = frame["quantity"].astype(np.int64)
-    frame["returned_quantity"] = frame["returned_quantity"].astype(np.int64)
-    frame.insert(1, "line", _line_numbers(frame["order_id"]))
-    return frame[list(LINE_COLUMNS)], skipped
+    frame["line"] = _line_numbers(frame["order_id"])
+    return frame, skipped
 
 
 def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
@@ -311,7 +346,7 @@ def _channels(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
     else:
         checks.add(empty, column, "missing value (or give the file a CHANNEL= prefix)",
                    values)
-    checks.add(values.str.len() > MAX_ID_CHARS, column,
+    checks.add(longer_than(values, MAX_ID_CHARS), column,
                f"longer than {MAX_ID_CHARS} characters", values)
     return values
 
@@ -356,21 +391,32 @@ def _price(checks: RowChecks, cells: dict[str, pd.Series], header: Header) -> np
         checks.add(number < 0, column, "negative price", values)
         return number
     empty = (values == "").to_numpy()
+    number = per_distinct(values, _prices)
+    checks.add(np.isnan(number) & ~empty, column, "not a price", values)
+    checks.add(number < 0, column, "negative price", values)
+    return number
+
+
+def _prices(values: pd.Series) -> np.ndarray:
+    """Text prices as numbers, a currency sign before and thousands separators dropped;
+    NaN where empty or not a price."""
+    empty = (values == "").to_numpy()
     number = np.array(pd.to_numeric(values.where(~empty, "nan"), errors="coerce"), dtype=float)
     retry = np.isnan(number) & ~empty
     if retry.any():
         cleaned = values[retry].str.replace(r"^[^\d.\-]+|,(?=\d{3}(?:\D|$))", "", regex=True)
         number[retry] = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-    checks.add(np.isnan(number) & ~empty, column, "not a price", values)
-    checks.add(number < 0, column, "negative price", values)
     return number
 
 
 def _summary(path: Path, layout: Layout, frame: pd.DataFrame, rows_read: int, framing: int,
              skipped: dict[str, int], notes: list[str]) -> FileRead:
     day = np.array(frame["time_resolution"] == "day", dtype=bool)
-    with_day = set(frame.loc[day, "channel"].unique()) if day.any() else set()
-    with_time = set(frame.loc[~day, "channel"].unique()) if not day.all() else set()
+    channel = frame["channel"]
+    with_day = set() if not day.any() else set(channel.unique()) if day.all() else \
+        set(channel[day].unique())
+    with_time = set() if day.all() else set(channel.unique()) if not day.any() else \
+        set(channel[~day].unique())
     resolution = {name: "mixed" if name in with_day and name in with_time else
                   "day" if name in with_day else "second"
                   for name in sorted(with_day | with_time)}

@@ -14,25 +14,49 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from racesim.fit.checks import RowChecks
+from racesim.fit.table import per_distinct, text_array, text_bytes
 from racesim.fit.times import ParsedTimes
 from racesim.ledger.validation import MAX_UNITS
 
-__all__ = ["MAX_ID_CHARS", "identifier", "labels", "times", "whole"]
+__all__ = ["MAX_ID_CHARS", "identifier", "labels", "longer_than", "times", "whole"]
 
 MAX_ID_CHARS = 256
 """The longest order id, SKU or channel name accepted, in characters."""
 
 def identifier(checks: RowChecks, values: pd.Series, column: str) -> None:
     """Order ids and SKUs: present, at most :data:`MAX_ID_CHARS`, no control characters."""
-    checks.add(values == "", column, "missing value", values)
-    checks.add(values.str.len() > MAX_ID_CHARS, column,
+    text = text_array(values)
+    found = text_bytes(text)
+    if found is None:
+        checks.add(values == "", column, "missing value", values)
+    else:
+        checks.add(np.diff(found[0]) == 0, column, "missing value", values)
+    checks.add(longer_than(values, MAX_ID_CHARS), column,
                f"longer than {MAX_ID_CHARS} characters", values)
-    text = pa.array(values)
+    if found is not None:
+        offsets, data = found
+        cells = data[offsets[0]:offsets[-1]]
+        if ((cells >= 0x20) & (cells < 0x7F)).all():  # printable ASCII: nothing to flag
+            return
     odd = ~_bools(pc.ascii_is_printable(text))  # cheap; non-ASCII text is looked at again
     if odd.any():
         rows = np.flatnonzero(odd)
         odd[rows] = ~_bools(pc.utf8_is_printable(text.take(pa.array(rows))))
     checks.add(odd, column, "contains control characters", values)
+
+
+def longer_than(values: pd.Series, limit: int) -> np.ndarray:
+    """Per text cell, whether it has more than ``limit`` characters (counted only where
+    its bytes are that many)."""
+    found = text_bytes(text_array(values))
+    if found is None:
+        return np.asarray(values.str.len() > limit, dtype=bool)
+    byte_lengths = np.diff(found[0])
+    longer = byte_lengths > limit
+    if longer.any():
+        rows = np.flatnonzero(longer)
+        longer[rows] = np.asarray(values.iloc[rows].str.len() > limit, dtype=bool)
+    return longer
 
 
 def _bools(array: pa.Array) -> np.ndarray:
@@ -42,10 +66,11 @@ def _bools(array: pa.Array) -> np.ndarray:
 def labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Series:
     """A text column from small integer (or boolean) ``codes`` into ``names``.
 
-    Built by pyarrow's ``take``: a million labels cost milliseconds, where a numpy array
-    of Python strings would cost a second to convert.
+    Built by pyarrow's ``take``, as pandas' own (large) string type: a million labels
+    cost milliseconds, where a numpy array of Python strings would cost a second.
     """
-    taken = pa.array(names, type=pa.string()).take(pa.array(np.asarray(codes, dtype=np.int8)))
+    taken = pa.array(names, type=pa.large_string()).take(
+        pa.array(np.asarray(codes, dtype=np.int8)))
     return pd.Series(pd.array(taken, dtype="str"))
 
 
@@ -54,7 +79,7 @@ def whole(checks: RowChecks, values: pd.Series, column: str, *,
     """A column of whole numbers of units, ≥ 1 (≥ 0 where ``allow_zero``); 0 where bad."""
     if pd.api.types.is_string_dtype(values):
         empty = (values == "").to_numpy()
-        number = pd.to_numeric(values.where(~empty, "0"), errors="coerce").to_numpy(dtype=float)
+        number = per_distinct(values, _units)
     else:  # pandas read every cell as a number already
         empty = np.zeros(len(values), dtype=bool)
         number = np.array(values, dtype=float)
@@ -71,6 +96,11 @@ def whole(checks: RowChecks, values: pd.Series, column: str, *,
                "cancelled", values)
     clean = np.where(np.isfinite(number) & (number >= 0) & (number <= MAX_UNITS), number, 0)
     return np.floor(clean).astype(np.int64)
+
+
+def _units(values: pd.Series) -> np.ndarray:
+    """Text cells as numbers (NaN where not one); an empty cell as 0."""
+    return pd.to_numeric(values.where(values != "", "0"), errors="coerce").to_numpy(dtype=float)
 
 
 def times(checks: RowChecks, values: pd.Series, parsed: ParsedTimes, column: str, *,

@@ -10,10 +10,17 @@ number an editor shows, so that an error can point at it. This module:
    not UTF-8 once pandas meets it) — a Parquet file is read with pyarrow instead;
 2. offers the first lines as header candidates (:func:`header_candidates`), so the
    caller decides which layout's header it is;
-3. reads the rows below it with pandas' C parser (:func:`read_rows`), every cell as text,
-   only the columns asked for, and maps each row to its line: directly when no cell
-   spans lines, else from where the file's record-ending newlines are (those outside
-   quotes, found with numpy over the bytes).
+3. reads the rows below it (:func:`read_rows`), every cell as text, only the columns
+   asked for, and maps each row to its line: directly when no cell spans lines, else
+   from where the file's record-ending newlines are (those outside quotes, found with
+   numpy over the bytes).
+
+The rows are read with pyarrow's multithreaded CSV reader, every cell as text, which
+costs a fraction of pandas' parser with its type guessing. pandas' C parser stays the
+reference: whenever pyarrow's reading could differ from it — a row with more fields
+than the header, quotes above the header, a column of numbers pandas would type in a
+way this module does not reproduce exactly — the file is read with pandas instead, so
+the cells, their types and every error message are pandas' own.
 """
 
 from __future__ import annotations
@@ -22,11 +29,15 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from racesim.fit.checks import ExportError, Malformed, located
 
@@ -42,6 +53,14 @@ _BAD_FIELDS = re.compile(r"(?:Expected|expected) (\d+) fields,? in line (\d+), s
 _SKIPPED = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_MAX_SHORT_ROWS = 1000
+"""Rows with fewer fields than the header that the fast reader pads itself (framing lines
+under a vendor's table); a file with more is read by pandas."""
+_BYTES = np.arange(256, dtype=np.uint8)
+_NUMBER_LIKE = np.isin(_BYTES, np.frombuffer(b"0123456789+-.eEinfatyINFATY \t\n\v\f\r",
+                                             dtype=np.uint8))
+"""Bytes a cell pandas might read as a number can hold (digits, signs, exponents, ``nan``,
+``inf``, ``Infinity``, spaces); a cell with any other byte, or an empty one, is text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +172,11 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
         frame = source.parquet.iloc[:, sorted(wanted)]
         lines = np.arange(1, len(frame) + 1, dtype=np.int64)
         return Table(source.path, frame.reset_index(drop=True), lines, 0)
+    fast = _arrow_rows(source.data, header_index, delimiter, sorted(wanted), numeric, width)
+    if fast is not None:  # without quotes no cell spans lines: one row per line
+        lines = _row_lines(source.path, source.data, header_index, len(fast), []) if \
+            b'"' in source.data else np.arange(header_index + 2, header_index + 2 + len(fast))
+        return Table(source.path, fast, lines, header_index + 1)
     frame, skipped = _parse(source, header_index, delimiter, sorted(wanted), malformed, width)
     texts = [k for k, position in enumerate(sorted(wanted))
              if not _usable(frame.iloc[:, k], number_ok=position in numeric)]
@@ -163,6 +187,195 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
             frame.isetitem(k, again.iloc[:, k].array)
     lines = _row_lines(source.path, source.data, header_index, len(frame), skipped)
     return Table(source.path, frame, lines, header_index + 1, bad_rows=len(skipped))
+
+
+def _arrow_rows(data: bytes, header_index: int, delimiter: str, wanted: list[int],
+                numeric: frozenset[int], width: int) -> pd.DataFrame | None:
+    """The wanted columns as pandas' parser would give them, read by pyarrow; ``None``
+    where that might differ from pandas (see the module doc: the caller then uses pandas).
+    """
+    body = _line_end(data, header_index) + 1
+    if not wanted or wanted[-1] >= width or b'"' in data[:body] or not _utf8(data):
+        return None
+    names = [f"f{k}" for k in range(width)]
+    table, short = _arrow_table(data, header_index, delimiter, names, wanted)
+    if table is None:
+        return None
+    columns = [table.column(names[position]) for position in wanted]
+    if short:
+        padded = _padded(short, header_index, delimiter, width, table.num_rows)
+        if padded is None:
+            return None
+        extra, order = padded
+        columns = [pa.concat_arrays([*column.chunks, pa.array(extra[position],
+                                                              pa.large_string())]).take(order)
+                   for column, position in zip(columns, wanted, strict=True)]
+    out = []
+    for column, position in zip(columns, wanted, strict=True):
+        typed = _typed(column) if position in numeric else _text(column)
+        if typed is None:
+            return None
+        out.append(typed)
+    frame = pd.DataFrame(dict(enumerate(out)))
+    header = _header_names(data, header_index, delimiter)
+    frame.columns = [header[position] if position < len(header) else f"#{position + 1}"
+                     for position in wanted]
+    return frame
+
+
+def _utf8(data: bytes) -> bool:
+    """Whether the whole file is UTF-8, as pandas decodes it (pyarrow checks only the
+    columns it reads)."""
+    if data.isascii():
+        return True
+    try:
+        pa.array([data], pa.large_binary()).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _arrow_table(data: bytes, header_index: int, delimiter: str, names: list[str],
+                 wanted: list[int]) -> tuple[pa.Table | None, list[tuple[int, str]]]:
+    """pyarrow's parse of the rows below the header, and the rows with fewer fields than
+    the header as ``(record number, text)``; no table if a row has more fields.
+
+    Record numbers are known only to a single-threaded parse: a file whose last lines look
+    short (a vendor's framing below the table) is parsed on one thread from the start,
+    any other file again on one thread if it turns out to have short rows."""
+    short: list[tuple[int, str]] = []
+    unnumbered: list[bool] = []
+
+    def invalid(row: pcsv.InvalidRow) -> str:
+        if row.actual_columns > row.expected_columns or len(short) >= _MAX_SHORT_ROWS:
+            return "error"
+        if row.number is None:
+            unnumbered.append(True)
+            return "error"
+        short.append((row.number, row.text))
+        return "skip"
+
+    parse = pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                              newlines_in_values=b'"' in data, invalid_row_handler=invalid)
+    convert = pcsv.ConvertOptions(include_columns=[names[p] for p in wanted],
+                                  column_types={names[p]: pa.large_string() for p in wanted})
+    threads = not _short_tail(data, delimiter, len(names))
+    for use_threads in ((True, False) if threads else (False,)):
+        short.clear()
+        read = pcsv.ReadOptions(skip_rows=header_index + 1, column_names=names,
+                                use_threads=use_threads, block_size=_block_size(data))
+        try:
+            return pcsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
+                                 convert_options=convert), short
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if not unnumbered:
+                break
+    return None, []
+
+
+def _block_size(data: bytes) -> int:
+    """The whole file as one block (up to 1 GiB), so that every column comes out in one
+    chunk: pyarrow parses a block on several threads all the same, and later whole-column
+    passes need not copy chunks together."""
+    return min(len(data) + 1, 1 << 30)
+
+
+def _short_tail(data: bytes, delimiter: str, width: int) -> bool:
+    """Whether one of the file's last lines has fewer fields than the header."""
+    tail = data[-4096:].rstrip(b"\r\n").splitlines()[-3:]
+    return any(line.count(delimiter.encode()) < width - 1 for line in tail)
+
+
+def _padded(short: list[tuple[int, str]], header_index: int, delimiter: str, width: int,
+            kept: int) -> tuple[dict[int, list[str]], pa.Array] | None:
+    """The short rows' cells, read by pandas and padded with empty cells as pandas pads
+    them, and the order that puts them back among the ``kept`` rows."""
+    rows = np.array([number for number, _ in short], dtype=np.int64) - header_index - 2
+    total = kept + len(short)
+    if rows[0] < 0 or rows[-1] >= total or np.any(np.diff(rows) <= 0):
+        return None
+    try:
+        cells = pd.read_csv(io.StringIO("\n".join(text for _, text in short)), header=None,
+                            names=list(range(width)), sep=delimiter, dtype=str,
+                            na_filter=False, skip_blank_lines=False, index_col=False,
+                            engine="c")
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(cells) != len(short):
+        return None
+    is_short = np.zeros(total, dtype=bool)
+    is_short[rows] = True
+    order = np.empty(total, dtype=np.int64)
+    order[~is_short] = np.arange(kept)
+    order[rows] = np.arange(kept, total)
+    return {k: cells[k].tolist() for k in range(width)}, pa.array(order)
+
+
+def _header_names(data: bytes, header_index: int, delimiter: str) -> list[str]:
+    """The header's cells as written (the frame's column names)."""
+    start = _line_end(data, header_index - 1) + 1 if header_index else 0
+    line = data[start:_line_end(data, header_index) + 1].decode("utf-8").lstrip("\ufeff")
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+
+
+def _text(column: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """A column of text cells, in one chunk (later whole-column passes then copy nothing)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return pd.Series(pd.array(column, dtype="str"))
+
+
+def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
+    """A column pandas may read as numbers, typed as pandas' parser would type it: text
+    if a cell is empty or holds a byte no number has, ``int64`` if every cell is at most
+    18 digits (with a leading ``-``), ``float64`` if every cell is a plain decimal
+    (``-12.50``) of at most 15 characters, which both parsers round alike; ``None``
+    (unsure: let pandas read the file) otherwise."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    found = text_bytes(array)
+    if found is None or len(array) == 0:
+        return _text(array)
+    offsets, data = found
+    lengths = np.diff(offsets)
+    if not lengths.all():
+        return _text(array)
+    cells = data[offsets[0]:offsets[-1]]
+    digit = (cells - np.uint8(48)) <= 9  # a byte below '0' wraps above 9
+    if lengths.max() <= 18 and digit.all():
+        return pd.Series(pc.cast(array, pa.int64()).to_numpy())
+    if not _NUMBER_LIKE[cells].all():
+        return _text(array)
+    if lengths.max() > 18:
+        return None
+    kind = _plain_numbers(cells, offsets - offsets[0], digit)
+    if kind is None or (kind == "float" and lengths.max() > 15):
+        return None
+    try:  # refuses a cell with two dots, the one shape _plain_numbers lets through
+        number = pc.cast(array, pa.int64() if kind == "int" else pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    return pd.Series(number.to_numpy())
+
+
+def _plain_numbers(cells: np.ndarray, offsets: np.ndarray, digit: np.ndarray) -> str | None:
+    """``"int"`` if every cell matches ``-?[0-9]+``, ``"float"`` if every one matches
+    ``-?[0-9]+(\\.[0-9]+)?`` save that a cell may have several dots (pyarrow's cast
+    refuses those), else ``None``; ``cells`` are the cells' bytes end to end."""
+    starts, ends = offsets[:-1], offsets[1:] - 1
+    minus, dot = cells == 45, cells == 46
+    if not (digit | minus | dot).all() or not digit[ends].all():
+        return None
+    first_ok = digit[starts] | (minus[starts] & (ends > starts) &
+                                digit[np.minimum(starts + 1, len(cells) - 1)])
+    minus[starts] = False
+    if minus.any() or not first_ok.all():
+        return None
+    if not dot.any():
+        return "int"
+    where = np.flatnonzero(dot)
+    if not (digit[where - 1].all() and digit[np.minimum(where + 1, len(cells) - 1)].all()):
+        return None
+    return "float"
 
 
 def _usable(column: pd.Series, *, number_ok: bool) -> bool:
@@ -271,3 +484,54 @@ def _record_starts(data: bytes) -> np.ndarray:
     ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
     end_lines = np.searchsorted(newlines, ends) + 1  # the line each record ends on
     return np.concatenate(([1], end_lines + 1)).astype(np.int64)
+
+
+def text_array(values: pd.Series) -> pa.Array:
+    """A text column as one pyarrow array (no copy when it is one chunk, as read)."""
+    array = pa.array(values)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A text array's cell boundaries (``len + 1`` byte offsets, int64) and the bytes
+    they index, without copying; ``None`` for an array with missing cells."""
+    if array.null_count or not (pa.types.is_string(array.type) or
+                                pa.types.is_large_string(array.type)):
+        return None
+    if len(array) == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    _, offsets_buffer, data_buffer = array.buffers()
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset:
+                                                         array.offset + len(array) + 1]
+    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else \
+        np.frombuffer(data_buffer, dtype=np.uint8)
+    return offsets.astype(np.int64, copy=False), data
+
+
+def distinct(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """A text column's distinct cells and each row's index into them — when there are at
+    most a quarter as many as rows, so that work done once per distinct cell (parsing a
+    date, a price) pays for finding them; ``None`` otherwise."""
+    if len(values) < 64 or not pd.api.types.is_string_dtype(values):
+        return None
+    array = text_array(values)
+    if array.null_count:
+        return None
+    encoded = pc.dictionary_encode(array)
+    if 4 * len(encoded.dictionary) > len(values):
+        return None
+    return (pd.Series(pd.array(encoded.dictionary, dtype="str")),
+            np.asarray(encoded.indices.to_numpy(), dtype=np.int64))
+
+
+def per_distinct(values: pd.Series, function: Callable[[pd.Series], np.ndarray]
+                 ) -> np.ndarray:
+    """``function`` — one whose result for a cell depends only on the cells present, not
+    on how often or where — over a text column, computed once per distinct cell when
+    :func:`distinct` finds few."""
+    found = distinct(values)
+    if found is None:
+        return np.asarray(function(values))
+    cells, index = found
+    return np.asarray(function(cells))[index]
