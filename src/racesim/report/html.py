@@ -70,7 +70,8 @@ def _comparison(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
                      formula, formula["meets_target"]))
     return {
         "note": f"Per month = 30 days of simulated trading. Oversell intervals: 95 %, all "
-                f"orders pooled, each simulated period a cluster; the recommended buffer and the rule of thumb were "
+                "orders pooled, each simulated period a cluster; the recommended buffer and "
+                "the rule of thumb were "
                 f"simulated on {rec['replications']} replications, today's buffer on "
                 f"{data.replications}. Stock off sale: units the buffer keeps off the "
                 "listings, on average over the month.",
