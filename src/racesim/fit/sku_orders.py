@@ -46,7 +46,10 @@ class Coded:
 class SkuOrders:
     """The SKU-orders table and the lines it came from, with the codes of their columns:
     ``sku``, ``order``, ``channel`` and ``source`` of the table's rows, ``line_sku`` and
-    ``currency`` of the lines' (``line_sku`` indexes ``sku.names``)."""
+    ``currency`` of the lines' (``line_sku`` indexes ``sku.names``).
+
+    ``table`` holds the numeric columns only; the fit needs the string columns as codes,
+    so :meth:`labelled` builds them (``first``: each row's first line) only when asked."""
 
     table: pd.DataFrame
     lines: pd.DataFrame
@@ -56,6 +59,16 @@ class SkuOrders:
     source: Coded
     line_sku: np.ndarray
     currency: Coded
+    first: np.ndarray
+
+    def labelled(self) -> pd.DataFrame:
+        """The table with its ``order_id``, ``sku``, ``channel`` and ``source_file``."""
+        lines, first = self.lines, self.first
+        labels = {"order_id": lines["order_id"].array.take(first),
+                  "sku": lines["sku"].array.take(first),
+                  "channel": lines["channel"].array.take(first)}
+        source = {"source_file": lines["source_file"].astype(str).array.take(first)}
+        return pd.DataFrame({**labels, **self.table, **source})
 
 
 def _arrow(column: pd.Series) -> pa.ChunkedArray | None:
@@ -144,14 +157,6 @@ def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
         "return_delay_s": each(epoch_seconds(lines["returned_at"]) - placed, np.fmax)}
 
 
-def _taken(column: pd.Series, rows: np.ndarray, codes: Coded) -> pd.api.extensions.ExtensionArray:
-    """The column's values at ``rows``; when it holds one value only (one file, one
-    channel), its first ``len(rows)`` values are those, without copying a string."""
-    if len(codes.names) == 1 and (codes.codes == 0).all():
-        return column.array[:len(rows)]
-    return column.array.take(rows)
-
-
 def sku_orders_coded(lines: pd.DataFrame,
                      window: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> SkuOrders:
     """:func:`sku_orders` with the codes of the columns the fit groups on."""
@@ -172,20 +177,16 @@ def sku_orders_coded(lines: pd.DataFrame,
     key[(order.codes < 0) | (sku.codes < 0)] = -1  # no order or SKU: not counted
     first, columns = _group(key, lines, placed)
     channel, source = coded(lines["channel"]), coded(lines["source_file"].astype(str))
-    table = pd.DataFrame({
-        "order_id": lines["order_id"].array.take(first),
-        "sku": lines["sku"].array.take(first),
-        "channel": _taken(lines["channel"], first, channel), **columns,
-        "source_file": _taken(lines["source_file"].astype(str), first, source)})
+    table = pd.DataFrame(columns, copy=False)  # numeric columns, each its own block
     return SkuOrders(table, lines, Coded(sku.codes[first], sku.names),
                      Coded(order.codes[first], order.names),
                      Coded(channel.codes[first], channel.names),
                      Coded(source.codes[first], source.names), sku.codes,
-                     coded(lines["currency"]))
+                     coded(lines["currency"]), first)
 
 
 def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(SKU-orders, the lines they came from), both limited to ``window`` when given."""
     found = sku_orders_coded(lines, window)
-    return found.table, found.lines
+    return found.labelled(), found.lines
