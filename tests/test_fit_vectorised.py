@@ -92,6 +92,12 @@ def test_dispersion_verdicts_do_not_depend_on_the_other_skus() -> None:
     [f"W-{i // 3:07d}" for i in range(3000)],                       # sorted order ids
     [f"SKU-{i * 7919 % 500:04d}" for i in range(3000)],             # 8-byte codes
     [f"item {i * 7919 % 40}" for i in range(3000)],                 # anything else
+    ["orders.csv"] * 3000,                                          # one file
+    ["EUR"] * 2500 + ["GBP"] * 500,                                 # one value at first only
+    [f"{i // 3:05d}" for i in range(3000)],                         # sorted, 5 bytes
+    [f"ORDER-{i // 3:010d}" for i in range(3000)],                  # sorted, 16 bytes
+    [f"ORDER-0000{i // 3 % 7:06d}" for i in range(3000)],          # unsorted after byte 8
+    [f"W-{i // 3:07d}" for i in range(2990)] + ["W-0000005"] * 10,  # unsorted at the end
 ])
 def test_coded_columns_equal_a_sorted_factorization(values: list[str]) -> None:
     column = pd.Series(values, dtype="str")
