@@ -177,14 +177,19 @@ def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
         how.at(out, group, values[rest])
         return out
 
+    def delay(times: pd.Series, how: np.ufunc) -> np.ndarray:
+        if not times.notna().any():  # no line cancelled or returned: NaN throughout
+            return np.full(len(first), np.nan)
+        return each(epoch_seconds(times) - placed, how)
+
     return first, {
         "placed_s": each(placed, np.minimum),
         "timed": each((lines["time_resolution"] == "second").to_numpy(), np.logical_and),
         "quantity": each(lines["quantity"].to_numpy(dtype=np.int64), np.add),
         "cancelled": each((lines["status"] == "cancelled").to_numpy(), np.logical_or),
-        "cancel_delay_s": each(epoch_seconds(lines["cancelled_at"]) - placed, np.fmin),
+        "cancel_delay_s": delay(lines["cancelled_at"], np.fmin),
         "returned_quantity": each(lines["returned_quantity"].to_numpy(dtype=np.int64), np.add),
-        "return_delay_s": each(epoch_seconds(lines["returned_at"]) - placed, np.fmax)}
+        "return_delay_s": delay(lines["returned_at"], np.fmax)}
 
 
 def sku_orders_coded(lines: pd.DataFrame,
