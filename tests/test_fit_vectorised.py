@@ -14,12 +14,14 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from racesim.fit.censoring import from_sales_pattern, sales_pattern_censorings
 from racesim.fit.classes import velocity_classes
 from racesim.fit.dispersion import fit_dispersion
 from racesim.fit.estimate import garwood_interval, garwood_intervals
 from racesim.fit.exposure import DAY_S, DemandClock, Window, epoch_seconds
+from racesim.fit.profile import _flat_test
 from racesim.fit.segments import compressed_sums, segment_sums
 from racesim.fit.sku_orders import coded
 
@@ -92,6 +94,12 @@ def test_dispersion_verdicts_do_not_depend_on_the_other_skus() -> None:
     [f"W-{i // 3:07d}" for i in range(3000)],                       # sorted order ids
     [f"SKU-{i * 7919 % 500:04d}" for i in range(3000)],             # 8-byte codes
     [f"item {i * 7919 % 40}" for i in range(3000)],                 # anything else
+    ["orders.csv"] * 3000,                                          # one file
+    ["EUR"] * 2500 + ["GBP"] * 500,                                 # one value at first only
+    [f"{i // 3:05d}" for i in range(3000)],                         # sorted, 5 bytes
+    [f"ORDER-{i // 3:010d}" for i in range(3000)],                  # sorted, 16 bytes
+    [f"ORDER-0000{i // 3 % 7:06d}" for i in range(3000)],          # unsorted after byte 8
+    [f"W-{i // 3:07d}" for i in range(2990)] + ["W-0000005"] * 10,  # unsorted at the end
 ])
 def test_coded_columns_equal_a_sorted_factorization(values: list[str]) -> None:
     column = pd.Series(values, dtype="str")
@@ -108,3 +116,14 @@ def test_epoch_seconds_equal_the_timedelta_division() -> None:
         expected = np.asarray((times - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1),
                               dtype=float)
         assert np.array_equal(epoch_seconds(times), expected, equal_nan=True)
+
+
+def test_the_profile_flat_test_is_scipys_chisquare() -> None:
+    rng = np.random.default_rng(5)
+    for cells in (7, 24):
+        for _ in range(50):
+            counts = rng.poisson(rng.uniform(50, 500), cells).astype(float)
+            share = rng.uniform(0.5, 1.5, cells)
+            expected = counts.sum() * share / share.sum()
+            assert _flat_test(counts, share)[1] == float(
+                stats.chisquare(counts, expected).pvalue)

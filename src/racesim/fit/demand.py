@@ -133,7 +133,9 @@ def median_prices(prices: np.ndarray, codes: np.ndarray, currency: Coded,
     i's source. Each SKU's known prices are sorted in place, one slice after another."""
     skus = len(sources)
     known = np.isfinite(prices) & (codes >= 0)
-    codes, prices, money = codes[known], prices[known], currency.codes[known]
+    money = currency.codes
+    if not known.all():
+        codes, prices, money = codes[known], prices[known], money[known]
     order = np.argsort(codes.astype(np.int16 if skus < 2**15 else np.int64), kind="stable")
     ranked = prices[order]
     n = np.bincount(codes, minlength=skus).tolist()
@@ -157,7 +159,9 @@ def median_prices(prices: np.ndarray, codes: np.ndarray, currency: Coded,
     names = len(currency.names)
     named = np.array([bool(name) for name in currency.names] + [False], dtype=float)
     chosen = [""] * skus
-    if names:
+    if names == 1 and (money == 0).all():  # one currency: every priced SKU's
+        chosen = [currency.names[0] if size else "" for size in n]
+    elif names:
         seen = np.bincount(codes * names + np.maximum(money, 0), weights=named[money],
                            minlength=skus * names).reshape(skus, names)
         for row in np.flatnonzero(seen.any(1)).tolist():

@@ -325,7 +325,7 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
     latency: dict[str, Latency] = {}
     if receipts is not None:
         log = receipts.receipts if isinstance(receipts, ReceiptsRead) else receipts
-        latency, dropped = fit_latency(table, log, path=receipts_file, malformed=policy)
+        latency, dropped = fit_latency(coded.labelled(), log, path=receipts_file, malformed=policy)
         skipped.update(dropped)
     rates = channel_rates(table, returns_known=returns_known,
                           codes=(coded.channel, coded.order, coded.source))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from racesim.fit.exposure import DAY_S, Window
 from racesim.fit.sku_orders import Coded, coded
@@ -63,7 +63,9 @@ def _flat_test(counts: np.ndarray, expected_share: np.ndarray) -> tuple[np.ndarr
     expected = total * expected_share / expected_share.sum()
     if total == 0 or expected.min() < MIN_EXPECTED_PER_CELL:
         return flat, float("nan"), "flat"
-    p = float(stats.chisquare(counts, expected).pvalue)
+    # Pearson's chi-square test as scipy.stats.chisquare computes it, without the cost
+    # of its argument handling (most of a call's time for 7 or 24 cells)
+    p = float(special.chdtrc(len(counts) - 1, ((counts - expected) ** 2 / expected).sum()))
     if p >= PROFILE_ALPHA:
         return flat, p, "flat"
     ratio = counts / expected

@@ -46,7 +46,10 @@ class Coded:
 class SkuOrders:
     """The SKU-orders table and the lines it came from, with the codes of their columns:
     ``sku``, ``order``, ``channel`` and ``source`` of the table's rows, ``line_sku`` and
-    ``currency`` of the lines' (``line_sku`` indexes ``sku.names``)."""
+    ``currency`` of the lines' (``line_sku`` indexes ``sku.names``).
+
+    ``table`` holds the numeric columns only; the fit needs the string columns as codes,
+    so :meth:`labelled` builds them (``first``: each row's first line) only when asked."""
 
     table: pd.DataFrame
     lines: pd.DataFrame
@@ -56,6 +59,16 @@ class SkuOrders:
     source: Coded
     line_sku: np.ndarray
     currency: Coded
+    first: np.ndarray
+
+    def labelled(self) -> pd.DataFrame:
+        """The table with its ``order_id``, ``sku``, ``channel`` and ``source_file``."""
+        lines, first = self.lines, self.first
+        labels = {"order_id": lines["order_id"].array.take(first),
+                  "sku": lines["sku"].array.take(first),
+                  "channel": lines["channel"].array.take(first)}
+        source = {"source_file": lines["source_file"].astype(str).array.take(first)}
+        return pd.DataFrame({**labels, **self.table, **source})
 
 
 def _arrow(column: pd.Series) -> pa.ChunkedArray | None:
@@ -71,13 +84,14 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
     array = _arrow(column)
     if array is not None and len(array) and array.null_count == 0:
         sample = sorted(str(v) for v in pc.unique(array.slice(0, 2048)).to_pylist())
+        if len(sample) == 1 and pc.all(pc.equal(array, sample[0])).as_py():
+            return Coded(np.zeros(len(array), dtype=np.int64), sample)  # one file, one currency
         if len(sample) <= _FEW:
             found = pc.index_in(array, value_set=pa.array(sample, type=array.type))
             if found.null_count == 0:
                 return Coded(np.asarray(found.to_numpy(), dtype=np.int64), sample)
         if len(array) > 1 and sorted(head := array.slice(0, 2048).to_pylist()) == head \
-                and not pc.any(pc.less(array[1:], array[:-1])).as_py():
-            change = np.asarray(pc.not_equal(array[1:], array[:-1]))
+                and (change := _sorted_changes(array)) is not None:
             codes = np.concatenate([[0], np.cumsum(change)])
             if not named:
                 return Coded(codes, [])
@@ -93,10 +107,9 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
     return Coded(np.asarray(codes, dtype=np.int64), [str(v) for v in names] if named else [])
 
 
-def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
-    """(Each string of a one-chunk string array as one 8-byte integer — equal exactly
-    when the strings are —, their length) if they all have the same length of at most 8
-    bytes (SKU codes often do); None otherwise."""
+def _fixed(array: pa.ChunkedArray, widest: int) -> tuple[pa.Buffer, int, int, int] | None:
+    """(Data buffer, offset of the first byte, width, count) of a one-chunk string
+    array whose strings all have the same length of at most ``widest`` bytes; else None."""
     if array.num_chunks != 1 or not (pa.types.is_string(array.type)
                                      or pa.types.is_large_string(array.type)):
         return None
@@ -105,14 +118,44 @@ def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
     offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32,
                             count=len(chunk) + 1, offset=chunk.offset * (8 if wide else 4))
     width = int(offsets[1] - offsets[0])
-    if not 0 < width <= 8 or int(offsets[-1] - offsets[0]) != width * len(chunk) \
+    if not 0 < width <= widest or int(offsets[-1] - offsets[0]) != width * len(chunk) \
             or (np.diff(offsets) != width).any():
         return None
-    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=width * len(chunk),
-                         offset=int(offsets[0])).reshape(len(chunk), width)
+    return chunk.buffers()[2], int(offsets[0]), width, len(chunk)
+
+
+def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
+    """(Each string of a one-chunk string array as one 8-byte integer — equal exactly
+    when the strings are —, their length) if they all have the same length of at most 8
+    bytes (SKU codes often do); None otherwise."""
+    fixed = _fixed(array, 8)
+    if fixed is None:
+        return None
+    buffer, start, width, count = fixed
+    data = np.frombuffer(buffer, dtype=np.uint8, count=width * count,
+                         offset=start).reshape(count, width)
     if width < 8:
-        data = np.concatenate([data, np.zeros((len(chunk), 8 - width), np.uint8)], axis=1)
+        data = np.concatenate([data, np.zeros((count, 8 - width), np.uint8)], axis=1)
     return np.ascontiguousarray(data).view(np.uint64).ravel(), width
+
+
+def _sorted_changes(array: pa.ChunkedArray) -> np.ndarray | None:
+    """Where each value differs from the one before (one flag per value after the
+    first) if the values are in ascending byte order; None if they are not. Strings of
+    one length of 8–16 bytes are compared as two big-endian integers each, their first
+    and their last 8 bytes (which order as the bytes do); others by pyarrow's kernels."""
+    fixed = _fixed(array, 16)
+    if fixed is None or fixed[2] < 8:
+        if pc.any(pc.less(array[1:], array[:-1])).as_py():
+            return None
+        return np.asarray(pc.not_equal(array[1:], array[:-1]))
+    buffer, start, width, count = fixed
+    high, low = (np.ndarray((count,), ">u8", buffer, at, (width,)).astype(np.uint64)
+                 for at in (start, start + width - 8))
+    same_high = high[1:] == high[:-1]
+    if ((high[1:] < high[:-1]) | (same_high & (low[1:] < low[:-1]))).any():
+        return None
+    return ~same_high | (low[1:] != low[:-1])
 
 
 def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
@@ -134,22 +177,19 @@ def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray
         how.at(out, group, values[rest])
         return out
 
+    def delay(times: pd.Series, how: np.ufunc) -> np.ndarray:
+        if not times.notna().any():  # no line cancelled or returned: NaN throughout
+            return np.full(len(first), np.nan)
+        return each(epoch_seconds(times) - placed, how)
+
     return first, {
         "placed_s": each(placed, np.minimum),
         "timed": each((lines["time_resolution"] == "second").to_numpy(), np.logical_and),
         "quantity": each(lines["quantity"].to_numpy(dtype=np.int64), np.add),
         "cancelled": each((lines["status"] == "cancelled").to_numpy(), np.logical_or),
-        "cancel_delay_s": each(epoch_seconds(lines["cancelled_at"]) - placed, np.fmin),
+        "cancel_delay_s": delay(lines["cancelled_at"], np.fmin),
         "returned_quantity": each(lines["returned_quantity"].to_numpy(dtype=np.int64), np.add),
-        "return_delay_s": each(epoch_seconds(lines["returned_at"]) - placed, np.fmax)}
-
-
-def _taken(column: pd.Series, rows: np.ndarray, codes: Coded) -> pd.api.extensions.ExtensionArray:
-    """The column's values at ``rows``; when it holds one value only (one file, one
-    channel), its first ``len(rows)`` values are those, without copying a string."""
-    if len(codes.names) == 1 and (codes.codes == 0).all():
-        return column.array[:len(rows)]
-    return column.array.take(rows)
+        "return_delay_s": delay(lines["returned_at"], np.fmax)}
 
 
 def sku_orders_coded(lines: pd.DataFrame,
@@ -172,20 +212,16 @@ def sku_orders_coded(lines: pd.DataFrame,
     key[(order.codes < 0) | (sku.codes < 0)] = -1  # no order or SKU: not counted
     first, columns = _group(key, lines, placed)
     channel, source = coded(lines["channel"]), coded(lines["source_file"].astype(str))
-    table = pd.DataFrame({
-        "order_id": lines["order_id"].array.take(first),
-        "sku": lines["sku"].array.take(first),
-        "channel": _taken(lines["channel"], first, channel), **columns,
-        "source_file": _taken(lines["source_file"].astype(str), first, source)})
+    table = pd.DataFrame(columns, copy=False)  # numeric columns, each its own block
     return SkuOrders(table, lines, Coded(sku.codes[first], sku.names),
                      Coded(order.codes[first], order.names),
                      Coded(channel.codes[first], channel.names),
                      Coded(source.codes[first], source.names), sku.codes,
-                     coded(lines["currency"]))
+                     coded(lines["currency"]), first)
 
 
 def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(SKU-orders, the lines they came from), both limited to ``window`` when given."""
     found = sku_orders_coded(lines, window)
-    return found.table, found.lines
+    return found.labelled(), found.lines
