@@ -29,10 +29,11 @@ from PIL import Image
 from racesim.cli.main import main
 from racesim.policy.buffers import FixedBuffer
 from racesim.report.advice import Change, simulate_changes, sync_changes
+from racesim.report.answer import CAVEAT, marketplaces, trade
 from racesim.report.browser import BrowserError, check_page
 from racesim.report.compute import current_value, sweep_values
 from racesim.report.figures import DPI, MIN_FONT_PT, WIDTH_IN, _latency_axis_end
-from racesim.report.html import readable_name
+from racesim.report.html import clock, readable_name, seconds_between
 from racesim.scenario import Scenario, load_scenario
 from racesim.study.replications import run_scenario
 from racesim.study.tune import FAMILIES, tune
@@ -385,6 +386,13 @@ def test_event_driven_sync_shortens_a_periodic_sync_in_simulation() -> None:
     assert before.change is None and after.change is change
     assert before.slowest_sync_s == pytest.approx(today.summary().sync_latency_p99_s)
     assert after.slowest_sync_s < before.slowest_sync_s - 300  # no 15-minute wait any more
+    # The change in oversells is paired on the same replications: its mean is the
+    # difference of the two runs' oversells a month, and today's own change is none.
+    assert after.oversells_change[0] == pytest.approx(
+        after.oversells_per_month - before.oversells_per_month)
+    assert before.oversells_change == (0.0, 0.0, 0.0) and not before.clear_oversell_change
+    low, high = after.oversells_change[1:]
+    assert after.clear_oversell_change == (low > 0 or high < 0)
 
 
 def test_every_template_ships_with_the_package() -> None:
@@ -399,3 +407,79 @@ def test_every_template_ships_with_the_package() -> None:
     for template in templates:
         inside = f"report/templates/{template.name}"
         assert any(fnmatch.fnmatch(inside, pattern) for pattern in globs), inside
+
+
+def _month(oversells: float, lost: float) -> dict[str, float]:
+    """A paired change (recommended minus today) from today's and the recommended figures."""
+    return {"oversold_per_month": oversells, "lost_sales_per_month": lost}
+
+
+def _trade(today: tuple[float, float], recommended: tuple[float, float]) -> str:
+    return trade(_month(recommended[0] - today[0], recommended[1] - today[1]))
+
+
+def test_the_trade_is_one_sentence_worded_for_each_side() -> None:
+    assert _trade((3.5, 1829.0), (0.0, 1852.4)) == (
+        "This swaps about 3.5 cancelled orders a month for about 23 more buyers a month "
+        "who find it sold out.")
+    assert _trade((3.5, 100.0), (0.0, 100.01)) == (
+        "This saves about 3.5 cancelled orders a month at no cost in sales.")
+    assert "fewer buyers a month find it sold out" in _trade((3.5, 110.0),
+                                                             (1.0, 100.0))
+    assert _trade((0.0, 100.0), (0.0, 112.0)) == (
+        "It cancels no fewer orders and means about 12 more buyers a month who find it "
+        "sold out.")
+    assert _trade((1.0, 100.0), (2.0, 100.0)).startswith(
+        "This means about 1.0 more cancelled orders a month")
+    assert "neither" in _trade((1.0, 100.0), (1.0, 100.0))
+
+
+def test_the_answer_names_the_marketplaces_and_says_what_it_rests_on(
+        report: Path, summary: dict) -> None:
+    assert marketplaces(load_scenario(RACE1)) == "amazon and ebay"
+    many = load_scenario(RACE1).to_dict()
+    many["channels"] = [dict(many["channels"][0], name=f"shop{i}", share=0.2)
+                        for i in range(5)]
+    assert marketplaces(Scenario.model_validate(many)) == "every marketplace"
+    page = (report / "index.html").read_text(encoding="utf-8")
+    answer = page.split('<section class="answer">', 1)[1].split("</section>", 1)[0]
+    assert "from amazon and ebay&#34;&gt;&lt;script&gt;" in answer  # escaped, by name
+    assert CAVEAT.replace("'", "&#39;") in answer
+    assert trade(summary["change"]) in answer  # the same paired figures as the cost card
+    for term in ("SKU", "Orders stuck in reserve"):
+        assert f"<dt>{term}</dt>" in answer, term
+    appendix = page.split("<h2>Method and assumptions</h2>", 1)[1]
+    for term in ("Ledger", "Webhook"):
+        assert f"<dt>{term}</dt>" in appendix, term
+    assert "simulated months" not in page
+
+
+def test_advice_shows_changes_against_today_on_the_same_periods(report: Path) -> None:
+    page = (report / "index.html").read_text(encoding="utf-8")
+    advice = page.split('<section class="advice">', 1)[1].split("</section>", 1)[0]
+    assert "today, on the same" not in advice  # no second, smaller-sample "today"
+    assert "against today" in advice
+    rows = re.findall(r'<td class="n">([^<]*)</td>', advice)
+    assert rows and all(re.fullmatch(r"(0|[+−][\d,]+) s", cell) or "," in cell or
+                        re.match(r"[+−][\d.,]+(: no clear change)?$", cell) for cell in rows)
+    # The cause is the marketplaces' own delay: said plainly, with the buffer's effect.
+    assert "makes them harmless" in advice or "no buffer tried covers it" in advice
+
+
+def test_the_race_story_is_late_by_the_difference_of_its_clock_times(report: Path) -> None:
+    # 10.9 s and 33.2 s print as 00:00:10 and 00:00:33: 23 s apart, not round(22.3) = 22.
+    assert (clock(10.9), clock(33.2)) == ("day 1, 00:00:10", "day 1, 00:00:33")
+    assert seconds_between(10.9, 33.2) == 23
+    page = (report / "index.html").read_text(encoding="utf-8")
+    story = re.search(r"At day (\d+), (\d\d):(\d\d):(\d\d) a buyer.*?showed it only at "
+                      r"day (\d+), (\d\d):(\d\d):(\d\d), ([\d,]+) s too late", page, flags=re.S)
+    assert story is not None, "race 1's story tells when the late listing showed the sale"
+    d1, h1, m1, s1, d2, h2, m2, s2, late = (int(g.replace(",", "")) for g in story.groups())
+    assert ((d2 - d1) * 86_400 + (h2 - h1) * 3600 + (m2 - m1) * 60 + s2 - s1) == late
+
+
+def test_columns_with_nothing_in_them_are_left_out(report: Path, scenario: Scenario) -> None:
+    assert not any(s.class_ for s in scenario.skus())  # race 1 has no SKU classes
+    appendix = (report / "index.html").read_text(encoding="utf-8").split(
+        "<h2>Method and assumptions</h2>", 1)[1]
+    assert "<th>class</th>" not in appendix and "<th>other</th>" not in appendix

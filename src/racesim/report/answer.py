@@ -15,22 +15,36 @@ from typing import Any
 from racesim.report.compute import DRIFT_TARGET, SYNC_TARGET_S, ReportData
 from racesim.report.formats import interval, num, pct, plain_buffer, plain_value
 from racesim.report.method import plain_duration
+from racesim.scenario import Scenario
 
-__all__ = ["GLOSSARY", "HOURS_PER_MONTH", "cards", "plain_change", "verdict"]
+__all__ = ["CAVEAT", "GLOSSARY", "HOURS_PER_MONTH", "MAX_NAMED_MARKETPLACES", "cards",
+           "marketplaces", "plain_change", "trade", "verdict"]
 
 HOURS_PER_MONTH = 30 * 24.0
 """Stock hidden "per month" in units × hours, divided by this, is the average units hidden."""
 
+MAX_NAMED_MARKETPLACES = 4
+"""Up to this many marketplaces are named in the answer; more are "every marketplace"."""
+CAVEAT = ("The figures are as good as the scenario's assumptions: the marketplaces' delays "
+          "and their buyers' demand are the scenario's, not measured from the shop's data. "
+          "See Method and assumptions.")
+"""Said under the answer: what the numbers rest on."""
+
 GLOSSARY = (
+    ("SKU", "a stock-keeping unit: one product as the shop stocks it (one mug in one "
+            "colour), with its own stock count."),
     ("Oversell", "an order a marketplace accepted for a unit that was already sold "
                  "elsewhere: it has to be cancelled, with an apology."),
     ("Lost sale", "a buyer who found the listing at 0 and bought nothing."),
     ("Buffer", "units kept off the marketplace listings, so that a sale the other "
                "listings have not heard of yet does not sell the same unit twice."),
     ("95 % sure", "the range the true figure lies in with 95 % confidence, given the "
-                  "simulated months; the real month will vary around it."),
+                  "simulated periods; the real month will vary around it."),
     ("Sync", "pushing each SKU's stock count to every marketplace; a change reaches a "
              "buyer only once the marketplace shows it."),
+    ("Orders stuck in reserve", "units an order set aside that are neither shipped nor "
+                                "released after a while (e.g. its cancellation never "
+                                "arrived): off sale, though no buyer will get them."),
 )
 """The terms the answer box keeps, each in one sentence (more in the method appendix)."""
 
@@ -65,17 +79,17 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
                         f"Today's buffer ({today}) keeps {_avg_units(cur)} off sale that "
                         "could be sold."}
     if rec["meets_target"]:
-        checked = (" It held when checked again on a fresh set of simulated months."
-                   if rec["confirmed"] else
-                   " On a fresh set of simulated months it fell short: treat it as the least "
-                   "to hide." if rec["confirmed"] is False else "")
-        return {"headline": f"Hide {buffer} {scope} from the marketplaces.",
+        periods = f"new simulated periods of {plain_duration(data.scenario.duration)}"
+        checked = (f" It held when checked again on {periods}." if rec["confirmed"] else
+                   f" On {periods} it fell short: treat it as the least to hide."
+                   if rec["confirmed"] is False else "")
+        return {"headline": f"Hide {buffer} {scope} from {marketplaces(data.scenario)}.",
                 "text": f"Then {_cancelled(rec['oversells_per_month'])}: 95 % sure at most "
                         f"{at_most} of orders would be oversold, under the "
                         f"target of {target}.{checked} Today ({today}), "
                         f"{pct(cur['oversell_rate'])} of orders are oversold: about "
                         f"{num(cur['oversells_per_month'])} orders a month to cancel and "
-                        "apologise for."}
+                        f"apologise for. {trade(headline['change'])}"}
     if rec["oversell_rate"] < data.target:
         return {"headline": f"No buffer of this kind could be shown to meet the target of "
                             f"{target}.",
@@ -89,6 +103,48 @@ def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
                     f"{pct(rec['oversell_rate'])} of orders (95 % sure: "
                     f"{interval(rec['oversell_rate_ci'])}), above the target of {target}. "
                     "What would fix it is below."}
+
+
+def marketplaces(scenario: Scenario) -> str:
+    """The scenario's marketplaces by name ("amazon and ebay"), or "every marketplace"."""
+    names = [c.name for c in scenario.channels]
+    if len(names) > MAX_NAMED_MARKETPLACES:
+        return "every marketplace"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _about(value: float) -> str:
+    """A per-month count after "about": ``3.5``, ``23`` (whole above 10)."""
+    return f"{value:,.0f}" if abs(value) >= 10 else num(value)
+
+
+def trade(change: dict[str, Any]) -> str:
+    """What the recommended buffer swaps, in one sentence: cancelled orders saved a month
+    against buyers a month who find it sold out.
+
+    ``change`` is the headline's paired change (recommended minus today's buffer on the
+    same buyers), the figures the "What hiding costs" card shows: a difference of the two
+    whole-run figures would mix in the noise of different simulated periods.
+    """
+    saved = -float(change["oversold_per_month"])
+    lost = float(change["lost_sales_per_month"])
+    small_saved, small_lost = abs(saved) < 0.05, abs(lost) < 0.05
+    buyers = "buyers a month who find it sold out"
+    if small_saved and small_lost:
+        return "It changes neither the cancelled orders nor the buyers who find it sold out."
+    if small_saved:
+        return (f"It cancels no fewer orders and means about {_about(lost)} more {buyers}."
+                if lost > 0 else f"It cancels no fewer orders and means about "
+                f"{_about(-lost)} fewer {buyers}.")
+    gain = (f"about {_about(saved)} cancelled orders a month" if saved > 0 else
+            f"about {_about(-saved)} more cancelled orders a month")
+    if small_lost:
+        return f"This saves {gain} at no cost in sales." if saved > 0 else \
+            f"This means {gain}, with no change in sales."
+    if lost > 0:
+        return f"This swaps {gain} for about {_about(lost)} more {buyers}."
+    fewer = f"about {_about(-lost)} fewer buyers a month find it sold out"
+    return f"This saves {gain}, and {fewer}." if saved > 0 else f"This means {gain}, and {fewer}."
 
 
 def _cancelled(per_month: float) -> str:

@@ -79,7 +79,9 @@ class Report:
                          "sync_latency_p99_s": o.slowest_sync_s,
                          "meets_sync_target": o.meets_sync_target,
                          "oversell_rate": o.oversell_rate,
-                         "oversells_per_month": o.oversells_per_month}
+                         "oversells_per_month": o.oversells_per_month,
+                         "oversells_per_month_change": o.oversells_change[0],
+                         "oversells_per_month_change_ci": list(o.oversells_change[1:])}
                         for o in (self.advice.today, *self.advice.outcomes)]}
         return {"out": str(self.out), "page": str(self.out / "index.html"),
                 "pdf": str(self.out / "report.pdf") if "report.pdf" in self.files else None,

@@ -290,6 +290,8 @@ def channel_oversells(data: ReportData) -> Figure:
         low = (table["oversell_rate_low"] * per_orders).to_numpy(dtype=float)
         high = (table["oversell_rate_high"] * per_orders).to_numpy(dtype=float)
         x = np.arange(len(channels)) + (k - 0.5) * width
+        if np.all(np.round(mean, 1) == 0):
+            label = f"{label}: 0 on every marketplace"  # its bars are flat: say so
         axes.bar(x, mean, width, color=color, alpha=0.8, label=label,
                  yerr=[mean - low, high - mean], capsize=4, ecolor="0.3")
         for xi, value, top in zip(x, mean, high, strict=True):

@@ -23,8 +23,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from racesim.report.advice import Advice
-from racesim.report.answer import GLOSSARY, HOURS_PER_MONTH, cards, verdict
+from racesim.report.advice import Advice, Change, Outcome
+from racesim.report.answer import CAVEAT, GLOSSARY, HOURS_PER_MONTH, cards, verdict
 from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_channel
 from racesim.report.figures import WIDTH_IN, Chart
 from racesim.report.formats import interval, num, pct, plain_buffer, plain_value, signed
@@ -32,7 +32,7 @@ from racesim.report.method import appendix, plain_duration
 from racesim.report.templating import environment, render_template
 from racesim.report.timelines import Race1, Race2, Race3
 
-__all__ = ["CSS", "clock", "readable_name", "render"]
+__all__ = ["CSS", "clock", "readable_name", "render", "seconds_between", "signed_int"]
 
 
 def _css() -> str:
@@ -71,9 +71,9 @@ def _comparison(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
     return {
         "note": f"Per month = 30 days of simulated trading. Oversell intervals: 95 %, all "
                 "orders pooled, each simulated period a cluster; the recommended buffer and "
-                "the rule of thumb were "
-                f"simulated on {rec['replications']} replications, today's buffer on "
-                f"{data.replications}. Stock off sale: units the buffer keeps off the "
+                f"the rule of thumb were simulated on {rec['replications']} simulated "
+                f"periods, today's buffer on {data.replications}. Stock off sale: units the "
+                "buffer keeps off the "
                 "listings, on average over the month.",
         "rows": [{"label": label, "rate": pct(n["oversell_rate"]),
                   "rate_ci": interval(n["oversell_rate_ci"]),
@@ -88,7 +88,8 @@ def _comparison(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
 def _paired_note(headline: dict[str, Any]) -> str:
     change = headline["change"]
     hidden = [v / HOURS_PER_MONTH for v in change["hidden_unit_hours_per_month_ci"]]
-    return (f"On the same buyers (the first {change['replications']} replications, paired), "
+    return (f"On the same buyers (the first {change['replications']} simulated periods, "
+            "paired), "
             "the recommended buffer changes oversells by "
             f"{signed(change['oversold_per_month'])} a month (95 % interval "
             f"{interval(change['oversold_per_month_ci'], signed)}), lost sales by "
@@ -144,6 +145,13 @@ def _lost_sales(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
     return {"text": text, "causes": causes, "note": note}
 
 
+def seconds_between(start: float, end: float) -> float:
+    """Seconds from ``start`` to ``end`` as their :func:`clock` times read (whole seconds),
+    so that a story's "N s later" is the difference of the two times it prints (in
+    seconds, like those times, whatever its length)."""
+    return float(math.floor(float(end)) - math.floor(float(start)))
+
+
 def _race_story(episode: Episode) -> str:
     """One paragraph telling what happened in a race episode."""
     found = episode.found
@@ -151,14 +159,14 @@ def _race_story(episode: Episode) -> str:
         w, lo = found.winner, found.loser
         story = (f"At {clock(lo['placed_at'])} a buyer on {lo['channel']} bought the last "
                  f"{found.sku} (order {lo['order_id']}), "
-                 f"{plain_duration(lo['placed_at'] - w['placed_at'])} after a buyer on "
+                 f"{seconds_between(w['placed_at'], lo['placed_at']):,.0f} s after a buyer on "
                  f"{w['channel']} had bought it (order {w['order_id']}): the first sale had "
                  f"not yet reached {lo['channel']}'s listing.")
         if found.push is not None:
+            late = seconds_between(lo["placed_at"], found.push["visible_at"])
             story += (f" The ledger pushed it at {clock(found.push['sent_at'])}, but "
                       f"{lo['channel']} showed it only at {clock(found.push['visible_at'])}, "
-                      f"{plain_duration(found.push['visible_at'] - lo['placed_at'])} too "
-                      "late.")
+                      f"{late:,.0f} s too late.")
         return story + (f" When the webhook of {lo['order_id']} arrived at "
                         f"{clock(lo['oversold_at'])} the ledger had nothing left to reserve: "
                         "an oversell.")
@@ -216,27 +224,38 @@ def _channels(data: ReportData) -> list[dict[str, Any]]:
             for name, row in table.iterrows()]
 
 
-def _advice(advice: Advice | None, whole_run_s: float) -> dict[str, Any] | None:
-    """The advice section: the missed targets, the cause, and each change's effect."""
+def _against_today(change: Change, outcome: Outcome, today: Outcome) -> dict[str, Any]:
+    """One change's row: its differences from today's setup on the same periods."""
+    faster = round(outcome.slowest_sync_s) - round(today.slowest_sync_s)
+    mean = outcome.oversells_change[0]
+    return {"name": change.name, "action": change.action,
+            "whose": "yours" if change.sellers_own else "the marketplace's",
+            "slowest": f"{signed_int(faster)} s", "meets": outcome.meets_sync_target,
+            "oversells": (signed(mean) if outcome.clear_oversell_change else
+                          f"{signed(mean)}: no clear change")}
+
+
+def signed_int(value: float) -> str:
+    """A whole change with its sign: ``+3``, ``−24``, ``0``."""
+    return "0" if round(value) == 0 else ("+" if value > 0 else "−") + f"{abs(value):,.0f}"
+
+
+def _advice(advice: Advice | None) -> dict[str, Any] | None:
+    """The advice section: the missed targets, the cause, and each change's effect as a
+    difference from today's setup on the same simulated periods (paired)."""
     if advice is None:
         return None
-    rows = [{"today": outcome.change is None,
-             "name": (f"today, on the same {advice.replications} simulated periods"
-                      if outcome.change is None else outcome.change.name),
-             "action": "" if outcome.change is None else outcome.change.action,
-             "whose": ("–" if outcome.change is None else
-                       "yours" if outcome.change.sellers_own else "the marketplace's"),
-             "slowest": f"{outcome.slowest_sync_s:,.0f} s", "meets": outcome.meets_sync_target,
-             "rate": pct(outcome.oversell_rate), "per_month": num(outcome.oversells_per_month)}
-            for outcome in (advice.today, *advice.outcomes)]
-    return {"problems": advice.problems, "cause": advice.cause, "rows": rows,
-            "target": f"{SYNC_TARGET_S:g} s",
-            "note": f"Each change was simulated on {advice.replications} of the report's "
-                    "simulated periods with today's buffer, facing the same buyers and delays "
-                    "as today's run: a short run that shows the size of the effect, not its "
-                    "last digit. Compare each change with today's row on the same periods "
-                    f"({advice.today.slowest_sync_s:,.0f} s; over the whole run "
-                    f"{whole_run_s:,.0f} s)."}
+    return {"problems": advice.problems, "cause": advice.cause, "target": f"{SYNC_TARGET_S:g} s",
+            "rows": [_against_today(o.change, o, advice.today) for o in advice.outcomes
+                     if o.change is not None],
+            "note": f"Each change was simulated with today's buffer on the first "
+                    f"{advice.replications} of the report's simulated periods, facing the "
+                    "same buyers and delays; each figure is the change against today's setup "
+                    "on those same periods (not against the whole run's figures above), so "
+                    "it shows the size of the effect, not its last digit. \u201cNo clear "
+                    "change\u201d: "
+                    "the 95 % interval of the difference includes 0, so the change is within "
+                    "the simulation's noise."}
 
 
 def _chart(chart: Chart) -> dict[str, Any]:
@@ -268,8 +287,8 @@ def render(data: ReportData, headline: dict[str, Any], charts: Sequence[Chart],
         "title": meta.get("title") or f"Oversell risk: {readable_name(data.scenario.name)}",
         "client": meta.get("client"), "description": data.scenario.description,
         "meta_line": _meta_line(data, headline, meta), "verdict": verdict(data, headline),
-        "cards": box, "not_measured": not_measured, "glossary": GLOSSARY,
-        "advice": _advice(advice, headline["sync_latency"]["p99_s"] or 0.0),
+        "cards": box, "caveat": CAVEAT, "not_measured": not_measured, "glossary": GLOSSARY,
+        "advice": _advice(advice),
         "comparison": _comparison(data, headline),
         "per_class": _per_class(data, headline), "lost_sales": _lost_sales(data, headline),
         "figures": [_chart(c) for c in main], "races": races, "races_absent": absent,

@@ -89,7 +89,7 @@ def _catalog_table(data: ReportData) -> dict[str, Any]:
             f"({data.scenario.orders_per_day():,.0f} orders a day in all)."
             if len(skus) > MAX_SKU_ROWS else "")
     return {"dispersed": any(s.demand is not None and s.demand.dispersion > 0 for s in skus),
-            "more": more,
+            "classes": any(s.class_ for s in skus[:MAX_SKU_ROWS]), "more": more,
             "rows": [{"sku": s.sku, "class_": s.class_ or "–", "stock": f"{s.initial_stock:,}",
                       "orders_per_day": f"{s.orders_per_day:,.4g}", "day_to_day": _day_to_day(s),
                       "units": describe_distribution(s.units_per_order),
@@ -125,6 +125,12 @@ def _channel_extras(c: Any) -> str:
     return "; ".join(extras) or "–"
 
 
+def _channel_table(data: ReportData) -> dict[str, Any]:
+    """The marketplaces' rows, and whether any has something for the "other" column."""
+    rows = _channel_rows(data)
+    return {"rows": rows, "other": any(row["other"] != "–" for row in rows)}
+
+
 def _channel_rows(data: ReportData) -> list[dict[str, str]]:
     rows = []
     for c in data.scenario.channels:
@@ -141,7 +147,7 @@ def _channel_rows(data: ReportData) -> list[dict[str, str]]:
 
 def _channels(data: ReportData) -> str:
     """The marketplaces table as HTML."""
-    return str(render_macro(_TABLES, "channels", _channel_rows(data)))
+    return str(render_macro(_TABLES, "channels", _channel_table(data)))
 
 
 def _sync(data: ReportData) -> str:
@@ -196,7 +202,7 @@ def _what_was_simulated(data: ReportData, headline: dict[str, Any]) -> dict[str,
             "duration": duration_text(s.duration),
             "warmup": duration_text(s.warmup) if s.warmup else "",
             "days": f"{headline['measured_days']:,.3g}", "catalog": _catalog_table(data),
-            "channels": _channel_rows(data), "sync": _sync(data),
+            "channels": _channel_table(data), "sync": _sync(data),
             "exposure": f"{exposure_p99(s):,.0f}", "warehouse": _warehouse(data),
             "engine": ("the seller's stock ledger (append-only, idempotent commands)"
                        if s.engine.kind == "ledger" else
