@@ -343,11 +343,12 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     digit = (cells - np.uint8(48)) <= 9  # a byte below '0' wraps above 9
     if lengths.max() <= 18 and digit.all():
         return pd.Series(pc.cast(array, pa.int64()).to_numpy())
-    if not _NUMBER_LIKE[cells].all():
+    other = np.flatnonzero(~digit)  # few: a dot, a sign per cell — work on those alone
+    if not _NUMBER_LIKE[cells[other]].all():
         return _text(array)
     if lengths.max() > 18:
         return None
-    kind = _plain_numbers(cells, offsets - offsets[0], digit)
+    kind = _plain_numbers(cells, offsets - offsets[0], digit, other)
     if kind is None or (kind == "float" and lengths.max() > 15):
         return None
     try:  # refuses a cell with two dots, the one shape _plain_numbers lets through
@@ -357,23 +358,27 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     return pd.Series(number.to_numpy())
 
 
-def _plain_numbers(cells: np.ndarray, offsets: np.ndarray, digit: np.ndarray) -> str | None:
+def _plain_numbers(cells: np.ndarray, offsets: np.ndarray, digit: np.ndarray,
+                   other: np.ndarray) -> str | None:
     """``"int"`` if every cell matches ``-?[0-9]+``, ``"float"`` if every one matches
     ``-?[0-9]+(\\.[0-9]+)?`` save that a cell may have several dots (pyarrow's cast
-    refuses those), else ``None``; ``cells`` are the cells' bytes end to end."""
+    refuses those), else ``None``; ``cells`` are the non-empty cells' bytes end to end,
+    ``other`` where those bytes are no digit."""
     starts, ends = offsets[:-1], offsets[1:] - 1
-    minus, dot = cells == 45, cells == 46
-    if not (digit | minus | dot).all() or not digit[ends].all():
+    found = cells[other]
+    minus, dot = found == 45, found == 46
+    if not (minus | dot).all() or not digit[ends].all():
         return None
-    first_ok = digit[starts] | (minus[starts] & (ends > starts) &
-                                digit[np.minimum(starts + 1, len(cells) - 1)])
-    minus[starts] = False
-    if minus.any() or not first_ok.all():
+    signs = other[minus]  # each must open its cell (then a digit follows: the cell ends in one)
+    at = np.minimum(np.searchsorted(starts, signs), len(starts) - 1)
+    if not (starts[at] == signs).all():
+        return None
+    if (~digit[starts]).sum() != len(signs):  # a cell opening with a dot
         return None
     if not dot.any():
         return "int"
-    where = np.flatnonzero(dot)
-    if not (digit[where - 1].all() and digit[np.minimum(where + 1, len(cells) - 1)].all()):
+    dots = other[dot]
+    if not (digit[dots - 1].all() and digit[dots + 1].all()):
         return None
     return "float"
 
