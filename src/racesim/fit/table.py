@@ -320,9 +320,15 @@ def _header_names(data: bytes, header_index: int, delimiter: str) -> list[str]:
 
 def _text(column: pa.ChunkedArray | pa.Array) -> pd.Series:
     """A column of text cells, in one chunk (later whole-column passes then copy nothing)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return pd.Series(pd.array(column, dtype="str"))
+    return pd.Series(pd.array(_one_chunk(column), dtype="str"))
+
+
+def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one array: its only chunk as it is (``combine_chunks`` copies even
+    that), else the chunks copied together."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
@@ -331,7 +337,7 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     18 digits (with a leading ``-``), ``float64`` if every cell is a plain decimal
     (``-12.50``) of at most 15 characters, which both parsers round alike; ``None``
     (unsure: let pandas read the file) otherwise."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    array = _one_chunk(column)
     found = text_bytes(array)
     if found is None or len(array) == 0:
         return _text(array)
@@ -493,8 +499,7 @@ def _record_starts(data: bytes) -> np.ndarray:
 
 def text_array(values: pd.Series) -> pa.Array:
     """A text column as one pyarrow array (no copy when it is one chunk, as read)."""
-    array = pa.array(values)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return _one_chunk(pa.array(values))
 
 
 def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
