@@ -183,7 +183,9 @@ _ARROW_SEPARATORS: dict[int, tuple[tuple[int, bytes], ...]] = {
     25: ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":"), (19, b"+-"), (22, b":")),
 }
 """Per length of :data:`_ISO_SHAPES`, the separators that make a value Arrow reads one of
-those shapes (Arrow's reader insists on digits between them; `` +0100`` it refuses)."""
+those shapes (Arrow's reader insists on digits between them)."""
+_SPACED = ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":"), (19, b" "), (20, b"+-"))
+"""The same for Shopify's ``… 09:12:44 +0100``, which Arrow reads once the space is cut."""
 _SAFE_FROM = int(pd.Timestamp("1900-01-02").value // 1000)
 _SAFE_UNTIL = int(pd.Timestamp("2199-12-31").value // 1000)
 """UTC times (µs) whose local year is in 1900–2199 whatever their offset (below 24 h)."""
@@ -192,23 +194,45 @@ _SAFE_UNTIL = int(pd.Timestamp("2199-12-31").value // 1000)
 def _arrow_cells(text: pa.Array, picked: np.ndarray, offsets: np.ndarray, data: np.ndarray,
                  length: int, whole: bool) -> tuple[np.ndarray, np.ndarray]:
     """Arrow's C++ reading of the cells at ``picked`` (all ``length`` bytes long): which it
-    read as one of :data:`_ISO_SHAPES` within 1900–2199, and their UTC times (µs). Arrow
-    casts a column at once or not at all: when one cell is no time it reads none."""
+    read as one of :data:`_ISO_SHAPES` within 1900–2199, and their UTC times (µs)."""
     ok = np.zeros(len(picked), dtype=bool)
     micros = np.zeros(len(picked), dtype=np.int64)
-    cells = text if whole else text.take(pa.array(picked))
-    zoned = length >= 20
+    starts = offsets[picked]
+    spaced = data[starts + 19] == 32 if length == 25 else np.zeros(len(picked), dtype=bool)
+    for group, separators in ((~spaced, _ARROW_SEPARATORS[length]), (spaced, _SPACED)):
+        every = bool(group.all())
+        rows = None if every else np.flatnonzero(group)
+        if rows is not None and not len(rows):
+            continue
+        cells = text if whole and every else \
+            text.take(pa.array(picked if rows is None else picked[rows]))
+        if separators is _SPACED:  # the space is one byte: cut as bytes
+            cells = pc.binary_replace_slice(cells, 19, 20, "")
+        read = _arrow_cast(cells, length >= 20)
+        if read is None:
+            continue
+        at = starts if rows is None else starts[rows]
+        good = (read >= _SAFE_FROM) & (read < _SAFE_UNTIL)
+        for position, allowed in separators:
+            byte = data[at + position]
+            match = byte == allowed[0]
+            if len(allowed) == 2:
+                match |= byte == allowed[1]
+            good &= match
+        if rows is None:
+            return good, read
+        ok[rows], micros[rows] = good, read
+    return ok, micros
+
+
+def _arrow_cast(cells: pa.Array, zoned: bool) -> np.ndarray | None:
+    """Arrow's cast of text cells to UTC times (µs), or ``None`` if one cell is no time
+    (Arrow casts a column at once or not at all)."""
     try:
         stamps = pc.cast(cells, pa.timestamp("us", tz="UTC") if zoned else pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return ok, micros
-    micros = np.array(stamps.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
-    ok = (micros >= _SAFE_FROM) & (micros < _SAFE_UNTIL)
-    starts = offsets[picked]
-    for position, allowed in _ARROW_SEPARATORS[length]:
-        byte = data[starts + position]
-        ok &= (byte == allowed[0]) if len(allowed) == 1 else np.isin(byte, list(allowed))
-    return ok, micros
+        return None
+    return np.array(stamps.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
 
 
 def _iso_cells(cells: np.ndarray, shapes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
