@@ -492,6 +492,37 @@ def test_the_fast_time_parser_gives_what_pandas_gives(monkeypatch: pytest.Monkey
         assert getattr(fast, name).tolist() == getattr(slow, name).tolist(), name
 
 
+@pytest.mark.parametrize("values", [
+    ["2025-03-01T10:00:00Z", "1900-01-01T00:00:00Z", "2199-12-31T23:59:59Z",
+     "2025-03-01 10:00:00Z"],
+    ["2025-03-29 23:10:00 +0100", "2025-03-30 03:10:00 +0200", "1900-01-01 00:30:00 +0100"],
+    ["2025-03-01T10:00:00+01:00", "2199-12-31T23:00:00-05:00", "2025-03-01 10:00:00-23:59"],
+    ["2025-03-01T10:00:00+0100", "2025-03-01T10:00:00-0530", "1900-01-01T00:00:00+0000"],
+    ["2025-03-01T10:00:00", "2025-03-01 23:59:59", "1900-01-01T00:00:00"],
+    ["2025-03-01", "2024-02-29", "1900-01-01", "2199-12-31"],
+    ["2025-03-01t10:00:00Z", "2025-03-01T10:00:00z"],  # spellings Arrow may read, pandas decides
+])
+def test_times_arrow_casts_read_as_numpy_and_pandas_read_them(
+        values: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    import racesim.fit.times as times_module
+
+    column = pd.Series(values * 30, dtype="str")  # all valid: Arrow's cast takes the group
+    arrow = times_module.parse_times(column)
+    monkeypatch.setattr(times_module, "_arrow_cells", lambda text, picked, *args: (
+        np.zeros(len(picked), dtype=bool), np.zeros(len(picked), dtype=np.int64)))
+    numpy_read = times_module.parse_times(column)
+    monkeypatch.setattr(times_module, "_iso_fast", lambda text, rows: (rows[:0],) * 3)
+    pandas_read = times_module.parse_times(column)
+    for other in (numpy_read, pandas_read):
+        pd.testing.assert_series_equal(arrow.utc, other.utc, check_exact=True)
+        for name in ("date_only", "bad", "out_of_range"):
+            assert getattr(arrow, name).tolist() == getattr(other, name).tolist(), name
+    assert arrow.zoned is not None and numpy_read.zoned is not None
+    assert arrow.zoned.tolist() == numpy_read.zoned.tolist()
+
+
 # --- framing, line endings and text ids ---------------------------------------------
 
 def test_title_lines_excel_separator_and_crlf_are_framing(tmp_path: Path) -> None:

@@ -320,9 +320,15 @@ def _header_names(data: bytes, header_index: int, delimiter: str) -> list[str]:
 
 def _text(column: pa.ChunkedArray | pa.Array) -> pd.Series:
     """A column of text cells, in one chunk (later whole-column passes then copy nothing)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return pd.Series(pd.array(column, dtype="str"))
+    return pd.Series(pd.array(_one_chunk(column), dtype="str"))
+
+
+def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one array: its only chunk as it is (``combine_chunks`` copies even
+    that), else the chunks copied together."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
@@ -331,7 +337,7 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     18 digits (with a leading ``-``), ``float64`` if every cell is a plain decimal
     (``-12.50``) of at most 15 characters, which both parsers round alike; ``None``
     (unsure: let pandas read the file) otherwise."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    array = _one_chunk(column)
     found = text_bytes(array)
     if found is None or len(array) == 0:
         return _text(array)
@@ -343,11 +349,12 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     digit = (cells - np.uint8(48)) <= 9  # a byte below '0' wraps above 9
     if lengths.max() <= 18 and digit.all():
         return pd.Series(pc.cast(array, pa.int64()).to_numpy())
-    if not _NUMBER_LIKE[cells].all():
+    other = np.flatnonzero(~digit)  # few: a dot, a sign per cell — work on those alone
+    if not _NUMBER_LIKE[cells[other]].all():
         return _text(array)
     if lengths.max() > 18:
         return None
-    kind = _plain_numbers(cells, offsets - offsets[0], digit)
+    kind = _plain_numbers(cells, offsets - offsets[0], digit, other)
     if kind is None or (kind == "float" and lengths.max() > 15):
         return None
     try:  # refuses a cell with two dots, the one shape _plain_numbers lets through
@@ -357,23 +364,27 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     return pd.Series(number.to_numpy())
 
 
-def _plain_numbers(cells: np.ndarray, offsets: np.ndarray, digit: np.ndarray) -> str | None:
+def _plain_numbers(cells: np.ndarray, offsets: np.ndarray, digit: np.ndarray,
+                   other: np.ndarray) -> str | None:
     """``"int"`` if every cell matches ``-?[0-9]+``, ``"float"`` if every one matches
     ``-?[0-9]+(\\.[0-9]+)?`` save that a cell may have several dots (pyarrow's cast
-    refuses those), else ``None``; ``cells`` are the cells' bytes end to end."""
+    refuses those), else ``None``; ``cells`` are the non-empty cells' bytes end to end,
+    ``other`` where those bytes are no digit."""
     starts, ends = offsets[:-1], offsets[1:] - 1
-    minus, dot = cells == 45, cells == 46
-    if not (digit | minus | dot).all() or not digit[ends].all():
+    found = cells[other]
+    minus, dot = found == 45, found == 46
+    if not (minus | dot).all() or not digit[ends].all():
         return None
-    first_ok = digit[starts] | (minus[starts] & (ends > starts) &
-                                digit[np.minimum(starts + 1, len(cells) - 1)])
-    minus[starts] = False
-    if minus.any() or not first_ok.all():
+    signs = other[minus]  # each must open its cell (then a digit follows: the cell ends in one)
+    at = np.minimum(np.searchsorted(starts, signs), len(starts) - 1)
+    if not (starts[at] == signs).all():
+        return None
+    if (~digit[starts]).sum() != len(signs):  # a cell opening with a dot
         return None
     if not dot.any():
         return "int"
-    where = np.flatnonzero(dot)
-    if not (digit[where - 1].all() and digit[np.minimum(where + 1, len(cells) - 1)].all()):
+    dots = other[dot]
+    if not (digit[dots - 1].all() and digit[dots + 1].all()):
         return None
     return "float"
 
@@ -488,8 +499,7 @@ def _record_starts(data: bytes) -> np.ndarray:
 
 def text_array(values: pd.Series) -> pa.Array:
     """A text column as one pyarrow array (no copy when it is one chunk, as read)."""
-    array = pa.array(values)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return _one_chunk(pa.array(values))
 
 
 def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from racesim.fit.table import per_distinct, text_array, text_bytes
 
@@ -156,17 +157,82 @@ def _iso_fast(text: pa.Array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         picked = rows[lengths == length]
         if not len(picked):
             continue
-        if len(picked) == len(text) and offsets[-1] - offsets[0] == len(picked) * length:
-            cells = data[offsets[0]:offsets[-1]].reshape(len(picked), length)
-        else:
-            cells = data[offsets[picked][:, None] + np.arange(length)]
-        ok, micros = _iso_cells(cells, shapes)
+        whole = len(picked) == len(text)
+        ok, micros = _arrow_cells(text, picked, offsets, data, length, whole)
+        rest = np.flatnonzero(~ok)
+        if len(rest):  # what Arrow did not read, or may read otherwise: numpy's reading
+            if whole and len(rest) == len(picked) and \
+                    offsets[-1] - offsets[0] == len(picked) * length:
+                cells = data[offsets[0]:offsets[-1]].reshape(len(picked), length)
+            else:
+                cells = data[offsets[picked[rest]][:, None] + np.arange(length)]
+            ok[rest], micros[rest] = _iso_cells(cells, shapes)
         done.append(picked[ok])
         stamps.append(micros[ok])
         sizes.append(np.full(int(ok.sum()), length))
     if not done:
         return empty, empty, empty
     return np.concatenate(done), np.concatenate(stamps), np.concatenate(sizes)
+
+
+_ARROW_SEPARATORS: dict[int, tuple[tuple[int, bytes], ...]] = {
+    10: ((4, b"-"), (7, b"-")),
+    19: ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":")),
+    20: ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":"), (19, b"Z")),
+    24: ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":"), (19, b"+-")),
+    25: ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":"), (19, b"+-"), (22, b":")),
+}
+"""Per length of :data:`_ISO_SHAPES`, the separators that make a value Arrow reads one of
+those shapes (Arrow's reader insists on digits between them)."""
+_SPACED = ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":"), (19, b" "), (20, b"+-"))
+"""The same for Shopify's ``… 09:12:44 +0100``, which Arrow reads once the space is cut."""
+_SAFE_FROM = int(pd.Timestamp("1900-01-02").value // 1000)
+_SAFE_UNTIL = int(pd.Timestamp("2199-12-31").value // 1000)
+"""UTC times (µs) whose local year is in 1900–2199 whatever their offset (below 24 h)."""
+
+
+def _arrow_cells(text: pa.Array, picked: np.ndarray, offsets: np.ndarray, data: np.ndarray,
+                 length: int, whole: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Arrow's C++ reading of the cells at ``picked`` (all ``length`` bytes long): which it
+    read as one of :data:`_ISO_SHAPES` within 1900–2199, and their UTC times (µs)."""
+    ok = np.zeros(len(picked), dtype=bool)
+    micros = np.zeros(len(picked), dtype=np.int64)
+    starts = offsets[picked]
+    spaced = data[starts + 19] == 32 if length == 25 else np.zeros(len(picked), dtype=bool)
+    for group, separators in ((~spaced, _ARROW_SEPARATORS[length]), (spaced, _SPACED)):
+        every = bool(group.all())
+        rows = None if every else np.flatnonzero(group)
+        if rows is not None and not len(rows):
+            continue
+        cells = text if whole and every else \
+            text.take(pa.array(picked if rows is None else picked[rows]))
+        if separators is _SPACED:  # the space is one byte: cut as bytes
+            cells = pc.binary_replace_slice(cells, 19, 20, "")
+        read = _arrow_cast(cells, length >= 20)
+        if read is None:
+            continue
+        at = starts if rows is None else starts[rows]
+        good = (read >= _SAFE_FROM) & (read < _SAFE_UNTIL)
+        for position, allowed in separators:
+            byte = data[at + position]
+            match = byte == allowed[0]
+            if len(allowed) == 2:
+                match |= byte == allowed[1]
+            good &= match
+        if rows is None:
+            return good, read
+        ok[rows], micros[rows] = good, read
+    return ok, micros
+
+
+def _arrow_cast(cells: pa.Array, zoned: bool) -> np.ndarray | None:
+    """Arrow's cast of text cells to UTC times (µs), or ``None`` if one cell is no time
+    (Arrow casts a column at once or not at all)."""
+    try:
+        stamps = pc.cast(cells, pa.timestamp("us", tz="UTC") if zoned else pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return np.array(stamps.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
 
 
 def _iso_cells(cells: np.ndarray, shapes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
