@@ -109,7 +109,10 @@ def test_the_readme_examples_run() -> None:
                                 text=True, check=False, cwd=ROOT)
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout)
-    assert outputs[0].splitlines()[0] == "reserved duplicate rejected"
+    printed = outputs[0].splitlines()
+    assert printed[0] == "reserved duplicate rejected"
+    assert printed[1].startswith("Stock(sku='MUG-RED', on_hand=1, reserved=1,")  # as promised
+    assert printed[2:4] == ["0", "1"]  # available now, and replayed to t=5
 
 
 def test_the_code_is_ruff_clean() -> None:
