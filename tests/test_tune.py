@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -61,7 +63,11 @@ def test_race1_tuned_buffer_meets_the_target_on_fresh_seeds() -> None:
 @pytest.mark.slow
 def test_small_seller_tuning_is_confirmed_and_costs_less_than_the_seed_formula() -> None:
     scenario = load_scenario(SCENARIOS / "small_seller.toml")
-    report = tune(scenario, "percent", target=TARGET, replications=4, seed=1, jobs=2).to_json()
+    told: list[str] = []  # what a progress bar is told while the search runs
+    report = tune(scenario, "percent", target=TARGET, replications=4, seed=1, jobs=2,
+                  on_evaluation=told.append).to_json()
+    assert len(told) >= report["evaluations"] and all(
+        re.fullmatch(r"tried percent=[0-9.]+ on \d+ replications", line) for line in told), told
     assert report["meets_target"] and report["confirmation"]["meets_target"]
     assert report["confirmation"]["oversell_rate_ci"][1] <= TARGET
     assert report["hidden_unit_hours_per_month"] <= \

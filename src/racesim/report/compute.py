@@ -317,7 +317,7 @@ def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 
                                executor=executor, scratch=True, budget=None)
         bar.stage(STAGES[1])
         tuning = tune(scenario, policy, target=target, replications=replications, seed=seed,
-                      jobs=jobs, budget=None)
+                      jobs=jobs, budget=None, on_evaluation=bar.detail)
         today = current_value(scenario, family)
         values = sweep_values(family, tuning.values, today)
         bar.stage(STAGES[2])

@@ -286,6 +286,8 @@ class _Problem:
     seed: int
     jobs: int
     progress: bool
+    on_evaluation: Callable[[str], None] | None = None
+    """Told each candidate once it has been simulated (``units=2 on 40 replications``)."""
 
     def meets(self, evaluation: Evaluation, name: str) -> bool:
         """Whether class ``name``'s oversell interval (replications as clusters) is at or
@@ -299,6 +301,10 @@ def _evaluate(problem: _Problem, values: dict[str, float], seed: int,
     result = run_scenario(problem.scenario, seed=seed, replications=replications,
                           jobs=problem.jobs, buffer=_policy(problem.family, values),
                           progress=problem.progress, scratch=True, budget=None)
+    if problem.on_evaluation is not None:
+        tried = ", ".join(f"{'' if name == '*' else name + ': '}{problem.family.parameter}="
+                          f"{value:g}" for name, value in values.items())
+        problem.on_evaluation(f"tried {tried} on {replications} replications")
     oversold, orders, hidden, lost = {}, {}, {}, {}
     by_replication = {}
     for name, skus in problem.classes.items():
@@ -509,7 +515,8 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
          confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
          seed: int | None = None, jobs: int = 1, per_class: bool = True, confirm: bool = True,
          compare: bool = True, progress: bool = False,
-         budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> Tuning:
+         budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None,
+         on_evaluation: Callable[[str], None] | None = None) -> Tuning:
     """Find the smallest buffer of family ``policy`` whose oversell interval meets ``target``.
 
     ``policy`` is one of :data:`FAMILIES`. A pilot run at no buffer sets the number of
@@ -531,7 +538,8 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
     The search is estimated against ``budget`` before it starts (see
     :func:`racesim.study.budget.check_tune`), and again before each new round;
     ``None`` skips the check. ``seed=None`` takes the scenario's own
-    (:meth:`~racesim.scenario.Scenario.run_seed`).
+    (:meth:`~racesim.scenario.Scenario.run_seed`). ``on_evaluation``, if given, is told
+    each candidate once it has been simulated (a long search then shows it is moving).
     """
     seed = scenario.run_seed(seed)
     if policy not in FAMILIES:
@@ -540,7 +548,7 @@ def tune(scenario: Scenario, policy: str = "fixed", *, target: float = 0.003,
         raise ValueError(f"target must be a rate in (0, 1) (got {target})")
     family = FAMILIES[policy]
     problem = _Problem(scenario, family, sku_classes(scenario, per_class), target, confidence,
-                       seed, jobs, progress)
+                       seed, jobs, progress, on_evaluation)
     for _ in range(max(max_replications - replications, 0) + 1):
         if budget is not None:
             check_tune(scenario, replications=replications, max_replications=max_replications,
