@@ -163,7 +163,8 @@ def test_the_clustered_interval_holds_its_95_percent_where_wilson_falls_short(
     for size in (5, 10):
         coverage = _coverage(oversold, orders, size)
         groups = BANK // size
-        record_property(f"coverage_groups_of_{size}", coverage)
+        record_property(f"coverage_groups_of_{size}",  # plain floats: xdist sends them on
+                        {name: float(value) for name, value in coverage.items()})
         print(f"design effect {pooled.design_effect:.2f}; coverage of 95 % intervals over "
               f"{groups} groups of {size} replications: {coverage}")
         error = 2 * math.sqrt(0.95 * 0.05 / groups)  # two standard errors of a 95 % coverage
