@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from racesim.report.compute import DRIFT_TARGET, SYNC_TARGET_S, ReportData
+from racesim.report.compute import DRIFT_TARGET, MONTH_S, SYNC_TARGET_S, ReportData
 from racesim.report.formats import interval, num, pct, plain_buffer, plain_value
 from racesim.report.method import plain_duration
 from racesim.scenario import Scenario
@@ -20,7 +20,7 @@ from racesim.scenario import Scenario
 __all__ = ["CAVEAT", "GLOSSARY", "HOURS_PER_MONTH", "MAX_NAMED_MARKETPLACES", "cards",
            "marketplaces", "plain_change", "trade", "verdict"]
 
-HOURS_PER_MONTH = 30 * 24.0
+HOURS_PER_MONTH = MONTH_S / 3600.0
 """Stock hidden "per month" in units × hours, divided by this, is the average units hidden."""
 
 MAX_NAMED_MARKETPLACES = 4

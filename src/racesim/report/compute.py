@@ -26,6 +26,7 @@ from racesim.report.timelines import (
 )
 from racesim.scenario import Scenario
 from racesim.sim.results import SimulationResult
+from racesim.sim.summary import DAY_S, MONTH_DAYS
 from racesim.study.budget import Budget, check_report
 from racesim.study.executors import LocalExecutor
 from racesim.study.replications import RunResult, run_scenario
@@ -45,8 +46,7 @@ SYNC_TARGET_S = 90.0
 """The P99 sync latency a seller should stay under (seconds)."""
 DRIFT_TARGET = 0.01
 """The ledger drift at cycle counts a seller should stay under (fraction of units)."""
-DAY_S = 86_400.0
-MONTH_S = 30 * DAY_S
+MONTH_S = MONTH_DAYS * DAY_S
 """A month, for "per month" figures: 30 days of simulated time (seconds)."""
 EPISODE_REPLICATIONS = 4
 """Replications re-run with full tables to find race episodes (the first ones of the run)."""

@@ -293,10 +293,7 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
         return int(per_channel[column].sum())
 
     ordered, oversold, lost = total("orders"), total("oversold"), total("lost_sales")
-    channels = sim.channels  # plain sums: the table's columns hold the same per channel
-    no_stock = sum(sum(channel.lost_no_stock) for channel in channels)
-    buffer = sum(sum(channel.lost_buffer) for channel in channels)
-    stale = sum(sum(channel.lost_stale_listing) for channel in channels)
+    no_stock, buffer, stale = (total(cause) for cause in LOST_SALE_CAUSES)
     assert no_stock + buffer + stale == lost, "every lost sale has exactly one cause"
     drift_max, drift_mean = _drift_ratios(drift)
     counts = sim.counts
