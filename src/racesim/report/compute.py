@@ -146,6 +146,8 @@ def current_value(scenario: Scenario, family: Family) -> float | None:
         return float(buffer.latency_multiple)
     if buffer.policy == "poisson_quantile" and buffer.latency_multiple == 1:
         return float(buffer.epsilon)
+    if buffer.policy == "allocation":
+        return float(buffer.share)
     return None
 
 

@@ -57,10 +57,9 @@ class ChannelRules:
 
 def scenario_rule(scenario: Scenario, channel: int) -> PublishRule:
     """Channel ``channel``'s rule as the scenario file gives it (unbound)."""
-    publish = getattr(scenario.channels[channel], "publish", None)
+    publish = scenario.channels[channel].publish
     if publish is not None:
-        rule: PublishRule = publish.to_rule(scenario.buffer)
-        return rule
+        return publish.to_rule(scenario.buffer)
     return PublishRule(scenario.buffer.to_policy())
 
 
