@@ -14,6 +14,7 @@ import pytest
 from racesim.errors import ScenarioError
 from racesim.policy.buffers import FixedBuffer, SeedFormula, allocation, fixed
 from racesim.policy.publishing import PublishRule, listed_quantity
+from racesim.report.compute import current_value
 from racesim.report.formats import plain_publishing
 from racesim.report.summary import describe_publishing
 from racesim.scenario import (
@@ -305,3 +306,14 @@ def test_the_report_names_each_channels_rule_when_they_differ() -> None:
     same = _scenario(buffer=2).with_overrides({"channels[0].publish.cap": 5,
                                                "channels[1].publish.cap": 5})
     assert plain_publishing(same) == "2 units of every SKU, at most 5 units listed"
+
+
+def test_the_report_places_todays_buffer_on_the_ladder_only_when_every_channel_has_it() -> None:
+    fixed_family = FAMILIES["fixed"]
+    assert current_value(_with_publish("publish = { cap = 6 }"), fixed_family) == 1.0
+    assert current_value(_with_publish(PUBLISH), fixed_family) is None
+
+
+def test_one_rule_given_for_every_channel_replaces_each_whole_rule() -> None:
+    rules = resolve_rules(_with_publish(PUBLISH), PublishRule(fixed(2), threshold=1))
+    assert rules.uniform and rules.rules[0] == PublishRule(fixed(2), threshold=1)
