@@ -7,6 +7,9 @@ value, and a rule given for one channel hides units from that channel only.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,11 +25,13 @@ from racesim.scenario import (
     FixedBufferConfig,
     PublishConfig,
     Scenario,
+    load_scenario,
     parse_scenario,
 )
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.sim.rules import resolve_rules
+from racesim.study.replications import run_replication
 from racesim.study.tune import FAMILIES
 
 TWO_CHANNELS = """
@@ -317,3 +322,31 @@ def test_the_report_places_todays_buffer_on_the_ladder_only_when_every_channel_h
 def test_one_rule_given_for_every_channel_replaces_each_whole_rule() -> None:
     rules = resolve_rules(_with_publish(PUBLISH), PublishRule(fixed(2), threshold=1))
     assert rules.uniform and rules.rules[0] == PublishRule(fixed(2), threshold=1)
+
+
+def test_a_listing_held_at_0_by_its_threshold_is_no_visibility_gap() -> None:
+    quiet = _scenario(orders=0, stock=2, restock=False)  # 2 units on the shelf all day
+    held = _run(quiet, {"slow": PublishRule(fixed(0), threshold=3)}).per_channel
+    assert held.loc["slow", "visibility_gap_s"] == 0.0  # the rule lists 0: not a lag
+    assert held.loc["fast", "visibility_gap_s"] == 0.0
+    assert _listings(_run(quiet, {"slow": PublishRule(fixed(0), threshold=3)}),
+                     "slow").empty  # listed 0 from the start, never changed
+
+
+# -- defaults: today's results, bit for bit -------------------------------------------
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+BEFORE = Path(__file__).resolve().parent / "data" / "default_publishing_summaries.json"
+SHORTER = {"high_volume": {"duration": "2h", "warmup": "10m"}}  # as the quick benchmark
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_a_shipped_scenario_gives_the_figures_it_gave_before_per_channel_rules(
+        path: Path) -> None:
+    """``BEFORE`` holds each shipped scenario's replication summary (seed 3) as racesim
+    gave it before channels had rules of their own; every figure must be the same float."""
+    before = json.loads(BEFORE.read_text(encoding="utf-8"))[path.stem]
+    scenario = load_scenario(path).with_overrides(SHORTER.get(path.stem, {}))
+    now = run_replication(scenario, np.random.SeedSequence(3), tables=False)
+    figures = json.loads(json.dumps(now.summary.to_dict()))
+    assert {name: figures[name] for name in before} == before
