@@ -44,7 +44,7 @@ from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
-from racesim.sim.rules import resolve_rules
+from racesim.sim.rules import GroupState, resolve_rules
 from racesim.sim.sampler import BlockSampler, Sampleable
 from racesim.sim.state import (
     ChannelOrders,
@@ -131,10 +131,9 @@ class Simulation:
         rules = self.rules
         self.stock = stock = SkuStock(names, [entry.initial_stock for entry in self.skus],
                                       rules.group_of)
-        # Per group, what the hot paths read: (buffer policy, cap, threshold, least free
-        # units that list anything, its buffers, its published values, its channels).
-        self.groups = [(policy, rule.cap, rule.threshold, max(rule.threshold, 1),
-                        stock.group_buffer[g], stock.group_published[g], rules.channels[g])
+        self.groups = [GroupState(policy, rule.cap, rule.threshold, max(rule.threshold, 1),
+                                  stock.group_buffer[g], stock.group_published[g],
+                                  rules.channels[g])
                        for g, (rule, policy) in enumerate(zip(rules.rules, rules.policies,
                                                               strict=True))]
         self.hidden = HiddenStock(len(names))
@@ -179,9 +178,8 @@ class Simulation:
 
         The truth: units beyond its buffer, and at least its threshold of them.
         """
-        stock = self.stock
-        _, _, _, least, buffers, _, _ = self.groups[g]
-        return stock.physical[k] - stock.committed[k] - buffers[k] >= least
+        stock, group = self.stock, self.groups[g]
+        return stock.physical[k] - stock.committed[k] - group.buffers[k] >= group.least
 
     def _listing_changed(self, channel: int, sku: int, value: int) -> None:
         self.gaps.listing(self.env.now, channel, sku, value)
@@ -224,6 +222,7 @@ class Simulation:
         return changed
 
     def _physical_changed(self, k: int) -> None:
+        """The shelf or the promises of SKU ``k`` changed: refresh each group's gaps."""
         stock, now = self.stock, self.env.now
         shelf = stock.physical[k] - stock.committed[k]
         for _, _, _, least, buffers, _, channels in self.groups:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from racesim.policy.buffers import Policy, bind_policy
 from racesim.policy.publishing import ChannelBuffers, PublishRule
@@ -29,7 +29,23 @@ from racesim.policy.publishing import ChannelBuffers, PublishRule
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
-__all__ = ["ChannelRules", "resolve_rules"]
+__all__ = ["ChannelRules", "GroupState", "resolve_rules"]
+
+
+class GroupState(NamedTuple):
+    """What the model's hot paths read of one group: its rule and its lists (units)."""
+
+    policy: Policy
+    """The group's bound buffer policy."""
+    cap: int | None
+    threshold: int
+    least: int
+    """The fewest free units its rule lists anything for: ``max(threshold, 1)``."""
+    buffers: list[int]
+    """Per SKU, what its buffer withholds now."""
+    published: list[int]
+    """Per SKU, what its rule lists now."""
+    channels: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
