@@ -102,8 +102,8 @@ class Summary:
     ledger_drift_mean: float | None
     """Mean of the same over the cycle counts (a fraction; None: no counts)."""
     visibility_gap_s: float = field(metadata=_SUM)
-    """Seconds listings showed 0 while sellable stock was on the shelf, summed over
-    listings (channel × SKU)."""
+    """Seconds listings showed 0 while their channel's rule would list sellable stock on
+    the shelf, summed over listings (channel × SKU)."""
     hidden_unit_hours: float = field(metadata=_SUM)
     """Units withheld by the buffer × hours, summed over SKUs: ``max(available, 0) − q_c``
     of each channel c (its rule's cap and threshold included), weighted by the channels'
