@@ -350,3 +350,12 @@ def test_a_shipped_scenario_gives_the_figures_it_gave_before_per_channel_rules(
     now = run_replication(scenario, np.random.SeedSequence(3), tables=False)
     figures = json.loads(json.dumps(now.summary.to_dict()))
     assert {name: figures[name] for name in before} == before
+
+
+def test_a_buyer_turned_away_by_a_threshold_is_a_sale_lost_to_the_buffer() -> None:
+    scenario = _scenario(orders=300)
+    plain = _run(scenario).per_channel
+    assert plain["lost_sales_buffer"].sum() == 0  # no buffer, no cap, no threshold
+    held = _run(scenario, {"fast": PublishRule(fixed(0), threshold=4)}).per_channel
+    assert held.loc["fast", "lost_sales_buffer"] > 0
+    assert held.loc["slow", "lost_sales_buffer"] == 0
