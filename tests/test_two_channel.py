@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,18 @@ def test_the_optimum_and_how_close_the_critical_fractile_comes(
     assert best.cost == min(best.costs.values())
     fractile = best.costs[fractile_buffers(case)]
     assert best.cost <= fractile <= best.cost * (1 + fractile_within)
+
+
+def test_the_scenario_file_carries_the_case_and_its_money() -> None:
+    text = scenario_toml(FAST_SLOW, 24, buffer=1, currency="EUR")
+    data = tomllib.loads(text)
+    assert data["duration"] == 24 * HOUR
+    assert [c["name"] for c in data["channels"]] == ["slow", "fast"]
+    assert data["channels"][1]["listing_latency"] == {"dist": "exponential", "mean": 600.0}
+    assert data["catalog"][0]["orders_per_day"] == pytest.approx(12 * 24)
+    assert data["costs"]["penalty"] == {"slow": 15.0, "fast": 30.0}
+    assert data["costs"]["margin"] == 1.0
+    scenario = parse_scenario(scenario_toml(FAST_SLOW, 24, buffer=1))
+    assert scenario.buffer.units == 1 and scenario.channels[0].share == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="episodes"):
+        scenario_toml(FAST_SLOW, 0)

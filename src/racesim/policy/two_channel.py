@@ -48,31 +48,39 @@ p' = pQ from the episode's start law p_0; over the episode
 p(t) = Σ_k Pois(k; Λt) p_0 P^k with P = I + Q/Λ, and ∫_0^T p dt = Λ⁻¹ Σ_k
 P(Pois(ΛT) > k) p_0 P^k, the series cut where its Poisson tail is below 1e-13. The
 restock maps p(T) to the next episode's p_0; the long-run episode is the fixed point of
-that map (iterated to 1e-12). Cost of an episode: Σ_c c_o,c E[oversells on c] +
+that map (iterated to 1e-12). Pushes left over from earlier episodes could make the
+state space unbounded, so a state may hold at most one episode's pushes plus ``carry``
+(default 1) more; the rest go to a sink, whose probability each figure reports as
+``truncated`` (at most 3e-5 in the tests' cases). Cost of an episode: Σ_c c_o,c E[oversells on c] +
 m Σ_c E[buffer-lost on c] + h E[hidden unit-days] (the money of
 :mod:`racesim.scenario` ``[costs]``: oversell cost per order, margin per lost unit,
-holding per hidden unit-day). **Exact** for these assumptions, up to the series' cut and
-float rounding; :func:`optimum` is the grid's argmin, b_c ∈ {0, …, S}.
+holding per hidden unit-day). **Exact** for these assumptions, up to the series' cut,
+the sink and float rounding; :func:`optimum` is the grid's argmin, b_c ∈ {0, …, S}.
 
 **The critical fractile** (:func:`fractile_buffers`, approximate). Channel c sells its
-last listed unit in a race: from the moment the other channel c' sells while c shows
-its last unit (probability A_c = λ'/(λ' + λ_c) that c' moves first), a push of 0 is in
-flight to c, and c's buyers oversell if c' sells the b_c hidden units before that push
-lands or c's own buyer takes one: each of those b_c steps goes c's way with probability
-g_c = λ'/(λ' + λ_c + μ_c), then c's buyer must come before the landing,
-ρ_c = λ_c/(λ_c + μ_c). So E[oversells on c] ≈ A_c ρ_c g_c^{b_c}, and one more unit of
-buffer saves c_o A_c ρ_c g_c^b (1 − g_c). It costs the buyers c turns away while c'
-sells that unit, λ_c/λ' of them (margin m each) — the newsvendor's overage, where the
-oversell is its underage. The buffer is the smallest b whose next unit saves no more
-than it costs:
+last listed unit in a race. It starts when the other channel c' sells while c shows its
+last unit and nothing is in flight (c' moves before c's own buyer with probability
+A_c = λ'/(λ' + λ_c)): a push of 0 is now in flight to c. Let N_c be the sales c' makes
+before c's window closes — the push landing (μ_c) or c's own buyer taking the unit
+(λ_c): N_c is geometric, P(N_c ≥ n) = g_c^n with g_c = λ'/(λ' + λ_c + μ_c). If N_c
+reaches b_c the ledger is empty while c still shows a unit, and c's next buyer comes
+before the landing with probability ρ_c = λ_c/(λ_c + μ_c): so E[oversells on c] ≈
+A_c ρ_c P(N_c ≥ b_c), and the unit b_c + 1 saves c_o A_c ρ_c P(N_c = b_c) — the
+newsvendor's underage. It costs the buyers c turns away while c' sells that unit,
+λ_c/λ' of them at margin m each — its overage. The buffer is the smallest b whose next
+unit saves no more than it costs, a critical fractile of N_c's law:
 
-    c_o A_c ρ_c (1 − g_c) g_c^b ≤ m λ_c / λ',   i.e.   P(N_c > b) ≤ m λ_c / (λ' c_o A_c ρ_c)
+    c_o A_c ρ_c P(N_c = b) ≤ m λ_c / λ',   i.e.   P(N_c > b) ≤ (m λ_c / λ') / u_c,
+    u_c = c_o A_c ρ_c (1 − g_c) / g_c.
 
-with N_c geometric, P(N_c > b) = (1 − g_c) g_c^b: the other channel's sales before c's
-window closes. It assumes the other channel lists what the ledger has (its own buffer
-small, its listing quick), one race per episode, and episodes long enough for c' to
-sell what c hides; it is exact in none of these, and the tests say how close its cost
-comes to the optimum's. With μ_c = ∞ (ℓ_c = 0) channel c never oversells and b_c = 0.
+It assumes the other channel lists what the ledger has (its own buffer small, its
+listing quick), one race per episode, and episodes long enough for c' to sell what c
+hides; it is exact in none of these. Measured (tests/test_two_channel.py): it finds the
+optimum in a slow/fast case and in a both-slow case, and costs 37 % more than the
+optimum where the slow channel carries three times the other's demand. The textbook
+form — smallest b with P(other channel's demand in c's latency > b) ≤ m/(m + c_o) —
+comes further off in those cases (7 %, 52 % and 374 % above the optimum's cost). With
+ℓ_c = 0 channel c never oversells and b_c = 0.
 """
 
 from __future__ import annotations
@@ -375,7 +383,7 @@ def expected_figures(case: TwoChannelCase, b1: int, b2: int, *,
 
     ``carry``: pushes in flight that a state may hold beyond what one episode sends
     (left over from earlier episodes); states beyond go to a sink whose probability is
-    ``truncated`` (about 1e-7 an episode at the default 1 in the tests' cases).
+    ``truncated`` (at most 3e-5 at the default 1 in the tests' cases).
     """
     if isinstance(carry, bool) or not isinstance(carry, int) or not 0 <= carry <= 4:
         raise ValueError(f"carry(={carry!r}) must be a whole number in 0–4")
@@ -474,12 +482,25 @@ def _latency_toml(mean: float) -> str:
     return f'{{ dist = "exponential", mean = {mean!r} }}'
 
 
+def _costs_toml(case: TwoChannelCase, currency: str, names: tuple[str, str]) -> str:
+    """The case's money as a ``[costs]`` table (an oversell's cost as each channel's penalty)."""
+    c1, c2 = case.oversell_costs
+    return (f'[costs]\ncurrency = "{currency}"\nmargin = {case.margin!r}\noversell = 0.0\n'
+            f"penalty = {{ {names[0]} = {c1!r}, {names[1]} = {c2!r} }}\n"
+            f"holding_per_unit_day = {case.holding_per_unit_day!r}\n")
+
+
 def scenario_toml(case: TwoChannelCase, episodes: int, *, buffer: int = 0,
-                  names: tuple[str, str] = ("slow", "fast")) -> str:
+                  names: tuple[str, str] = ("slow", "fast"),
+                  currency: str | None = None) -> str:
     """A scenario file of the case: ``episodes`` episodes, uniform ``buffer`` units.
 
     Per-channel buffers go to the model as ``buffer={names[0]: FixedBuffer(b1), …}``.
+    With ``currency``, a ``[costs]`` table carries the case's money (margin, each
+    channel's oversell cost as its ``penalty``, holding), for a tuner on cost.
     """
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes(={episodes!r}) must be a whole number ≥ 1")
     rate = sum(case.rates)
     share = case.shares
     channels = "".join(
@@ -487,10 +508,11 @@ def scenario_toml(case: TwoChannelCase, episodes: int, *, buffer: int = 0,
         f'webhook.latency = {{ dist = "fixed", value = 0 }}\n'
         f"listing_latency = {_latency_toml(case.listing_latency[c])}\n"
         for c in range(2))
+    costs = "" if currency is None else _costs_toml(case, currency, names)
     return (f'name = "two-channel-check"\nduration = {case.horizon * episodes!r}\n'
             f'[[catalog]]\nsku = "SKU-1"\ninitial_stock = {case.stock}\n'
             f"orders_per_day = {rate * DAY_S!r}\n"
             f'restock = {{ policy = "order_up_to", level = {case.stock}, '
             f"reorder_point = {case.stock - 1}, review = {case.horizon!r}, lead_time = 0 }}\n"
             f'{channels}[sync]\nmode = "event_driven"\n'
-            f'[buffer]\npolicy = "fixed"\nunits = {buffer}\n')
+            f'[buffer]\npolicy = "fixed"\nunits = {buffer}\n{costs}')
