@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +166,14 @@ def test_the_scenario_file_carries_the_case_and_its_money() -> None:
     assert scenario.buffer.units == 1 and scenario.channels[0].share == pytest.approx(0.25)
     with pytest.raises(ValueError, match="episodes"):
         scenario_toml(FAST_SLOW, 0)
+
+
+def test_the_readme_example_prints_what_its_comment_promises() -> None:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = next(block for block in re.findall(r"```python\n(.*?)```", text, re.S)
+                   if "two_channel" in block)
+    promised = example.strip().splitlines()[-1].split("#")[1].strip()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(example, {})  # the README's own code
+    assert printed.getvalue().strip() == promised
