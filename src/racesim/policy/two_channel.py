@@ -19,11 +19,12 @@ l_c ≥ 1, which drops by one at once. The order reaches the ledger at the same 
 if the ledger's available a ≥ 1 the unit is reserved (a ← a − 1), else the reservation
 is refused — an *oversell* — and nothing else changes (the listing keeps its decrement).
 Whenever a reservation or the restock changes a channel's published value
-q_c = max(a − b_c, 0), the seller sends *every* channel its own absolute q_c; a push drawn latency
-L lands at max(send + L, landing of the push before it): a channel applies its updates
-in order, and an absolute push overwrites whatever the listing shows, own sales since
-included. A buyer turned away (l_c = 0) is lost to *no stock* if a = 0, to *the
-buffer* if a ≥ 1 and q_c = 0 (1 ≤ a ≤ b_c), else to *a stale listing*. Hidden units:
+q_c = max(a − b_c, 0), the seller sends *every* channel its own absolute q_c (the
+model's event-driven sync); a push drawn latency L lands at max(send + L, landing of the
+push before it): a channel applies its updates in order, and an absolute push
+overwrites whatever the listing shows, own sales since included. A buyer turned away
+(l_c = 0) is lost to *no stock* if a = 0, to *the buffer* if a ≥ 1 and q_c = 0
+(1 ≤ a ≤ b_c), else to *a stale listing*. Hidden units:
 Σ_c s_c·(a − q_c) = Σ_c s_c·min(a, b_c), s_c = λ_c/(λ_1 + λ_2) the demand share.
 
 **State.** (a, l_1, V_1, l_2, V_2): available units, each listing, and each channel's
@@ -51,10 +52,12 @@ restock maps p(T) to the next episode's p_0; the long-run episode is the fixed p
 that map (iterated to 1e-12). Pushes left over from earlier episodes could make the
 state space unbounded, so a state may hold at most one episode's pushes plus ``carry``
 (default 1) more; the rest go to a sink, whose probability each figure reports as
-``truncated`` (at most 3e-5 in the tests' cases). Cost of an episode: Σ_c c_o,c E[oversells on c] +
-m Σ_c E[buffer-lost on c] + h E[hidden unit-days] (the money of
-:mod:`racesim.scenario` ``[costs]``: oversell cost per order, margin per lost unit,
-holding per hidden unit-day). **Exact** for these assumptions, up to the series' cut,
+``truncated`` (at most 3e-5 in the tests' cases). Cost of an episode:
+
+    Σ_c c_o,c E[oversells on c] + m Σ_c E[buffer-lost on c] + h E[hidden unit-days]
+
+(the money of the scenario's ``[costs]``: oversell cost per order, margin per unit lost
+to the buffer, holding per hidden unit-day). **Exact** for these assumptions, up to the series' cut,
 the sink and float rounding; :func:`optimum` is the grid's argmin, b_c ∈ {0, …, S}.
 
 **The critical fractile** (:func:`fractile_buffers`, approximate). Channel c sells its
@@ -77,7 +80,10 @@ It assumes the other channel lists what the ledger has (its own buffer small, it
 listing quick), one race per episode, and episodes long enough for c' to sell what c
 hides; it is exact in none of these. Measured (tests/test_two_channel.py): it finds the
 optimum in a slow/fast case and in a both-slow case, and costs 37 % more than the
-optimum where the slow channel carries three times the other's demand. The textbook
+optimum where the slow channel carries three times the other's demand: there its own
+buyers (9 an hour against a 10-minute latency) outrun its listing, a stale push landing
+after an own sale overwrites that sale's decrement, and the race is no longer one push
+of 0 against the other channel — the optimum hides one unit more, (0, 2) to (0, 1). The textbook
 form — smallest b with P(other channel's demand in c's latency > b) ≤ m/(m + c_o) —
 comes further off in those cases (7 %, 52 % and 374 % above the optimum's cost). With
 ℓ_c = 0 channel c never oversells and b_c = 0.
@@ -284,8 +290,8 @@ class _Chain:
 
     def _restock(self, state: State) -> State:
         """The episode's end: the ledger back up to S, and the pushes that sends."""
-        a = state[0]
-        return self._after_reservation((self.case.stock, *state[1:]), a)  # type: ignore[arg-type]
+        a, l1, v1, l2, v2 = state
+        return self._after_reservation((self.case.stock, l1, v1, l2, v2), a)
 
     def _moves(self, state: State) -> Iterator[tuple[State, float]]:
         """Every transition out of ``state`` with its rate (per second)."""
