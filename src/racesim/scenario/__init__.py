@@ -49,6 +49,7 @@ from racesim.scenario.catalog import (
     Sku,
 )
 from racesim.scenario.channels import Burst, Channel, Duplicates, WebhookConfig
+from racesim.scenario.costs import CostsConfig
 from racesim.scenario.demand import DemandConfig, GammaPoissonDemandConfig, PoissonDemandConfig
 from racesim.scenario.distributions import (
     CountDistribution,
@@ -82,6 +83,7 @@ __all__ = [
     "CatalogGenerator",
     "Channel",
     "CompareAndSetSyncConfig",
+    "CostsConfig",
     "CountDistribution",
     "DemandConfig",
     "Duplicates",

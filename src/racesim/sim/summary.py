@@ -21,6 +21,10 @@ time before it, are left out; the time that counts is the *measured* time,
   (:func:`racesim.util.stats.clustered_rate_interval`, inside [0, 1]);
 - units are in the name where the quantity has one: ``_s`` seconds, ``_unit_hours``
   units × hours, ``_days`` days.
+- money (only with the scenario's ``[costs]``; :mod:`racesim.sim.money`) is in its
+  ``currency``: a replication's ``lost_margin``, ``oversell_cost`` and ``holding_cost``;
+  a run's ``…_per_month`` of each and of ``total_cost``, with a ``…_per_month_ci`` that
+  takes the replications as the independent units.
 
 A new summed metric needs one field in :class:`Summary` (``metadata=_SUM``) and one
 ``<name>_total`` field in :class:`RunSummary`; its ``<name>_per_month`` follows in
