@@ -50,6 +50,7 @@ from racesim.scenario.catalog import (
     Sku,
 )
 from racesim.scenario.channels import Burst, Channel, Duplicates, WebhookConfig
+from racesim.scenario.costs import CostsConfig
 from racesim.scenario.demand import DemandConfig, GammaPoissonDemandConfig, PoissonDemandConfig
 from racesim.scenario.distributions import (
     CountDistribution,
@@ -85,6 +86,7 @@ __all__ = [
     "CatalogGenerator",
     "Channel",
     "CompareAndSetSyncConfig",
+    "CostsConfig",
     "CountDistribution",
     "DemandConfig",
     "Duplicates",
