@@ -1,0 +1,187 @@
+"""Candidate runs of per-channel buffers: what each channel × SKU cell did, per replication.
+
+The per-channel tuner (:mod:`racesim.study.tune_channels`) judges a candidate — one
+buffer per channel, or per channel and SKU class — by counts the run's per-channel and
+per-SKU tables cannot give once they are summed one way: a class's oversells *on one
+channel* (a marketplace's cancellation-rate limit), its lost sales on each channel, and
+the money they cost (an oversell on Amazon costs Amazon's penalty). So each replication
+is simulated here and returned as channel × SKU count arrays read straight from the
+model's records — orders and oversells placed after the warm-up, exactly as the run's
+tables count them, buyers and units lost to the buffer — with the per-SKU hidden
+unit-hours and the replication's :class:`~racesim.sim.summary.Summary`.
+
+Replication r of seed s is ``SeedSequence(s).spawn(R)[r]`` as everywhere, on a
+throwaway ledger, so a candidate run here faces the same buyers as ``racesim run``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from racesim.sim.model import Simulation
+from racesim.sim.state import set_mask
+from racesim.sim.streams import replication_seeds
+from racesim.sim.summary import Summary
+from racesim.study.executors import LocalExecutor
+from racesim.study.replications import scratch_store
+from racesim.util.stats import clustered_rate_interval
+
+if TYPE_CHECKING:
+    from racesim.policy.buffers import AnyPolicy
+    from racesim.scenario import Scenario
+    from racesim.sim.state import SimulationState
+
+__all__ = ["CandidateRun", "CellCounts", "ClassFigures", "class_figures", "run_candidate"]
+
+
+@dataclass(frozen=True, slots=True)
+class CellCounts:
+    """One replication's counts per channel (rows) × SKU (columns), and per SKU.
+
+    ``orders``: accepted orders placed after the warm-up; ``oversold``: those the engine
+    refused; ``lost_buffer``: buyers the buffer turned away (cause ``buffer``);
+    ``lost_buffer_units``: the units they wanted; ``hidden_unit_hours``: per SKU, units
+    withheld × hours (weighted by channel demand shares, as the run's tables).
+    """
+
+    orders: np.ndarray
+    oversold: np.ndarray
+    lost_buffer: np.ndarray
+    lost_buffer_units: np.ndarray
+    hidden_unit_hours: np.ndarray
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class _CandidateTask:
+    """One replication of a candidate: everything a worker needs (picklable)."""
+
+    scenario: Scenario
+    seed: np.random.SeedSequence
+    replication: int
+    buffer: Mapping[str, AnyPolicy]
+
+
+def _cells(state: SimulationState, hidden_unit_hours: np.ndarray,
+           summary: Summary) -> CellCounts:
+    """The channel × SKU counts of a finished replication (orders after the warm-up)."""
+    n_skus = len(state.sku_names)
+    shape = (len(state.channel_names), n_skus)
+    orders, oversold = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    lost_units = np.zeros(shape, dtype=np.int64)
+    for c, channel in enumerate(state.channels):
+        skus = np.asarray(channel.arrivals.skus, dtype=np.int64)
+        counted = np.asarray(channel.arrivals.times, dtype=float) >= state.warmup
+        accepted = np.asarray(channel.accepted, dtype=bool) & counted
+        refused = accepted & set_mask(np.asarray(channel.oversold, dtype=float))
+        orders[c] = np.bincount(skus[accepted], minlength=n_skus)
+        oversold[c] = np.bincount(skus[refused], minlength=n_skus)
+        units = getattr(channel, "lost_buffer_units", None)
+        if units is not None:
+            lost_units[c] = np.asarray(units, dtype=np.int64)
+    lost = np.array([channel.lost_buffer for channel in state.channels],
+                    dtype=np.int64).reshape(shape)
+    return CellCounts(orders, oversold, lost, lost_units, hidden_unit_hours, summary)
+
+
+def _run_cells(task: _CandidateTask) -> CellCounts:
+    """Simulate one replication of a candidate and count it per channel × SKU."""
+    scenario = task.scenario
+    simulation = Simulation(scenario, task.seed,
+                            store=scratch_store(scenario.engine.store, task.replication),
+                            buffer=task.buffer,  # type: ignore[arg-type]
+                            tables=False, discard=True)
+    result = simulation.run()
+    hidden = result.per_sku["hidden_unit_hours"].to_numpy(dtype=float)
+    return _cells(simulation.state(), hidden, result.summary)
+
+
+@dataclass(frozen=True)
+class CandidateRun:
+    """A candidate simulated on R replications: the counts stacked (replication first)."""
+
+    seed: int
+    replications: list[CellCounts] = field(repr=False)
+
+    def stacked(self, name: str) -> np.ndarray:
+        """Field ``name`` of every replication as one array, replication first."""
+        return np.stack([getattr(cells, name) for cells in self.replications])
+
+
+def run_candidate(scenario: Scenario, buffer: Mapping[str, AnyPolicy], *, seed: int,
+                  replications: int, jobs: int = 1) -> CandidateRun:
+    """Simulate the per-channel ``buffer`` (channel name → policy) on ``replications``.
+
+    Channels not named keep the scenario's rule; a named channel keeps its cap and
+    threshold. Results come back in replication order whatever ``jobs`` is.
+    """
+    seeds = replication_seeds(seed, replications)
+    work = [_CandidateTask(scenario, seeds[r], r, dict(buffer)) for r in range(replications)]
+    with LocalExecutor(jobs) as runner:
+        counted = list(runner.map(_run_cells, work))
+    return CandidateRun(seed, counted)
+
+
+@dataclass(frozen=True)
+class ClassFigures:
+    """Totals of a set of SKUs (a class, or the catalog) in a candidate run."""
+
+    oversold: np.ndarray
+    """Per replication, summed over channels and the SKUs."""
+    orders: np.ndarray
+    channel_oversold: np.ndarray
+    """Per channel, summed over replications."""
+    channel_orders: np.ndarray
+    lost_buffer: float
+    hidden_unit_hours: float
+    lost_margin: float | None
+    oversell_cost: float | None
+    holding_cost: float | None
+
+    @property
+    def total_cost(self) -> float:
+        parts = (self.lost_margin, self.oversell_cost, self.holding_cost)
+        return math.fsum(part or 0.0 for part in parts)
+
+    def rate_high(self, confidence: float) -> float:
+        return clustered_rate_interval(self.oversold, self.orders, confidence).high
+
+    def channel_rates(self) -> np.ndarray:
+        return self.channel_oversold / np.maximum(self.channel_orders, 1)
+
+    def limit_excess(self, scenario: Scenario) -> dict[str, float]:
+        """Channel → its pooled oversell rate's excess over its cancellation limit (0 when
+        under; only channels with a limit)."""
+        costs = getattr(scenario, "costs", None)
+        limits = getattr(costs, "cancel_rate_limit", None) or {}
+        rates = self.channel_rates()
+        return {channel.name: max(float(rates[c]) - limits[channel.name], 0.0)
+                for c, channel in enumerate(scenario.channels) if channel.name in limits}
+
+
+def class_figures(scenario: Scenario, run: CandidateRun, skus: np.ndarray) -> ClassFigures:
+    """The totals of SKUs ``skus`` (indices) in ``run``, with their money under
+    ``[costs]``: lost margin (units lost to the buffer × margin), oversell cost (oversold
+    orders × ``oversell + penalty[channel]``), holding (hidden unit-days × rate)."""
+    oversold = run.stacked("oversold")[:, :, skus]
+    orders = run.stacked("orders")[:, :, skus]
+    hidden = float(run.stacked("hidden_unit_hours")[:, skus].sum())
+    money: list[float | None] = [None, None, None]
+    costs = getattr(scenario, "costs", None)
+    if costs is not None:
+        from racesim.scenario.costs import sku_margin  # type: ignore[import-not-found]
+
+        catalog = scenario.skus()
+        margins = np.array([sku_margin(catalog[k], costs) or 0.0 for k in skus])
+        units = run.stacked("lost_buffer_units")[:, :, skus].sum(axis=(0, 1))
+        per_oversell = np.array([costs.per_oversell(c.name) for c in scenario.channels])
+        money = [float(units @ margins), float(oversold.sum(axis=(0, 2)) @ per_oversell),
+                 hidden / 24.0 * (costs.holding_per_unit_day or 0.0)]
+    return ClassFigures(oversold.sum(axis=(1, 2)), orders.sum(axis=(1, 2)),
+                        oversold.sum(axis=(0, 2)), orders.sum(axis=(0, 2)),
+                        float(run.stacked("lost_buffer")[:, :, skus].sum()), hidden, *money)
