@@ -16,8 +16,10 @@ commands a seller's systems would send, at simulated times (seconds):
   leaves the reservation stranded); some shipments come back (RETURN, recorded early or
   on confirmation: race 2); unrecorded shrinkage and cycle counts (ADJUST) keep the
   ledger honest; restocks arrive after a lead time;
-- after every change the seller publishes ``max(available − buffer, 0)``, which reaches
-  the listings by the scenario's sync mode (see :mod:`.sync`).
+- after every change the seller publishes to each channel what its rule lists —
+  ``max(available − buffer, 0)``, or that capped and cut to 0 below a threshold (see
+  :mod:`racesim.policy.publishing` and :mod:`.rules`) — which reaches the listings by the
+  scenario's sync mode (see :mod:`.sync`).
 
 Physical stock is tracked beside the engine (the "truth"), so the model can measure what
 the engine cannot see: visibility gaps, drift, shipments short of stock.
@@ -26,6 +28,7 @@ the engine cannot see: visibility gaps, drift, shipments short of stock.
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
@@ -37,11 +40,11 @@ from simpy.events import Timeout
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.ledger.protocol import open_engine
-from racesim.policy.buffers import AnyPolicy, bind_policy
 from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
+from racesim.sim.rules import resolve_rules
 from racesim.sim.sampler import BlockSampler, Sampleable
 from racesim.sim.state import (
     ChannelOrders,
@@ -59,6 +62,7 @@ from racesim.sim.tracking import HiddenStock, VisibilityGaps
 __all__ = ["Simulation"]
 
 if TYPE_CHECKING:
+    from racesim.policy.publishing import ChannelBuffers
     from racesim.scenario import OrderUpToRestockConfig, PeriodicRestockConfig, Scenario
 
 _RESERVED, _REJECTED = CommandStatus.RESERVED, CommandStatus.REJECTED
@@ -76,11 +80,16 @@ class Simulation:
     (per SKU), ``orders`` (per channel, per order), ``counts`` and ``logs``; the sync
     process keeps its own ``record``. :meth:`run` hands them to the results as one
     :class:`~racesim.sim.state.SimulationState`.
+
+    ``buffer`` is one buffer policy for every channel, or a mapping from channel name to
+    a policy or a :class:`~racesim.policy.publishing.PublishRule` (channels not named
+    keep the scenario's rule); a policy replaces a channel's buffer and keeps its cap and
+    threshold (see :mod:`.rules`). None: the scenario's rules.
     """
 
     def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int, *,
                  store: str | None = None, engine: str | None = None,
-                 buffer: AnyPolicy | None = None,
+                 buffer: ChannelBuffers | None = None,
                  tables: bool = True, discard: bool = False) -> None:
         self.scenario = scenario
         self.discard = discard  # delete the ledger's storage when the run ends
@@ -97,8 +106,8 @@ class Simulation:
             self.engine.close()
             raise StoreRefused(f"{url}: the ledger already holds {used} events; a simulation "
                                "needs an empty one (a new file, database or schema)")
-        self.buffer = bind_policy(buffer if buffer is not None else
-                                  scenario.buffer.to_policy(), scenario)
+        self.rules = rules = resolve_rules(scenario, buffer)
+        self.shares = rules.weights
         self.channel_names = [channel.name for channel in scenario.channels]
         self.duration = float(scenario.duration)
         self.warmup = float(scenario.warmup)
@@ -119,23 +128,29 @@ class Simulation:
         for name, entry in zip(names, self.skus, strict=True):
             if entry.initial_stock > 0:
                 engine.restock(name, entry.initial_stock, ref="OPENING", at=0.0)
-        self.stock = stock = SkuStock(names, [entry.initial_stock for entry in self.skus])
-        for k, name in enumerate(names):
-            available = engine.available(name)
-            buffer = self.buffer(name, available, 0.0)
-            stock.available[k], stock.buffer_units[k] = available, buffer
-            stock.published[k] = max(available - buffer, 0)
+        rules = self.rules
+        self.stock = stock = SkuStock(names, [entry.initial_stock for entry in self.skus],
+                                      rules.group_of)
+        # Per group, what the hot paths read: (buffer policy, cap, threshold, least free
+        # units that list anything, its buffers, its published values, its channels).
+        self.groups = [(policy, rule.cap, rule.threshold, max(rule.threshold, 1),
+                        stock.group_buffer[g], stock.group_published[g], rules.channels[g])
+                       for g, (rule, policy) in enumerate(zip(rules.rules, rules.policies,
+                                                              strict=True))]
         self.hidden = HiddenStock(len(names))
-        for k in range(len(names)):
-            self.hidden.update(0.0, k, min(stock.buffer_units[k], max(stock.available[k], 0)))
+        for k, name in enumerate(names):
+            stock.available[k] = engine.available(name)
+            self._publish(k, 0.0)
 
     def _setup_markets(self) -> None:
-        self.markets = [Marketplace(name, c, self.stock.published, self._listing_changed,
+        self.markets = [Marketplace(name, c, self.stock.published[c], self._listing_changed,
                                     self.logs.listings)
                         for c, name in enumerate(self.channel_names)]
+        group_of = self.rules.group_of
         self.gaps = VisibilityGaps(len(self.markets), len(self.skus),
                                    [m.listing for m in self.markets],
-                                   [self._sellable(k) for k in range(len(self.skus))])
+                                   [[self._sellable(k, group_of[c]) for k in range(len(self.skus))]
+                                    for c in range(len(self.markets))])
 
     def _setup_orders(self) -> None:
         scenario, streams = self.scenario, self.streams
@@ -159,10 +174,14 @@ class Simulation:
         # Fired states what this timeout's value is: the payload given here.
         Timeout(self.env, delay, payload).callbacks.append(callback)  # type: ignore[arg-type]
 
-    def _sellable(self, k: int) -> bool:
-        """Units beyond the buffer are on the shelf and promised to no buyer (the truth)."""
+    def _sellable(self, k: int, g: int) -> bool:
+        """Group ``g``'s rule would list units on the shelf and promised to no buyer.
+
+        The truth: units beyond its buffer, and at least its threshold of them.
+        """
         stock = self.stock
-        return stock.physical[k] - stock.committed[k] - stock.buffer_units[k] > 0
+        _, _, _, least, buffers, _, _ = self.groups[g]
+        return stock.physical[k] - stock.committed[k] - buffers[k] >= least
 
     def _listing_changed(self, channel: int, sku: int, value: int) -> None:
         self.gaps.listing(self.env.now, channel, sku, value)
@@ -170,22 +189,45 @@ class Simulation:
     def _stock_changed(self, k: int) -> None:
         """The engine's figures for SKU ``k`` may have changed: republish if needed."""
         now = self.env.now
-        name = self.sku_names[k]
-        stock = self.stock
-        available = self.engine.available(name)
-        buffer = self.buffer(name, available, now)
-        stock.available[k] = available
-        stock.buffer_units[k] = buffer
-        self.hidden.update(now, k, min(buffer, available) if available > 0 else 0)
-        self.gaps.stock(now, k, self._sellable(k))
-        published = available - buffer if available > buffer else 0
-        if published != stock.published[k]:
-            stock.published[k] = published
+        self.stock.available[k] = self.engine.available(self.sku_names[k])
+        changed = self._publish(k, now)
+        self._physical_changed(k)
+        if changed:
             self.logs.published_changes.append((now, k))
             self.sync.notify(k)
 
+    def _publish(self, k: int, now: float) -> bool:
+        """Apply every group's rule to SKU ``k``'s available units; True if a value changed.
+
+        Updates the buffers, the published values and the hidden units (the shortfall of
+        the listed quantity, weighted by demand share across groups).
+        """
+        stock = self.stock
+        name, available = self.sku_names[k], stock.available[k]
+        on_hand = available if available > 0 else 0
+        changed, hidden = False, []
+        for policy, cap, threshold, _, buffers, published, _ in self.groups:
+            buffer = policy(name, available, now)
+            buffers[k] = buffer
+            free = available - buffer
+            listed = 0 if free <= 0 or free < threshold else \
+                cap if cap is not None and free > cap else free
+            hidden.append(on_hand - listed)
+            if listed != published[k]:
+                published[k] = listed
+                changed = True
+        if len(hidden) == 1 or min(hidden) == max(hidden):
+            self.hidden.update(now, k, hidden[0])
+        else:
+            self.hidden.update(now, k, math.fsum(w * h for w, h in zip(self.shares, hidden,
+                                                                          strict=True)))
+        return changed
+
     def _physical_changed(self, k: int) -> None:
-        self.gaps.stock(self.env.now, k, self._sellable(k))
+        stock, now = self.stock, self.env.now
+        shelf = stock.physical[k] - stock.committed[k]
+        for _, _, _, least, buffers, _, channels in self.groups:
+            self.gaps.stock(now, k, shelf - buffers[k] >= least, channels)
 
     # -- buyers and order webhooks -------------------------------------------------------
 
@@ -233,7 +275,7 @@ class Simulation:
                 stock = self.stock
                 if stock.physical[k] - stock.committed[k] < units:
                     orders.lost_no_stock[k] += 1
-                elif stock.available[k] >= units > stock.published[k]:
+                elif stock.available[k] >= units > stock.published[c][k]:
                     orders.lost_buffer[k] += 1
                 else:
                     orders.lost_stale_listing[k] += 1

@@ -120,24 +120,37 @@ class ChannelOrders:
 
 
 class SkuStock:
-    """The seller's and the warehouse's figures per SKU, indexed by SKU number (units)."""
+    """The seller's and the warehouse's figures per SKU, indexed by SKU number (units).
 
-    __slots__ = ("available", "buffer_units", "committed", "names", "on_order", "overstated",
-                 "overstated_excess", "physical", "published", "purchase_orders",
-                 "receiving")
+    ``buffer_units`` and ``published`` are per channel, then per SKU
+    (``published[c][k]``): channels under one publishing rule (one *group*, see
+    :mod:`.rules`) share one list, so the model writes each group's figures once.
+    ``group_of[c]`` is channel c's group (all 0 when every channel follows one rule).
+    """
 
-    def __init__(self, names: list[str], initial: list[int]) -> None:
+    __slots__ = ("available", "buffer_units", "committed", "group_buffer", "group_of",
+                 "group_published", "names", "on_order", "overstated", "overstated_excess",
+                 "physical", "published", "purchase_orders", "receiving")
+
+    def __init__(self, names: list[str], initial: list[int],
+                 group_of: tuple[int, ...] = (0,)) -> None:
         n = len(names)
+        groups = max(group_of) + 1
         self.names = names
+        self.group_of = group_of
         self.physical = list(initial)  # on the shelves or in receiving (the truth)
         self.receiving = [0] * n  # returned units in the warehouse, not yet booked
         self.committed = [0] * n  # units sold on a marketplace, not shipped/cancelled
         self.on_order = [0] * n  # units ordered from suppliers, not yet received
         self.purchase_orders = [0] * n  # purchase orders placed so far (a count)
-        self.buffer_units = [0] * n  # what the buffer policy withholds now
         self.available = [0] * n  # the engine's available units
-        self.published = [0] * n  # max(available − buffer, 0): what the listings should show
-        self.overstated = [0] * n  # pushes (× channels) above the published value at sending
+        # per group: what its buffer policy withholds now, and what its rule lists
+        self.group_buffer = [[0] * n for _ in range(groups)]
+        self.group_published = [[0] * n for _ in range(groups)]
+        # the same lists per channel: what each listing should show (its rule's q)
+        self.buffer_units = [self.group_buffer[g] for g in group_of]
+        self.published = [self.group_published[g] for g in group_of]
+        self.overstated = [0] * n  # pushes (one per channel) above the channel's published
         self.overstated_excess = [0] * n  # units by which those pushes overstated it
 
 

@@ -1,7 +1,9 @@
 """Sync: how the seller's published quantity reaches each marketplace's listing.
 
-``published = max(available − buffer, 0)`` is computed from the seller's engine; every
-push becomes visible on a marketplace after that channel's listing latency. Modes:
+``published[c][k]``, what channel c's publishing rule lists of SKU k (``max(available −
+buffer, 0)``, capped, 0 below a threshold: :mod:`racesim.policy.publishing`), is computed
+from the seller's engine; every push carries channel c's own value and becomes visible
+on its listing after that channel's listing latency. Modes:
 
 ``event_driven``
     push the current value to every marketplace on every change (optional debounce).
@@ -57,7 +59,8 @@ ALL_SKUS = -1
 class SyncContext:
     """What a sync process works with: the model's clock, listings and per-SKU figures.
 
-    The sync reads ``stock.published`` and writes ``stock.overstated…`` (staleness) and,
+    The sync reads ``stock.published`` (per channel, per SKU) and writes
+    ``stock.overstated…`` (staleness against each channel's own value) and,
     with ``tables``, ``logs.pushes``.
     """
 
@@ -91,13 +94,13 @@ class Sync:
         self.latency = [BlockSampler(ch.listing_latency,
                                      context.streams(f"listing-latency/{ch.name}"))
                         for ch in context.scenario.channels]
-        channels, skus = len(self.markets), len(self.published)
+        channels, skus = len(self.markets), len(self.stock.names)
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
         self.record = SyncRecord(channels)
         self.reflections = self.record.reflections
         # What the seller believes each listing holds: last value it set, minus the units
         # of the marketplace's own orders it has seen since.
-        self.last_set = [list(self.published) for _ in range(channels)]
+        self.last_set = [list(self.published[c]) for c in range(channels)]
         self.own_seen = [[0] * skus for _ in range(channels)]
 
     def start(self) -> None:
@@ -121,7 +124,7 @@ class Sync:
         if not self.tables:
             return
         self.logs.pushes.append((channel, sku, self.mode, computed_at, sent_at, self.env.now,
-                                 value, self.published[sku], before,
+                                 value, self.published[channel][sku], before,
                                  self.markets[channel].listing[sku], applied))
 
     def _landing_delay(self, channel: int) -> float:
@@ -160,19 +163,21 @@ class EventDriven(Sync):
 
     def _send(self, sku: int) -> None:
         now = self.env.now
-        value = self.published[sku]
-        # Channels whose pushes land after the same delay share one simulation event.
-        landing: dict[float, list[int]] = {}
+        published = self.published
+        # Channels whose pushes land after the same delay share one simulation event;
+        # each carries its own channel's value, as it stands when sent.
+        landing: dict[float, list[tuple[int, int]]] = {}
         for channel in range(len(self.latency)):
-            landing.setdefault(self._landing_delay(channel), []).append(channel)
+            landing.setdefault(self._landing_delay(channel), []).append(
+                (channel, published[channel][sku]))
         for delay, channels in landing.items():
-            self._later(delay, self._apply, (channels, sku, value, now))
+            self._later(delay, self._apply, (channels, sku, now))
 
-    def _apply(self, event: Fired[tuple[list[int], int, int, float]]) -> None:
-        channels, sku, value, sent_at = event.value
+    def _apply(self, event: Fired[tuple[list[tuple[int, int]], int, float]]) -> None:
+        channels, sku, sent_at = event.value
         now = self.env.now
         markets, tables = self.markets, self.tables
-        for channel in channels:
+        for channel, value in channels:
             market = markets[channel]
             before = market.listing[sku]
             market.set_absolute(now, sku, value)
@@ -203,31 +208,32 @@ class PeriodicAbsolute(Sync):
         while True:
             yield self.env.timeout(self.interval)
             pulled_at = self.env.now
-            values = list(self.published)
+            values = [list(row) for row in self.published]  # each channel's own values
             if self.snapshot_lag > 0:
                 self._later(self.snapshot_lag, self._send, (values, pulled_at))
             else:
                 self._send_values(values, pulled_at)
 
-    def _send(self, event: Fired[tuple[list[int], float]]) -> None:
+    def _send(self, event: Fired[tuple[list[list[int]], float]]) -> None:
         values, pulled_at = event.value
         self._send_values(values, pulled_at)
 
-    def _send_values(self, values: list[int], pulled_at: float) -> None:
+    def _send_values(self, values: list[list[int]], pulled_at: float) -> None:
         now = self.env.now
         self._record_staleness(values)
         for channel in range(len(self.latency)):
             self._later(self._landing_delay(channel), self._apply,
-                        (channel, values, pulled_at, now))
+                        (channel, values[channel], pulled_at, now))
 
-    def _record_staleness(self, values: list[int]) -> None:
-        """Count pushed values above what the engine publishes at the moment of sending."""
-        channels, published, stock = len(self.markets), self.published, self.stock
-        for k, value in enumerate(values):
-            excess = value - published[k]
-            if excess > 0:
-                stock.overstated[k] += channels
-                stock.overstated_excess[k] += excess * channels
+    def _record_staleness(self, values: list[list[int]]) -> None:
+        """Count pushed values above what each channel's rule lists at the moment of sending."""
+        stock = self.stock
+        for row, published in zip(values, self.published, strict=True):
+            for k, value in enumerate(row):
+                excess = value - published[k]
+                if excess > 0:
+                    stock.overstated[k] += 1
+                    stock.overstated_excess[k] += excess
 
     def _apply(self, event: Fired[tuple[int, list[int], float, float]]) -> None:
         channel, values, pulled_at, sent_at = event.value
@@ -258,11 +264,10 @@ class PeriodicDelta(Sync):
         while True:
             yield self.env.timeout(self.interval)
             now = self.env.now
-            published = self.published
             for channel in range(len(self.latency)):
                 last_set, own_seen = self.last_set[channel], self.own_seen[channel]
                 deltas = []
-                for sku, target in enumerate(published):
+                for sku, target in enumerate(self.published[channel]):
                     delta = target - (last_set[sku] - own_seen[sku])
                     if delta:
                         deltas.append((sku, delta, target))
@@ -298,17 +303,16 @@ class CompareAndSet(Sync):
     def _loop(self) -> Generator[simpy.Event, None, None]:
         while True:
             yield self.env.timeout(self.interval)
-            published = self.published
             for channel in range(len(self.latency)):
                 last_set, own_seen = self.last_set[channel], self.own_seen[channel]
-                for sku, target in enumerate(published):
+                for sku, target in enumerate(self.published[channel]):
                     if target != last_set[sku] - own_seen[sku] and \
                             (channel, sku) not in self.in_flight:
                         self._send(channel, sku, 0)
 
     def _send(self, channel: int, sku: int, attempt: int) -> None:
         expected = self.last_set[channel][sku] - self.own_seen[channel][sku]
-        target = self.published[sku]
+        target = self.published[channel][sku]
         self.in_flight.add((channel, sku))
         self._later(self._landing_delay(channel), self._apply,
                     (channel, sku, expected, target, self.own_seen[channel][sku], attempt,

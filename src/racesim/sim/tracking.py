@@ -10,16 +10,21 @@ __all__ = ["HiddenStock", "VisibilityGaps"]
 
 
 class HiddenStock:
-    """∫ units withheld by the buffer dt, per SKU: ``min(buffer, max(available, 0))``."""
+    """∫ units withheld dt, per SKU.
+
+    The model passes ``max(available, 0) − q`` (the listed quantity's shortfall) when
+    every channel follows one rule — ``min(buffer, max(available, 0))`` without cap or
+    threshold — else the demand-share-weighted mean of each channel's.
+    """
 
     __slots__ = ("_since", "_withheld", "unit_seconds")
 
     def __init__(self, skus: int, start: float = 0.0) -> None:
-        self._withheld = [0] * skus
+        self._withheld: list[float] = [0] * skus
         self._since = [start] * skus
         self.unit_seconds = [0.0] * skus
 
-    def update(self, now: float, sku: int, withheld: int) -> None:
+    def update(self, now: float, sku: int, withheld: float) -> None:
         """The SKU now withholds ``withheld`` units."""
         self.unit_seconds[sku] += self._withheld[sku] * (now - self._since[sku])
         self._withheld[sku] = withheld
@@ -37,14 +42,18 @@ class HiddenStock:
 
 
 class VisibilityGaps:
-    """Seconds each listing shows 0 while stock beyond the buffer is physically sellable."""
+    """Seconds each listing shows 0 while its rule would list physically sellable stock.
+
+    ``sellable[c][k]``: channel c's rule, applied to the units on the shelf and promised
+    to no buyer, lists more than 0 (units beyond its buffer, and at least its threshold).
+    """
 
     __slots__ = ("_listing_zero", "_open_since", "_sellable", "seconds")
 
     def __init__(self, channels: int, skus: int, listings: list[list[int]],
-                 sellable: list[bool]) -> None:
+                 sellable: list[list[bool]]) -> None:
         self._listing_zero = [[value <= 0 for value in row] for row in listings]
-        self._sellable = list(sellable)
+        self._sellable = [list(row) for row in sellable]
         self._open_since: list[list[float | None]] = [[None] * skus for _ in range(channels)]
         self.seconds = [[0.0] * skus for _ in range(channels)]
         for channel in range(channels):
@@ -52,7 +61,7 @@ class VisibilityGaps:
                 self._refresh(0.0, channel, sku)
 
     def _refresh(self, now: float, channel: int, sku: int) -> None:
-        in_gap = self._listing_zero[channel][sku] and self._sellable[sku]
+        in_gap = self._listing_zero[channel][sku] and self._sellable[channel][sku]
         since = self._open_since[channel][sku]
         if in_gap and since is None:
             self._open_since[channel][sku] = now
@@ -67,11 +76,12 @@ class VisibilityGaps:
             self._listing_zero[channel][sku] = zero
             self._refresh(now, channel, sku)
 
-    def stock(self, now: float, sku: int, sellable: bool) -> None:
-        """Whether units beyond the buffer are physically there and unpromised changed."""
-        if sellable != self._sellable[sku]:
-            self._sellable[sku] = sellable
-            for channel in range(len(self._open_since)):
+    def stock(self, now: float, sku: int, sellable: bool, channels: tuple[int, ...]) -> None:
+        """Whether ``channels``' rule would list units physically there and unpromised."""
+        rows = self._sellable
+        if sellable != rows[channels[0]][sku]:  # the channels of one rule agree
+            for channel in channels:
+                rows[channel][sku] = sellable
                 self._refresh(now, channel, sku)
 
     def restart(self, now: float) -> None:

@@ -26,7 +26,7 @@ from racesim.util.jsonable import jsonable
 from racesim.util.progress import progress as with_progress
 
 if TYPE_CHECKING:
-    from racesim.policy.buffers import AnyPolicy
+    from racesim.policy.publishing import ChannelBuffers
     from racesim.scenario import Scenario
 
 __all__ = ["ReplicationTask", "RunResult", "replication_store",
@@ -55,7 +55,7 @@ def scratch_store(store: str, replication: int) -> str:
 
 def run_replication(scenario: Scenario, seed: np.random.SeedSequence, replication: int = 0, *,
                     store: str | None = None, engine: str | None = None,
-                    buffer: AnyPolicy | None = None, tables: bool = True,
+                    buffer: ChannelBuffers | None = None, tables: bool = True,
                     scratch: bool = False) -> SimulationResult:
     """Simulate one replication; with ``tables=False`` drop the large per-event tables.
 
@@ -84,7 +84,7 @@ class ReplicationTask:
     replication: int
     store: str | None = None
     engine: str | None = None
-    buffer: AnyPolicy | None = None
+    buffer: ChannelBuffers | None = None
     tables: bool = True
     scratch: bool = False
 
@@ -151,7 +151,8 @@ class RunResult:
 def run_scenario(scenario: Scenario, seed: int | None = None, replications: int = 1,
                  jobs: int = 1, *,
                  store: str | None = None, engine: str | None = None,
-                 buffer: AnyPolicy | None = None, tables: bool = False, progress: bool = False,
+                 buffer: ChannelBuffers | None = None, tables: bool = False,
+                 progress: bool = False,
                  executor: Executor | None = None, scratch: bool = False,
                  budget: Budget | None = _DEFAULT_BUDGET,
                  source: str | None = None) -> RunResult:
