@@ -153,8 +153,9 @@ class Problem:
             self.runs[key] = found
             self.evaluations += seed == self.seed
             if self.on_evaluation is not None:
+                fresh = "" if seed == self.seed else " fresh"
                 self.on_evaluation(f"tried {describe(self.channels, state)} on "
-                                   f"{self.replications} replications")
+                                   f"{self.replications}{fresh} replications")
         return found
 
     def scores(self, state: State, seed: int | None = None) -> dict[str, Score]:

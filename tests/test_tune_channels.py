@@ -1,0 +1,114 @@
+"""The per-channel tuner: a buffer per marketplace that meets the target for fewer lost sales."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from racesim.cli.main import main
+from racesim.policy.buffers import FixedBuffer
+from racesim.scenario import load_scenario
+from racesim.study.channel_runs import class_figures, run_candidate
+from racesim.study.replications import run_scenario
+from racesim.study.tune_channels import Move, TuneError, channel_moves, tune_channels
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SLOW_AND_FAST = SCENARIOS / "slow_and_fast.toml"
+TARGET = 0.003
+
+
+def test_slow_and_fast_oversells_on_the_slow_marketplace_and_its_buffer_alone_stops_it() -> None:
+    """The scenario's promise: without a buffer the slow marketplace oversells and the
+    shop does not; a unit hidden from the marketplace alone stops it while the shop's
+    buyers lose nothing to a buffer; a unit hidden from the shop alone does not."""
+    scenario = load_scenario(SLOW_AND_FAST)
+
+    def per_channel(buffer: dict[str, FixedBuffer] | None, column: str) -> dict[str, int]:
+        run = run_scenario(scenario, seed=7, replications=2, buffer=buffer)  # type: ignore[arg-type]
+        return {name: int(sum(r.per_channel.loc[name, column] for r in run.replications))
+                for name in ("marketplace", "shop")}
+
+    bare = per_channel(None, "oversold")
+    assert bare["marketplace"] >= 3 and bare["shop"] == 0, bare
+    assert per_channel({"marketplace": FixedBuffer(1)}, "oversold") == \
+        {"marketplace": 0, "shop": 0}
+    lost = per_channel({"marketplace": FixedBuffer(1)}, "lost_sales_buffer")
+    assert lost["shop"] == 0 < lost["marketplace"], lost
+    assert per_channel({"shop": FixedBuffer(1)}, "oversold")["marketplace"] > 0
+
+
+def test_candidate_counts_add_up_to_the_runs_own_tables() -> None:
+    scenario = load_scenario(SLOW_AND_FAST).with_overrides({"duration": "1d", "warmup": "6h"})
+    buffer = {"marketplace": FixedBuffer(1), "shop": FixedBuffer(0)}
+    run = run_candidate(scenario, buffer, seed=3, replications=2)
+    same = run_scenario(scenario, seed=3, replications=2, buffer=buffer)  # type: ignore[arg-type]
+    totals = class_figures(scenario, run, np.arange(len(scenario.skus())))
+    summary = same.summary()
+    assert int(totals.orders.sum()) == summary.orders_total > 0
+    assert int(totals.oversold.sum()) == summary.oversold_total
+    assert totals.lost_buffer == summary.lost_sales_buffer_total > 0
+    assert totals.hidden_unit_hours == pytest.approx(summary.hidden_unit_hours_total)
+    by_channel = sum(r.per_channel["orders"] for r in same.replications)
+    assert list(totals.channel_orders) == list(by_channel)
+
+
+def test_moves_step_one_channel_or_trade_a_unit_between_two() -> None:
+    moves = channel_moves(2, upward=False)
+    assert Move((-1, 0), (0, 0)) in moves and Move((0, -1), (0, 0)) in moves
+    assert Move((-1, 0), (0, 1)) in moves and Move((1, 0), (0, 0)) not in moves
+    assert Move((1, 0), (0, 0)) in channel_moves(2, upward=True)
+    assert Move((-1, 0), (0, 1)).apply((3, 2), 2) == (1, 3)
+    assert Move((-1, 0), (0, 0)).apply((1, 2), 4) == (0, 2)  # never below 0
+
+
+def test_bad_objectives_and_targets_are_refused_before_any_work() -> None:
+    scenario = load_scenario(SLOW_AND_FAST)
+    with pytest.raises(TuneError, match="objective must be one of sales, cost"):
+        tune_channels(scenario, objective="money")  # type: ignore[arg-type]
+    with pytest.raises(TuneError, match="needs --objective cost"):
+        tune_channels(scenario, target=None)
+    with pytest.raises(TuneError, match=r"target must be a rate in \(0, 1\)"):
+        tune_channels(scenario, target=1.5)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--objective", "cost"], "need --per-channel"),
+    (["--target", "none"], "need --per-channel"),
+    (["--per-channel", "--policy", "percent"], "--policy percent is not supported"),
+])
+def test_the_cli_refuses_per_channel_misuse_in_one_line(
+        arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["tune", str(SLOW_AND_FAST), *arguments])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.slow
+def test_per_channel_buffers_meet_the_target_and_lose_fewer_sales_than_uniform(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Acceptance: on one slow and one fast channel, the per-channel answer meets the
+    target, confirmed on fresh replications, and loses strictly fewer sales to the buffer
+    than the best uniform buffer at the same target — on the search's replications and,
+    paired, on the fresh ones."""
+    status = main(["tune", str(SLOW_AND_FAST), "--per-channel", "--replications", "2",
+                   "--seed", "7", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0
+    uniform = report["uniform"]
+    assert report["meets_target"] and report["confirmation"]["meets_target"]
+    assert uniform["meets_target"] and uniform["confirmation"]["meets_target"]
+    assert report["oversell_rate_ci"][1] <= TARGET
+    assert report["buffer_lost_sales_per_month"] < uniform["buffer_lost_sales_per_month"]
+    assert report["confirmation"]["buffer_lost_sales_per_month"] < \
+        uniform["confirmation"]["buffer_lost_sales_per_month"]
+    assert report["paired"]["buffer_lost_sales_saved_per_month"] > 0
+    assert report["per_channel"]["shop"] < report["per_channel"]["marketplace"]
+    assert report["hidden_unit_hours_per_day"] < uniform["hidden_unit_hours_per_day"]
+    for key in ("per_channel", "oversell_rate", "oversell_rate_ci",
+                "buffer_lost_sales_per_month", "hidden_unit_hours_per_day",
+                "lost_margin_per_month", "oversell_cost_per_month", "meets_target",
+                "meets_target_reason", "uniform"):
+        assert key in report, key
