@@ -9,6 +9,8 @@ Either list SKUs one by one::
     units_per_order = { dist = "geometric", mean = 1.2 }
     restock = { policy = "periodic", every = "7d", quantity = 50, lead_time = "2d" }
     demand = { kind = "gamma_poisson", dispersion = 0.3 }   # default: Poisson
+    price = 12.99                           # per unit, in [costs] currency (optional)
+    margin = 4.50                           # per unit sold (optional; see [costs])
 
 or generate a deterministic Zipf long tail (no randomness: SKU ``k`` gets a demand
 share ∝ 1/k^s)::
@@ -22,6 +24,8 @@ share ∝ 1/k^s)::
                 review = "1d", lead_time = "3d" }
     demand = { kind = "gamma_poisson", dispersion = 0.2 }   # every SKU, or per class:
     demand_by_class = { C = { kind = "gamma_poisson", dispersion = 1.5 } }
+    price = 20.0                            # every SKU's price and margin, or per class:
+    margin_by_class = { A = 6.0, B = 5.0, C = 3.5 }
 
 See :mod:`racesim.scenario.demand` for the demand kinds.
 """
@@ -40,6 +44,7 @@ from racesim.scenario.fields import (
     Days,
     Duration,
     Label,
+    Money,
     Name,
     OrdersPerDay,
     Period,
@@ -118,6 +123,19 @@ class Sku(Record):
     """A free label such as a velocity class ("A", "B", "C")."""
     demand: DemandConfig | None = None
     """How daily demand varies around ``orders_per_day``; none given means Poisson."""
+    price: Money | None = None
+    """The unit price (in ``[costs]``'s currency); with ``costs.margin_percent`` it gives
+    the margin when the SKU has none of its own."""
+    margin: Money | None = None
+    """Money earned per unit sold (price less its costs): what a sale lost to the buffer
+    costs (see :mod:`racesim.scenario.costs`)."""
+
+    @model_validator(mode="after")
+    def _margin_within_price(self) -> Sku:
+        if self.price is not None and self.margin is not None and self.margin > self.price:
+            message = f"must be ≤ price (got {show(self.margin)} > {show(self.price)})"
+            raise_problems("Sku", [(("margin",), message, self.margin)])
+        return self
 
     def units_per_day(self) -> float:
         """Expected units demanded per day: orders per day × mean units per order."""
@@ -188,6 +206,14 @@ class CatalogGenerator(Record):
     """Every generated SKU's demand kind (none given: Poisson) …"""
     demand_by_class: dict[VelocityClass, DemandConfig] | None = None
     """… unless its velocity class has its own here (``{ C = { kind = … } }``)."""
+    price: Money | None = None
+    """Every generated SKU's unit price …"""
+    price_by_class: dict[VelocityClass, Money] | None = None
+    """… unless its velocity class has its own here (``{ A = 30.0 }``)."""
+    margin: Money | None = None
+    """Every generated SKU's margin per unit sold …"""
+    margin_by_class: dict[VelocityClass, Money] | None = None
+    """… unless its velocity class has its own here."""
 
     @model_validator(mode="after")
     def _sizes_fit(self) -> CatalogGenerator:
@@ -206,6 +232,12 @@ class CatalogGenerator(Record):
                            "units/day)")
                 raise_problems("catalog_generator", [(tuple(path.split(".")), message, days)])
         return self
+
+    def _money(self, label: VelocityClass) -> dict[str, float]:
+        """The ``price`` and ``margin`` keys of a generated SKU of class ``label`` (if any)."""
+        values = {"price": _by_class(label, self.price, self.price_by_class),
+                  "margin": _by_class(label, self.margin, self.margin_by_class)}
+        return {key: value for key, value in values.items() if value is not None}
 
     def shares(self) -> list[float]:
         """Each SKU's share of orders, by rank (sums to 1)."""
@@ -236,8 +268,15 @@ class CatalogGenerator(Record):
             demand = (self.demand_by_class or {}).get(label, self.demand)
             if demand is not None:
                 entry["demand"] = demand
+            entry |= self._money(label)
             skus.append(Sku.model_validate(entry))
         return tuple(skus)
+
+
+def _by_class(label: VelocityClass, default: float | None,
+              by_class: dict[VelocityClass, float] | None) -> float | None:
+    """A class's own value, else the generator's value for every SKU (None: neither)."""
+    return (by_class or {}).get(label, default)
 
 
 def _round(amount: float) -> int:

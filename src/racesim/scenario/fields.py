@@ -35,6 +35,7 @@ from racesim.scenario.limits import (
     MAX_DURATION_TEXT,
     MAX_HORIZON_S,
     MAX_LATENCY_S,
+    MAX_MONEY,
     MAX_ORDERS_PER_DAY,
     MAX_PERIOD_S,
     MAX_SEED,
@@ -56,6 +57,7 @@ __all__ = [
     "Label",
     "Latency",
     "Loc",
+    "Money",
     "Name",
     "NonEmpty",
     "NonNegative",
@@ -275,6 +277,8 @@ Days = Annotated[float, _Real, Field(ge=0), at_most(MAX_DAYS_OF_DEMAND)]
 """Days of demand in [0, 366]."""
 PositiveDays = Annotated[float, _Real, Field(gt=0), at_most(MAX_DAYS_OF_DEMAND)]
 """Days of demand in (0, 366]."""
+Money = Annotated[float, _Real, Field(ge=0), at_most(MAX_MONEY)]
+"""An amount in the scenario's currency in [0, 10⁹]: a price, a margin, a cost."""
 Probability = Annotated[float, _Real, Field(ge=0, le=1)]
 """A probability or fraction in [0, 1]."""
 Percent = Annotated[float, _Real, Field(ge=0, le=100)]

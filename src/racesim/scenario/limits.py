@@ -35,6 +35,7 @@ __all__ = [
     "MAX_LATENCY_MULTIPLE",
     "MAX_LATENCY_S",
     "MAX_MESSAGE_LINE",
+    "MAX_MONEY",
     "MAX_NESTING",
     "MAX_ORDERS_PER_DAY",
     "MAX_PERIOD_S",
@@ -128,6 +129,12 @@ noisy one"."""
 MAX_SHRINKAGE_PER_DAY = 1_000.0
 """Units lost unrecorded per SKU per day: each loss is an event."""
 
+# -- money ----------------------------------------------------------------------------
+MAX_MONEY = 1e9
+"""A price, a margin, a cost per oversold order or per hidden unit-day, in the scenario's
+currency: 10⁹ covers a car priced in Indonesian rupiah, and a year of a large shop's
+orders times it stays far inside a float's exact range."""
+
 # -- the seller's systems -------------------------------------------------------------
 MAX_ATTEMPTS = 100
 """Handler attempts per webhook copy: a retry delay is drawn for each possible attempt."""
@@ -155,7 +162,8 @@ LIMITS: tuple[Limit, ...] = (
     Limit("file size", "–", "1 MiB", "shipped files are 1–3 KB; 1 MiB holds ~10,000 SKUs"),
     Limit("nesting of tables and lists", "–", "32",
           "a scenario needs 5; the TOML parser recurses per level"),
-    Limit("names, SKUs, class labels, prefix, engine.store", "1 char", "200 chars",
+    Limit("names, SKUs, class labels, prefix, engine.store, costs.currency", "1 char",
+          "200 chars",
           "identifiers, not documents"),
     Limit("description", "–", "2,000 chars", "a paragraph"),
     Limit("duration", "1 ms", "366d", "a year; longer runs are several scenarios"),
@@ -191,9 +199,11 @@ LIMITS: tuple[Limit, ...] = (
     Limit("probabilities, shares, rates of cancels/returns", "0", "1", "probabilities"),
     Limit("webhook.max_attempts", "1", "100", "a backoff is drawn per possible attempt"),
     Limit("sync.cas_max_retries", "0", "100", "retries per interval"),
-    Limit("buffer percent", "0", "100", "a percentage"),
+    Limit("buffer percent, costs.margin_percent", "0", "100", "a percentage"),
     Limit("buffer latency_multiple", "0", "100", "exposure windows"),
     Limit("buffer epsilon", "10⁻⁹", "< 1", "below, float noise"),
+    Limit("prices, margins, costs per oversell, penalties, holding per unit-day", "0", "10⁹",
+          "any currency: a car in rupiah; sums stay exact in a float"),
     Limit("seed", "0", "2⁶⁴ − 1", "64 bits"),
 )
 """Every bound, in the order the README lists them."""

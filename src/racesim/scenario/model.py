@@ -19,6 +19,7 @@ from racesim.errors import ScenarioError
 from racesim.scenario.buffer import BufferConfig
 from racesim.scenario.catalog import CatalogGenerator, Sku
 from racesim.scenario.channels import Channel
+from racesim.scenario.costs import CostsConfig, cost_problems
 from racesim.scenario.fields import (
     Description,
     Duration,
@@ -65,6 +66,8 @@ class Scenario(Record):
     warehouse: Warehouse = Warehouse()
     engine: EngineOptions = EngineOptions()
     metrics: MetricsOptions = MetricsOptions()
+    costs: CostsConfig | None = None
+    """Margins and the money an oversell costs; none: no money figures."""
 
     _skus: tuple[Sku, ...] = PrivateAttr(default=())
 
@@ -91,6 +94,9 @@ class Scenario(Record):
             self._skus = self.catalog_generator.generate()
         else:
             self._skus = self.catalog or ()
+        channels = [channel.name for channel in self.channels]
+        raise_problems("Scenario", cost_problems(self.costs, channels, self._skus,
+                                                 generated=self.catalog_generator is not None))
         return self
 
     def _catalog_problems(self) -> list[Problem]:

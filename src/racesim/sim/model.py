@@ -42,6 +42,7 @@ from racesim.ledger import CommandStatus, Ledger
 from racesim.ledger.protocol import open_engine
 from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
+from racesim.sim.money import CostRates
 from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
 from racesim.sim.rules import resolve_rules
@@ -277,6 +278,7 @@ class Simulation:
                     orders.lost_no_stock[k] += 1
                 elif stock.available[k] >= units > stock.published[c][k]:
                     orders.lost_buffer[k] += 1
+                    orders.lost_buffer_units[k] += units
                 else:
                     orders.lost_stale_listing[k] += 1
             return
@@ -393,7 +395,7 @@ class Simulation:
             duration=self.duration, warmup=self.warmup,
             stranded_after=float(self.scenario.metrics.stranded_after), channels=self.orders,
             stock=self.stock, counts=self.counts, logs=self.logs, gaps=self.gaps,
-            hidden=self.hidden, sync=self.sync.record)
+            hidden=self.hidden, sync=self.sync.record, costs=CostRates.of(self.scenario))
 
     def _close_engine(self) -> None:
         """Close the engine; with ``discard``, delete its storage (a throwaway ledger)."""

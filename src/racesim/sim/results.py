@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from racesim.sim.money import CostRates, ReplicationMoney, replication_money
 from racesim.sim.state import Reflections, SimulationState, set_mask
 from racesim.sim.summary import Summary
 from racesim.util.stats import wilson_interval
@@ -37,7 +38,9 @@ class SimulationResult:
     lost sales included, with every timestamp and the outcome), ``deliveries`` (one row
     per webhook copy that reached the engine), ``pushes`` (one row per push that reached
     a listing), ``listings`` (every change of every listing), ``events`` (the ledger's
-    event log), ``drift`` (every cycle count per SKU).
+    event log), ``drift`` (every cycle count per SKU). ``costs`` is the scenario's
+    ``[costs]`` as arrays (None without one): the money columns of ``per_channel`` and
+    ``per_sku`` and the summary's money fields are priced by it.
     """
 
     summary: Summary
@@ -50,6 +53,7 @@ class SimulationResult:
     events: pd.DataFrame
     drift: pd.DataFrame
     sync_latency: np.ndarray = field(repr=False)
+    costs: CostRates | None = field(default=None, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, for writing to disk."""
@@ -257,6 +261,34 @@ def _breakdowns(sim: SimulationState, orders: dict[str, np.ndarray]
     return per_channel, per_sku
 
 
+def _add_money(sim: SimulationState, orders: dict[str, np.ndarray], per_channel: pd.DataFrame,
+               per_sku: pd.DataFrame) -> ReplicationMoney | None:
+    """With ``[costs]``: the replication's money, and its columns in the two breakdowns.
+
+    Both tables gain ``lost_units_buffer`` (units the buffer-lost buyers wanted),
+    ``lost_margin`` and ``oversell_cost``; ``per_sku`` also ``holding_cost`` (money in
+    the scenario's currency; see :mod:`racesim.sim.money`). Without costs nothing changes.
+    """
+    rates = sim.costs
+    if rates is None:
+        return None
+    n_channels, n_skus = len(sim.channel_names), len(sim.sku_names)
+    lost_units = np.array([c.lost_buffer_units for c in sim.channels],
+                          dtype=np.int64).reshape(n_channels, n_skus)
+    sold = orders["accepted"] & set_mask(orders["oversold"])
+    cell = orders["channel"][sold] * n_skus + orders["sku"][sold]
+    oversold = np.bincount(cell, minlength=n_channels * n_skus).reshape(n_channels, n_skus)
+    money = replication_money(rates, lost_units, oversold,
+                              per_sku["hidden_unit_hours"].to_numpy(dtype=float))
+    per_channel["lost_units_buffer"] = lost_units.sum(axis=1)
+    per_sku["lost_units_buffer"] = lost_units.sum(axis=0)
+    for name, values in money.per_channel.items():
+        per_channel[name] = values
+    for name, values in money.per_sku.items():
+        per_sku[name] = values
+    return money
+
+
 def _stranded(sim: SimulationState, orders: dict[str, np.ndarray]) -> int:
     """Reservations open (not shipped, released or short) longer than ``stranded_after``."""
     reserved_at = orders["reserved"]
@@ -287,8 +319,9 @@ def _drift_ratios(drift: pd.DataFrame) -> tuple[float | None, float | None]:
 
 def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataFrame,
               orders: dict[str, np.ndarray], latency: np.ndarray,
-              drift: pd.DataFrame) -> Summary:
-    """The replication's :class:`~racesim.sim.summary.Summary` from its breakdowns."""
+              drift: pd.DataFrame, money: ReplicationMoney | None = None) -> Summary:
+    """The replication's :class:`~racesim.sim.summary.Summary` from its breakdowns (and
+    its money, with ``[costs]``)."""
     def total(column: str) -> int:
         return int(per_channel[column].sum())
 
@@ -318,7 +351,10 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
         dead_letter_cancels=counts.dead_letter_cancels,
         lost_sales_no_stock=no_stock, lost_sales_buffer=buffer,
         lost_sales_stale_listing=stale,
-        measured_s=sim.duration - sim.warmup)
+        measured_s=sim.duration - sim.warmup,
+        lost_margin=None if money is None else money.lost_margin,
+        oversell_cost=None if money is None else money.oversell_cost,
+        holding_cost=None if money is None else money.holding_cost)
 
 
 def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:
@@ -331,14 +367,16 @@ def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:
     channels = np.asarray(sim.channel_names, dtype=object)
     orders = _order_arrays(sim)
     per_channel, per_sku = _breakdowns(sim, orders)
+    money = _add_money(sim, orders, per_channel, per_sku)
     latency = sync_latencies([change for change in sim.logs.published_changes
                               if change[0] >= sim.warmup], sim.sync.reflections)
     drift = _drift_frame(sim, skus)
-    summary = summarise(sim, per_channel, per_sku, orders, latency, drift)
+    summary = summarise(sim, per_channel, per_sku, orders, latency, drift, money)
     empty = pd.DataFrame()
     result = SimulationResult(summary=summary, per_channel=per_channel, per_sku=per_sku,
                               orders=empty, deliveries=empty, pushes=empty, listings=empty,
-                              events=empty, drift=drift, sync_latency=latency)
+                              events=empty, drift=drift, sync_latency=latency,
+                              costs=sim.costs)
     if tables:
         _add_tables(sim, result, skus, channels)
     return result

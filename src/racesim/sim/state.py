@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from racesim.ledger import Ledger
     from racesim.ledger.naive import NaiveCounter
     from racesim.sim.demand import Arrivals
+    from racesim.sim.money import CostRates
     from racesim.sim.plan import OrderPlan
     from racesim.sim.tracking import HiddenStock, VisibilityGaps
 
@@ -70,9 +71,9 @@ class ChannelOrders:
 
     __slots__ = ("accepted", "arrivals", "cancelled", "cancels", "copies", "deliveries",
                  "dropped", "failed", "first_seen", "fulfilled", "handling", "ids",
-                 "lost_buffer", "lost_no_stock", "lost_stale_listing", "name", "oversold",
-                 "plan", "released", "reservations", "reserved", "return_arrived",
-                 "return_recorded", "short", "sku", "units")
+                 "lost_buffer", "lost_buffer_units", "lost_no_stock", "lost_stale_listing",
+                 "name", "oversold", "plan", "released", "reservations", "reserved",
+                 "return_arrived", "return_recorded", "short", "sku", "units")
 
     def __init__(self, name: str, arrivals: Arrivals, plan: OrderPlan, skus: int) -> None:
         n = len(arrivals)
@@ -114,6 +115,7 @@ class ChannelOrders:
         self.lost_no_stock = [0] * skus  # too few unpromised units on the shelf
         self.lost_buffer = [0] * skus  # the engine had them; the buffer kept them unpublished
         self.lost_stale_listing = [0] * skus  # there, but the listing (or ledger) lagged
+        self.lost_buffer_units = [0] * skus  # the units those lost_buffer buyers wanted
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -251,3 +253,5 @@ class SimulationState:
     gaps: VisibilityGaps
     hidden: HiddenStock
     sync: SyncRecord
+    costs: CostRates | None = None
+    """The scenario's ``[costs]`` as arrays (:mod:`.money`); None: no money figures."""

@@ -32,7 +32,7 @@ spelled once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,10 @@ from racesim.util.stats import (
     wilson_interval,
 )
 
-__all__ = ["DAY_S", "MONTH_DAYS", "SUMMED", "RunSummary", "Summary", "per_month"]
+if TYPE_CHECKING:
+    from racesim.sim.money import RunCosts
+
+__all__ = ["DAY_S", "MONEY_FIELDS", "MONTH_DAYS", "SUMMED", "RunSummary", "Summary", "per_month"]
 
 _SUM = {"pooled": "sum"}
 """Field metadata: a run's figure is the sum of its replications' figures."""
@@ -133,10 +136,28 @@ class Summary:
     sum to it)."""
     measured_s: float
     """Simulated seconds that count: the scenario's ``duration − warmup``."""
+    lost_margin: float | None = None
+    """Money (``[costs]`` currency) of the margin on the units lost to the buffer: units
+    of the ``lost_sales_buffer`` buyers × each SKU's margin (None without ``[costs]``)."""
+    oversell_cost: float | None = None
+    """Money of the oversold orders: each × (``costs.oversell`` + its channel's
+    ``penalty``) (None without ``[costs]``)."""
+    holding_cost: float | None = None
+    """Money of the hidden stock: ``hidden_unit_hours`` ÷ 24 × ``holding_per_unit_day``
+    (None without ``[costs]``)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field by name, in order; the interval as a ``[low, high]`` list."""
-        return _record(self)
+        """Every field by name, in order; the interval as a ``[low, high]`` list. The money
+        fields are left out without ``[costs]`` (so such a run's output is as before)."""
+        data = _record(self)
+        for name in MONEY_FIELDS:
+            if data[name] is None:
+                del data[name]
+        return data
+
+
+MONEY_FIELDS = ("lost_margin", "oversell_cost", "holding_cost")
+"""The :class:`Summary` fields in money, present only with ``[costs]``."""
 
 
 SUMMED = tuple(f.name for f in fields(Summary) if f.metadata.get("pooled") == "sum")
@@ -218,12 +239,17 @@ class RunSummary:
     """Measured simulated days of each replication (``duration − warmup``)."""
     seed: int
     """The run's seed (replication r uses ``SeedSequence(seed).spawn(R)[r]``)."""
+    costs: RunCosts | None = None
+    """With ``[costs]``: the money per month with 95 % intervals (replications as the
+    independent units) and the cancellation rates (:class:`racesim.sim.money.RunCosts`);
+    :meth:`to_dict` spreads it as ``currency``, ``lost_margin_per_month``, … None: none."""
 
     @classmethod
     def pool(cls, per_replication: pd.DataFrame, sync_latency: np.ndarray,
-             seed: int) -> RunSummary:
+             seed: int, costs: RunCosts | None = None) -> RunSummary:
         """Pool a run: ``per_replication`` has one row of :class:`Summary` fields per
-        replication; ``sync_latency`` holds every replication's latencies (seconds)."""
+        replication; ``sync_latency`` holds every replication's latencies (seconds);
+        ``costs`` is the run's money (:func:`racesim.sim.money.pool_costs`), if any."""
         frame = per_replication
         summed: dict[str, Any] = {f"{key}_total": plain(frame[key].sum()) for key in SUMMED}
         orders, oversold = int(summed["orders_total"]), int(summed["oversold_total"])
@@ -242,7 +268,7 @@ class RunSummary:
             ledger_drift_mean=float(drift_mean.mean()) if len(drift_mean) else None,
             replications=len(frame),
             measured_days=float(frame["measured_s"].iloc[0]) / DAY_S if len(frame) else 0.0,
-            seed=seed)
+            seed=seed, costs=costs)
 
     def verdict(self, target: float) -> TargetVerdict:
         """Whether the pooled rate meets ``target`` (its interval's upper end at or below
@@ -256,12 +282,17 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name, in order, each ``…_total`` followed by its ``…_per_month``;
-        intervals as ``[low, high]`` lists."""
+        intervals as ``[low, high]`` lists. With ``[costs]`` the money figures follow
+        (:meth:`racesim.sim.money.RunCosts.to_dict`); without, no ``costs`` key at all."""
         data: dict[str, Any] = {}
         for key, value in _record(self).items():
+            if key == "costs":
+                continue
             data[key] = value
             if key.endswith("_total"):
                 data[key.removesuffix("_total") + "_per_month"] = self.per_month(value)
+        if self.costs is not None:
+            data.update(self.costs.to_dict())
         return data
 
 

@@ -17,9 +17,10 @@ import pandas as pd
 
 from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
+from racesim.sim.money import RunCosts, pool_costs
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
-from racesim.sim.summary import RunSummary
+from racesim.sim.summary import DAY_S, RunSummary
 from racesim.study.budget import Budget, check_run
 from racesim.study.executors import Executor, LocalExecutor
 from racesim.util.jsonable import jsonable
@@ -128,7 +129,19 @@ class RunResult:
         See :class:`~racesim.sim.summary.RunSummary` for every field's unit and basis.
         """
         latencies = np.concatenate([r.sync_latency for r in self.replications])
-        return RunSummary.pool(self.per_replication, latencies, self.seed)
+        per_replication = self.per_replication
+        return RunSummary.pool(per_replication, latencies, self.seed,
+                               costs=self._costs(per_replication))
+
+    def _costs(self, per_replication: pd.DataFrame) -> RunCosts | None:
+        """The run's money (:func:`racesim.sim.money.pool_costs`); None without ``[costs]``."""
+        rates = self.replications[0].costs if self.replications else None
+        if rates is None:
+            return None
+        oversold = np.stack([r.per_channel["oversold"].to_numpy() for r in self.replications])
+        orders = np.stack([r.per_channel["orders"].to_numpy() for r in self.replications])
+        days = float(per_replication["measured_s"].iloc[0]) / DAY_S
+        return pool_costs(rates, per_replication, oversold, orders, days)
 
     def to_json(self, target: float | None = None) -> dict[str, object]:
         """The summary plus ``per_replication``, JSON-ready.
