@@ -26,18 +26,21 @@ def test_slow_and_fast_oversells_on_the_slow_marketplace_and_its_buffer_alone_st
     buyers lose nothing to a buffer; a unit hidden from the shop alone does not."""
     scenario = load_scenario(SLOW_AND_FAST)
 
-    def per_channel(buffer: dict[str, FixedBuffer] | None, column: str) -> dict[str, int]:
-        run = run_scenario(scenario, seed=7, replications=2, buffer=buffer)  # type: ignore[arg-type]
-        return {name: int(sum(r.per_channel.loc[name, column] for r in run.replications))
-                for name in ("marketplace", "shop")}
+    def per_channel(buffer: dict[str, FixedBuffer] | None, replications: int = 2
+                    ) -> dict[str, dict[str, int]]:
+        run = run_scenario(scenario, seed=7, replications=replications,
+                           buffer=buffer)  # type: ignore[arg-type]
+        return {column: {name: int(sum(r.per_channel.loc[name, column]
+                                       for r in run.replications))
+                         for name in ("marketplace", "shop")}
+                for column in ("oversold", "lost_sales_buffer")}
 
-    bare = per_channel(None, "oversold")
+    bare = per_channel(None)["oversold"]
     assert bare["marketplace"] >= 3 and bare["shop"] == 0, bare
-    assert per_channel({"marketplace": FixedBuffer(1)}, "oversold") == \
-        {"marketplace": 0, "shop": 0}
-    lost = per_channel({"marketplace": FixedBuffer(1)}, "lost_sales_buffer")
-    assert lost["shop"] == 0 < lost["marketplace"], lost
-    assert per_channel({"shop": FixedBuffer(1)}, "oversold")["marketplace"] > 0
+    hidden = per_channel({"marketplace": FixedBuffer(1)})
+    assert hidden["oversold"] == {"marketplace": 0, "shop": 0}, hidden
+    assert hidden["lost_sales_buffer"]["shop"] == 0 < hidden["lost_sales_buffer"]["marketplace"]
+    assert per_channel({"shop": FixedBuffer(1)}, 1)["oversold"]["marketplace"] > 0
 
 
 def test_candidate_counts_add_up_to_the_runs_own_tables() -> None:
@@ -53,6 +56,10 @@ def test_candidate_counts_add_up_to_the_runs_own_tables() -> None:
     assert totals.hidden_unit_hours == pytest.approx(summary.hidden_unit_hours_total)
     by_channel = sum(r.per_channel["orders"] for r in same.replications)
     assert list(totals.channel_orders) == list(by_channel)
+    for name in ("lost_margin", "oversell_cost", "holding_cost"):  # the run's own money
+        money = sum(getattr(r.summary, name) for r in same.replications)
+        assert getattr(totals, name) == pytest.approx(money), name
+    assert totals.lost_margin > 0 and totals.holding_cost > 0
 
 
 def test_moves_step_one_channel_or_trade_a_unit_between_two() -> None:
@@ -62,6 +69,7 @@ def test_moves_step_one_channel_or_trade_a_unit_between_two() -> None:
     assert Move((1, 0), (0, 0)) in channel_moves(2, upward=True)
     assert Move((-1, 0), (0, 1)).apply((3, 2), 2) == (1, 3)
     assert Move((-1, 0), (0, 0)).apply((1, 2), 4) == (0, 2)  # never below 0
+    assert Move((-1, 0), (0, 1)).apply((0, 2), 1) == (0, 2)  # nothing to trade
 
 
 def test_bad_objectives_and_targets_are_refused_before_any_work() -> None:
@@ -112,3 +120,61 @@ def test_per_channel_buffers_meet_the_target_and_lose_fewer_sales_than_uniform(
                 "lost_margin_per_month", "oversell_cost_per_month", "meets_target",
                 "meets_target_reason", "uniform"):
         assert key in report, key
+
+
+CLASSED = """
+name = "classed"
+duration = "4h"
+warmup = "30m"
+
+[catalog_generator]
+count = 30
+total_orders_per_day = 800
+zipf_exponent = 1.0
+initial_stock_days = 0.2
+min_initial_stock = 1
+margin = 6.0
+restock = { policy = "periodic", every = "2h", days_of_demand = 0.08, lead_time = "30m" }
+
+[[channels]]
+name = "marketplace"
+share = 0.6
+webhook.latency = { dist = "lognormal", median = "20s", p99 = "2m" }
+listing_latency = { dist = "uniform", low = "2m", high = "8m" }
+
+[[channels]]
+name = "shop"
+share = 0.4
+webhook.latency = { dist = "fixed", value = "0s" }
+listing_latency = { dist = "fixed", value = "0s" }
+
+[sync]
+mode = "event_driven"
+
+[buffer]
+policy = "fixed"
+units = 0
+
+[costs]
+currency = "EUR"
+oversell = 10.0
+"""
+
+
+def test_a_large_catalog_gets_a_buffer_per_channel_and_class(tmp_path: Path) -> None:
+    """30 generated SKUs (classes A/B/C): every channel gets a buffer per class, and the
+    money figures follow [costs]; with --no-classes one buffer per channel."""
+    path = tmp_path / "classed.toml"
+    path.write_text(CLASSED, encoding="utf-8")
+    scenario = load_scenario(path)
+    report = tune_channels(scenario, objective="cost", target=None, replications=1, seed=2,
+                           max_evaluations=3).to_json()
+    assert set(report["per_channel"]) == {"marketplace", "shop"}
+    assert all(set(units) == {"A", "B", "C"} for units in report["per_channel"].values())
+    assert set(report["uniform"]["value"]) == {"A", "B", "C"}
+    assert report["evaluations"] <= 3 and report["currency"] == "EUR"
+    assert report["total_cost_per_month"] <= report["uniform"]["total_cost_per_month"]
+    assert report["lost_margin_per_month"] is not None
+    whole = tune_channels(scenario, objective="cost", target=None, replications=1, seed=2,
+                          per_class=False, max_evaluations=1).to_json()
+    assert all(isinstance(units, int) for units in whole["per_channel"].values())

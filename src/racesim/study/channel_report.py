@@ -54,8 +54,8 @@ def figures(tuning: ChannelTuning, run: CandidateRun) -> dict[str, object]:
         meets, reason = verdict.meets and not broken, verdict.reason
     if broken:
         reason += f"; over the cancellation-rate limit on {', '.join(broken)}"
-    costs = getattr(scenario, "costs", None)
-    limits = getattr(costs, "cancel_rate_limit", None) or {}
+    costs = scenario.costs
+    limits = (costs.cancel_rate_limit if costs is not None else None) or {}
     rates = totals.channel_rates()
 
     def month(total: float | None) -> float | None:
@@ -97,7 +97,7 @@ def paired(tuning: ChannelTuning) -> dict[str, object]:
                                  "replications": len(lost)}
     for name, values in (("buffer_lost_sales_saved_per_month", lost),
                          ("total_cost_saved_per_month", money)):
-        if name.startswith("total_cost") and getattr(scenario, "costs", None) is None:
+        if name.startswith("total_cost") and scenario.costs is None:
             result[name], result[f"{name}_ci"] = None, None
             continue
         mean, low, high = mean_interval(values)
@@ -110,7 +110,7 @@ def tuning_json(tuning: ChannelTuning) -> dict[str, object]:
     """Everything ``racesim tune --per-channel --json`` prints (see the module)."""
     problem = tuning.problem
     channels, fresh = problem.channels, problem.seed + 1
-    costs = getattr(problem.scenario, "costs", None)
+    costs = problem.scenario.costs
     uniform = tuning.uniform
     start = tuning.uniform_start
     return jsonable({

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from racesim.sim.model import Simulation
+from racesim.sim.money import CostRates
 from racesim.sim.state import set_mask
 from racesim.sim.streams import replication_seeds
 from racesim.sim.summary import Summary
@@ -81,9 +82,7 @@ def _cells(state: SimulationState, hidden_unit_hours: np.ndarray,
         refused = accepted & set_mask(np.asarray(channel.oversold, dtype=float))
         orders[c] = np.bincount(skus[accepted], minlength=n_skus)
         oversold[c] = np.bincount(skus[refused], minlength=n_skus)
-        units = getattr(channel, "lost_buffer_units", None)
-        if units is not None:
-            lost_units[c] = np.asarray(units, dtype=np.int64)
+        lost_units[c] = np.asarray(channel.lost_buffer_units, dtype=np.int64)
     lost = np.array([channel.lost_buffer for channel in state.channels],
                     dtype=np.int64).reshape(shape)
     return CellCounts(orders, oversold, lost, lost_units, hidden_unit_hours, summary)
@@ -156,11 +155,11 @@ class ClassFigures:
 
     def limit_excess(self, scenario: Scenario) -> dict[str, float]:
         """Channel → its pooled oversell rate's excess over its cancellation limit (0 when
-        under; only channels with a limit)."""
-        costs = getattr(scenario, "costs", None)
-        limits = getattr(costs, "cancel_rate_limit", None) or {}
-        rates = self.channel_rates()
-        return {channel.name: max(float(rates[c]) - limits[channel.name], 0.0)
+        under; only channels with a ``cancel_rate_limit``)."""
+        rates = CostRates.of(scenario)
+        limits = dict(rates.cancel_rate_limit) if rates is not None else {}
+        shares = self.channel_rates()
+        return {channel.name: max(float(shares[c]) - limits[channel.name], 0.0)
                 for c, channel in enumerate(scenario.channels) if channel.name in limits}
 
 
@@ -172,16 +171,12 @@ def class_figures(scenario: Scenario, run: CandidateRun, skus: np.ndarray) -> Cl
     orders = run.stacked("orders")[:, :, skus]
     hidden = float(run.stacked("hidden_unit_hours")[:, skus].sum())
     money: list[float | None] = [None, None, None]
-    costs = getattr(scenario, "costs", None)
-    if costs is not None:
-        from racesim.scenario.costs import sku_margin  # type: ignore[import-not-found]
-
-        catalog = scenario.skus()
-        margins = np.array([sku_margin(catalog[k], costs) or 0.0 for k in skus])
+    rates = CostRates.of(scenario)
+    if rates is not None:
         units = run.stacked("lost_buffer_units")[:, :, skus].sum(axis=(0, 1))
-        per_oversell = np.array([costs.per_oversell(c.name) for c in scenario.channels])
-        money = [float(units @ margins), float(oversold.sum(axis=(0, 2)) @ per_oversell),
-                 hidden / 24.0 * (costs.holding_per_unit_day or 0.0)]
+        money = [float(units @ rates.margin[skus]),
+                 float(oversold.sum(axis=(0, 2)) @ rates.per_oversell),
+                 hidden * rates.holding_per_unit_hour]
     return ClassFigures(oversold.sum(axis=(1, 2)), orders.sum(axis=(1, 2)),
                         oversold.sum(axis=(0, 2)), orders.sum(axis=(0, 2)),
                         float(run.stacked("lost_buffer")[:, :, skus].sum()), hidden, *money)

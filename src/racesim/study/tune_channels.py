@@ -101,8 +101,13 @@ class Move:
     shift: tuple[int, ...]
 
     def apply(self, units: tuple[int, ...], step: int) -> tuple[int, ...]:
-        return tuple(min(max(u + s * step + f, 0), _TOP)
-                     for u, s, f in zip(units, self.scale, self.shift, strict=True))
+        """The units after the step (within 0 … the ladder's top); ``units`` unchanged
+        when a stepping channel cannot move at all (a trade with nothing to give)."""
+        moved = tuple(min(max(u + s * step + f, 0), _TOP)
+                      for u, s, f in zip(units, self.scale, self.shift, strict=True))
+        stuck = any(s and new == old for s, new, old in zip(self.scale, moved, units,
+                                                            strict=True))
+        return units if stuck else moved
 
 
 @dataclass
@@ -314,7 +319,7 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
     """
     if objective not in OBJECTIVES:
         raise TuneError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
-    if objective == "cost" and getattr(scenario, "costs", None) is None:
+    if objective == "cost" and scenario.costs is None:
         raise TuneError(f"{source or scenario.name}: --objective cost needs a [costs] section "
                         "in the scenario (margins and the cost of an oversell)")
     if target is None and objective != "cost":
