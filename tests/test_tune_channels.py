@@ -115,6 +115,16 @@ def test_per_channel_buffers_meet_the_target_and_lose_fewer_sales_than_uniform(
     assert report["paired"]["buffer_lost_sales_saved_per_month"] > 0
     assert report["per_channel"]["shop"] < report["per_channel"]["marketplace"]
     assert report["hidden_unit_hours_per_day"] < uniform["hidden_unit_hours_per_day"]
+    assert report["total_cost_per_month"] < uniform["total_cost_per_month"]  # [costs]
+    assert report["paired"]["total_cost_saved_per_month"] > 0
+    # the trade-off seen: at no oversells the answer is the cheapest per-channel rule
+    cheapest = report["frontier"]["per_channel"][0]
+    assert cheapest["per_channel"] == report["per_channel"], report["frontier"]
+    assert report["frontier"]["uniform"] and all(
+        a["oversell_rate"] <= b["oversell_rate"] and
+        a["total_cost_per_month"] > b["total_cost_per_month"]
+        for a, b in zip(report["frontier"]["uniform"], report["frontier"]["uniform"][1:],
+                        strict=False))
     for key in ("per_channel", "oversell_rate", "oversell_rate_ci",
                 "buffer_lost_sales_per_month", "hidden_unit_hours_per_day",
                 "lost_margin_per_month", "oversell_cost_per_month", "meets_target",

@@ -8,7 +8,9 @@ interval. Money figures (``lost_margin_per_month``, ``oversell_cost_per_month``,
 ``holding_cost_per_month``, ``total_cost_per_month``) are None without ``[costs]``.
 The paired comparison takes the fresh replications one by one: the same buyers meet
 the uniform buffer and the per-channel one, so their difference is measured without the
-noise of the demand itself.
+noise of the demand itself. The ``frontier`` lists, for uniform and per-channel
+candidates the search simulated, those no other beats on both the oversell rate and the
+money lost a month: the trade-off a report can draw.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from racesim.util.stats import clustered_rate_interval, mean_interval, target_ve
 if TYPE_CHECKING:
     from racesim.study.tune_channels import ChannelTuning, State
 
-__all__ = ["figures", "paired", "tuning_json"]
+__all__ = ["figures", "frontier", "paired", "tuning_json"]
 
 
 def _shown(channels: list[str], state: State) -> dict[str, object]:
@@ -106,6 +108,46 @@ def paired(tuning: ChannelTuning) -> dict[str, object]:
     return jsonable(result)
 
 
+def _efficient(points: list[dict[str, object]], cost: str) -> list[dict[str, object]]:
+    """The points no other point beats on both oversell rate and ``cost``, by rate."""
+    def key(point: dict[str, object]) -> tuple[float, float]:
+        return (float(point["oversell_rate"]), float(point[cost]))  # type: ignore[arg-type]
+
+    kept: list[dict[str, object]] = []
+    for point in sorted(points, key=key):
+        if not kept or key(point)[1] < key(kept[-1])[1]:
+            kept.append(point)
+    return kept
+
+
+def frontier(tuning: ChannelTuning) -> dict[str, list[dict[str, object]]]:
+    """The trade-off the search saw: for the uniform candidates and the per-channel ones
+    it simulated on its replications, those no other of their kind beats on both the
+    oversell rate and the money lost a month (sales lost to the buffer without
+    ``[costs]``), by rising oversell rate."""
+    problem = tuning.problem
+    scenario, days = problem.scenario, tuning.measured_days
+    every = np.arange(len(scenario.skus()), dtype=np.int64)
+    cost = "total_cost_per_month" if scenario.costs is not None \
+        else "buffer_lost_sales_per_month"
+    kinds: dict[str, list[dict[str, object]]] = {"uniform": [], "per_channel": []}
+    for (seed, items), run in problem.runs.items():
+        if seed != problem.seed:
+            continue
+        state = dict(items)
+        totals = class_figures(scenario, run, every)
+        count = len(run.replications)
+        rate = clustered_rate_interval(totals.oversold, totals.orders, problem.confidence)
+        uniform = all(len(set(units)) == 1 for units in state.values())
+        kinds["uniform" if uniform else "per_channel"].append({
+            "per_channel": _shown(problem.channels, state),
+            "oversell_rate": rate.rate, "oversell_rate_ci": [rate.low, rate.high],
+            "buffer_lost_sales_per_month": per_month(totals.lost_buffer, count, days),
+            "total_cost_per_month": None if scenario.costs is None
+            else per_month(totals.total_cost, count, days)})
+    return {kind: jsonable(_efficient(points, cost)) for kind, points in kinds.items()}
+
+
 def tuning_json(tuning: ChannelTuning) -> dict[str, object]:
     """Everything ``racesim tune --per-channel --json`` prints (see the module)."""
     problem = tuning.problem
@@ -129,4 +171,5 @@ def tuning_json(tuning: ChannelTuning) -> dict[str, object]:
             **figures(tuning, problem.run(uniform)),
             "confirmation": {"seed": fresh, **figures(tuning, tuning.uniform_fresh)}},
         "paired": paired(tuning),
+        "frontier": frontier(tuning),
     })
