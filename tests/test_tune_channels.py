@@ -188,3 +188,23 @@ def test_a_large_catalog_gets_a_buffer_per_channel_and_class(tmp_path: Path) -> 
     whole = tune_channels(scenario, objective="cost", target=None, replications=1, seed=2,
                           per_class=False, max_evaluations=1).to_json()
     assert all(isinstance(units, int) for units in whole["per_channel"].values())
+
+
+def test_a_cancellation_rate_limit_is_a_constraint_the_search_climbs_to() -> None:
+    """With no target, the least cost alone would hide nothing; a marketplace limit of
+    0.05 % cancellations makes the search hide a unit there — and only there."""
+    scenario = load_scenario(SLOW_AND_FAST).with_overrides(
+        {"costs.cancel_rate_limit": {"marketplace": 0.0005}})
+    report = tune_channels(scenario, objective="cost", target=None, replications=1,
+                           seed=7, max_evaluations=8).to_json()
+    limit = report["channels"]["marketplace"]
+    assert limit["cancel_rate_limit"] == 0.0005 and limit["within_limit"], report["channels"]
+    assert report["meets_target"] and report["per_channel"] == {"marketplace": 1, "shop": 0}
+    assert report["uniform"]["value"] == 1 and report["uniform"]["meets_target"]
+
+
+def test_the_cost_objective_needs_a_costs_section(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["tune", str(SCENARIOS / "minimal.toml"), "--per-channel",
+                   "--objective", "cost"])
+    err = capsys.readouterr().err
+    assert status == 2 and "needs a [costs] section" in err and len(err.splitlines()) == 1

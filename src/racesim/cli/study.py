@@ -131,7 +131,7 @@ def _tune(args: argparse.Namespace) -> int:
 def _tune_channels(args: argparse.Namespace) -> int:
     """``tune --per-channel``: a fixed buffer per channel, beside the best uniform one."""
     from racesim.scenario import load_scenario
-    from racesim.study.tune_channels import STAGES, TuneError, tune_channels
+    from racesim.study.tune_channels import STAGES, TuneError, check_request, tune_channels
     from racesim.util.progress import StageBar
 
     if not args.per_channel:
@@ -140,6 +140,7 @@ def _tune_channels(args: argparse.Namespace) -> int:
         raise TuneError(f"--per-channel searches fixed buffers (units); --policy "
                         f"{args.policy} is not supported with it")
     scenario = load_scenario(args.scenario)
+    check_request(scenario, args.objective or "sales", args.target, source=args.scenario.name)
     bar = StageBar(not args.json, "tune", len(STAGES))
     try:
         tuning = tune_channels(scenario, objective=args.objective or "sales",

@@ -54,7 +54,7 @@ from racesim.study.tune import CONFIRM_STEPS, FAMILIES, tune
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
-__all__ = ["OBJECTIVES", "STAGES", "ChannelTuning", "TuneError", "tune_channels"]
+__all__ = ["OBJECTIVES", "STAGES", "ChannelTuning", "TuneError", "check_request", "tune_channels"]
 
 Objective = Literal["sales", "cost"]
 OBJECTIVES: tuple[Objective, ...] = ("sales", "cost")
@@ -299,6 +299,25 @@ def _start(scenario: Scenario, *, objective: Objective, target: float | None,
     return dict(tuning.values), tuning.replications
 
 
+def check_request(scenario: Scenario, objective: str, target: float | None,
+                  max_evaluations: int = MAX_EVALUATIONS, source: str | None = None) -> None:
+    """Refuse (:class:`TuneError`, one line) a request the tuner cannot answer, before
+    any work: an unknown objective, ``cost`` without ``[costs]``, no target without
+    ``cost``, a target outside (0, 1), an evaluation budget outside 1 … 10,000."""
+    if objective not in OBJECTIVES:
+        raise TuneError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
+    if objective == "cost" and scenario.costs is None:
+        raise TuneError(f"{source or scenario.name}: --objective cost needs a [costs] section "
+                        "in the scenario (margins and the cost of an oversell)")
+    if target is None and objective != "cost":
+        raise TuneError("a target of none needs --objective cost (the least total cost); "
+                        "the sales objective is only defined under a target")
+    if target is not None and not 0 < target < 1:
+        raise TuneError(f"target must be a rate in (0, 1) or none (got {target})")
+    if not 1 <= max_evaluations <= 10_000:
+        raise TuneError(f"max_evaluations must be in 1 … 10,000 (got {max_evaluations})")
+
+
 def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
                   target: float | None = 0.003, confidence: float = 0.95,
                   replications: int = 8, max_replications: int = 256,
@@ -317,18 +336,7 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
     ``on_stage`` is told each of :data:`STAGES` as it starts, ``on_evaluation`` each
     candidate simulated (the uniform tuner's too).
     """
-    if objective not in OBJECTIVES:
-        raise TuneError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
-    if objective == "cost" and scenario.costs is None:
-        raise TuneError(f"{source or scenario.name}: --objective cost needs a [costs] section "
-                        "in the scenario (margins and the cost of an oversell)")
-    if target is None and objective != "cost":
-        raise TuneError("a target of none needs --objective cost (the least total cost); "
-                        "the sales objective is only defined under a target")
-    if target is not None and not 0 < target < 1:
-        raise TuneError(f"target must be a rate in (0, 1) or none (got {target})")
-    if not 1 <= max_evaluations <= 10_000:
-        raise TuneError(f"max_evaluations must be in 1 … 10,000 (got {max_evaluations})")
+    check_request(scenario, objective, target, max_evaluations, source)
     seed = scenario.run_seed(seed)
     stage = on_stage or (lambda name: None)
     stage(STAGES[0])
