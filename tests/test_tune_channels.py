@@ -62,6 +62,16 @@ def test_candidate_counts_add_up_to_the_runs_own_tables() -> None:
     assert totals.lost_margin > 0 and totals.holding_cost > 0
 
 
+def test_a_candidate_run_is_the_same_on_one_worker_or_two() -> None:
+    scenario = load_scenario(SLOW_AND_FAST).with_overrides({"duration": "12h", "warmup": "2h"})
+    buffer = {"marketplace": FixedBuffer(2)}
+    one, two = (run_candidate(scenario, buffer, seed=5, replications=2, jobs=jobs)
+                for jobs in (1, 2))
+    for name in ("orders", "oversold", "lost_buffer", "lost_buffer_units", "hidden_unit_hours"):
+        assert np.array_equal(one.stacked(name), two.stacked(name)), name
+    assert one.stacked("orders").sum() > 0
+
+
 def test_moves_step_one_channel_or_trade_a_unit_between_two() -> None:
     moves = channel_moves(2, upward=False)
     assert Move((-1, 0), (0, 0)) in moves and Move((0, -1), (0, 0)) in moves
