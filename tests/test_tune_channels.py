@@ -12,6 +12,7 @@ from racesim.cli.main import main
 from racesim.policy.buffers import FixedBuffer
 from racesim.scenario import load_scenario
 from racesim.study.channel_runs import class_figures, run_candidate
+from racesim.study.classes import sku_classes
 from racesim.study.replications import run_scenario
 from racesim.study.tune_channels import Move, TuneError, channel_moves, tune_channels
 
@@ -48,7 +49,7 @@ def test_candidate_counts_add_up_to_the_runs_own_tables() -> None:
     buffer = {"marketplace": FixedBuffer(1), "shop": FixedBuffer(0)}
     run = run_candidate(scenario, buffer, seed=3, replications=2)
     same = run_scenario(scenario, seed=3, replications=2, buffer=buffer)  # type: ignore[arg-type]
-    totals = class_figures(scenario, run, np.arange(len(scenario.skus())))
+    totals = class_figures(scenario, run)
     summary = same.summary()
     assert int(totals.orders.sum()) == summary.orders_total > 0
     assert int(totals.oversold.sum()) == summary.oversold_total
@@ -198,6 +199,19 @@ def test_a_large_catalog_gets_a_buffer_per_channel_and_class(tmp_path: Path) -> 
     whole = tune_channels(scenario, objective="cost", target=None, replications=1, seed=2,
                           per_class=False, max_evaluations=1).to_json()
     assert all(isinstance(units, int) for units in whole["per_channel"].values())
+    # each class's counts are its SKUs' counts in the run's own per-SKU table
+    classes = sku_classes(scenario, True)
+    number = {sku.sku: k for k, sku in enumerate(scenario.skus())}
+    groups = np.zeros(len(number), dtype=np.int64)
+    for g, members in enumerate(classes.values()):
+        groups[[number[sku] for sku in members]] = g
+    buffer = {"marketplace": FixedBuffer(1)}
+    run = run_candidate(scenario, buffer, seed=2, replications=1, groups=groups)
+    table = run_scenario(scenario, seed=2, buffer=buffer).replications[0].per_sku  # type: ignore[arg-type]
+    for g, members in enumerate(classes.values()):
+        figures = class_figures(scenario, run, np.array([g]))
+        assert int(figures.orders.sum()) == int(table.loc[members, "orders"].sum())
+        assert figures.lost_buffer == int(table.loc[members, "lost_sales_buffer"].sum())
 
 
 def test_a_cancellation_rate_limit_is_a_constraint_the_search_climbs_to() -> None:

@@ -42,8 +42,7 @@ def figures(tuning: ChannelTuning, run: CandidateRun) -> dict[str, object]:
     problem = tuning.problem
     scenario, days = problem.scenario, tuning.measured_days
     count = len(run.replications)
-    every = np.arange(len(scenario.skus()), dtype=np.int64)
-    totals = class_figures(scenario, run, every)
+    totals = class_figures(scenario, run)
     oversold, orders = int(totals.oversold.sum()), int(totals.orders.sum())
     rate = clustered_rate_interval(totals.oversold, totals.orders, problem.confidence)
     excess = totals.limit_excess(scenario)
@@ -85,13 +84,12 @@ def paired(tuning: ChannelTuning) -> dict[str, object]:
     """Uniform minus per-channel on the same fresh replications, per month, with the
     Student-t 95 % interval of the per-replication differences (None with one)."""
     scenario, days = tuning.problem.scenario, tuning.measured_days
-    every = np.arange(len(scenario.skus()), dtype=np.int64)
     scale = MONTH_DAYS / days if days else 0.0
     pairs = zip(tuning.uniform_fresh.replications, tuning.per_channel_fresh.replications,
                 strict=True)
     lost, money = [], []
     for uniform, chosen in pairs:
-        one = [class_figures(scenario, CandidateRun(0, [cells]), every)
+        one = [class_figures(scenario, CandidateRun(0, [cells]))
                for cells in (uniform, chosen)]
         lost.append((one[0].lost_buffer - one[1].lost_buffer) * scale)
         money.append((one[0].total_cost - one[1].total_cost) * scale)
@@ -127,7 +125,6 @@ def frontier(tuning: ChannelTuning) -> dict[str, list[dict[str, object]]]:
     ``[costs]``), by rising oversell rate."""
     problem = tuning.problem
     scenario, days = problem.scenario, tuning.measured_days
-    every = np.arange(len(scenario.skus()), dtype=np.int64)
     cost = "total_cost_per_month" if scenario.costs is not None \
         else "buffer_lost_sales_per_month"
     kinds: dict[str, list[dict[str, object]]] = {"uniform": [], "per_channel": []}
@@ -135,7 +132,7 @@ def frontier(tuning: ChannelTuning) -> dict[str, list[dict[str, object]]]:
         if seed != problem.seed:
             continue
         state = dict(items)
-        totals = class_figures(scenario, run, every)
+        totals = class_figures(scenario, run)
         count = len(run.replications)
         rate = clustered_rate_interval(totals.oversold, totals.orders, problem.confidence)
         uniform = all(len(set(units)) == 1 for units in state.values())

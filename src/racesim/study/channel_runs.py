@@ -1,14 +1,16 @@
-"""Candidate runs of per-channel buffers: what each channel × SKU cell did, per replication.
+"""Candidate runs of per-channel buffers: what each channel × SKU group did, per replication.
 
 The per-channel tuner (:mod:`racesim.study.tune_channels`) judges a candidate — one
 buffer per channel, or per channel and SKU class — by counts the run's per-channel and
 per-SKU tables cannot give once they are summed one way: a class's oversells *on one
 channel* (a marketplace's cancellation-rate limit), its lost sales on each channel, and
 the money they cost (an oversell on Amazon costs Amazon's penalty). So each replication
-is simulated here and returned as channel × SKU count arrays read straight from the
-model's records — orders and oversells placed after the warm-up, exactly as the run's
-tables count them, buyers and units lost to the buffer — with the per-SKU hidden
-unit-hours and the replication's :class:`~racesim.sim.summary.Summary`.
+is simulated here and returned as channel × group count arrays (a group: the SKUs of one
+class, summed in the worker so that a large catalog's candidates stay small) read
+straight from the model's records — orders and oversells placed after the warm-up,
+exactly as the run's tables count them, buyers, units and margin lost to the buffer —
+with each group's hidden unit-hours and the replication's
+:class:`~racesim.sim.summary.Summary`.
 
 Replication r of seed s is ``SeedSequence(s).spawn(R)[r]`` as everywhere, on a
 throwaway ledger, so a candidate run here faces the same buyers as ``racesim run``.
@@ -42,18 +44,21 @@ __all__ = ["CandidateRun", "CellCounts", "ClassFigures", "class_figures", "run_c
 
 @dataclass(frozen=True, slots=True)
 class CellCounts:
-    """One replication's counts per channel (rows) × SKU (columns), and per SKU.
+    """One replication's counts per channel (rows) × SKU group (columns), and per group.
 
-    ``orders``: accepted orders placed after the warm-up; ``oversold``: those the engine
-    refused; ``lost_buffer``: buyers the buffer turned away (cause ``buffer``);
-    ``lost_buffer_units``: the units they wanted; ``hidden_unit_hours``: per SKU, units
-    withheld × hours (weighted by channel demand shares, as the run's tables).
+    A group is a set of SKUs counted together (the tuner's classes; by default the whole
+    catalog). ``orders``: accepted orders placed after the warm-up; ``oversold``: those
+    the engine refused; ``lost_buffer``: buyers the buffer turned away (cause
+    ``buffer``); ``lost_buffer_units``: the units they wanted; ``lost_margin``: those
+    units × each SKU's margin (zeros without ``[costs]``); ``hidden_unit_hours``: per
+    group, units withheld × hours (weighted by channel demand shares, as the run's tables).
     """
 
     orders: np.ndarray
     oversold: np.ndarray
     lost_buffer: np.ndarray
     lost_buffer_units: np.ndarray
+    lost_margin: np.ndarray
     hidden_unit_hours: np.ndarray
     summary: Summary
 
@@ -66,30 +71,40 @@ class _CandidateTask:
     seed: np.random.SeedSequence
     replication: int
     buffer: Mapping[str, AnyPolicy]
+    groups: np.ndarray
+    """The group number of each SKU, by SKU number."""
 
 
-def _cells(state: SimulationState, hidden_unit_hours: np.ndarray,
-           summary: Summary) -> CellCounts:
-    """The channel × SKU counts of a finished replication (orders after the warm-up)."""
-    n_skus = len(state.sku_names)
-    shape = (len(state.channel_names), n_skus)
+def _cells(state: SimulationState, hidden_unit_hours: np.ndarray, summary: Summary,
+           groups: np.ndarray, margin: np.ndarray | None) -> CellCounts:
+    """The channel × group counts of a finished replication (orders after the warm-up)."""
+    size = int(groups.max()) + 1 if groups.size else 0
+    shape = (len(state.channel_names), size)
+
+    def by_group(values: np.ndarray) -> np.ndarray:
+        return np.bincount(groups, weights=values, minlength=size)
+
     orders, oversold = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    lost_units = np.zeros(shape, dtype=np.int64)
+    lost, units = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    money = np.zeros(shape, dtype=float)
     for c, channel in enumerate(state.channels):
         skus = np.asarray(channel.arrivals.skus, dtype=np.int64)
         counted = np.asarray(channel.arrivals.times, dtype=float) >= state.warmup
         accepted = np.asarray(channel.accepted, dtype=bool) & counted
         refused = accepted & set_mask(np.asarray(channel.oversold, dtype=float))
-        orders[c] = np.bincount(skus[accepted], minlength=n_skus)
-        oversold[c] = np.bincount(skus[refused], minlength=n_skus)
-        lost_units[c] = np.asarray(channel.lost_buffer_units, dtype=np.int64)
-    lost = np.array([channel.lost_buffer for channel in state.channels],
-                    dtype=np.int64).reshape(shape)
-    return CellCounts(orders, oversold, lost, lost_units, hidden_unit_hours, summary)
+        orders[c] = np.bincount(groups[skus[accepted]], minlength=size)
+        oversold[c] = np.bincount(groups[skus[refused]], minlength=size)
+        lost[c] = by_group(np.asarray(channel.lost_buffer, dtype=float))
+        wanted = np.asarray(channel.lost_buffer_units, dtype=float)
+        units[c] = by_group(wanted)
+        if margin is not None:
+            money[c] = by_group(wanted * margin)
+    return CellCounts(orders, oversold, lost, units, money, by_group(hidden_unit_hours),
+                      summary)
 
 
 def _run_cells(task: _CandidateTask) -> CellCounts:
-    """Simulate one replication of a candidate and count it per channel × SKU."""
+    """Simulate one replication of a candidate and count it per channel × group."""
     scenario = task.scenario
     simulation = Simulation(scenario, task.seed,
                             store=scratch_store(scenario.engine.store, task.replication),
@@ -97,7 +112,9 @@ def _run_cells(task: _CandidateTask) -> CellCounts:
                             tables=False, discard=True)
     result = simulation.run()
     hidden = result.per_sku["hidden_unit_hours"].to_numpy(dtype=float)
-    return _cells(simulation.state(), hidden, result.summary)
+    rates = CostRates.of(scenario)
+    return _cells(simulation.state(), hidden, result.summary, task.groups,
+                  None if rates is None else rates.margin)
 
 
 @dataclass(frozen=True)
@@ -113,14 +130,19 @@ class CandidateRun:
 
 
 def run_candidate(scenario: Scenario, buffer: Mapping[str, AnyPolicy], *, seed: int,
-                  replications: int, jobs: int = 1) -> CandidateRun:
+                  replications: int, jobs: int = 1,
+                  groups: np.ndarray | None = None) -> CandidateRun:
     """Simulate the per-channel ``buffer`` (channel name → policy) on ``replications``.
 
     Channels not named keep the scenario's rule; a named channel keeps its cap and
-    threshold. Results come back in replication order whatever ``jobs`` is.
+    threshold. ``groups`` numbers each SKU's group (0, 1, …; default: one group), the
+    columns of the counts. Results come back in replication order whatever ``jobs`` is.
     """
     seeds = replication_seeds(seed, replications)
-    work = [_CandidateTask(scenario, seeds[r], r, dict(buffer)) for r in range(replications)]
+    numbers = np.zeros(len(scenario.skus()), dtype=np.int64) if groups is None \
+        else np.asarray(groups, dtype=np.int64)
+    work = [_CandidateTask(scenario, seeds[r], r, dict(buffer), numbers)
+            for r in range(replications)]
     with LocalExecutor(jobs) as runner:
         counted = list(runner.map(_run_cells, work))
     return CandidateRun(seed, counted)
@@ -163,20 +185,24 @@ class ClassFigures:
                 for c, channel in enumerate(scenario.channels) if channel.name in limits}
 
 
-def class_figures(scenario: Scenario, run: CandidateRun, skus: np.ndarray) -> ClassFigures:
-    """The totals of SKUs ``skus`` (indices) in ``run``, with their money under
-    ``[costs]``: lost margin (units lost to the buffer × margin), oversell cost (oversold
-    orders × ``oversell + penalty[channel]``), holding (hidden unit-days × rate)."""
-    oversold = run.stacked("oversold")[:, :, skus]
-    orders = run.stacked("orders")[:, :, skus]
-    hidden = float(run.stacked("hidden_unit_hours")[:, skus].sum())
+def class_figures(scenario: Scenario, run: CandidateRun,
+                  which: np.ndarray | None = None) -> ClassFigures:
+    """The totals of groups ``which`` (indices; None: every group) in ``run``, with their
+    money under ``[costs]``: lost margin (units lost to the buffer × margin), oversell
+    cost (oversold orders × ``oversell + penalty[channel]``), holding (hidden unit-days ×
+    rate)."""
+    def cells(name: str) -> np.ndarray:
+        stacked = run.stacked(name)
+        return stacked[..., which] if which is not None else stacked
+
+    oversold, orders = cells("oversold"), cells("orders")
+    hidden = float(cells("hidden_unit_hours").sum())
     money: list[float | None] = [None, None, None]
     rates = CostRates.of(scenario)
     if rates is not None:
-        units = run.stacked("lost_buffer_units")[:, :, skus].sum(axis=(0, 1))
-        money = [float(units @ rates.margin[skus]),
+        money = [float(cells("lost_margin").sum()),
                  float(oversold.sum(axis=(0, 2)) @ rates.per_oversell),
                  hidden * rates.holding_per_unit_hour]
     return ClassFigures(oversold.sum(axis=(1, 2)), orders.sum(axis=(1, 2)),
                         oversold.sum(axis=(0, 2)), orders.sum(axis=(0, 2)),
-                        float(run.stacked("lost_buffer")[:, :, skus].sum()), hidden, *money)
+                        float(cells("lost_buffer").sum()), hidden, *money)

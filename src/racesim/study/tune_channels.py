@@ -116,7 +116,9 @@ class Problem:
 
     scenario: Scenario
     classes: dict[str, np.ndarray]
-    """SKU indices of each class (one class ``*`` for small catalogs)."""
+    """The group number of each class (one class ``*`` for small catalogs)."""
+    groups: np.ndarray
+    """The group (class) number of each SKU, by SKU number."""
     objective: Objective
     target: float | None
     confidence: float
@@ -154,7 +156,8 @@ class Problem:
         found = self.runs.get(key)
         if found is None:
             found = run_candidate(self.scenario, self.buffer(state), seed=seed,
-                                  replications=self.replications, jobs=self.jobs)
+                                  replications=self.replications, jobs=self.jobs,
+                                  groups=self.groups)
             self.runs[key] = found
             self.evaluations += seed == self.seed
             if self.on_evaluation is not None:
@@ -349,11 +352,13 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
         check_run(scenario, chosen * (max_evaluations + 2 * CONFIRM_STEPS + 2), jobs,
                   budget=budget, source=source)
     names = list(start)
-    skus = {sku.sku: k for k, sku in enumerate(scenario.skus())}
-    classes = {name: np.array([skus[s] for s in members], dtype=np.int64)
-               for name, members in sku_classes(scenario, per_class).items()}
-    problem = Problem(scenario, {name: classes[name] for name in names}, objective, target,
-                      confidence, seed, chosen, jobs, max_evaluations, on_evaluation)
+    number = {sku.sku: k for k, sku in enumerate(scenario.skus())}
+    groups = np.zeros(len(number), dtype=np.int64)
+    for g, members in enumerate(sku_classes(scenario, per_class)[name] for name in names):
+        groups[[number[sku] for sku in members]] = g
+    problem = Problem(scenario, {name: np.array([g]) for g, name in enumerate(names)},
+                      groups, objective, target, confidence, seed, chosen, jobs,
+                      max_evaluations, on_evaluation)
     count = len(scenario.channels)
     uniform: State = {name: (int(start[name]),) * count for name in names}
     scores = problem.scores(uniform)
