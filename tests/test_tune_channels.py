@@ -97,6 +97,10 @@ def test_bad_objectives_and_targets_are_refused_before_any_work() -> None:
     (["--objective", "cost"], "need --per-channel"),
     (["--target", "none"], "need --per-channel"),
     (["--per-channel", "--policy", "percent"], "--policy percent is not supported"),
+    (["--per-channel", "--max-events", "1e5"], "would simulate"),
+    (["--per-channel", "--objective", "cost", "--target", "none", "--max-events", "1e5"],
+     "would simulate"),
+    (["--per-channel", "--target", "none"], "needs --objective cost"),
 ])
 def test_the_cli_refuses_per_channel_misuse_in_one_line(
         arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -131,7 +131,7 @@ def _tune(args: argparse.Namespace) -> int:
 def _tune_channels(args: argparse.Namespace) -> int:
     """``tune --per-channel``: a fixed buffer per channel, beside the best uniform one."""
     from racesim.scenario import load_scenario
-    from racesim.study.tune_channels import STAGES, TuneError, check_request, tune_channels
+    from racesim.study.tune_channels import STAGES, TuneError, preflight, tune_channels
     from racesim.util.progress import StageBar
 
     if not args.per_channel:
@@ -140,15 +140,16 @@ def _tune_channels(args: argparse.Namespace) -> int:
         raise TuneError(f"--per-channel searches fixed buffers (units); --policy "
                         f"{args.policy} is not supported with it")
     scenario = load_scenario(args.scenario)
-    check_request(scenario, args.objective or "sales", args.target, source=args.scenario.name)
+    request: dict[str, Any] = {
+        "objective": args.objective or "sales", "target": args.target,
+        "confidence": args.confidence, "replications": args.replications,
+        "max_replications": args.max_replications, "jobs": args.jobs,
+        "per_class": not args.no_classes, **limits(args)}
+    preflight(scenario, **request)  # refused in one line, before the bar opens
     bar = StageBar(not args.json, "tune", len(STAGES))
     try:
-        tuning = tune_channels(scenario, objective=args.objective or "sales",
-                               target=args.target, confidence=args.confidence,
-                               replications=args.replications,
-                               max_replications=args.max_replications, seed=args.seed,
-                               jobs=args.jobs, per_class=not args.no_classes,
-                               on_stage=bar.stage, on_evaluation=bar.detail, **limits(args))
+        tuning = tune_channels(scenario, seed=args.seed, on_stage=bar.stage,
+                               on_evaluation=bar.detail, **request)
     finally:
         bar.close()
     report: dict[str, Any] = tuning.to_json()

@@ -45,7 +45,7 @@ import numpy as np
 from racesim.errors import RacesimError
 from racesim.policy.buffers import AnyPolicy, ByClass, FixedBuffer
 from racesim.sim.summary import DAY_S
-from racesim.study.budget import Budget, check_run
+from racesim.study.budget import Budget, check_run, check_tune, tune_replications
 from racesim.study.channel_report import tuning_json
 from racesim.study.channel_runs import CandidateRun, class_figures, run_candidate
 from racesim.study.classes import sku_classes
@@ -54,7 +54,8 @@ from racesim.study.tune import CONFIRM_STEPS, FAMILIES, tune
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
-__all__ = ["OBJECTIVES", "STAGES", "ChannelTuning", "TuneError", "check_request", "tune_channels"]
+__all__ = ["OBJECTIVES", "STAGES", "ChannelTuning", "TuneError", "check_request", "preflight",
+           "tune_channels"]
 
 Objective = Literal["sales", "cost"]
 OBJECTIVES: tuple[Objective, ...] = ("sales", "cost")
@@ -321,6 +322,28 @@ def check_request(scenario: Scenario, objective: str, target: float | None,
         raise TuneError(f"max_evaluations must be in 1 … 10,000 (got {max_evaluations})")
 
 
+def preflight(scenario: Scenario, *, objective: str = "sales", target: float | None = 0.003,
+              confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
+              jobs: int = 1, per_class: bool = True, max_evaluations: int = MAX_EVALUATIONS,
+              budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> None:
+    """Everything :func:`tune_channels` refuses before it simulates anything: the request
+    (:func:`check_request`), then the uniform tuner's estimate and that of the descent —
+    ``max_evaluations`` candidates and the confirmations, on the replications the
+    tuner's pilot will choose (:func:`~racesim.study.budget.tune_replications`)."""
+    check_request(scenario, objective, target, max_evaluations, source)
+    if budget is None:
+        return
+    count = replications
+    if target is not None:
+        check_tune(scenario, replications=replications, max_replications=max_replications,
+                   jobs=jobs, ladder=len(FAMILIES["fixed"].ladder), target=target,
+                   confidence=confidence, per_class=per_class, budget=budget, source=source)
+        count = tune_replications(scenario, replications, max_replications, target,
+                                  confidence, per_class)
+    check_run(scenario, count * (max_evaluations + 2 * CONFIRM_STEPS + 2), jobs,
+              budget=budget, source=source)
+
+
 def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
                   target: float | None = 0.003, confidence: float = 0.95,
                   replications: int = 8, max_replications: int = 256,
@@ -335,11 +358,15 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
     money; needs ``[costs]``). ``target=None`` (cost only) drops the oversell target.
     The uniform start is :func:`~racesim.study.tune.tune`'s answer on ``replications`` …
     ``max_replications``; the descent runs on the replications it chose and is estimated
-    against ``budget`` before it starts (``max_evaluations`` candidates at most).
+    against ``budget`` before anything runs (:func:`preflight`; ``max_evaluations``
+    candidates at most).
     ``on_stage`` is told each of :data:`STAGES` as it starts, ``on_evaluation`` each
     candidate simulated (the uniform tuner's too).
     """
-    check_request(scenario, objective, target, max_evaluations, source)
+    preflight(scenario, objective=objective, target=target, confidence=confidence,
+              replications=replications, max_replications=max_replications, jobs=jobs,
+              per_class=per_class, max_evaluations=max_evaluations, budget=budget,
+              source=source)
     seed = scenario.run_seed(seed)
     stage = on_stage or (lambda name: None)
     stage(STAGES[0])
@@ -348,9 +375,6 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
                            max_replications=max_replications, seed=seed, jobs=jobs,
                            per_class=per_class, progress=progress, budget=budget,
                            source=source, on_evaluation=on_evaluation)
-    if budget is not None:
-        check_run(scenario, chosen * (max_evaluations + 2 * CONFIRM_STEPS + 2), jobs,
-                  budget=budget, source=source)
     names = list(start)
     number = {sku.sku: k for k, sku in enumerate(scenario.skus())}
     groups = np.zeros(len(number), dtype=np.int64)
