@@ -11,11 +11,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from racesim.policy.buffers import FixedBuffer, SeedFormula, fixed
+from racesim.errors import ScenarioError
+from racesim.policy.buffers import FixedBuffer, SeedFormula, allocation, fixed
 from racesim.policy.publishing import PublishRule, listed_quantity
-from racesim.scenario import Scenario, parse_scenario
+from racesim.report.compute import current_value
+from racesim.report.formats import plain_publishing
+from racesim.report.summary import describe_publishing
+from racesim.scenario import (
+    AllocationBufferConfig,
+    FixedBufferConfig,
+    PublishConfig,
+    Scenario,
+    parse_scenario,
+)
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
+from racesim.sim.rules import resolve_rules
+from racesim.study.tune import FAMILIES
 
 TWO_CHANNELS = """
 name = "two-channels"
@@ -182,3 +194,126 @@ def test_one_rule_for_every_channel_is_todays_single_policy_bit_for_bit() -> Non
 def test_a_buffer_naming_an_unknown_channel_is_refused() -> None:
     with pytest.raises(ValueError, match="no channel named 'ebay'"):
         Simulation(_scenario(), 1, buffer={"ebay": fixed(1)})
+
+
+# -- the allocation kind -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("share", "available", "buffer"), [
+    (0.5, 10, 5), (0.5, 9, 5), (0.3, 10, 7), (0.29, 100, 71), (1.0, 7, 0), (0.5, -2, 0),
+    (0.1, 3, 3),
+])
+def test_allocation_lists_the_floor_of_its_share(share: float, available: int,
+                                                 buffer: int) -> None:
+    assert allocation(share)("SKU-1", available, 0.0) == buffer
+
+
+def test_allocation_refuses_a_share_outside_0_to_1() -> None:
+    for share in (0.0, 1.5):
+        with pytest.raises(ValueError, match=r"share must be in \(0, 1\]"):
+            allocation(share)
+
+
+def test_an_allocation_buffer_in_the_scenario_lists_a_share_on_its_channel() -> None:
+    scenario = _scenario(restock=False, orders=0, stock=10).with_overrides(
+        {"channels[slow].publish.buffer": {"policy": "allocation", "share": 0.35}})
+    assert isinstance(scenario.channels[0].publish.buffer, AllocationBufferConfig)
+    result = _run(scenario)
+    assert result.summary.hidden_unit_hours == pytest.approx(0.25 * (10 - 3) * 24)
+    assert "allocation" in FAMILIES
+
+
+# -- the scenario format -------------------------------------------------------------
+
+PUBLISH = 'publish = { buffer = { policy = "fixed", units = 2 }, cap = 6, threshold = 3 }'
+
+
+def _with_publish(line: str, channel: str = "slow", **kwargs: object) -> Scenario:
+    text = TWO_CHANNELS.format(sync=SYNC_MODES["event_driven"], stock=20, orders=150,
+                               buffer=1, duration="1d", restock=RESTOCK)
+    text = text.replace(f'name = "{channel}"\n', f'name = "{channel}"\n{line}\n')
+    return parse_scenario(text, source="p.toml")
+
+
+def test_a_scenario_publish_record_is_the_channels_rule_in_the_model() -> None:
+    scenario = _with_publish(PUBLISH)
+    publish = scenario.channels[0].publish
+    assert publish == PublishConfig(buffer=FixedBufferConfig(units=2), cap=6, threshold=3)
+    assert scenario.channels[1].publish is None
+    rules = resolve_rules(scenario, None)
+    assert rules.group_of == (0, 1)
+    assert rules.rules[0].cap == 6 and rules.rules[0].threshold == 3
+    assert rules.rules[1].plain and rules.rules[1].listed("SKU-1", 5, 0.0) == 4  # [buffer]
+    from_file = _run(scenario)
+    given = _run(_scenario(buffer=1), {"slow": PublishRule(fixed(2), cap=6, threshold=3)})
+    assert from_file.summary.to_dict() == given.summary.to_dict()
+    assert parse_scenario(scenario.to_toml(), source="again") == scenario
+
+
+def test_a_policy_given_for_a_channel_keeps_the_scenarios_cap_and_threshold() -> None:
+    scenario = _with_publish(PUBLISH)
+    rules = resolve_rules(scenario, {"slow": fixed(0)})
+    assert rules.rules[0] == PublishRule(fixed(0), cap=6, threshold=3)
+    one = resolve_rules(scenario, fixed(4))  # one policy: every channel's buffer
+    assert [rule.buffer for rule in one.rules] == [fixed(4), fixed(4)]
+    assert one.rules[0].cap == 6 and one.rules[1].cap is None
+    whole = resolve_rules(scenario, {"slow": PublishRule(fixed(1))})
+    assert whole.uniform and whole.rules[0] == PublishRule(fixed(1))
+
+
+def test_a_publish_record_without_a_buffer_takes_the_scenarios() -> None:
+    scenario = _with_publish("publish = { cap = 6 }")
+    assert resolve_rules(scenario, None).rules[0] == PublishRule(fixed(1), cap=6)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("publish = { cap = 0 }", "p.toml: channels[0].publish.cap: must be ≥ 1 (got 0)"),
+    ("publish = { cap = 2.5 }", "channels[0].publish.cap: must be a whole number (got 2.5)"),
+    ("publish = { cap = 2000000000 }", "channels[0].publish.cap: must be ≤ 1000000000"),
+    ("publish = { threshold = -1 }", "channels[0].publish.threshold: must be ≥ 0 (got -1)"),
+    ("publish = { threshold = 2000000000 }", "channels[0].publish.threshold: must be ≤"),
+    ("publish = { caps = 3 }", "channels[0].publish.caps: unknown field; did you mean 'cap'?"),
+    ('publish = { buffer = { policy = "allocation", share = 0 } }',
+     "channels[0].publish.buffer.share: must be > 0 (got 0)"),
+    ('publish = { buffer = { policy = "allocation", share = 1.5 } }',
+     "channels[0].publish.buffer.share: must be ≤ 1 (got 1.5)"),
+    ('publish = { buffer = { units = 2 } }',
+     "channels[0].publish.buffer.policy: required field is missing"),
+    ("publish = 3", "channels[0].publish: must be a table (got 3)"),
+])
+def test_a_bad_publish_record_is_one_line_naming_the_field(line: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        _with_publish(line)
+    text = str(caught.value)
+    assert message in text and "\n" not in text
+
+
+def test_overrides_reach_the_publish_fields_by_name_or_position() -> None:
+    scenario = _scenario().with_overrides({"channels[slow].publish.cap": 4,
+                                           "channels[1].publish.threshold": 2})
+    assert scenario.channels[0].publish == PublishConfig(cap=4)
+    assert scenario.channels[1].publish == PublishConfig(threshold=2)
+    with pytest.raises(ScenarioError, match=r"overrides: channels\[0\]\.publish\.cap: must be ≥ 1"):
+        _scenario().with_overrides({"channels[slow].publish.cap": 0})
+
+
+def test_the_report_names_each_channels_rule_when_they_differ() -> None:
+    assert describe_publishing(_scenario(buffer=2)) == "fixed: 2 units of every SKU"
+    assert plain_publishing(_scenario(buffer=2)) == "2 units of every SKU"
+    assert plain_publishing(_with_publish(PUBLISH)) == (
+        "slow: 2 units of every SKU, at most 6 units listed, none listed while fewer than "
+        "3 units are free; fast: 1 unit of every SKU")
+    same = _scenario(buffer=2).with_overrides({"channels[0].publish.cap": 5,
+                                               "channels[1].publish.cap": 5})
+    assert plain_publishing(same) == "2 units of every SKU, at most 5 units listed"
+
+
+def test_the_report_places_todays_buffer_on_the_ladder_only_when_every_channel_has_it() -> None:
+    fixed_family = FAMILIES["fixed"]
+    assert current_value(_with_publish("publish = { cap = 6 }"), fixed_family) == 1.0
+    assert current_value(_with_publish(PUBLISH), fixed_family) is None
+
+
+def test_one_rule_given_for_every_channel_replaces_each_whole_rule() -> None:
+    rules = resolve_rules(_with_publish(PUBLISH), PublishRule(fixed(2), threshold=1))
+    assert rules.uniform and rules.rules[0] == PublishRule(fixed(2), threshold=1)

@@ -15,6 +15,7 @@ exposure window):
 ``percent(p, min_units)``    ``max(min_units, ⌈p/100 · available⌉)``
 ``seed_formula(m, p, k)``    ``max(m, ⌈p/100 · available⌉, ⌈λ · k · P99⌉)``
 ``poisson_quantile(ε, k)``   smallest b with ``P(N > b) ≤ ε``, N ~ Poisson(λ_others · k · P99)
+``allocation(share)``        ``available − ⌊share · available⌋``: the channel is allotted a share
 ============================ ================================================================
 
 :class:`NegativeBinomialQuantile` is the over-dispersed sibling of ``poisson_quantile``
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
 __all__ = [
+    "AllocationBuffer",
     "BufferPolicy",
     "ByClass",
     "FixedBuffer",
@@ -47,6 +49,7 @@ __all__ = [
     "PercentBuffer",
     "PoissonQuantile",
     "SeedFormula",
+    "allocation",
     "bind_policy",
     "exposure_p99",
     "fixed",
@@ -108,6 +111,26 @@ class PercentBuffer:
     def __call__(self, sku: str, available: int, now: float) -> int:
         share = math.ceil(self.percent / 100 * max(available, 0) - 1e-9)
         return max(self.min_units, share)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationBuffer:
+    """Allot the channel a share of the available stock and hide the rest.
+
+    ``buffer = a − ⌊share · a⌋`` with ``a = max(available, 0)``: the listing shows
+    ``⌊share · available⌋`` (Dynamics-style channel allocation); ``share = 1`` hides
+    nothing. Given per channel, the shares need not sum to 1 (each channel sees its own).
+    """
+
+    share: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.share <= 1:
+            raise ValueError(f"AllocationBuffer: share must be in (0, 1] (got {self.share})")
+
+    def __call__(self, sku: str, available: int, now: float) -> int:
+        units = available if available > 0 else 0
+        return units - math.floor(self.share * units + 1e-9)
 
 
 def exposure_p99(scenario: Scenario) -> float:
@@ -286,6 +309,11 @@ def seed_formula(min_units: int = 5, percent: float = 5.0,
                  latency_multiple: float = 2.0) -> SeedFormula:
     """``max(min_units, percent % of available, expected sales in latency_multiple × P99)``."""
     return SeedFormula(min_units, percent, latency_multiple)
+
+
+def allocation(share: float) -> AllocationBuffer:
+    """``buffer = available − ⌊share · available⌋``: list a share of the available stock."""
+    return AllocationBuffer(share)
 
 
 def poisson_quantile(epsilon: float = 0.003, latency_multiple: float = 1.0) -> PoissonQuantile:

@@ -14,7 +14,7 @@ from typing import Final, Literal, get_args
 
 __all__ = ["BUFFER_KINDS", "BufferKind"]
 
-BufferKind = Literal["fixed", "percent", "seed_formula", "poisson_quantile"]
+BufferKind = Literal["fixed", "percent", "seed_formula", "poisson_quantile", "allocation"]
 """A buffer policy family, by the name scenario files and the command line use."""
 
 BUFFER_KINDS: Final[tuple[BufferKind, ...]] = get_args(BufferKind)

@@ -32,10 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ChannelBuffers", "PublishRule", "listed_quantity"]
 
-ChannelBuffers = AnyPolicy | Mapping[str, "AnyPolicy | PublishRule"]
-"""What ``Simulation(buffer=…)`` takes: one policy for every channel, or one per name."""
-
-
 def listed_quantity(available: int, buffer: int, cap: int | None, threshold: int) -> int:
     """Units to list: 0 if ``available − buffer < threshold`` (or ≤ 0), else capped at ``cap``."""
     free = available - buffer
@@ -99,3 +95,8 @@ class PublishRule:
     def with_buffer(self, buffer: AnyPolicy) -> PublishRule:
         """The same cap and threshold with another buffer policy."""
         return replace(self, buffer=buffer)
+
+
+ChannelBuffers = AnyPolicy | PublishRule | Mapping[str, AnyPolicy | PublishRule]
+"""What ``Simulation(buffer=…)`` takes: one policy or rule for every channel, or one per
+channel name."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from racesim.report.compute import DRIFT_TARGET, MONTH_S, SYNC_TARGET_S, ReportData
-from racesim.report.formats import interval, num, pct, plain_buffer, plain_value
+from racesim.report.formats import interval, num, pct, plain_publishing, plain_value
 from racesim.report.method import plain_duration
 from racesim.scenario import Scenario
 
@@ -64,12 +64,13 @@ def _recommended(data: ReportData, headline: dict[str, Any]) -> str:
 def verdict(data: ReportData, headline: dict[str, Any]) -> dict[str, str]:
     """The answer in one bold line and a few plain sentences."""
     rec, cur = headline["recommended"], headline["current"]
-    buffer, today = _recommended(data, headline), plain_buffer(data.scenario.buffer)
+    buffer, today = _recommended(data, headline), plain_publishing(data.scenario)
     target = pct(data.target)
     scope = "of every SKU" if data.family.name in ("fixed", "percent") and \
         not rec["per_class"] else "per SKU"
+    hides_nothing = 1.0 if data.family.name == "allocation" else 0.0  # the whole share listed
     nothing = data.family.name != "poisson_quantile" and \
-        all(value == 0 for value in data.tuning.values.values())
+        all(value == hides_nothing for value in data.tuning.values.values())
     at_most = pct(rec["oversell_rate_ci"][1])
     if rec["meets_target"] and nothing:
         return {"headline": "No buffer is needed.",
@@ -190,7 +191,7 @@ def cards(data: ReportData, headline: dict[str, Any], advised: bool) -> tuple[
         _card("ok" if cur["oversell_rate_ci"][1] <= data.target else "bad",
               "Orders to cancel a month, today", num(cur["oversells_per_month"]),
               f"95 % sure: {interval(cur['oversells_per_month_ci'], num)}, with today's "
-              f"buffer ({plain_buffer(data.scenario.buffer)})"),
+              f"buffer ({plain_publishing(data.scenario)})"),
         _card("ok" if rec["meets_target"] else "bad",
               "Orders to cancel a month, recommended", num(rec["oversells_per_month"]),
               f"95 % sure: {interval(rec['oversells_per_month_ci'], num)}"),

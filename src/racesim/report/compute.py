@@ -134,9 +134,14 @@ class ReportData:
 
 
 def current_value(scenario: Scenario, family: Family) -> float | None:
-    """The scenario's ``[buffer]`` as a value of ``family``'s parameter, or None."""
+    """The scenario's ``[buffer]`` as a value of ``family``'s parameter, or None.
+
+    None too when a channel has a buffer of its own (one value cannot say them all).
+    """
     buffer = scenario.buffer
-    if buffer.policy != family.name:
+    if buffer.policy != family.name or any(
+            channel.publish is not None and channel.publish.buffer not in (None, buffer)
+            for channel in scenario.channels):
         return None
     if buffer.policy == "fixed":
         return float(buffer.units)
@@ -146,6 +151,8 @@ def current_value(scenario: Scenario, family: Family) -> float | None:
         return float(buffer.latency_multiple)
     if buffer.policy == "poisson_quantile" and buffer.latency_multiple == 1:
         return float(buffer.epsilon)
+    if buffer.policy == "allocation":
+        return float(buffer.share)
     return None
 
 

@@ -101,7 +101,7 @@ def _positions(data: ReportData) -> tuple[np.ndarray, list[str], bool]:
     """x positions of the sweep values, their labels, and whether the axis is by rung."""
     values = data.sweep["value"].to_numpy(dtype=float)
     labels = [f"{v:g}" for v in values]
-    if data.family.name == "poisson_quantile":  # ε falls as the buffer grows: plot by rung
+    if data.family.name in ("poisson_quantile", "allocation"):  # ε, share fall as it grows
         return np.arange(len(values), dtype=float), labels, True
     return values, labels, False
 
@@ -120,7 +120,9 @@ def _axis_label(data: ReportData) -> str:
     family = data.family
     unit = {"fixed": "units hidden per SKU", "percent": "% of available stock hidden",
             "seed_formula": "× P99 sync latency of expected sales hidden",
-            "poisson_quantile": "ε (smaller hides more)"}.get(family.name, family.parameter)
+            "poisson_quantile": "ε (smaller hides more)",
+            "allocation": "share of available stock listed (smaller hides more)",
+            }.get(family.name, family.parameter)
     return f"buffer: {unit}"
 
 

@@ -10,13 +10,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from racesim.report.summary import describe_buffer, describe_value
+from racesim.report.summary import describe_buffer, describe_publishing, describe_value
 from racesim.study.tune import Family
 
 if TYPE_CHECKING:
-    from racesim.scenario import BufferConfig
+    from racesim.scenario import BufferConfig, Scenario
 
-__all__ = ["interval", "num", "pct", "plain_buffer", "plain_value", "signed", "units"]
+__all__ = ["interval", "num", "pct", "plain_buffer", "plain_publishing", "plain_value", "signed",
+           "units"]
 
 
 def pct(rate: float | None) -> str:
@@ -73,3 +74,8 @@ def plain_buffer(config: BufferConfig) -> str:
     if config.policy == "fixed":
         return f"{units(config.units)} of every SKU"
     return describe_buffer(config)
+
+
+def plain_publishing(scenario: Scenario) -> str:
+    """The buffer in force in words, per channel when the channels' rules differ."""
+    return describe_publishing(scenario, plain_buffer)

@@ -27,7 +27,7 @@ from racesim.report.advice import Advice, Change, Outcome
 from racesim.report.answer import CAVEAT, GLOSSARY, HOURS_PER_MONTH, cards, verdict
 from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_channel
 from racesim.report.figures import WIDTH_IN, Chart
-from racesim.report.formats import interval, num, pct, plain_buffer, plain_value, signed
+from racesim.report.formats import interval, num, pct, plain_publishing, plain_value, signed
 from racesim.report.method import appendix, plain_duration
 from racesim.report.templating import environment, render_template
 from racesim.report.timelines import Race1, Race2, Race3
@@ -61,7 +61,7 @@ def clock(seconds: float) -> str:
 def _comparison(data: ReportData, headline: dict[str, Any]) -> dict[str, Any]:
     """The buffers-compared table: today, recommended, the rule of thumb."""
     cur, rec, formula = headline["current"], headline["recommended"], headline["seed_formula"]
-    rows = [("today: " + plain_buffer(data.scenario.buffer), cur, cur["meets_target"]),
+    rows = [("today: " + plain_publishing(data.scenario), cur, cur["meets_target"]),
             ("recommended: " + ", ".join(
                 (f"{name}: " if name != "*" else "") + plain_value(data.family, value)
                 for name, value in data.tuning.values.items()), rec, rec["meets_target"])]

@@ -13,6 +13,7 @@ racesim judges it everywhere (:func:`racesim.util.stats.target_verdict`) and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,9 +23,10 @@ from racesim.study.tune import Family
 from racesim.util.stats import mean_interval, target_verdict
 
 if TYPE_CHECKING:
-    from racesim.scenario import BufferConfig
+    from racesim.scenario import BufferConfig, Scenario
 
-__all__ = ["describe_buffer", "describe_value", "headline", "monthly_oversells"]
+__all__ = ["describe_buffer", "describe_publishing", "describe_value", "headline",
+           "monthly_oversells"]
 
 
 def _units(count: float) -> str:
@@ -41,6 +43,8 @@ def describe_value(family: Family, value: float) -> str:
         return f"expected sales in {value:g} × the P99 sync latency"
     if family.name == "poisson_quantile":
         return f"Poisson quantile, ε = {value:g}"
+    if family.name == "allocation":
+        return f"{value:g} of available stock listed"
     return f"{family.parameter} = {value:g}"
 
 
@@ -58,7 +62,34 @@ def describe_buffer(config: BufferConfig) -> str:
     if config.policy == "poisson_quantile":
         return (f"Poisson quantile: ε = {config.epsilon:g} over "
                 f"{config.latency_multiple:g} × P99 sync latency")
+    if config.policy == "allocation":
+        return f"allocation: {config.share:g} of available stock listed"
     return str(policy)
+
+
+def describe_publishing(scenario: Scenario,
+                        describe: Callable[[BufferConfig], str] = describe_buffer) -> str:
+    """The scenario's publishing rules in words (each buffer put in words by ``describe``).
+
+    One phrase when every channel follows the same rule (``[buffer]`` and any common cap
+    or threshold), else one per channel: ``amazon: 2 units…, at most 20 listed; shop: …``.
+    """
+    phrases = []
+    for channel in scenario.channels:
+        publish = channel.publish
+        if publish is None:
+            phrases.append(describe(scenario.buffer))
+            continue
+        phrase = describe(publish.buffer_config(scenario.buffer))
+        if publish.cap is not None:
+            phrase += f", at most {_units(publish.cap)} listed"
+        if publish.threshold:
+            phrase += f", none listed while fewer than {_units(publish.threshold)} are free"
+        phrases.append(phrase)
+    if len(set(phrases)) == 1:
+        return phrases[0]
+    return "; ".join(f"{channel.name}: {phrase}"
+                     for channel, phrase in zip(scenario.channels, phrases, strict=True))
 
 
 def monthly_oversells(oversold: int, orders: int, replications: int,
@@ -118,7 +149,7 @@ def headline(data: ReportData) -> dict[str, Any]:
     tuning: dict[str, Any] = data.tuning.to_json()
     count = run.replications
     current = {
-        "buffer": describe_buffer(data.scenario.buffer), "value": data.current_value,
+        "buffer": describe_publishing(data.scenario), "value": data.current_value,
         **_numbers(run.oversell_rate, list(run.oversell_rate_ci), run.oversold_total,
                    run.orders_total, count, run.lost_sales_total, run.hidden_unit_hours_total,
                    m, data.target),

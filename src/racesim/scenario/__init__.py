@@ -32,6 +32,7 @@ nesting: :mod:`racesim.scenario.limits` lists them with their reasons.
 
 from racesim.scenario.buffer import (
     BUFFER_CONFIGS,
+    AllocationBufferConfig,
     BufferConfig,
     FixedBufferConfig,
     PercentBufferConfig,
@@ -65,6 +66,7 @@ from racesim.scenario.distributions import (
 from racesim.scenario.load import load_scenario, parse_scenario
 from racesim.scenario.model import Scenario
 from racesim.scenario.options import EngineOptions, MetricsOptions
+from racesim.scenario.publish import PublishConfig
 from racesim.scenario.sync import (
     CompareAndSetSyncConfig,
     EventDrivenSyncConfig,
@@ -77,6 +79,7 @@ from racesim.scenario.warehouse import Warehouse
 
 __all__ = [
     "BUFFER_CONFIGS",
+    "AllocationBufferConfig",
     "BufferConfig",
     "Burst",
     "CatalogGenerator",
@@ -108,6 +111,7 @@ __all__ = [
     "PeriodicTemplate",
     "PoissonDemandConfig",
     "PoissonQuantileConfig",
+    "PublishConfig",
     "RestockConfig",
     "RestockTemplate",
     "Scenario",

@@ -22,6 +22,10 @@
     epsilon = 0.003              # exposure window > b) ≤ epsilon
     latency_multiple = 1
 
+    [buffer]
+    policy = "allocation"   # list ⌊share · available⌋, hide the rest
+    share = 0.5
+
 Each record is the configuration of one runtime policy of :mod:`racesim.policy.buffers`
 (where the formulas are documented), and :meth:`to_policy` builds it. To add a policy,
 add its name to :data:`racesim.policy.kinds.BufferKind`, write its runtime class, and a
@@ -35,13 +39,20 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
-from racesim.policy.buffers import FixedBuffer, PercentBuffer, PoissonQuantile, SeedFormula
+from racesim.policy.buffers import (
+    AllocationBuffer,
+    FixedBuffer,
+    PercentBuffer,
+    PoissonQuantile,
+    SeedFormula,
+)
 from racesim.policy.kinds import BUFFER_KINDS, BufferKind
-from racesim.scenario.fields import Count, NonNegative, Percent, Record, at_most
+from racesim.scenario.fields import Count, NonNegative, Percent, Record, Share, at_most
 from racesim.scenario.limits import MAX_LATENCY_MULTIPLE, MIN_EPSILON
 
 __all__ = [
     "BUFFER_CONFIGS",
+    "AllocationBufferConfig",
     "BufferConfig",
     "FixedBufferConfig",
     "PercentBufferConfig",
@@ -112,7 +123,19 @@ class PoissonQuantileConfig(_BufferRecord):
         return PoissonQuantile(self.epsilon, self.latency_multiple)
 
 
-_Configs = FixedBufferConfig | PercentBufferConfig | SeedFormulaConfig | PoissonQuantileConfig
+class AllocationBufferConfig(_BufferRecord):
+    """List ``⌊share · available⌋`` units (a share of the stock allotted to the channel)."""
+
+    policy: Literal["allocation"] = "allocation"
+    share: Share
+
+    def to_policy(self) -> AllocationBuffer:
+        """The runtime policy: ``buffer = available − ⌊share · available⌋``."""
+        return AllocationBuffer(self.share)
+
+
+_Configs = (FixedBufferConfig | PercentBufferConfig | SeedFormulaConfig | PoissonQuantileConfig
+            | AllocationBufferConfig)
 
 BufferConfig = Annotated[_Configs, Field(discriminator="policy")]
 """A buffer policy's configuration, chosen by its ``policy`` key."""

@@ -11,6 +11,10 @@
     webhook.duplicates = { p2 = 0.3, p3 = 0.05 }  # P(delivered twice), P(three times)
     listing_latency = { dist = "fixed", value = "10s" }
     cancel_rate = 0.02
+    publish = { buffer = { policy = "fixed", units = 2 }, cap = 20, threshold = 3 }
+
+``publish`` (optional, :mod:`racesim.scenario.publish`) is this channel's own rule for
+what its listing shows: a buffer (else ``[buffer]``), a cap and a threshold.
 
 Times are seconds since the scenario starts, and the scenario starts at midnight, so
 hour ``h`` of the profile covers ``[h·3600, (h+1)·3600)`` of every day.
@@ -46,6 +50,7 @@ from racesim.scenario.limits import (
     MAX_PROFILE_VALUE,
     MIN_BURST_MULTIPLIER,
 )
+from racesim.scenario.publish import PublishConfig
 
 __all__ = ["Burst", "Channel", "Duplicates", "WebhookConfig"]
 
@@ -132,6 +137,8 @@ class Channel(Record):
     """Fraction of orders the buyer cancels before fulfilment."""
     cancel_webhook_loss: Probability = 0.0
     """Probability that a cancellation webhook never arrives."""
+    publish: PublishConfig | None = None
+    """This channel's publishing rule (buffer, cap, threshold); None: ``[buffer]`` alone."""
 
     @model_validator(mode="after")
     def _listing_latency_bounded(self) -> Channel:

@@ -177,8 +177,10 @@ LIMITS: tuple[Limit, ...] = (
           "each tick is an event per channel; no API allows sub-second polling"),
     Limit("orders_per_day, total_orders_per_day", "0", "10,000,000",
           "a whole large marketplace's daily orders"),
-    Limit("stock, restock quantity/level/reorder point, buffer units", "0", "10⁹",
+    Limit("stock, restock quantity/level/reorder point, buffer units, publish threshold",
+          "0", "10⁹",
           "beyond any warehouse; sums stay far inside 64-bit integers"),
+    Limit("publish cap", "1", "10⁹", "as stock: never list more than this"),
     Limit("units per order (fixed, empirical values, geometric mean)", "1", "1,000",
           "a pallet"),
     Limit("days of demand (initial stock, levels, restock sizes)", "0", "366", "a year"),
@@ -204,6 +206,7 @@ LIMITS: tuple[Limit, ...] = (
     Limit("buffer epsilon", "10⁻⁹", "< 1", "below, float noise"),
     Limit("prices, margins, costs per oversell, penalties, holding per unit-day", "0", "10⁹",
           "any currency: a car in rupiah; sums stay exact in a float"),
+    Limit("buffer share (allocation)", "> 0", "1", "the share of available stock listed"),
     Limit("seed", "0", "2⁶⁴ − 1", "64 bits"),
 )
 """Every bound, in the order the README lists them."""

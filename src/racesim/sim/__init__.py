@@ -4,6 +4,7 @@
 - :mod:`.plan` — each order's webhook copies, latencies, cancellation and return, drawn
   up front so every policy sees the same buyers;
 - :mod:`.marketplace` — each marketplace's own listing, sold against at once;
+- :mod:`.rules` — each channel's publishing rule (buffer, cap, threshold), grouped;
 - :mod:`.sync` — how published quantities reach the listings (five modes);
 - :mod:`.model` — the simulation itself (webhooks, warehouse, seller);
 - :mod:`.state` — the records the model writes and the sync and results read;

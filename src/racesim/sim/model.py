@@ -262,9 +262,10 @@ class Simulation:
         the one cause that holds at this instant. *No stock*: the shelf held fewer
         unpromised units than wanted (physical − committed: the truth, as in
         :meth:`_sellable`). Otherwise the units were there: *the buffer* if the engine
-        knew of them (its available units, ``stock.available``) but the value the sync
-        publishes (``stock.published``; both refreshed by :meth:`_stock_changed` on every
-        engine write) was below the quantity; else *a stale listing*: the listing had not
+        knew of them (its available units, ``stock.available``) but the value channel c's
+        rule lists (``stock.published[c]``, its buffer, cap and threshold applied; both
+        refreshed by :meth:`_stock_changed` on every engine write) was below the quantity;
+        else *a stale listing*: the listing had not
         caught up with the published value, or the engine with the shelf (returns waiting
         in receiving: race 2). Inline, not a method: this runs for every lost sale.
         """

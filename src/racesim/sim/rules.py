@@ -10,8 +10,8 @@ Where a channel's rule comes from (first that applies):
 1. ``buffer`` given to the model as a mapping, naming the channel: a
    :class:`PublishRule` is the channel's whole rule; a plain policy replaces its buffer
    and keeps the cap and threshold the scenario gives it;
-2. ``buffer`` given as one policy: it replaces every channel's buffer (caps and
-   thresholds kept);
+2. ``buffer`` given as one :class:`PublishRule`: every channel's whole rule; as one
+   policy: it replaces every channel's buffer (caps and thresholds kept);
 3. the scenario: the channel's ``publish`` record, else ``[buffer]`` with no cap and no
    threshold.
 """
@@ -57,10 +57,9 @@ class ChannelRules:
 
 def scenario_rule(scenario: Scenario, channel: int) -> PublishRule:
     """Channel ``channel``'s rule as the scenario file gives it (unbound)."""
-    publish = getattr(scenario.channels[channel], "publish", None)
+    publish = scenario.channels[channel].publish
     if publish is not None:
-        rule: PublishRule = publish.to_rule(scenario.buffer)
-        return rule
+        return publish.to_rule(scenario.buffer)
     return PublishRule(scenario.buffer.to_policy())
 
 
@@ -75,7 +74,7 @@ def _channel_rule(scenario: Scenario, channel: int,
         if given is None:
             return own
         return given if isinstance(given, PublishRule) else own.with_buffer(given)
-    return own.with_buffer(buffer)
+    return buffer if isinstance(buffer, PublishRule) else own.with_buffer(buffer)
 
 
 def resolve_rules(scenario: Scenario, buffer: ChannelBuffers | None) -> ChannelRules:

@@ -108,9 +108,12 @@ class Summary:
     """Seconds listings showed 0 while sellable stock was on the shelf, summed over
     listings (channel × SKU)."""
     hidden_unit_hours: float = field(metadata=_SUM)
-    """Units withheld by the buffer × hours, summed over SKUs."""
+    """Units withheld by the buffer × hours, summed over SKUs: ``max(available, 0) − q_c``
+    of each channel c (its rule's cap and threshold included), weighted by the channels'
+    shares of demand (one channel's figure when all follow one rule)."""
     overstated_pushes: int = field(metadata=_SUM)
-    """Pushes (× channels) above the published value when they were sent (a count)."""
+    """Pushes (one per channel) above that channel's published value when they were sent
+    (a count)."""
     overstated_excess_units: int = field(metadata=_SUM)
     """Units by which those pushes overstated it, summed."""
     cas_refusals: int = field(metadata=_SUM)
@@ -127,8 +130,8 @@ class Summary:
     ``lost_sales``)."""
     lost_sales_buffer: int = field(metadata=_SUM)
     """Lost sales while the units were there and the engine knew of them, but the buffer
-    held the published value below the buyer's quantity: the buffer hid the stock (a
-    count, part of ``lost_sales``)."""
+    held the published value below the buyer's quantity: the channel's publishing rule
+    (buffer, cap or threshold) hid the stock (a count, part of ``lost_sales``)."""
     lost_sales_stale_listing: int = field(metadata=_SUM)
     """Lost sales while the units were there but the listing still showed less: it had
     not caught up with the published value (a slow sync), or the engine with the shelf

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from racesim.policy.buffers import (
+    AllocationBuffer,
     AnyPolicy,
     ByClass,
     FixedBuffer,
@@ -97,6 +98,10 @@ def _epsilon(value: float) -> PoissonQuantile:
     return PoissonQuantile(epsilon=value)
 
 
+def _share(value: float) -> AllocationBuffer:
+    return AllocationBuffer(share=value)
+
+
 def _families(*families: Family) -> dict[str, Family]:
     """The families by name, checked against the one list of buffer kinds."""
     found: dict[str, Family] = {family.name: family for family in families}
@@ -118,6 +123,9 @@ FAMILIES: dict[str, Family] = _families(
            tuple(float(e) for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 5e-3, 2e-3, 1e-3,
                                     5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 1e-6, 1e-7)),
            _epsilon),
+    # The share of available stock listed: smaller shares hide more.
+    Family("allocation", "share",
+           tuple(float(s) for s in np.round(np.arange(1.0, 0.0, -0.05), 2)), _share),
 )
 """The tuner's one-parameter family of each buffer kind, by name."""
 
