@@ -166,7 +166,11 @@ def test_the_comments_name_sources_sizes_intervals_and_assumptions(
         assert "assumed:" in comment(key), key
     assert "assumed" in comment("duration") or "window" in comment("duration")
     assert "fitted" in comment("return_rate")  # the export has returns
-    assert any(line.startswith("# price: ") for line in lines)  # no price field yet
+    price = comment("price")  # written as each SKU's price, its source beside it
+    assert "median line price" in price and "95 % CI" in price and "generic_orders.csv" in price
+    assert not any(line.startswith("# price: ") for line in lines)
+    scenario = load_scenario(out)
+    assert all(sku.price is not None and sku.price >= 0 for sku in scenario.skus())
     assert any("midnight UTC of 2025-03-28" in line for line in lines)
 
 

@@ -45,11 +45,14 @@ CLIENT = "Acme <Mugs> & Co"
 JARGON = ("seed formula", "unit-h", "p99", "wilson", "replication")
 """Words the answer box must not use (the glossary and the appendix explain them)."""
 
+HOSTILE_EBAY = "ebay\"><script>alert(3)</script>"
 HOSTILE = {
     "name": "<script>alert(1)</script>",
     "description": 'Quotes " and \' & an <img src=x onerror=alert(2)>',
     "catalog[0].sku": "MUG<b>RED</b>",
-    "channels[1].name": "ebay\"><script>alert(3)</script>",
+    "channels[1].name": HOSTILE_EBAY,
+    "costs.penalty": {"amazon": 10.0, HOSTILE_EBAY: 6.0},  # [costs] names the channels
+    "costs.cancel_rate_limit": {"amazon": 0.025, HOSTILE_EBAY: 0.02},
     "duration": "2d",
 }
 
@@ -440,6 +443,7 @@ def test_the_answer_names_the_marketplaces_and_says_what_it_rests_on(
     many = load_scenario(RACE1).to_dict()
     many["channels"] = [dict(many["channels"][0], name=f"shop{i}", share=0.2)
                         for i in range(5)]
+    many.pop("costs")  # its penalties name amazon and ebay
     assert marketplaces(Scenario.model_validate(many)) == "every marketplace"
     page = (report / "index.html").read_text(encoding="utf-8")
     answer = page.split('<section class="answer">', 1)[1].split("</section>", 1)[0]

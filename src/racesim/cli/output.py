@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from racesim.sim.money import RunCosts
 from racesim.sim.summary import RunSummary
 from racesim.study.replications import RunResult
 from racesim.util.csvsafe import write_csv
@@ -88,6 +89,33 @@ def _count_rows(s: RunSummary) -> list[str]:
     return lines
 
 
+_MONEY_LABELS = (("lost_margin", "margin lost to the buffer"),
+                 ("oversell_cost", "oversells (handling, refund, penalty)"),
+                 ("holding_cost", "holding the hidden stock"),
+                 ("total_cost", "total"))
+
+
+def _money_rows(costs: RunCosts) -> list[str]:
+    """The money block: each amount per month with its 95 % interval, then the
+    cancellation rate of each marketplace with a limit against that limit."""
+    title = f"money ({costs.currency})"
+    lines = [f"  {title:<40}{'':>12}{'per month':>12}   95 % CI (replications as the "
+             "independent units)"]
+    for name, label in _MONEY_LABELS:
+        figure = costs.figure(name)
+        ci = figure.per_month_ci
+        interval = ("unknown (one replication)" if ci is None else
+                    f"[{ci[0]:,.2f}, {ci[1]:,.2f}]")
+        lines.append(f"    {label:<38}{'':>12}{figure.per_month:>12,.2f}   {interval}")
+    for rate in costs.cancel_rates:
+        low, high = rate.rate_ci
+        verdict = "within" if rate.meets_limit else "NOT shown within"
+        lines.append(f"  cancellation rate on {rate.channel}: {_pct(rate.rate)} of "
+                     f"{rate.orders_total:,} orders (95 % CI [{_pct(low)}, {_pct(high)}]) — "
+                     f"{verdict} its limit {_pct(rate.limit)}")
+    return lines
+
+
 def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = None,
                       target: float | None = None) -> None:
     """A readable summary of a run on standard output.
@@ -121,6 +149,8 @@ def print_run_summary(scenario: Scenario, result: RunResult, out: Path | None = 
         + ("n/a (no cycle counts)" if s.ledger_drift_max is None else
            f"{_pct(s.ledger_drift_max)} max, {_pct(s.ledger_drift_mean or 0.0)} mean"),
     ]
+    if s.costs is not None:
+        lines += ["", *_money_rows(s.costs)]
     if out is not None:
         lines += ["", f"Tables and manifest written to {out}/"]
     print("\n".join(lines))

@@ -30,7 +30,7 @@ from racesim.fit.latency import Latency
 from racesim.fit.model import ChannelFit, Fit, SkuFit
 from racesim.fit.summary import bh_adjusted, demand_kind, verdict
 from racesim.scenario import parse_scenario
-from racesim.scenario.limits import MAX_DISPERSION, MAX_FILE_BYTES, MAX_LATENCY_S
+from racesim.scenario.limits import MAX_DISPERSION, MAX_FILE_BYTES, MAX_LATENCY_S, MAX_MONEY
 from racesim.util.units import format_duration
 
 __all__ = ["DEFAULT_BUFFER_UNITS", "DEFAULT_DURATION_S", "DEFAULT_INTERVAL_S",
@@ -168,11 +168,19 @@ def _sku_block(sku: SkuFit, adjusted: float) -> list[str]:
                 f"empirical, n = {demand.units_per_order.n} order lines"),
            *_stock_lines(sku)]
     if demand.price is not None:
-        price = demand.price.median
-        out.append(f"# price: {_g(price.value)} {demand.price.currency or '(no currency)'} — "
-                   f"{_one_line(_fitted(price, ' median line price'))}; not written: the "
-                   "scenario has no price field yet")
+        out.append(_price_line(demand.price.median, demand.price.currency))
     return out
+
+
+def _price_line(price: Estimate, currency: str | None) -> str:
+    """The SKU's ``price`` (the median line price, ten significant digits) with its
+    source and interval; a comment instead when it is outside the scenario's bounds."""
+    note = (f"{currency or '(no currency)'} — "
+            f"{_one_line(_fitted(price, ' median line price'))}")
+    value = float(price.value)
+    if not (math.isfinite(value) and 0.0 <= value <= MAX_MONEY):
+        return f"# price: {_g(value)} {note}; not written: outside 0–{MAX_MONEY:.0e}"
+    return f"price = {float(f'{value:.10g}')!r}  # {note}"
 
 
 def _latency_lines(latency: Latency | None) -> list[str]:

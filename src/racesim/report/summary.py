@@ -142,7 +142,10 @@ def headline(data: ReportData) -> dict[str, Any]:
     :meth:`RunSummary.to_dict` gives it) and ``tuning`` is :meth:`Tuning.to_json`, exactly
     as those return them on the report's seed; ``current``, ``recommended`` and
     ``seed_formula`` hold the same numbers under the same names (plus
-    ``oversells_per_month`` and its interval), judged against the report's target.
+    ``oversells_per_month`` and its interval), judged against the report's target. With
+    ``[costs]``, ``current`` (like ``run``) also holds the money figures by their
+    :class:`~racesim.sim.summary.RunSummary` names (``currency``,
+    ``lost_margin_per_month`` and its ``…_ci``, …).
     """
     m = data.per_month
     run = data.current.summary()
@@ -155,6 +158,7 @@ def headline(data: ReportData) -> dict[str, Any]:
                    m, data.target),
         "oversell_rate_wilson_ci": list(run.oversell_rate_wilson_ci),
         "oversell_design_effect": run.oversell_design_effect,
+        **({} if run.costs is None else run.costs.to_dict()),  # with [costs]: the money
     }
     recommended = {
         "policy": tuning["policy"], "parameter": tuning["parameter"], "value": tuning["value"],

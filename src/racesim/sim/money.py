@@ -115,7 +115,8 @@ def money_per_month(values: np.ndarray, measured_days: float
 
     ``values`` holds one amount per replication, each over ``measured_days``. The
     interval is Student's t on the mean of these iid amounts (see the module), scaled to
-    a month; None with fewer than two replications.
+    a month, its lower end at least 0 (every amount is ≥ 0, so is their mean); None with
+    fewer than two replications.
     """
     data = np.asarray(values, dtype=float)
     scale = MONTH_DAYS / measured_days if measured_days > 0 else 0.0
@@ -124,7 +125,7 @@ def money_per_month(values: np.ndarray, measured_days: float
         return 0.0, None
     if math.isnan(low):
         return mean * scale, None
-    return mean * scale, (low * scale, high * scale)
+    return mean * scale, (max(low, 0.0) * scale, high * scale)
 
 
 @dataclass(frozen=True, slots=True)
