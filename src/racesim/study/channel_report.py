@@ -45,7 +45,7 @@ def figures(tuning: ChannelTuning, run: CandidateRun) -> dict[str, object]:
     totals = class_figures(scenario, run)
     oversold, orders = int(totals.oversold.sum()), int(totals.orders.sum())
     rate = clustered_rate_interval(totals.oversold, totals.orders, problem.confidence)
-    excess = totals.limit_excess(scenario)
+    excess = totals.limit_excess(scenario, problem.confidence)
     broken = [name for name, over in excess.items() if over > 0]
     if problem.target is None:
         meets, reason = not broken, "no oversell target: the least expected total cost"
@@ -57,7 +57,7 @@ def figures(tuning: ChannelTuning, run: CandidateRun) -> dict[str, object]:
         reason += f"; over the cancellation-rate limit on {', '.join(broken)}"
     costs = scenario.costs
     limits = (costs.cancel_rate_limit if costs is not None else None) or {}
-    rates = totals.channel_rates()
+    rates = totals.channel_rates(problem.confidence)
 
     def month(total: float | None) -> float | None:
         return None if total is None else per_month(total, count, days)
@@ -74,7 +74,8 @@ def figures(tuning: ChannelTuning, run: CandidateRun) -> dict[str, object]:
         "holding_cost_per_month": month(totals.holding_cost),
         "total_cost_per_month": None if costs is None else month(totals.total_cost),
         "channels": {channel.name: {
-            "oversell_rate": float(rates[c]), "cancel_rate_limit": limits.get(channel.name),
+            "oversell_rate": rates[c].rate, "oversell_rate_ci": [rates[c].low, rates[c].high],
+            "cancel_rate_limit": limits.get(channel.name),
             "within_limit": None if channel.name not in limits else excess[channel.name] == 0}
             for c, channel in enumerate(scenario.channels)},
     })

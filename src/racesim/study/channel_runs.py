@@ -32,7 +32,7 @@ from racesim.sim.streams import replication_seeds
 from racesim.sim.summary import Summary
 from racesim.study.executors import LocalExecutor
 from racesim.study.replications import scratch_store
-from racesim.util.stats import clustered_rate_interval
+from racesim.util.stats import RateInterval, clustered_rate_interval
 
 if TYPE_CHECKING:
     from racesim.policy.buffers import AnyPolicy
@@ -156,7 +156,7 @@ class ClassFigures:
     """Per replication, summed over channels and the SKUs."""
     orders: np.ndarray
     channel_oversold: np.ndarray
-    """Per channel, summed over replications."""
+    """Per replication (rows) and channel (columns), summed over the SKUs."""
     channel_orders: np.ndarray
     lost_buffer: float
     hidden_unit_hours: float
@@ -172,16 +172,21 @@ class ClassFigures:
     def rate_high(self, confidence: float) -> float:
         return clustered_rate_interval(self.oversold, self.orders, confidence).high
 
-    def channel_rates(self) -> np.ndarray:
-        return self.channel_oversold / np.maximum(self.channel_orders, 1)
+    def channel_rates(self, confidence: float = 0.95) -> list[RateInterval]:
+        """Each channel's pooled oversell rate (its cancellation rate) with its clustered
+        interval, replications as clusters, as ``racesim run`` gives it."""
+        return [clustered_rate_interval(self.channel_oversold[:, c], self.channel_orders[:, c],
+                                        confidence)
+                for c in range(self.channel_orders.shape[1])]
 
-    def limit_excess(self, scenario: Scenario) -> dict[str, float]:
-        """Channel → its pooled oversell rate's excess over its cancellation limit (0 when
-        under; only channels with a ``cancel_rate_limit``)."""
+    def limit_excess(self, scenario: Scenario, confidence: float = 0.95) -> dict[str, float]:
+        """Channel → by how much the upper end of its rate's interval exceeds its
+        ``cancel_rate_limit`` (0 when at or below: met with confidence, as the target
+        is); only channels with a limit."""
         rates = CostRates.of(scenario)
         limits = dict(rates.cancel_rate_limit) if rates is not None else {}
-        shares = self.channel_rates()
-        return {channel.name: max(float(shares[c]) - limits[channel.name], 0.0)
+        shares = self.channel_rates(confidence) if limits else []
+        return {channel.name: max(shares[c].high - limits[channel.name], 0.0)
                 for c, channel in enumerate(scenario.channels) if channel.name in limits}
 
 
@@ -204,5 +209,5 @@ def class_figures(scenario: Scenario, run: CandidateRun,
                  float(oversold.sum(axis=(0, 2)) @ rates.per_oversell),
                  hidden * rates.holding_per_unit_hour]
     return ClassFigures(oversold.sum(axis=(1, 2)), orders.sum(axis=(1, 2)),
-                        oversold.sum(axis=(0, 2)), orders.sum(axis=(0, 2)),
+                        oversold.sum(axis=2), orders.sum(axis=2),
                         float(cells("lost_buffer").sum()), hidden, *money)

@@ -9,8 +9,9 @@ channel — per channel × SKU class for large catalogs (:func:`~racesim.study.c
 (``objective="sales"``) or the least money (``"cost"``: lost margin + oversell cost +
 holding, from the scenario's ``[costs]``); with ``target=None`` the cost objective
 minimises the total expected cost with no target. Each marketplace's
-``cancel_rate_limit`` in ``[costs]`` is a constraint too: its pooled oversell rate
-(oversold ÷ orders on that channel) at or below the limit, judged per class (a channel
+``cancel_rate_limit`` in ``[costs]`` is a constraint too, judged as ``racesim run``
+reports it: the upper end of the channel's oversell-rate interval (oversold ÷ orders on
+that channel, replications as clusters) at or below the limit — per class (a channel
 whose every class is under the limit is under it).
 
 **The search.** It starts from the best uniform buffer: today's tuner
@@ -177,7 +178,7 @@ class Problem:
         violation = 0.0
         if self.target is not None:
             violation += max(figures.rate_high(self.confidence) - self.target, 0.0)
-        violation += sum(figures.limit_excess(self.scenario).values())
+        violation += sum(figures.limit_excess(self.scenario, self.confidence).values())
         objective = figures.lost_buffer if self.objective == "sales" else figures.total_cost
         return Score(violation, objective, figures.hidden_unit_hours)
 
@@ -258,8 +259,11 @@ def confirm(problem: Problem, state: State) -> tuple[State, CandidateRun]:
         if not missing:
             break
         for k in missing:
-            oversold = fresh.stacked("oversold")[:, :, problem.classes[k]].sum(axis=(0, 2))
-            c = int(np.argmax(oversold))
+            figures = class_figures(problem.scenario, fresh, problem.classes[k])
+            over = figures.limit_excess(problem.scenario, problem.confidence)
+            worst = [c for c, channel in enumerate(problem.scenario.channels)
+                     if over.get(channel.name, 0.0) > 0]
+            c = worst[0] if worst else int(np.argmax(figures.channel_oversold.sum(axis=0)))
             state[k] = tuple(u + (i == c) if u < _TOP else u for i, u in enumerate(state[k]))
         problem.scores(state)  # its figures on the search's replications
         fresh = problem.run(state, fresh_seed)
