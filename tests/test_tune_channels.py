@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -218,14 +219,22 @@ def test_a_large_catalog_gets_a_buffer_per_channel_and_class(tmp_path: Path) -> 
         assert figures.lost_buffer == int(table.loc[members, "lost_sales_buffer"].sum())
 
 
-def test_a_cancellation_rate_limit_is_a_constraint_the_search_climbs_to() -> None:
+@pytest.fixture(scope="module")
+def limited() -> dict[str, Any]:
+    """The least-cost per-channel answer (no target) under a marketplace cancellation
+    limit of 0.5 %, on the shipped slow_and_fast scenario."""
+    scenario = load_scenario(SLOW_AND_FAST).with_overrides(
+        {"costs.cancel_rate_limit": {"marketplace": 0.005}})
+    return tune_channels(scenario, objective="cost", target=None, replications=2, seed=7,
+                         max_evaluations=8).to_json()
+
+
+def test_a_cancellation_rate_limit_is_a_constraint_the_search_climbs_to(
+        limited: dict[str, Any]) -> None:
     """With no target, the least cost alone would hide nothing; a marketplace limit of
     0.5 % cancellations (met with 95 % confidence) makes the search hide a unit there —
     and only there."""
-    scenario = load_scenario(SLOW_AND_FAST).with_overrides(
-        {"costs.cancel_rate_limit": {"marketplace": 0.005}})
-    report = tune_channels(scenario, objective="cost", target=None, replications=2,
-                           seed=7, max_evaluations=8).to_json()
+    report = limited
     limit = report["channels"]["marketplace"]
     assert limit["cancel_rate_limit"] == 0.005 and limit["within_limit"], report["channels"]
     assert limit["oversell_rate_ci"][1] <= 0.005
@@ -238,3 +247,23 @@ def test_the_cost_objective_needs_a_costs_section(capsys: pytest.CaptureFixture[
                    "--objective", "cost"])
     err = capsys.readouterr().err
     assert status == 2 and "needs a [costs] section" in err and len(err.splitlines()) == 1
+
+
+def test_the_report_draws_the_money_frontier_and_recommends_in_money(
+        limited: dict[str, Any]) -> None:
+    from racesim.report.channel_frontier import channel_frontier, channel_recommendation
+    from racesim.report.figures import png, report_style
+
+    report = limited
+    sentence = channel_recommendation(report)
+    assert sentence.startswith("Hide marketplace 1, shop 0 instead of 1 on every marketplace: "
+                               "EUR "), sentence
+    assert "a month less lost" in sentence and "on 2 fresh simulated periods" in sentence
+    assert report["paired"]["total_cost_saved_per_month"] > 0
+    with report_style():
+        figure = channel_frontier(report)
+    axes = figure.axes[0]
+    assert axes.get_ylabel() == "money lost per month (EUR)"
+    labels = {line.get_label() for line in axes.get_lines()}
+    assert {"the same buffer everywhere", "a buffer per marketplace", "recommended"} <= labels
+    assert png(figure).startswith(b"\x89PNG")
