@@ -43,6 +43,7 @@ __all__ = [
     "limits",
     "positive_count",
     "seed_value",
+    "target_or_none",
     "target_rate",
     "whole",
     "whole_at_least",
@@ -181,11 +182,21 @@ def add_simulation_options(parser: argparse.ArgumentParser, replications: int,
                              "e.g. 8GiB (default 4GiB)")
 
 
-def add_target_options(parser: argparse.ArgumentParser, policy_help: str) -> None:
-    """The buffer family to tune and the oversell target it must meet."""
+def target_or_none(text: str) -> float | None:
+    """``--target`` of ``tune``: a fraction such as 0.003, or ``none`` (no target)."""
+    return None if text.strip().lower() == "none" else target_rate(text)
+
+
+def add_target_options(parser: argparse.ArgumentParser, policy_help: str, *,
+                       none: bool = False) -> None:
+    """The buffer family to tune and the oversell target it must meet (``none`` allowed
+    when ``none``: the per-channel tuner's least-cost search without a target)."""
     parser.add_argument("--policy", default="fixed", choices=POLICY_FAMILIES, help=policy_help)
-    parser.add_argument("--target", type=target_rate, default=0.003, metavar="RATE",
-                        help="oversell-rate target as a fraction of orders (default 0.003)")
+    parser.add_argument("--target", type=target_or_none if none else target_rate,
+                        default=0.003, metavar="RATE",
+                        help="oversell-rate target as a fraction of orders (default 0.003)"
+                             + ("; none: no target (with --per-channel --objective cost)"
+                                if none else ""))
 
 
 class Limits(TypedDict):

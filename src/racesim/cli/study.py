@@ -90,13 +90,19 @@ def add_tune_parser(commands: Commands) -> None:
                     "compare its cost with the seed formula's.")
     add_simulation_options(tune, 8, "replications to start from (default 8; more are "
                                     "added when the target needs more orders)")
-    add_target_options(tune, "buffer policy family (default fixed: units per SKU)")
+    add_target_options(tune, "buffer policy family (default fixed: units per SKU)", none=True)
     tune.add_argument("--confidence", type=confidence_level, default=0.95,
                       help="confidence of the interval that must meet the target (0.95)")
     tune.add_argument("--max-replications", type=positive_count, default=256, metavar="R",
                       help="at most this many replications (default 256)")
     tune.add_argument("--no-classes", action="store_true",
                       help="one parameter for the whole catalog, even a large one")
+    tune.add_argument("--per-channel", action="store_true",
+                      help="a fixed buffer per channel (per channel and class for large "
+                           "catalogs), from the best uniform one by coordinate descent")
+    tune.add_argument("--objective", choices=["sales", "cost"], default=None,
+                      help="with --per-channel: lose the fewest sales to the buffer (sales, "
+                           "the default) or the least money (cost: needs [costs])")
     add_json(tune)
     tune.set_defaults(handler=_tune)
 
@@ -106,6 +112,8 @@ def _tune(args: argparse.Namespace) -> int:
     from racesim.scenario import load_scenario
     from racesim.study.tune import tune
 
+    if args.per_channel or args.objective is not None or args.target is None:
+        return _tune_channels(args)
     scenario = load_scenario(args.scenario)
     tuning = tune(scenario, args.policy, target=args.target, confidence=args.confidence,
                   replications=args.replications, max_replications=args.max_replications,
@@ -118,6 +126,92 @@ def _tune(args: argparse.Namespace) -> int:
         print("\n".join(_tune_lines(scenario.name, report, target=args.target,
                                    confidence=args.confidence)))
     return 0
+
+
+def _tune_channels(args: argparse.Namespace) -> int:
+    """``tune --per-channel``: a fixed buffer per channel, beside the best uniform one."""
+    from racesim.scenario import load_scenario
+    from racesim.study.tune_channels import STAGES, TuneError, preflight, tune_channels
+    from racesim.util.progress import StageBar
+
+    if not args.per_channel:
+        raise TuneError("--objective and --target none need --per-channel")
+    if args.policy != "fixed":
+        raise TuneError(f"--per-channel searches fixed buffers (units); --policy "
+                        f"{args.policy} is not supported with it")
+    scenario = load_scenario(args.scenario)
+    request: dict[str, Any] = {
+        "objective": args.objective or "sales", "target": args.target,
+        "confidence": args.confidence, "replications": args.replications,
+        "max_replications": args.max_replications, "jobs": args.jobs,
+        "per_class": not args.no_classes, **limits(args)}
+    preflight(scenario, **request)  # refused in one line, before the bar opens
+    bar = StageBar(not args.json, "tune", len(STAGES))
+    try:
+        tuning = tune_channels(scenario, seed=args.seed, on_stage=bar.stage,
+                               on_evaluation=bar.detail, **request)
+    finally:
+        bar.close()
+    report: dict[str, Any] = tuning.to_json()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print("\n".join(_channel_lines(scenario.name, report)))
+    return 0
+
+
+def _yes(meets: bool | None) -> str:
+    return "–" if meets is None else "yes" if meets else "no"
+
+
+def _money(value: float | None, currency: str | None) -> str:
+    return "–" if value is None else f"{currency} {value:,.2f}"
+
+
+def _channel_lines(name: str, report: dict[str, Any]) -> list[str]:
+    """The per-channel answer as a small table beside the uniform buffer, and the saving."""
+    uniform, currency = report["uniform"], report["currency"]
+    target = report["target"]
+    goal = "no target" if target is None else f"target {100 * target:g} %"
+    lines = [f"{name}: fixed buffer per channel (objective {report['objective']}, {goal}, "
+             f"{report['replications']} replications, {report['evaluations']} candidates)",
+             f"  {'':<34}{'per channel':>16}{'uniform':>16}"]
+
+    def units(value: Any) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) \
+            if isinstance(value, dict) else str(value)
+
+    for channel, value in report["per_channel"].items():
+        lines.append(f"  {'units hidden on ' + channel:<34}{units(value):>16}"
+                     f"{units(uniform['value']):>16}")
+    rows = [("oversell rate, upper 95 % end", lambda r: f"{100 * r['oversell_rate_ci'][1]:.3f} %"),
+            ("meets the target" if target is not None else "within the cancellation limits",
+             lambda r: _yes(r["meets_target"])),
+            ("  … on fresh replications",
+             lambda r: _yes(r["confirmation"]["meets_target"])),
+            ("sales lost to the buffer / month",
+             lambda r: f"{r['buffer_lost_sales_per_month']:,.1f}"),
+            ("units hidden, on average",
+             lambda r: f"{r['hidden_unit_hours_per_day'] / 24:,.2f}"),
+            ("lost margin / month", lambda r: _money(r["lost_margin_per_month"], currency)),
+            ("oversell cost / month", lambda r: _money(r["oversell_cost_per_month"], currency)),
+            ("total cost / month", lambda r: _money(r["total_cost_per_month"], currency))]
+    for label, cell in rows:
+        lines.append(f"  {label:<34}{cell(report):>16}{cell(uniform):>16}")
+    paired = report["paired"]
+    saved, ci = paired["buffer_lost_sales_saved_per_month"], \
+        paired["buffer_lost_sales_saved_per_month_ci"]
+    span = "" if ci is None else f" (95 % CI {ci[0]:,.1f} to {ci[1]:,.1f})"
+    lines.append(f"  saving per month on {paired['replications']} fresh replications: "
+                 f"{saved:,.1f} sales fewer lost to the buffer{span}")
+    if paired["total_cost_saved_per_month"] is not None:
+        money_ci = paired["total_cost_saved_per_month_ci"]
+        span = "" if money_ci is None else \
+            f" (95 % CI {money_ci[0]:,.2f} to {money_ci[1]:,.2f})"
+        lines.append(f"  money saved per month: "
+                     f"{_money(paired['total_cost_saved_per_month'], currency)}{span}")
+    lines.append(f"  {report['meets_target_reason']}")
+    return lines
 
 
 def _tune_lines(name: str, report: dict[str, Any], *, target: float,
