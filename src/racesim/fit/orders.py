@@ -45,8 +45,9 @@ from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, 
 from racesim.fit.header import Header, check_format, find_header
 from racesim.fit.layouts import Layout
 from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, longer_than, times, whole
-from racesim.fit.table import Table, load, per_distinct, read_rows, text_array, text_bytes
-from racesim.fit.times import has_offset, parse_times
+from racesim.fit.table import Source, Table, load, read_rows
+from racesim.fit.text import per_distinct, text_array, text_bytes
+from racesim.fit.times import has_offset, parse_times, present
 
 __all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
            "read_order_file", "read_orders"]
@@ -58,6 +59,8 @@ LINE_COLUMNS: tuple[str, ...] = (
 """The canonical order-lines table's columns, in order (see the module doc)."""
 
 _NUMERIC = ("quantity", "price", "returned_quantity")
+_TIMES = ("placed_at", "cancelled_at", "returned_at")
+_UTC_SECONDS = pa.timestamp("s", tz="UTC")
 _STRIPPED = ("order_id", "sku", "channel", "status", "currency")
 _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
@@ -149,13 +152,63 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
     check_format(format)
     source = load(path)
     header = find_header(source, format, has_channel=channel is not None)
+    try:
+        return _read(source, header, channel, policy, _types(header))
+    except _Unsure:  # something to say about a row: today's reading, cell by cell
+        return _read(source, header, channel, policy, {})
+
+
+class _Unsure(Exception):
+    """A file read with pyarrow's own typing has a row some rule refuses (or a problem
+    to report): read again as text, whose checks name the row, column and value."""
+
+
+def _types(header: Header) -> dict[int, pa.DataType]:
+    """The columns pyarrow may type itself while it parses (in parallel, with no text
+    kept): numbers as ``float64``, and ISO 8601 times with a zone as UTC seconds.
+
+    The text reading is the reference: a number or time pyarrow converts is one it
+    reads to the same value. Only the layout's own fields are typed — not a fallback,
+    a status column, a footer's first cell or an order-level field filled down — and
+    times only where the layout reads ISO 8601 first."""
+    layout = header.layout
+    times = {*_TIMES, layout.cancel_time_from} if not layout.date_only and \
+        layout.time_formats[:1] == ("ISO8601",) else set()
+    text = {*header.fallbacks.values(), *header.extra_status, *([0] if layout.footer else [])}
+    types: dict[int, pa.DataType] = {}
+    for name, position in header.positions.items():
+        if name in _NUMERIC:
+            types[position] = pa.float64()
+        elif name in times and name not in layout.order_level:
+            types[position] = _UTC_SECONDS
+        else:
+            text.add(position)
+    return {position: kind for position, kind in types.items() if position not in text}
+
+
+def _read(source: Source, header: Header, channel: str | None, policy: Malformed,
+          types: dict[int, pa.DataType]) -> tuple[pd.DataFrame, FileRead]:
+    """:func:`read_order_file` of a loaded file whose header is found; raises
+    :class:`_Unsure` where pyarrow typed a column and a rule refuses a row."""
     layout = header.layout
     wanted = {*header.positions.values(), *header.fallbacks.values(), *header.extra_status}
     if layout.footer:
         wanted.add(0)
     numeric = frozenset(header.positions[name] for name in _NUMERIC if name in header.positions)
     table = read_rows(source, header.index, header.delimiter, sorted(wanted), policy, numeric,
-                      len(header.names))
+                      len(header.names), types)
+    try:
+        return _checked(source, header, table, channel, policy)
+    except ExportError:
+        if table.typed:
+            raise _Unsure from None
+        raise
+
+
+def _checked(source: Source, header: Header, table: Table, channel: str | None,
+             policy: Malformed) -> tuple[pd.DataFrame, FileRead]:
+    """The canonical table and the :class:`FileRead` of the rows read."""
+    layout = header.layout
     cells = _cells(table, header)
     rows_read = len(table.frame) + table.bad_rows
     _fill_order_level(cells, layout)
@@ -164,7 +217,7 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
     lines = table.lines[~framing]
     notes: list[str] = list(layout.assumptions)
     frame, skipped = _validate(source.path, cells, lines, header, channel, policy,
-                               notes)
+                               notes, bool(table.typed))
     if table.bad_rows:
         skipped = {"a row with more fields than the header": table.bad_rows, **skipped}
     if frame.empty:
@@ -247,10 +300,13 @@ def _framing(cells: dict[str, pd.Series], table: Table, header: Header) -> np.nd
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose every cell is empty text (a column of numbers has none)."""
+    """Rows whose every cell is empty (a column of numbers has none)."""
     blank = np.ones(len(frame), dtype=bool)
     for k in range(frame.shape[1]):
         column = frame.iloc[:, k]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):  # typed by pyarrow: NaT if empty
+            blank &= ~present(column)
+            continue
         if not pd.api.types.is_string_dtype(column):
             return np.zeros(len(frame), dtype=bool)
         found = text_bytes(text_array(column))
@@ -262,9 +318,10 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header: Header,
-              channel: str | None, policy: Malformed, notes: list[str]
+              channel: str | None, policy: Malformed, notes: list[str], typed: bool
               ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Check every rule over whole columns, drop or refuse bad rows, build the table."""
+    """Check every rule over whole columns, drop or refuse bad rows, build the table
+    (``typed``: pyarrow typed some columns — a refused row raises :class:`_Unsure`)."""
     layout = header.layout
     checks = RowChecks(path, lines)
     for name in ("order_id", "sku"):
@@ -275,7 +332,7 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     placed = parse_times(cells["placed_at"], layout.time_formats)
     times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
     if not layout.date_only:
-        naive = (cells["placed_at"] != "").to_numpy() & ~placed.bad & ~placed.date_only
+        naive = present(cells["placed_at"]) & ~placed.bad & ~placed.date_only
         if placed.zoned is not None:
             naive &= ~placed.zoned
         if naive.any():
@@ -294,6 +351,8 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     if layout.price_per_line:
         with np.errstate(divide="ignore", invalid="ignore"):
             price = np.where(quantity > 0, price / np.maximum(quantity, 1), np.nan)
+    if typed and checks.rules:
+        raise _Unsure
     keep, skipped = checks.resolve(policy)
     columns = {
         "order_id": cells["order_id"], "line": np.zeros(len(lines), dtype=np.int64),
@@ -321,7 +380,7 @@ def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
         for name in [n for n in cells if n == "status" or n.startswith("status_")]:
             cancelled |= cells[name].str.lower().isin(layout.cancel_status).to_numpy()
     if layout.cancel_is_time and "cancelled_at" in cells:
-        cancelled |= (cells["cancelled_at"] != "").to_numpy()
+        cancelled |= present(cells["cancelled_at"])
     return cancelled
 
 

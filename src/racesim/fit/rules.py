@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from racesim.fit.checks import RowChecks
-from racesim.fit.table import per_distinct, text_array, text_bytes
-from racesim.fit.times import ParsedTimes
+from racesim.fit.text import per_distinct, text_array, text_bytes
+from racesim.fit.times import ParsedTimes, present
 from racesim.ledger.validation import MAX_UNITS
 
 __all__ = ["MAX_ID_CHARS", "identifier", "labels", "longer_than", "times", "whole"]
@@ -107,6 +107,6 @@ def times(checks: RowChecks, values: pd.Series, parsed: ParsedTimes, column: str
            required: bool) -> None:
     """A time column's rules: present (if required), parseable, in range."""
     if required:
-        checks.add(values == "", column, "missing value", values)
+        checks.add(~present(values), column, "missing value", values)
     checks.add(parsed.bad, column, "unparseable time", values)
     checks.add(parsed.out_of_range, column, "time out of range (1990–2099)", values)
