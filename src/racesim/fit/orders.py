@@ -363,7 +363,8 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         "cancelled_at": cancelled_at.where(pd.Series(cancelled)),
         "returned_at": returned_at,
         "returned_quantity": np.asarray(returned, dtype=np.int64), "price": price,
-        "currency": cells.get("currency", labels(np.zeros(len(lines), dtype=np.int8), ("",))),
+        "currency": cells["currency"] if "currency" in cells else
+        labels(np.zeros(len(lines), dtype=np.int8), ("",)),
         "source_file": labels(np.zeros(len(lines), dtype=np.int8), (str(path),)),
         "source_line": lines}
     frame = pd.DataFrame(columns, copy=False)  # each column its own block: no stacking
@@ -490,20 +491,19 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
     """Each line's position in its order (1, 2, …, in file order).
 
     Exports list an order's lines together, so runs of one order id are counted; the
-    runs' ids are checked to be distinct (at once if they are sorted either way, as most
-    exports are), else the ids are factorised.
+    runs' ids are checked to be distinct (at once if the ids are sorted either way, as
+    most exports are: then each run's id is beyond the last), else the ids are factorised.
     """
     if len(order_ids) < 2:
         return np.ones(len(order_ids), dtype=np.int64)
     new_run = np.empty(len(order_ids), dtype=bool)
     new_run[0] = True
-    ids = pa.array(order_ids)
+    ids = text_array(order_ids)
     new_run[1:] = np.asarray(pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False),
                              dtype=bool)
-    starts = np.flatnonzero(new_run)
-    if _sorted(ids.take(pa.array(starts))) or order_ids.iloc[starts].is_unique:
-        run = np.cumsum(new_run) - 1
-        return np.arange(len(order_ids)) - starts[run] + 1
+    if _sorted(ids) or order_ids[new_run].is_unique:
+        at = np.arange(len(order_ids))
+        return at - np.maximum.accumulate(np.where(new_run, at, 0)) + 1
     codes, _ = pd.factorize(order_ids)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -515,9 +515,7 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
 
 
 def _sorted(ids: pa.Array) -> bool:
-    """Whether text ids are in strictly increasing or strictly decreasing order."""
-    if len(ids) < 2:
-        return True
+    """Whether text ids are in increasing or in decreasing order (ties allowed)."""
     head, tail = ids[:-1], ids[1:]
-    return bool(pc.all(pc.less(head, tail)).as_py()) or \
-        bool(pc.all(pc.greater(head, tail)).as_py())
+    return bool(pc.all(pc.less_equal(head, tail)).as_py()) or \
+        bool(pc.all(pc.greater_equal(head, tail)).as_py())

@@ -67,10 +67,17 @@ def labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Series:
     """A text column from small integer (or boolean) ``codes`` into ``names``.
 
     Built by pyarrow's ``take``, as pandas' own (large) string type: a million labels
-    cost milliseconds, where a numpy array of Python strings would cost a second.
+    cost milliseconds, where a numpy array of Python strings would cost a second. One
+    label throughout (a file's name, a currency no file gives) is its bytes repeated.
     """
-    taken = pa.array(names, type=pa.large_string()).take(
-        pa.array(np.asarray(codes, dtype=np.int8)))
+    codes = np.asarray(codes, dtype=np.int8)
+    if len(codes) and not (codes != codes[0]).any():
+        text = names[codes[0]].encode("utf-8")
+        offsets = np.arange(len(codes) + 1, dtype=np.int64) * len(text)
+        taken = pa.LargeStringArray.from_buffers(
+            len(codes), pa.py_buffer(offsets), pa.py_buffer(text * len(codes)))
+    else:
+        taken = pa.array(names, type=pa.large_string()).take(pa.array(codes))
     return pd.Series(pd.array(taken, dtype="str"))
 
 

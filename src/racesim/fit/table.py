@@ -149,7 +149,8 @@ def header_candidates(source: Source) -> list[tuple[int, str, list[str]]]:
         return [(0, "", list(source.parquet.columns))]
     head = source.data[: 1 << 20].decode("utf-8", errors="replace")
     candidates = []
-    for index, line in enumerate(re.split(r"\r\n|\r|\n", head)[:HEADER_SEARCH_LINES]):
+    lines = re.split(r"\r\n|\r|\n", head, maxsplit=HEADER_SEARCH_LINES)
+    for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
         text = line.lstrip("\ufeff")
         for delimiter in _DELIMITERS:
             if delimiter in text:
