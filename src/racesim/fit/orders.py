@@ -262,8 +262,9 @@ def _stripped(column: pd.Series, *, strict: bool = False) -> pd.Series:
         if not (ends > starts).all():
             filled = np.flatnonzero(ends > starts)
             starts, ends = starts[filled], ends[filled]
-        edges = np.concatenate((data[starts], data[ends - 1]))
-        if ((edges > 0x20) & (edges < 0x7F)).all():
+        first, last = data[starts], data[ends - 1]
+        if not len(first) or (min(first.min(), last.min()) > 0x20 and \
+                max(first.max(), last.max()) < 0x7F):
             return column
     trimmed = pc.utf8_trim_whitespace(text)
     return pd.Series(pd.array(trimmed, dtype="str"), index=column.index)

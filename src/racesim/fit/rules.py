@@ -29,15 +29,18 @@ def identifier(checks: RowChecks, values: pd.Series, column: str) -> None:
     found = text_bytes(text)
     if found is None:
         checks.add(values == "", column, "missing value", values)
+        checks.add(longer_than(values, MAX_ID_CHARS), column,
+                   f"longer than {MAX_ID_CHARS} characters", values)
     else:
-        checks.add(np.diff(found[0]) == 0, column, "missing value", values)
-    checks.add(longer_than(values, MAX_ID_CHARS), column,
-               f"longer than {MAX_ID_CHARS} characters", values)
-    if found is not None:
         offsets, data = found
+        lengths = np.diff(offsets)
+        if len(lengths) and not (lengths.min() > 0 and lengths.max() <= MAX_ID_CHARS):
+            checks.add(lengths == 0, column, "missing value", values)
+            checks.add(longer_than(values, MAX_ID_CHARS), column,
+                       f"longer than {MAX_ID_CHARS} characters", values)
         cells = data[offsets[0]:offsets[-1]]
-        if ((cells >= 0x20) & (cells < 0x7F)).all():  # printable ASCII: nothing to flag
-            return
+        if not len(cells) or (cells.min() >= 0x20 and cells.max() < 0x7F):
+            return  # printable ASCII: nothing to flag
     odd = ~_bools(pc.ascii_is_printable(text))  # cheap; non-ASCII text is looked at again
     if odd.any():
         rows = np.flatnonzero(odd)
@@ -87,9 +90,13 @@ def whole(checks: RowChecks, values: pd.Series, column: str, *,
     if pd.api.types.is_string_dtype(values):
         empty = (values == "").to_numpy()
         number = per_distinct(values, _units)
-    else:  # pandas read every cell as a number already
-        empty = np.zeros(len(values), dtype=bool)
+    else:  # pandas (or pyarrow) read every cell as a number already
         number = np.array(values, dtype=float)
+        if len(number) and number.min() >= 1 and number.max() <= MAX_UNITS:
+            units = number.astype(np.int64)
+            if (units == number).all():  # whole numbers ≥ 1 in bounds: nothing to flag
+                return units
+        empty = np.zeros(len(values), dtype=bool)
     if required:
         checks.add(empty, column, "missing value", values)
     checks.add(np.isnan(number), column, "not a number", values)

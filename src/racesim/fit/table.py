@@ -234,7 +234,7 @@ def _arrow_rows(data: bytes, header_index: int, delimiter: str, wanted: list[int
         if series is None:
             return None
         out.append(series)
-    frame = pd.DataFrame(dict(enumerate(out)))
+    frame = pd.DataFrame(dict(enumerate(out)), copy=False)  # no 2-D block of numbers
     header = _header_names(data, header_index, delimiter)
     frame.columns = [header[position] if position < len(header) else f"#{position + 1}"
                      for position in wanted]
