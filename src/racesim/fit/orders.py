@@ -46,7 +46,7 @@ from racesim.fit.header import Header, check_format, find_header
 from racesim.fit.layouts import Layout
 from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, longer_than, times, whole
 from racesim.fit.table import Source, Table, load, read_rows
-from racesim.fit.text import per_distinct, text_array, text_bytes
+from racesim.fit.text import per_distinct, sorted_changes, text_array, text_bytes
 from racesim.fit.times import has_offset, parse_times, present
 
 __all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
@@ -499,10 +499,11 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
         return np.ones(len(order_ids), dtype=np.int64)
     new_run = np.empty(len(order_ids), dtype=bool)
     new_run[0] = True
-    ids = text_array(order_ids)
-    new_run[1:] = np.asarray(pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False),
-                             dtype=bool)
-    if _sorted(ids) or order_ids[new_run].is_unique:
+    ids = pa.chunked_array([text_array(order_ids)])
+    ascending = sorted_changes(ids)  # None unless the ids ascend
+    new_run[1:] = ascending if ascending is not None else \
+        np.asarray(pc.not_equal(ids[1:], ids[:-1]), dtype=bool)
+    if ascending is not None or _descending(ids) or order_ids[new_run].is_unique:
         at = np.arange(len(order_ids))
         return at - np.maximum.accumulate(np.where(new_run, at, 0)) + 1
     codes, _ = pd.factorize(order_ids)
@@ -515,8 +516,6 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
     return result
 
 
-def _sorted(ids: pa.Array) -> bool:
-    """Whether text ids are in increasing or in decreasing order (ties allowed)."""
-    head, tail = ids[:-1], ids[1:]
-    return bool(pc.all(pc.less_equal(head, tail)).as_py()) or \
-        bool(pc.all(pc.greater_equal(head, tail)).as_py())
+def _descending(ids: pa.ChunkedArray) -> bool:
+    """Whether text ids are in decreasing order (ties allowed)."""
+    return bool(pc.all(pc.greater_equal(ids[:-1], ids[1:])).as_py())

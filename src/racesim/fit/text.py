@@ -15,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["distinct", "one_chunk", "per_distinct", "text_array", "text_bytes"]
+__all__ = ["distinct", "fixed_width", "one_chunk", "per_distinct", "sorted_changes",
+           "text_array", "text_bytes"]
 
 
 def one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -74,3 +75,39 @@ def per_distinct(values: pd.Series, function: Callable[[pd.Series], np.ndarray]
         return np.asarray(function(values))
     cells, index = found
     return np.asarray(function(cells))[index]
+
+
+def fixed_width(array: pa.ChunkedArray, widest: int) -> tuple[pa.Buffer, int, int, int] | None:
+    """(Data buffer, offset of the first byte, width, count) of a one-chunk string
+    array whose strings all have the same length of at most ``widest`` bytes; else None."""
+    if array.num_chunks != 1 or not (pa.types.is_string(array.type)
+                                     or pa.types.is_large_string(array.type)):
+        return None
+    chunk = array.chunk(0)
+    wide = pa.types.is_large_string(chunk.type)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=len(chunk) + 1, offset=chunk.offset * (8 if wide else 4))
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= widest or int(offsets[-1] - offsets[0]) != width * len(chunk) \
+            or (np.diff(offsets) != width).any():
+        return None
+    return chunk.buffers()[2], int(offsets[0]), width, len(chunk)
+
+
+def sorted_changes(array: pa.ChunkedArray) -> np.ndarray | None:
+    """Where each value differs from the one before (one flag per value after the
+    first) if the values are in ascending byte order; None if they are not. Strings of
+    one length of 8–16 bytes are compared as two big-endian integers each, their first
+    and their last 8 bytes (which order as the bytes do); others by pyarrow's kernels."""
+    fixed = fixed_width(array, 16)
+    if fixed is None or fixed[2] < 8:
+        if pc.any(pc.less(array[1:], array[:-1])).as_py():
+            return None
+        return np.asarray(pc.not_equal(array[1:], array[:-1]))
+    buffer, start, width, count = fixed
+    high, low = (np.ndarray((count,), ">u8", buffer, at, (width,)).astype(np.uint64)
+                 for at in (start, start + width - 8))
+    same_high = high[1:] == high[:-1]
+    if ((high[1:] < high[:-1]) | (same_high & (low[1:] < low[:-1]))).any():
+        return None
+    return ~same_high | (low[1:] != low[:-1])
