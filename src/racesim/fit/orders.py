@@ -361,7 +361,8 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         "channel": channels, "placed_at": placed.utc,
         "time_resolution": labels(placed.date_only, ("second", "day")),
         "status": labels(cancelled, ("placed", "cancelled")),
-        "cancelled_at": cancelled_at.where(pd.Series(cancelled)),
+        "cancelled_at": cancelled_at.where(pd.Series(cancelled))
+        if cancelled_at.notna().any() else cancelled_at,
         "returned_at": returned_at,
         "returned_quantity": np.asarray(returned, dtype=np.int64), "price": price,
         "currency": cells["currency"] if "currency" in cells else
@@ -505,7 +506,11 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
         np.asarray(pc.not_equal(ids[1:], ids[:-1]), dtype=bool)
     if ascending is not None or _descending(ids) or order_ids[new_run].is_unique:
         at = np.arange(len(order_ids))
-        return at - np.maximum.accumulate(np.where(new_run, at, 0)) + 1
+        start = np.where(new_run, at, 0)  # each line's run start, in place: fewer arrays
+        np.maximum.accumulate(start, out=start)
+        np.subtract(at, start, out=at)
+        at += 1
+        return at
     codes, _ = pd.factorize(order_ids)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]

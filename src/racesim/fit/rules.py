@@ -76,7 +76,8 @@ def labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Series:
     codes = np.asarray(codes, dtype=np.int8)
     if len(codes) and not (codes != codes[0]).any():
         text = names[codes[0]].encode("utf-8")
-        offsets = np.arange(len(codes) + 1, dtype=np.int64) * len(text)
+        offsets = np.arange(0, (len(codes) + 1) * len(text), len(text), dtype=np.int64) \
+            if text else np.zeros(len(codes) + 1, dtype=np.int64)
         taken = pa.LargeStringArray.from_buffers(
             len(codes), pa.py_buffer(offsets), pa.py_buffer(text * len(codes)))
     else:
