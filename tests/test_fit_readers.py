@@ -638,3 +638,64 @@ def test_ebay_sale_dates_read_in_each_spelling(tmp_path: Path, date: str) -> Non
     order = lines[lines["order_id"] == "03-12922-19876"]
     assert (order["placed_at"] == utc("2025-03-31")).all()
     assert (order["time_resolution"] == "day").all()
+
+
+TYPED_TEXT = ("order_id,created_at,channel,sku,quantity,status,cancelled_at,returned_at,price\n"
+              "B-1,2025-03-01T10:00:00Z,shop,TEA,2,placed,,,4.50\n"
+              "B-1,2025-03-01T10:00:00Z,shop,CUP,1,placed,,2025-03-05T09:00:00+01:00,12\n"
+              "B-2,2025-03-01T11:00:00+0130,ebay,TEA,3,cancelled,2025-03-01T12:00:00-05:00,,4.5\n"
+              "B-3,2025-03-01 12:00Z,ebay,CUP,1e1,placed,,,1.25E1\n"
+              "B-4,2025-03-01T13:00:00+01,shop,TEA, 4 ,placed,,,+3\n")
+
+
+@pytest.mark.parametrize("case", ["as_typed", "blank line", "empty price", "naive time",
+                                  "bad time", "hex quantity", "late return"])
+def test_columns_pyarrow_types_itself_read_as_the_text_reading_reads_them(
+        case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbers and zoned ISO times that pyarrow converts while parsing give the table, the
+    notes and the error that reading them as text gives; a row that is refused, and any
+    cell pyarrow reads but might read otherwise, is read again as text."""
+    import racesim.fit.orders as orders
+    import racesim.fit.table as table
+
+    text = {"as_typed": TYPED_TEXT,
+            "blank line": TYPED_TEXT.replace("\nB-3", "\n,,,,,,,,\nB-3"),
+            "empty price": TYPED_TEXT.replace(",4.5\n", ",\n"),
+            "naive time": TYPED_TEXT.replace("12:00Z", "12:00:00"),
+            "bad time": TYPED_TEXT.replace("13:00:00+01", "13:00:00+25"),
+            "hex quantity": TYPED_TEXT.replace(",2,placed", ",0x2,placed"),
+            "late return": TYPED_TEXT.replace("03-05T09", "02-05T09")}[case]
+    path = write(tmp_path, "orders.csv", text)
+    read_rows = table.read_rows
+    typed: list[frozenset[int]] = []
+
+    def spy(*args: object) -> table.Table:
+        found = read_rows(*args)  # type: ignore[arg-type]
+        typed.append(found.typed)
+        return found
+
+    monkeypatch.setattr(orders, "read_rows", spy)
+
+    def both() -> tuple[object, object]:
+        outcome = []
+        for types in (orders._types, lambda header: {}):
+            monkeypatch.setattr(orders, "_types", types)
+            try:
+                outcome.append(read_order_file(path))
+            except ExportError as exc:
+                outcome.append(str(exc))
+        return outcome[0], outcome[1]
+
+    fast, slow = both()
+    if case in ("bad time", "hex quantity", "late return"):
+        assert isinstance(fast, str) and fast == slow and "orders.csv:" in fast
+    else:
+        assert isinstance(fast, tuple) and isinstance(slow, tuple)
+        pd.testing.assert_frame_equal(fast[0], slow[0], check_exact=True)
+        assert fast[1] == slow[1]
+    if case == "as_typed":  # quantity, price and the three times came typed
+        assert len(typed[0]) == 5 and not typed[-1]
+        assert fast[1].assumptions == ()  # type: ignore[index]
+        assert fast[0]["quantity"].tolist() == [2, 1, 3, 10, 4]  # type: ignore[index]
+    if case == "naive time":
+        assert "1 times without a zone offset read as UTC" in fast[1].assumptions  # type: ignore[index]

@@ -45,8 +45,9 @@ from racesim.fit.checks import ExportError, Malformed, RowChecks, check_policy, 
 from racesim.fit.header import Header, check_format, find_header
 from racesim.fit.layouts import Layout
 from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, longer_than, times, whole
-from racesim.fit.table import Table, load, per_distinct, read_rows, text_array, text_bytes
-from racesim.fit.times import has_offset, parse_times
+from racesim.fit.table import Source, Table, load, read_rows
+from racesim.fit.text import per_distinct, sorted_changes, text_array, text_bytes
+from racesim.fit.times import has_offset, parse_times, present
 
 __all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
            "read_order_file", "read_orders"]
@@ -58,6 +59,8 @@ LINE_COLUMNS: tuple[str, ...] = (
 """The canonical order-lines table's columns, in order (see the module doc)."""
 
 _NUMERIC = ("quantity", "price", "returned_quantity")
+_TIMES = ("placed_at", "cancelled_at", "returned_at")
+_UTC_SECONDS = pa.timestamp("s", tz="UTC")
 _STRIPPED = ("order_id", "sku", "channel", "status", "currency")
 _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
@@ -149,13 +152,63 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
     check_format(format)
     source = load(path)
     header = find_header(source, format, has_channel=channel is not None)
+    try:
+        return _read(source, header, channel, policy, _types(header))
+    except _Unsure:  # something to say about a row: today's reading, cell by cell
+        return _read(source, header, channel, policy, {})
+
+
+class _Unsure(Exception):
+    """A file read with pyarrow's own typing has a row some rule refuses (or a problem
+    to report): read again as text, whose checks name the row, column and value."""
+
+
+def _types(header: Header) -> dict[int, pa.DataType]:
+    """The columns pyarrow may type itself while it parses (in parallel, with no text
+    kept): numbers as ``float64``, and ISO 8601 times with a zone as UTC seconds.
+
+    The text reading is the reference: a number or time pyarrow converts is one it
+    reads to the same value. Only the layout's own fields are typed — not a fallback,
+    a status column, a footer's first cell or an order-level field filled down — and
+    times only where the layout reads ISO 8601 first."""
+    layout = header.layout
+    times = {*_TIMES, layout.cancel_time_from} if not layout.date_only and \
+        layout.time_formats[:1] == ("ISO8601",) else set()
+    text = {*header.fallbacks.values(), *header.extra_status, *([0] if layout.footer else [])}
+    types: dict[int, pa.DataType] = {}
+    for name, position in header.positions.items():
+        if name in _NUMERIC:
+            types[position] = pa.float64()
+        elif name in times and name not in layout.order_level:
+            types[position] = _UTC_SECONDS
+        else:
+            text.add(position)
+    return {position: kind for position, kind in types.items() if position not in text}
+
+
+def _read(source: Source, header: Header, channel: str | None, policy: Malformed,
+          types: dict[int, pa.DataType]) -> tuple[pd.DataFrame, FileRead]:
+    """:func:`read_order_file` of a loaded file whose header is found; raises
+    :class:`_Unsure` where pyarrow typed a column and a rule refuses a row."""
     layout = header.layout
     wanted = {*header.positions.values(), *header.fallbacks.values(), *header.extra_status}
     if layout.footer:
         wanted.add(0)
     numeric = frozenset(header.positions[name] for name in _NUMERIC if name in header.positions)
     table = read_rows(source, header.index, header.delimiter, sorted(wanted), policy, numeric,
-                      len(header.names))
+                      len(header.names), types)
+    try:
+        return _checked(source, header, table, channel, policy)
+    except ExportError:
+        if table.typed:
+            raise _Unsure from None
+        raise
+
+
+def _checked(source: Source, header: Header, table: Table, channel: str | None,
+             policy: Malformed) -> tuple[pd.DataFrame, FileRead]:
+    """The canonical table and the :class:`FileRead` of the rows read."""
+    layout = header.layout
     cells = _cells(table, header)
     rows_read = len(table.frame) + table.bad_rows
     _fill_order_level(cells, layout)
@@ -164,7 +217,7 @@ def read_order_file(path: str | Path, *, format: str = "auto", channel: str | No
     lines = table.lines[~framing]
     notes: list[str] = list(layout.assumptions)
     frame, skipped = _validate(source.path, cells, lines, header, channel, policy,
-                               notes)
+                               notes, bool(table.typed))
     if table.bad_rows:
         skipped = {"a row with more fields than the header": table.bad_rows, **skipped}
     if frame.empty:
@@ -209,8 +262,9 @@ def _stripped(column: pd.Series, *, strict: bool = False) -> pd.Series:
         if not (ends > starts).all():
             filled = np.flatnonzero(ends > starts)
             starts, ends = starts[filled], ends[filled]
-        edges = np.concatenate((data[starts], data[ends - 1]))
-        if ((edges > 0x20) & (edges < 0x7F)).all():
+        first, last = data[starts], data[ends - 1]
+        if not len(first) or (min(first.min(), last.min()) > 0x20 and \
+                max(first.max(), last.max()) < 0x7F):
             return column
     trimmed = pc.utf8_trim_whitespace(text)
     return pd.Series(pd.array(trimmed, dtype="str"), index=column.index)
@@ -247,10 +301,13 @@ def _framing(cells: dict[str, pd.Series], table: Table, header: Header) -> np.nd
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose every cell is empty text (a column of numbers has none)."""
+    """Rows whose every cell is empty (a column of numbers has none)."""
     blank = np.ones(len(frame), dtype=bool)
     for k in range(frame.shape[1]):
         column = frame.iloc[:, k]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):  # typed by pyarrow: NaT if empty
+            blank &= ~present(column)
+            continue
         if not pd.api.types.is_string_dtype(column):
             return np.zeros(len(frame), dtype=bool)
         found = text_bytes(text_array(column))
@@ -262,9 +319,10 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header: Header,
-              channel: str | None, policy: Malformed, notes: list[str]
+              channel: str | None, policy: Malformed, notes: list[str], typed: bool
               ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Check every rule over whole columns, drop or refuse bad rows, build the table."""
+    """Check every rule over whole columns, drop or refuse bad rows, build the table
+    (``typed``: pyarrow typed some columns — a refused row raises :class:`_Unsure`)."""
     layout = header.layout
     checks = RowChecks(path, lines)
     for name in ("order_id", "sku"):
@@ -275,7 +333,7 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     placed = parse_times(cells["placed_at"], layout.time_formats)
     times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
     if not layout.date_only:
-        naive = (cells["placed_at"] != "").to_numpy() & ~placed.bad & ~placed.date_only
+        naive = present(cells["placed_at"]) & ~placed.bad & ~placed.date_only
         if placed.zoned is not None:
             naive &= ~placed.zoned
         if naive.any():
@@ -294,6 +352,8 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     if layout.price_per_line:
         with np.errstate(divide="ignore", invalid="ignore"):
             price = np.where(quantity > 0, price / np.maximum(quantity, 1), np.nan)
+    if typed and checks.rules:
+        raise _Unsure
     keep, skipped = checks.resolve(policy)
     columns = {
         "order_id": cells["order_id"], "line": np.zeros(len(lines), dtype=np.int64),
@@ -301,10 +361,12 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         "channel": channels, "placed_at": placed.utc,
         "time_resolution": labels(placed.date_only, ("second", "day")),
         "status": labels(cancelled, ("placed", "cancelled")),
-        "cancelled_at": cancelled_at.where(pd.Series(cancelled)),
+        "cancelled_at": cancelled_at.where(pd.Series(cancelled))
+        if cancelled_at.notna().any() else cancelled_at,
         "returned_at": returned_at,
         "returned_quantity": np.asarray(returned, dtype=np.int64), "price": price,
-        "currency": cells.get("currency", labels(np.zeros(len(lines), dtype=np.int8), ("",))),
+        "currency": cells["currency"] if "currency" in cells else
+        labels(np.zeros(len(lines), dtype=np.int8), ("",)),
         "source_file": labels(np.zeros(len(lines), dtype=np.int8), (str(path),)),
         "source_line": lines}
     frame = pd.DataFrame(columns, copy=False)  # each column its own block: no stacking
@@ -321,7 +383,7 @@ def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
         for name in [n for n in cells if n == "status" or n.startswith("status_")]:
             cancelled |= cells[name].str.lower().isin(layout.cancel_status).to_numpy()
     if layout.cancel_is_time and "cancelled_at" in cells:
-        cancelled |= (cells["cancelled_at"] != "").to_numpy()
+        cancelled |= present(cells["cancelled_at"])
     return cancelled
 
 
@@ -431,20 +493,24 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
     """Each line's position in its order (1, 2, …, in file order).
 
     Exports list an order's lines together, so runs of one order id are counted; the
-    runs' ids are checked to be distinct (at once if they are sorted either way, as most
-    exports are), else the ids are factorised.
+    runs' ids are checked to be distinct (at once if the ids are sorted either way, as
+    most exports are: then each run's id is beyond the last), else the ids are factorised.
     """
     if len(order_ids) < 2:
         return np.ones(len(order_ids), dtype=np.int64)
     new_run = np.empty(len(order_ids), dtype=bool)
     new_run[0] = True
-    ids = pa.array(order_ids)
-    new_run[1:] = np.asarray(pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False),
-                             dtype=bool)
-    starts = np.flatnonzero(new_run)
-    if _sorted(ids.take(pa.array(starts))) or order_ids.iloc[starts].is_unique:
-        run = np.cumsum(new_run) - 1
-        return np.arange(len(order_ids)) - starts[run] + 1
+    ids = pa.chunked_array([text_array(order_ids)])
+    ascending = sorted_changes(ids)  # None unless the ids ascend
+    new_run[1:] = ascending if ascending is not None else \
+        np.asarray(pc.not_equal(ids[1:], ids[:-1]), dtype=bool)
+    if ascending is not None or _descending(ids) or order_ids[new_run].is_unique:
+        at = np.arange(len(order_ids))
+        start = np.where(new_run, at, 0)  # each line's run start, in place: fewer arrays
+        np.maximum.accumulate(start, out=start)
+        np.subtract(at, start, out=at)
+        at += 1
+        return at
     codes, _ = pd.factorize(order_ids)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -455,10 +521,6 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
     return result
 
 
-def _sorted(ids: pa.Array) -> bool:
-    """Whether text ids are in strictly increasing or strictly decreasing order."""
-    if len(ids) < 2:
-        return True
-    head, tail = ids[:-1], ids[1:]
-    return bool(pc.all(pc.less(head, tail)).as_py()) or \
-        bool(pc.all(pc.greater(head, tail)).as_py())
+def _descending(ids: pa.ChunkedArray) -> bool:
+    """Whether text ids are in decreasing order (ties allowed)."""
+    return bool(pc.all(pc.greater_equal(ids[:-1], ids[1:])).as_py())

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from racesim.fit.checks import RowChecks
-from racesim.fit.table import per_distinct, text_array, text_bytes
-from racesim.fit.times import ParsedTimes
+from racesim.fit.text import per_distinct, text_array, text_bytes
+from racesim.fit.times import ParsedTimes, present
 from racesim.ledger.validation import MAX_UNITS
 
 __all__ = ["MAX_ID_CHARS", "identifier", "labels", "longer_than", "times", "whole"]
@@ -29,15 +29,18 @@ def identifier(checks: RowChecks, values: pd.Series, column: str) -> None:
     found = text_bytes(text)
     if found is None:
         checks.add(values == "", column, "missing value", values)
+        checks.add(longer_than(values, MAX_ID_CHARS), column,
+                   f"longer than {MAX_ID_CHARS} characters", values)
     else:
-        checks.add(np.diff(found[0]) == 0, column, "missing value", values)
-    checks.add(longer_than(values, MAX_ID_CHARS), column,
-               f"longer than {MAX_ID_CHARS} characters", values)
-    if found is not None:
         offsets, data = found
+        lengths = np.diff(offsets)
+        if len(lengths) and not (lengths.min() > 0 and lengths.max() <= MAX_ID_CHARS):
+            checks.add(lengths == 0, column, "missing value", values)
+            checks.add(longer_than(values, MAX_ID_CHARS), column,
+                       f"longer than {MAX_ID_CHARS} characters", values)
         cells = data[offsets[0]:offsets[-1]]
-        if ((cells >= 0x20) & (cells < 0x7F)).all():  # printable ASCII: nothing to flag
-            return
+        if not len(cells) or (cells.min() >= 0x20 and cells.max() < 0x7F):
+            return  # printable ASCII: nothing to flag
     odd = ~_bools(pc.ascii_is_printable(text))  # cheap; non-ASCII text is looked at again
     if odd.any():
         rows = np.flatnonzero(odd)
@@ -67,10 +70,18 @@ def labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Series:
     """A text column from small integer (or boolean) ``codes`` into ``names``.
 
     Built by pyarrow's ``take``, as pandas' own (large) string type: a million labels
-    cost milliseconds, where a numpy array of Python strings would cost a second.
+    cost milliseconds, where a numpy array of Python strings would cost a second. One
+    label throughout (a file's name, a currency no file gives) is its bytes repeated.
     """
-    taken = pa.array(names, type=pa.large_string()).take(
-        pa.array(np.asarray(codes, dtype=np.int8)))
+    codes = np.asarray(codes, dtype=np.int8)
+    if len(codes) and not (codes != codes[0]).any():
+        text = names[codes[0]].encode("utf-8")
+        offsets = np.arange(0, (len(codes) + 1) * len(text), len(text), dtype=np.int64) \
+            if text else np.zeros(len(codes) + 1, dtype=np.int64)
+        taken = pa.LargeStringArray.from_buffers(
+            len(codes), pa.py_buffer(offsets), pa.py_buffer(text * len(codes)))
+    else:
+        taken = pa.array(names, type=pa.large_string()).take(pa.array(codes))
     return pd.Series(pd.array(taken, dtype="str"))
 
 
@@ -80,9 +91,13 @@ def whole(checks: RowChecks, values: pd.Series, column: str, *,
     if pd.api.types.is_string_dtype(values):
         empty = (values == "").to_numpy()
         number = per_distinct(values, _units)
-    else:  # pandas read every cell as a number already
-        empty = np.zeros(len(values), dtype=bool)
+    else:  # pandas (or pyarrow) read every cell as a number already
         number = np.array(values, dtype=float)
+        if len(number) and number.min() >= 1 and number.max() <= MAX_UNITS:
+            units = number.astype(np.int64)
+            if (units == number).all():  # whole numbers ≥ 1 in bounds: nothing to flag
+                return units
+        empty = np.zeros(len(values), dtype=bool)
     if required:
         checks.add(empty, column, "missing value", values)
     checks.add(np.isnan(number), column, "not a number", values)
@@ -107,6 +122,6 @@ def times(checks: RowChecks, values: pd.Series, parsed: ParsedTimes, column: str
            required: bool) -> None:
     """A time column's rules: present (if required), parseable, in range."""
     if required:
-        checks.add(values == "", column, "missing value", values)
+        checks.add(~present(values), column, "missing value", values)
     checks.add(parsed.bad, column, "unparseable time", values)
     checks.add(parsed.out_of_range, column, "time out of range (1990–2099)", values)

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from racesim.fit.checks import ExportError
 from racesim.fit.exposure import epoch_seconds
+from racesim.fit.text import fixed_width, sorted_changes
 
 __all__ = ["Coded", "SkuOrders", "coded", "sku_orders", "sku_orders_coded"]
 
@@ -91,7 +92,7 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
             if found.null_count == 0:
                 return Coded(np.asarray(found.to_numpy(), dtype=np.int64), sample)
         if len(array) > 1 and sorted(head := array.slice(0, 2048).to_pylist()) == head \
-                and (change := _sorted_changes(array)) is not None:
+                and (change := sorted_changes(array)) is not None:
             codes = np.concatenate([[0], np.cumsum(change)])
             if not named:
                 return Coded(codes, [])
@@ -107,28 +108,11 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
     return Coded(np.asarray(codes, dtype=np.int64), [str(v) for v in names] if named else [])
 
 
-def _fixed(array: pa.ChunkedArray, widest: int) -> tuple[pa.Buffer, int, int, int] | None:
-    """(Data buffer, offset of the first byte, width, count) of a one-chunk string
-    array whose strings all have the same length of at most ``widest`` bytes; else None."""
-    if array.num_chunks != 1 or not (pa.types.is_string(array.type)
-                                     or pa.types.is_large_string(array.type)):
-        return None
-    chunk = array.chunk(0)
-    wide = pa.types.is_large_string(chunk.type)
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32,
-                            count=len(chunk) + 1, offset=chunk.offset * (8 if wide else 4))
-    width = int(offsets[1] - offsets[0])
-    if not 0 < width <= widest or int(offsets[-1] - offsets[0]) != width * len(chunk) \
-            or (np.diff(offsets) != width).any():
-        return None
-    return chunk.buffers()[2], int(offsets[0]), width, len(chunk)
-
-
 def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
     """(Each string of a one-chunk string array as one 8-byte integer — equal exactly
     when the strings are —, their length) if they all have the same length of at most 8
     bytes (SKU codes often do); None otherwise."""
-    fixed = _fixed(array, 8)
+    fixed = fixed_width(array, 8)
     if fixed is None:
         return None
     buffer, start, width, count = fixed
@@ -137,25 +121,6 @@ def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
     if width < 8:
         data = np.concatenate([data, np.zeros((count, 8 - width), np.uint8)], axis=1)
     return np.ascontiguousarray(data).view(np.uint64).ravel(), width
-
-
-def _sorted_changes(array: pa.ChunkedArray) -> np.ndarray | None:
-    """Where each value differs from the one before (one flag per value after the
-    first) if the values are in ascending byte order; None if they are not. Strings of
-    one length of 8–16 bytes are compared as two big-endian integers each, their first
-    and their last 8 bytes (which order as the bytes do); others by pyarrow's kernels."""
-    fixed = _fixed(array, 16)
-    if fixed is None or fixed[2] < 8:
-        if pc.any(pc.less(array[1:], array[:-1])).as_py():
-            return None
-        return np.asarray(pc.not_equal(array[1:], array[:-1]))
-    buffer, start, width, count = fixed
-    high, low = (np.ndarray((count,), ">u8", buffer, at, (width,)).astype(np.uint64)
-                 for at in (start, start + width - 8))
-    same_high = high[1:] == high[:-1]
-    if ((high[1:] < high[:-1]) | (same_high & (low[1:] < low[:-1]))).any():
-        return None
-    return ~same_high | (low[1:] != low[:-1])
 
 
 def _group(key: np.ndarray, lines: pd.DataFrame, placed: np.ndarray

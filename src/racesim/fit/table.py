@@ -29,7 +29,6 @@ import csv
 import io
 import re
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from racesim.fit.checks import ExportError, Malformed, located
+from racesim.fit.text import one_chunk, text_bytes
 
 __all__ = ["HEADER_SEARCH_LINES", "Source", "Table", "header_candidates", "load", "read_rows"]
 
@@ -53,6 +53,7 @@ _BAD_FIELDS = re.compile(r"(?:Expected|expected) (\d+) fields,? in line (\d+), s
 _SKIPPED = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error")
 _MAX_SHORT_ROWS = 1000
 """Rows with fewer fields than the header that the fast reader pads itself (framing lines
 under a vendor's table); a file with more is read by pandas."""
@@ -78,7 +79,8 @@ class Table:
 
     ``header_line`` is the header's line (1-based; 0 for Parquet, whose rows are numbered
     from 1). ``bad_rows`` counts rows left out because their number of fields did not
-    match the header (only with ``malformed="skip"``).
+    match the header (only with ``malformed="skip"``). ``typed`` names the positions
+    whose columns pyarrow typed itself (numbers, times), as :func:`read_rows` was asked.
     """
 
     path: Path
@@ -86,6 +88,8 @@ class Table:
     lines: np.ndarray
     header_line: int
     bad_rows: int = 0
+    typed: frozenset[int] = frozenset()
+    """The positions read typed, as asked (see :func:`read_rows`)."""
 
 
 def load(path: str | Path) -> Source:
@@ -145,7 +149,8 @@ def header_candidates(source: Source) -> list[tuple[int, str, list[str]]]:
         return [(0, "", list(source.parquet.columns))]
     head = source.data[: 1 << 20].decode("utf-8", errors="replace")
     candidates = []
-    for index, line in enumerate(re.split(r"\r\n|\r|\n", head)[:HEADER_SEARCH_LINES]):
+    lines = re.split(r"\r\n|\r|\n", head, maxsplit=HEADER_SEARCH_LINES)
+    for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
         text = line.lstrip("\ufeff")
         for delimiter in _DELIMITERS:
             if delimiter in text:
@@ -157,7 +162,7 @@ def header_candidates(source: Source) -> list[tuple[int, str, list[str]]]:
 
 def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[int],
               malformed: Malformed, numeric: frozenset[int] = frozenset(),
-              width: int = 0) -> Table:
+              width: int = 0, types: dict[int, pa.DataType] | None = None) -> Table:
     """The data rows below the header on line ``header_index + 1``: the columns at the
     positions ``wanted`` (named as in the header) and each row's line.
 
@@ -167,16 +172,24 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
     exactly as written (``007`` stays ``007``). ``width`` is the header's number of
     columns: when every one is wanted, a row with more fields than the header is an
     error (pandas only checks that when it reads whole rows).
+
+    ``types`` asks for some columns typed by pyarrow's own conversion instead (``float64``
+    numbers, ``timestamp[s, UTC]`` times: in parallel, while parsing, with no text kept): a
+    column whose conversion fails, or a number column with an empty cell, comes back as
+    above, as does every column when pandas reads the file. Those that came typed are in
+    :attr:`Table.typed`; a time's empty cell is ``NaT``.
     """
     if source.parquet is not None:
         frame = source.parquet.iloc[:, sorted(wanted)]
         lines = np.arange(1, len(frame) + 1, dtype=np.int64)
         return Table(source.path, frame.reset_index(drop=True), lines, 0)
-    fast = _arrow_rows(source.data, header_index, delimiter, sorted(wanted), numeric, width)
-    if fast is not None:  # without quotes no cell spans lines: one row per line
+    found = _arrow_rows(source.data, header_index, delimiter, sorted(wanted), numeric, width,
+                        types or {})
+    if found is not None:  # without quotes no cell spans lines: one row per line
+        fast, typed = found
         lines = _row_lines(source.path, source.data, header_index, len(fast), []) if \
             b'"' in source.data else np.arange(header_index + 2, header_index + 2 + len(fast))
-        return Table(source.path, fast, lines, header_index + 1)
+        return Table(source.path, fast, lines, header_index + 1, typed=typed)
     frame, skipped = _parse(source, header_index, delimiter, sorted(wanted), malformed, width)
     texts = [k for k, position in enumerate(sorted(wanted))
              if not _usable(frame.iloc[:, k], number_ok=position in numeric)]
@@ -190,15 +203,19 @@ def read_rows(source: Source, header_index: int, delimiter: str, wanted: list[in
 
 
 def _arrow_rows(data: bytes, header_index: int, delimiter: str, wanted: list[int],
-                numeric: frozenset[int], width: int) -> pd.DataFrame | None:
-    """The wanted columns as pandas' parser would give them, read by pyarrow; ``None``
-    where that might differ from pandas (see the module doc: the caller then uses pandas).
-    """
+                numeric: frozenset[int], width: int,
+                types: dict[int, pa.DataType] | None = None
+                ) -> tuple[pd.DataFrame, frozenset[int]] | None:
+    """The wanted columns as pandas' parser would give them, read by pyarrow, save those
+    of ``types`` it could type itself (returned with the frame, see :func:`read_rows`);
+    ``None`` where that might differ from pandas (see the module doc: the caller then
+    uses pandas)."""
     body = _line_end(data, header_index) + 1
     if not wanted or wanted[-1] >= width or b'"' in data[:body] or not _utf8(data):
         return None
     names = [f"f{k}" for k in range(width)]
-    table, short = _arrow_table(data, header_index, delimiter, names, wanted)
+    table, short, typed = _arrow_table(data, header_index, delimiter, names, wanted,
+                                       dict(types or {}))
     if table is None:
         return None
     columns = [table.column(names[position]) for position in wanted]
@@ -212,15 +229,16 @@ def _arrow_rows(data: bytes, header_index: int, delimiter: str, wanted: list[int
                    for column, position in zip(columns, wanted, strict=True)]
     out = []
     for column, position in zip(columns, wanted, strict=True):
-        typed = _typed(column) if position in numeric else _text(column)
-        if typed is None:
+        series = _converted(column) if position in typed else \
+            _typed(column) if position in numeric else _text(column)
+        if series is None:
             return None
-        out.append(typed)
-    frame = pd.DataFrame(dict(enumerate(out)))
+        out.append(series)
+    frame = pd.DataFrame(dict(enumerate(out)), copy=False)  # no 2-D block of numbers
     header = _header_names(data, header_index, delimiter)
     frame.columns = [header[position] if position < len(header) else f"#{position + 1}"
                      for position in wanted]
-    return frame
+    return frame, frozenset(typed)
 
 
 def _utf8(data: bytes) -> bool:
@@ -236,13 +254,36 @@ def _utf8(data: bytes) -> bool:
 
 
 def _arrow_table(data: bytes, header_index: int, delimiter: str, names: list[str],
-                 wanted: list[int]) -> tuple[pa.Table | None, list[tuple[int, str]]]:
-    """pyarrow's parse of the rows below the header, and the rows with fewer fields than
-    the header as ``(record number, text)``; no table if a row has more fields.
+                 wanted: list[int], types: dict[int, pa.DataType]
+                 ) -> tuple[pa.Table | None, list[tuple[int, str]], dict[int, pa.DataType]]:
+    """pyarrow's parse of the rows below the header, the rows with fewer fields than the
+    header as ``(record number, text)``, and the ``types`` it could convert; no table if
+    a row has more fields.
 
-    Record numbers are known only to a single-threaded parse: a file whose last lines look
-    short (a vendor's framing below the table) is parsed on one thread from the start,
-    any other file again on one thread if it turns out to have short rows."""
+    A column whose conversion fails, or a number column with an empty cell, is read again
+    as text with the rest (so is every column if a row is short: the short rows' cells are
+    padded as text). Record numbers are known only to a single-threaded parse: a file
+    whose last lines look short (a vendor's framing below the table) is parsed on one
+    thread from the start, any other file again on one thread if it has short rows."""
+    while True:
+        table, short, failed = _arrow_parse(data, header_index, delimiter, names, wanted,
+                                            types)
+        if table is not None and types:
+            failed = list(types) if short else [
+                p for p, kind in types.items()
+                if pa.types.is_floating(kind) and table.column(names[p]).null_count]
+        if not failed:
+            return table, short, types
+        if not set(failed) <= set(types):  # a text column pyarrow cannot read
+            return None, [], {}
+        types = {p: kind for p, kind in types.items() if p not in failed}
+
+
+def _arrow_parse(data: bytes, header_index: int, delimiter: str, names: list[str],
+                 wanted: list[int], types: dict[int, pa.DataType]
+                 ) -> tuple[pa.Table | None, list[tuple[int, str]], list[int]]:
+    """One try of :func:`_arrow_table`: the table, its short rows, and the position of a
+    column whose conversion to ``types`` failed (then no table)."""
     short: list[tuple[int, str]] = []
     unnumbered: list[bool] = []
 
@@ -258,7 +299,9 @@ def _arrow_table(data: bytes, header_index: int, delimiter: str, names: list[str
     parse = pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
                               newlines_in_values=b'"' in data, invalid_row_handler=invalid)
     convert = pcsv.ConvertOptions(include_columns=[names[p] for p in wanted],
-                                  column_types={names[p]: pa.large_string() for p in wanted})
+                                  column_types={names[p]: types.get(p, pa.large_string())
+                                                for p in wanted},
+                                  null_values=[""], strings_can_be_null=False)
     threads = not _short_tail(data, delimiter, len(names))
     for use_threads in ((True, False) if threads else (False,)):
         short.clear()
@@ -266,18 +309,22 @@ def _arrow_table(data: bytes, header_index: int, delimiter: str, names: list[str
                                 use_threads=use_threads, block_size=_block_size(data))
         try:
             return pcsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
-                                 convert_options=convert), short
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                                 convert_options=convert), short, []
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            failed = _CONVERSION.match(str(exc))
+            if failed:
+                return None, [], [int(failed.group(1))]
             if not unnumbered:
                 break
-    return None, []
+    return None, [], []
 
 
 def _block_size(data: bytes) -> int:
     """About an eighth of the file per block (at least 1 MiB): pyarrow parses blocks on
     several threads, one block per thread, so a file read as one block is parsed on one
-    core. The columns then come in a few chunks, copied together once (:func:`_one_chunk`)
-    — on 1,000,000 rows that copy costs a small part of the time the threads save."""
+    core. The columns then come in a few chunks, copied together once
+    (:func:`~racesim.fit.text.one_chunk`) — on 1,000,000 rows that copy costs a small
+    part of the time the threads save."""
     return min(max(len(data) // 8 + 1, 1 << 20), 1 << 30)
 
 
@@ -319,17 +366,18 @@ def _header_names(data: bytes, header_index: int, delimiter: str) -> list[str]:
     return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
 
 
+def _converted(column: pa.ChunkedArray) -> pd.Series:
+    """A column pyarrow typed: numbers as ``float64``, times as ``datetime64[us, UTC]``."""
+    array = one_chunk(column)
+    if pa.types.is_timestamp(array.type):
+        seconds = np.asarray(array.to_numpy(zero_copy_only=False), dtype="datetime64[s]")
+        return pd.Series(seconds.astype("datetime64[us]")).dt.tz_localize("UTC")
+    return pd.Series(np.asarray(array.to_numpy(zero_copy_only=False), dtype=float))
+
+
 def _text(column: pa.ChunkedArray | pa.Array) -> pd.Series:
     """A column of text cells, in one chunk (later whole-column passes then copy nothing)."""
-    return pd.Series(pd.array(_one_chunk(column), dtype="str"))
-
-
-def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """A column as one array: its only chunk as it is (``combine_chunks`` copies even
-    that), else the chunks copied together."""
-    if not isinstance(column, pa.ChunkedArray):
-        return column
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return pd.Series(pd.array(one_chunk(column), dtype="str"))
 
 
 def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
@@ -338,7 +386,7 @@ def _typed(column: pa.ChunkedArray | pa.Array) -> pd.Series | None:
     18 digits (with a leading ``-``), ``float64`` if every cell is a plain decimal
     (``-12.50``) of at most 15 characters, which both parsers round alike; ``None``
     (unsure: let pandas read the file) otherwise."""
-    array = _one_chunk(column)
+    array = one_chunk(column)
     found = text_bytes(array)
     if found is None or len(array) == 0:
         return _text(array)
@@ -496,53 +544,3 @@ def _record_starts(data: bytes) -> np.ndarray:
     ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
     end_lines = np.searchsorted(newlines, ends) + 1  # the line each record ends on
     return np.concatenate(([1], end_lines + 1)).astype(np.int64)
-
-
-def text_array(values: pd.Series) -> pa.Array:
-    """A text column as one pyarrow array (no copy when it is one chunk, as read)."""
-    return _one_chunk(pa.array(values))
-
-
-def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """A text array's cell boundaries (``len + 1`` byte offsets, int64) and the bytes
-    they index, without copying; ``None`` for an array with missing cells."""
-    if array.null_count or not (pa.types.is_string(array.type) or
-                                pa.types.is_large_string(array.type)):
-        return None
-    if len(array) == 0:
-        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
-    _, offsets_buffer, data_buffer = array.buffers()
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset:
-                                                         array.offset + len(array) + 1]
-    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else \
-        np.frombuffer(data_buffer, dtype=np.uint8)
-    return offsets.astype(np.int64, copy=False), data
-
-
-def distinct(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
-    """A text column's distinct cells and each row's index into them — when there are at
-    most a quarter as many as rows, so that work done once per distinct cell (parsing a
-    date, a price) pays for finding them; ``None`` otherwise."""
-    if len(values) < 64 or not pd.api.types.is_string_dtype(values):
-        return None
-    array = text_array(values)
-    if array.null_count:
-        return None
-    encoded = pc.dictionary_encode(array)
-    if 4 * len(encoded.dictionary) > len(values):
-        return None
-    return (pd.Series(pd.array(encoded.dictionary, dtype="str")),
-            np.asarray(encoded.indices.to_numpy(), dtype=np.int64))
-
-
-def per_distinct(values: pd.Series, function: Callable[[pd.Series], np.ndarray]
-                 ) -> np.ndarray:
-    """``function`` — one whose result for a cell depends only on the cells present, not
-    on how often or where — over a text column, computed once per distinct cell when
-    :func:`distinct` finds few."""
-    found = distinct(values)
-    if found is None:
-        return np.asarray(function(values))
-    cells, index = found
-    return np.asarray(function(cells))[index]

@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from racesim.fit.table import per_distinct, text_array, text_bytes
+from racesim.fit.text import per_distinct, text_array, text_bytes
 
-__all__ = ["EARLIEST", "LATEST", "ParsedTimes", "has_offset", "parse_times"]
+__all__ = ["EARLIEST", "LATEST", "ParsedTimes", "has_offset", "parse_times", "present"]
 
 EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
 """Times before this are refused as out of range (a mistyped year, an epoch-0 default)."""
@@ -48,6 +48,14 @@ class ParsedTimes:
     """Rows known to carry a zone offset or ``Z`` (those read by the fast path)."""
 
 
+def present(values: pd.Series) -> np.ndarray:
+    """Per cell, whether it holds something: non-empty text, or a time pyarrow read
+    itself (see :func:`parse_times`) that is not ``NaT``."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return np.asarray(values.notna(), dtype=bool)
+    return np.asarray(values != "", dtype=bool)
+
+
 def _is_date_format(fmt: str) -> bool:
     return fmt != "ISO8601" and "%H" not in fmt
 
@@ -56,8 +64,12 @@ def parse_times(values: pd.Series, formats: tuple[str, ...] = ("ISO8601",)) -> P
     """Parse a column of text times with each format in turn (see the module doc).
 
     Cells that parse with no format are stripped of surrounding spaces and tried once
-    more (exports rarely pad cells, so the common case makes one pass).
+    more (exports rarely pad cells, so the common case makes one pass). A column pyarrow
+    read as UTC times already (``datetime64[us, UTC]``; only ISO 8601 with a ``Z`` or an
+    offset converts so) is taken as it is: every value zoned, none a date alone.
     """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return _read_already(values)
     text = values if pd.api.types.is_string_dtype(values) else values.astype(str)
     present = np.array(text != "", dtype=bool)
     naive_utc = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
@@ -75,6 +87,16 @@ def parse_times(values: pd.Series, formats: tuple[str, ...] = ("ISO8601",)) -> P
     out = parsed_ok & ((naive_utc < EARLIEST.tz_localize(None).to_datetime64()) |
                        (naive_utc >= LATEST.tz_localize(None).to_datetime64()))
     return ParsedTimes(utc, date_only, todo, out, zoned)
+
+
+def _read_already(values: pd.Series) -> ParsedTimes:
+    """:class:`ParsedTimes` of times pyarrow converted to UTC while reading the file."""
+    stamps = values.to_numpy(dtype="datetime64[us]")
+    known = ~np.isnat(stamps)
+    out = known & ((stamps < EARLIEST.tz_localize(None).to_datetime64()) |
+                   (stamps >= LATEST.tz_localize(None).to_datetime64()))
+    nothing = np.zeros(len(values), dtype=bool)
+    return ParsedTimes(values, nothing, nothing.copy(), out, known)
 
 
 def _parse_into(text: pd.Series, formats: tuple[str, ...], naive_utc: np.ndarray,
@@ -112,13 +134,13 @@ def _pandas_times(cells: pd.Series, fmt: str) -> np.ndarray:
 
 
 def has_offset(values: pd.Series) -> np.ndarray:
-    """Per value, whether it ends in a zone offset (``+0100``,
-    ``-05:00``) or ``Z``: a cheap test for ``Z``, the pattern only on the rest."""
+    """Per value, whether it ends in a zone offset (``+0100``, ``-05:00``, ``+01``) or
+    ``Z``: a cheap test for ``Z``, the pattern only on the rest."""
     result = np.array(values.str.endswith("Z") | values.str.endswith("z"), dtype=bool)
     rest = ~result
     if rest.any():
         tail = values[rest].str.strip()
-        result[rest] = tail.str.contains(r"[+-]\d\d:?\d\d$", regex=True).to_numpy(dtype=bool)
+        result[rest] = tail.str.contains(r"[+-]\d\d(?::?\d\d)?$", regex=True).to_numpy(dtype=bool)
     return result
 
 
