@@ -172,6 +172,11 @@ def test_one_replication_has_no_interval_not_a_zero_width(
 # One SKU on one channel that updates at once; a 1-unit buffer hides the last unit. Until
 # the restock at 6 h every buyer is turned away by the buffer (spell 1); the restock lifts
 # available to 2, the next buyer buys one and the rest are turned away again (spell 2).
+# Order-up-to 1 instead: nothing ever sells and available never rises, but the review at
+# 6 h would have reordered the claimed unit had it sold, so spell 2 starts there.
+PERIODIC = 'restock = { policy = "periodic", every = "6h", quantity = 1 }'
+ORDER_UP_TO = ('restock = { policy = "order_up_to", level = 1, reorder_point = 0, '
+               'review = "6h", lead_time = 0 }')
 LAST_UNIT = """
 name = "last-unit"
 duration = "12h"
@@ -181,7 +186,7 @@ warmup = "{warmup}"
 sku = "MUG"
 initial_stock = 1
 orders_per_day = 96
-restock = {{ policy = "periodic", every = "6h", quantity = 1 }}
+{restock}
 margin = 5.0
 
 [[channels]]
@@ -203,21 +208,25 @@ oversell = 10.0
 """
 
 
-@pytest.mark.parametrize("warmup", ["0s", "1h"])
-def test_a_buffer_hiding_the_last_unit_loses_it_once_per_stock_out_spell(warmup: str) -> None:
+@pytest.mark.parametrize(("warmup", "restock", "sold"), [
+    ("0s", PERIODIC, 1), ("1h", PERIODIC, 1), ("0s", ORDER_UP_TO, 0)],
+    ids=["periodic", "periodic-warmup", "order-up-to"])
+def test_a_buffer_hiding_the_last_unit_loses_it_once_per_stock_out_spell(
+        warmup: str, restock: str, sold: int) -> None:
     """However many buyers the buffer turns away in one spell, it hid one unit, and only
     the first buyer could have bought it: each spell loses 1 unit (5 EUR), and the
     restock between them starts a new count. Buyers before the warm-up claim the unit
     too (they would have bought it), so with a 1 h warm-up spell 1 loses nothing counted."""
-    scenario = parse_scenario(LAST_UNIT.format(warmup=warmup), source="last_unit.toml")
-    simulation = Simulation(scenario, np.random.SeedSequence(4))
+    text = LAST_UNIT.format(warmup=warmup, restock=restock)
+    simulation = Simulation(parse_scenario(text, source="last_unit.toml"),
+                            np.random.SeedSequence(4))
     times = np.asarray(simulation.orders[0].arrivals.times)
     result = simulation.run()
     row, summary = result.per_sku.loc["MUG"], result.summary
     spells = [(times >= float(warmup[0]) * 3600) & (times < 6 * 3600), times >= 6 * 3600]
     assert min(int(spell.sum()) for spell in spells) >= 5  # several buyers in each spell
-    assert summary.orders == 1  # the first buyer after the restock
-    assert row["lost_sales_buffer"] == sum(int(spell.sum()) for spell in spells) - 1
+    assert summary.orders == sold  # the first buyer after the restock, if one came
+    assert row["lost_sales_buffer"] == sum(int(spell.sum()) for spell in spells) - sold
     if warmup == "0s":
         assert row["lost_units_buffer"] == 2  # one unit a spell, not one per buyer
     else:

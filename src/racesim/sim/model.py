@@ -273,7 +273,8 @@ class Simulation:
 
         A buyer lost to the buffer claims the units it could have bought had nothing been
         hidden — at most ``units``, of the available units earlier buyers have not claimed
-        since available last rose (``stock.claimed``, reset in :meth:`_stock_changed`) —
+        since available last rose (``stock.claimed``, reset in :meth:`_stock_changed`, and
+        at an order-up-to review that would have reordered had the claimed units sold) —
         and only those count in ``lost_buffer_units``. Buyers before the warm-up claim too:
         they would have taken the units all the same.
         """
@@ -522,6 +523,8 @@ class Simulation:
             else:
                 yield env.timeout(float(config.review))
                 position = self.engine.available(name) + stock.on_order[k]
+                if position - stock.claimed[k] <= config.reorder_point:
+                    stock.claimed[k] = 0  # had the claimed units sold, this review reorders
                 if position > config.reorder_point:
                     continue
                 quantity = int(config.level) - position

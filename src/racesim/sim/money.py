@@ -6,8 +6,9 @@ measured time (``duration − warmup``), from its own per-SKU and per-channel co
 - ``lost_margin`` = Σ over SKUs and channels of the units lost to the buffer × the
   SKU's margin per unit. Units lost, not units wanted: a buyer of cause ``buffer`` counts
   only the units it could have bought had nothing been hidden, those available and not
-  already counted for an earlier such buyer since available last rose, so a stock-out
-  spell costs at most the units the buffer hid however many buyers it turns away;
+  already counted for an earlier such buyer since available last rose (or an order-up-to
+  review would have reordered them), so a stock-out spell costs at most the units the
+  buffer hid however many buyers it turns away;
 - ``oversell_cost`` = Σ over channels of the oversold orders × (``oversell`` +
   ``penalty[channel]``);
 - ``holding_cost`` = hidden unit-days (hidden unit-hours ÷ 24) × ``holding_per_unit_day``.

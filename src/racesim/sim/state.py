@@ -150,8 +150,9 @@ class SkuStock:
         self.purchase_orders = [0] * n  # purchase orders placed so far (a count)
         self.available = [0] * n  # the engine's available units
         # units already counted as lost to the buffer since available last rose (a
-        # restock, release, return or positive adjust resets it to 0): a stock-out spell
-        # costs at most the units the buffer hid, however many buyers it turned away
+        # restock, release, return or positive adjust resets it to 0, as does an
+        # order-up-to review that would have reordered them had they sold): a stock-out
+        # spell costs at most the units the buffer hid, however many buyers it turned away
         self.claimed = [0] * n
         # per group: what its buffer policy withholds now, and what its rule lists
         self.group_buffer = [[0] * n for _ in range(groups)]
