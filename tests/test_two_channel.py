@@ -24,6 +24,7 @@ from racesim.policy.two_channel import (
 )
 from racesim.scenario import parse_scenario
 from racesim.sim.model import Simulation
+from racesim.study.tune_channels import tune_channels
 
 HOUR = 3600.0
 
@@ -165,6 +166,24 @@ def test_the_optimum_and_how_close_the_critical_fractile_comes(
     assert best.cost == min(best.costs.values())
     fractile = best.costs[fractile_buffers(case)]
     assert best.cost <= fractile <= best.cost * (1 + fractile_within)
+
+
+@pytest.mark.slow
+def test_the_tuners_choice_costs_within_five_percent_of_the_chains_optimum() -> None:
+    """Acceptance (issue 14): on three parameter sets — a slow and a fast channel; a fast
+    and a slow one with three times its demand, stock scarce; both slow — the per-channel
+    tuner on money with no target, run on the case's own scenario, picks buffers whose
+    exact expected cost (the chain's) is within 5 % of the chain's optimum, where no
+    buffer at all is not (the search had to find something)."""
+    for case in (SLOW_FAST, FAST_SLOW, BOTH_SLOW):
+        scenario = parse_scenario(scenario_toml(case, 300, currency="EUR"))
+        chosen = tune_channels(scenario, objective="cost", target=None, replications=3,
+                               seed=1).to_json()["per_channel"]
+        assert isinstance(chosen, dict)
+        buffers = (min(chosen["slow"], case.stock), min(chosen["fast"], case.stock))
+        best = optimum(case)
+        assert best.costs[(0, 0)] > 1.05 * best.cost
+        assert best.costs[buffers] <= 1.05 * best.cost, (case, buffers, best)
 
 
 def test_the_scenario_file_carries_the_case_and_its_money() -> None:
