@@ -24,25 +24,30 @@ model's event-driven sync); a push drawn latency L lands at max(send + L, landin
 push before it): a channel applies its updates in order, and an absolute push
 overwrites whatever the listing shows, own sales since included. A buyer turned away
 (l_c = 0) is lost to *no stock* if a = 0, to *the buffer* if a ≥ 1 and q_c = 0
-(1 ≤ a ≤ b_c), else to *a stale listing*. Hidden units:
+(1 ≤ a ≤ b_c), else to *a stale listing*. A buyer lost to the buffer costs a unit of
+margin only if a unit is left that no earlier such buyer has claimed since available last
+rose or the last review (the model's ``lost_units_buffer``): k claimed units, a claim
+while k < a. Hidden units:
 Σ_c s_c·(a − q_c) = Σ_c s_c·min(a, b_c), s_c = λ_c/(λ_1 + λ_2) the demand share.
 
-**State.** (a, l_1, V_1, l_2, V_2): available units, each listing, and each channel's
-pushes in flight as *blocks*. With exponential latencies, the pushes in flight to one
-channel split into blocks: each begins with a push whose own latency has not expired
-(an Exp(μ_c) clock, memoryless) followed by pushes whose latency expired while they
-wait behind it; a block lands all at once, leaving its last value. So V_c = (v_1, …, v_n)
-is the list of the blocks' last values, and each of the n clocks rings at rate μ_c:
-block 1 ringing sets l_c ← v_1 and drops it; block j ≥ 2 ringing joins block j − 1,
-whose last value v_{j−1} is dropped. A new push appends a block. Pushes carry values of
-q_c, which falls within an episode, so the states are few; they are enumerated from the
-start state by breadth-first search, restock included.
+**State.** (a, l_1, V_1, l_2, V_2, k): available units, each listing, each channel's
+pushes in flight as *blocks*, and the units claimed (k ≤ a: only max(a − k, 0) matters; a
+buffer-lost buyer moves k to k + 1 while k < a, the restock's review sets k = 0). With
+exponential latencies, the pushes in flight to one channel split into blocks: each begins
+with a push whose own latency has not expired (an Exp(μ_c) clock, memoryless) followed by
+pushes whose latency expired while they wait behind it; a block lands all at once, leaving
+its last value. So V_c = (v_1, …, v_n) is the list of the blocks' last values, and each of
+the n clocks rings at rate μ_c: block 1 ringing sets l_c ← v_1 and drops it; block j ≥ 2
+ringing joins block j − 1, whose last value v_{j−1} is dropped. A new push appends a
+block. Pushes carry values of q_c, which falls within an episode, so the states are few;
+they are enumerated from the start state by breadth-first search, restock included.
 
 **Equations.** With generator Q, the law p(t) of the state in an episode solves
 p' = pQ from the episode's start law p_0; over the episode
 
     E[oversells on c]   = ∫_0^T Σ_x p_x(t) λ_c 1{l_c ≥ 1, a = 0} dt
     E[buffer-lost on c] = ∫_0^T Σ_x p_x(t) λ_c 1{l_c = 0, 1 ≤ a ≤ b_c} dt
+    E[units lost on c]  = ∫_0^T Σ_x p_x(t) λ_c 1{l_c = 0, 1 ≤ a ≤ b_c, k < a} dt
     E[hidden unit-s]    = ∫_0^T Σ_x p_x(t) Σ_c s_c min(a, b_c) dt
 
 (each a rate reward: Poisson arrivals see time averages), computed by uniformisation:
@@ -54,7 +59,7 @@ state space unbounded, so a state may hold at most one episode's pushes plus ``c
 (default 1) more; the rest go to a sink, whose probability each figure reports as
 ``truncated`` (at most 3e-5 in the tests' cases). Cost of an episode:
 
-    Σ_c c_o,c E[oversells on c] + m Σ_c E[buffer-lost on c] + h E[hidden unit-days]
+    Σ_c c_o,c E[oversells on c] + m Σ_c E[units lost on c] + h E[hidden unit-days]
 
 (the money of the scenario's ``[costs]``: oversell cost per order, margin per unit lost
 to the buffer, holding per hidden unit-day). **Exact** for these assumptions, up to the series' cut,
@@ -69,24 +74,23 @@ before c's window closes — the push landing (μ_c) or c's own buyer taking the
 reaches b_c the ledger is empty while c still shows a unit, and c's next buyer comes
 before the landing with probability ρ_c = λ_c/(λ_c + μ_c): so E[oversells on c] ≈
 A_c ρ_c P(N_c ≥ b_c), and the unit b_c + 1 saves c_o A_c ρ_c P(N_c = b_c) — the
-newsvendor's underage. It costs the buyers c turns away while c' sells that unit,
-λ_c/λ' of them at margin m each — its overage. The buffer is the smallest b whose next
-unit saves no more than it costs, a critical fractile of N_c's law:
+newsvendor's underage. It costs its margin m if a buyer of c comes before c' sells that
+unit (after that nothing is left to claim), probability λ_c/(λ_c + λ') — its overage.
+The buffer is the smallest b whose next unit saves no more than it costs, a critical
+fractile of N_c's law:
 
-    c_o A_c ρ_c P(N_c = b) ≤ m λ_c / λ',   i.e.   P(N_c > b) ≤ (m λ_c / λ') / u_c,
+    c_o A_c ρ_c P(N_c = b) ≤ m λ_c/(λ_c + λ'),   i.e.   P(N_c > b) ≤ m λ_c/(λ_c + λ') / u_c,
     u_c = c_o A_c ρ_c (1 − g_c) / g_c.
 
 It assumes the other channel lists what the ledger has (its own buffer small, its
 listing quick), one race per episode, and episodes long enough for c' to sell what c
 hides; it is exact in none of these. Measured (tests/test_two_channel.py): it finds the
-optimum in a slow/fast case and in a both-slow case, and costs 37 % more than the
-optimum where the slow channel carries three times the other's demand: there its own
-buyers (9 an hour against a 10-minute latency) outrun its listing, a stale push landing
-after an own sale overwrites that sale's decrement, and the race is no longer one push
-of 0 against the other channel — the optimum hides one unit more, (0, 2) to (0, 1). The textbook
-form — smallest b with P(other channel's demand in c's latency > b) ≤ m/(m + c_o) —
-comes further off in those cases (7 %, 52 % and 374 % above the optimum's cost). With
-ℓ_c = 0 channel c never oversells and b_c = 0.
+optimum in a both-slow case, (1, 1); in a slow/fast case it hides one unit too few,
+(1, 0) for (2, 0), at 39 % above the optimum's cost; where demand is scarce of stock
+(12 buyers an hour for 3 units) it misses by 281 %: the optimum, (3, 1), hides every
+unit from the channel that lists at once — its sales only start races on the slow one,
+whose buyers take the same units anyway — which no one-race argument sees. With
+ℓ_c = 0 channel c never oversells and b_c = 0 (by this form).
 """
 
 from __future__ import annotations
@@ -119,10 +123,11 @@ _TAIL = 1e-13  # the uniformisation series stops where the Poisson tail is below
 _MAX_STATES = 400_000
 _CARRY = 1  # blocks in flight beyond one episode's own that a state may hold
 
-State = tuple[int, int, tuple[int, ...], int, tuple[int, ...]]
-"""(available, listing 1, blocks in flight to 1, listing 2, blocks in flight to 2)."""
+State = tuple[int, int, tuple[int, ...], int, tuple[int, ...], int]
+"""(available, listing 1, blocks in flight to 1, listing 2, blocks in flight to 2, units
+claimed by buyers lost to the buffer since available last rose, at most available)."""
 
-_OVERFLOW: State = (-1, 0, (), 0, ())
+_OVERFLOW: State = (-1, 0, (), 0, (), 0)
 """The sink: states with more blocks in flight than the cap (their mass is reported)."""
 
 
@@ -195,6 +200,9 @@ class EpisodeFigures:
     buffers: tuple[int, int]
     oversells: tuple[float, float]
     buffer_lost: tuple[float, float]
+    """Buyers lost to the buffer (the model's ``lost_sales_buffer``)."""
+    buffer_lost_units: tuple[float, float]
+    """Units lost to the buffer (the model's ``lost_units_buffer``: the buyers' claims)."""
     sales: tuple[float, float]
     hidden_unit_hours: float
     cost: float
@@ -211,6 +219,11 @@ class EpisodeFigures:
     def lost_sales_buffer(self) -> float:
         """Buyers lost to the buffer, both channels."""
         return sum(self.buffer_lost)
+
+    @property
+    def lost_units_buffer(self) -> float:
+        """Units lost to the buffer (what the margin is lost on), both channels."""
+        return sum(self.buffer_lost_units)
 
 
 @dataclass(frozen=True)
@@ -234,7 +247,7 @@ class _Chain:
         # blocks one episode can send a channel (some q falls at most S − min b times,
         # plus the restock's push), and ``carry`` more left over from episodes before
         self.cap = (s - min(buffers) + 1 + carry,) * 2
-        self.start: State = (s, self._q(s, 0), (), self._q(s, 1), ())
+        self.start: State = (s, self._q(s, 0), (), self._q(s, 1), (), 0)
         self.index: dict[State, int] = {_OVERFLOW: 0}
         self.states: list[State] = [_OVERFLOW]
         rows: list[int] = []
@@ -281,28 +294,35 @@ class _Chain:
         return listing, (*blocks, value)
 
     def _after_reservation(self, state: State, old: int) -> State:
-        """If a going from ``old`` to a changed any q_c, push every channel its own q_c."""
-        a, l1, v1, l2, v2 = state
+        """If a going from ``old`` to a changed any q_c, push every channel its own q_c.
+
+        Claims beyond a count as a (only available − claimed matters, and it is ≤ 0)."""
+        a, l1, v1, l2, v2, claimed = state
         if self._q(a, 0) != self._q(old, 0) or self._q(a, 1) != self._q(old, 1):
             l1, v1 = self._push(l1, v1, 0, self._q(a, 0))
             l2, v2 = self._push(l2, v2, 1, self._q(a, 1))
-        return a, l1, v1, l2, v2
+        return a, l1, v1, l2, v2, min(claimed, max(a, 0))
 
     def _restock(self, state: State) -> State:
-        """The episode's end: the ledger back up to S, and the pushes that sends."""
-        a, l1, v1, l2, v2 = state
-        return self._after_reservation((self.case.stock, l1, v1, l2, v2), a)
+        """The episode's end: the ledger back up to S, and the pushes that sends. The
+        review ends the claims: it restocks, or would have had the claimed units sold."""
+        a, l1, v1, l2, v2, _ = state
+        return self._after_reservation((self.case.stock, l1, v1, l2, v2, 0), a)
 
     def _moves(self, state: State) -> Iterator[tuple[State, float]]:
         """Every transition out of ``state`` with its rate (per second)."""
-        a, l1, v1, l2, v2 = state
+        a, l1, v1, l2, v2, claimed = state
         lam = self.case.rates
         if l1 >= 1 and lam[0] > 0:
-            sold: State = (a, l1 - 1, v1, l2, v2)
+            sold: State = (a, l1 - 1, v1, l2, v2, claimed)
             yield (self._after_reservation((a - 1, *sold[1:]), a) if a >= 1 else sold), lam[0]
+        elif lam[0] > 0 and claimed < a <= self.buffers[0]:  # lost to the buffer: a claim
+            yield (a, l1, v1, l2, v2, claimed + 1), lam[0]
         if l2 >= 1 and lam[1] > 0:
-            sold = (a, l1, v1, l2 - 1, v2)
+            sold = (a, l1, v1, l2 - 1, v2, claimed)
             yield (self._after_reservation((a - 1, *sold[1:]), a) if a >= 1 else sold), lam[1]
+        elif lam[1] > 0 and claimed < a <= self.buffers[1]:
+            yield (a, l1, v1, l2, v2, claimed + 1), lam[1]
         for c, (listing, blocks) in enumerate(((l1, v1), (l2, v2))):
             mu = self.mu[c]
             for j in range(len(blocks)):
@@ -310,14 +330,16 @@ class _Chain:
                     landed, rest = blocks[0], blocks[1:]
                 else:
                     landed, rest = listing, blocks[:j - 1] + blocks[j:]
-                yield ((a, landed, rest, l2, v2) if c == 0 else (a, l1, v1, landed, rest)), mu
+                yield ((a, landed, rest, l2, v2, claimed) if c == 0
+                       else (a, l1, v1, landed, rest, claimed)), mu
 
     @cached_property
     def rewards(self) -> np.ndarray:
-        """Rate rewards per state: oversells 1, 2; buffer-lost 1, 2; sales 1, 2; hidden."""
+        """Rate rewards per state: oversells 1, 2; buffer-lost 1, 2; sales 1, 2; hidden;
+        units lost to the buffer 1, 2 (the buffer-lost buyers' claims)."""
         lam, (b1, b2), shares = self.case.rates, self.buffers, self.case.shares
-        table = np.zeros((len(self.states), 7))
-        for i, (a, l1, _, l2, _) in enumerate(self.states):
+        table = np.zeros((len(self.states), 9))
+        for i, (a, l1, _, l2, _, claimed) in enumerate(self.states):
             if i == 0:
                 continue  # the sink earns nothing
             for c, (listing, b) in enumerate(((l1, b1), (l2, b2))):
@@ -327,6 +349,8 @@ class _Chain:
                         table[i, c] = lam[c]
                 elif 1 <= a <= b:
                     table[i, 2 + c] = lam[c]
+                    if claimed < a:
+                        table[i, 7 + c] = lam[c]
             table[i, 6] = shares[0] * min(a, b1) + shares[1] * min(a, b2)
         return table
 
@@ -362,11 +386,12 @@ class _Chain:
         totals = integral @ self.rewards
         oversells = (float(totals[0]), float(totals[1]))
         lost = (float(totals[2]), float(totals[3]))
+        units = (float(totals[7]), float(totals[8]))
         hidden_s = float(totals[6])
         c1, c2 = case.oversell_costs
-        cost = (c1 * oversells[0] + c2 * oversells[1] + case.margin * sum(lost)
+        cost = (c1 * oversells[0] + c2 * oversells[1] + case.margin * sum(units)
                 + case.holding_per_unit_day * hidden_s / DAY_S)
-        return EpisodeFigures(self.buffers, oversells, lost, (float(totals[4]),
+        return EpisodeFigures(self.buffers, oversells, lost, units, (float(totals[4]),
                               float(totals[5])), hidden_s / 3600.0, cost, episodes, truncated)
 
 
@@ -468,7 +493,7 @@ def _fractile_buffer(case: TwoChannelCase, c: int) -> int:
     mu = 1.0 / ell
     g = other / (other + lam + mu)
     saving = c_o * other / (other + lam) * lam / (lam + mu) * (1.0 - g)
-    overage = case.margin * lam / other
+    overage = case.margin * lam / (lam + other)
     if overage <= 0:
         return case.stock
     b = 0

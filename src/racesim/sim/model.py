@@ -187,8 +187,11 @@ class Simulation:
 
     def _stock_changed(self, k: int) -> None:
         """The engine's figures for SKU ``k`` may have changed: republish if needed."""
-        now = self.env.now
-        self.stock.available[k] = self.engine.available(self.sku_names[k])
+        now, stock = self.env.now, self.stock
+        available = self.engine.available(self.sku_names[k])
+        if available > stock.available[k]:  # a spell of buyers the buffer turned away ends
+            stock.claimed[k] = 0
+        stock.available[k] = available
         changed = self._publish(k, now)
         self._physical_changed(k)
         if changed:
@@ -267,20 +270,29 @@ class Simulation:
         else *a stale listing*: the listing had not
         caught up with the published value, or the engine with the shelf (returns waiting
         in receiving: race 2). Inline, not a method: this runs for every lost sale.
+
+        A buyer lost to the buffer claims the units it could have bought had nothing been
+        hidden — at most ``units``, of the available units earlier buyers have not claimed
+        since available last rose (``stock.claimed``, reset in :meth:`_stock_changed`, and
+        at an order-up-to review that would have reordered had the claimed units sold) —
+        and only those count in ``lost_buffer_units``. Buyers before the warm-up claim too:
+        they would have taken the units all the same.
         """
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
-            if placed >= self.warmup:
-                stock = self.stock
-                if stock.physical[k] - stock.committed[k] < units:
-                    orders.lost_no_stock[k] += 1
-                elif stock.available[k] >= units > stock.published[c][k]:
-                    orders.lost_buffer[k] += 1
-                    orders.lost_buffer_units[k] += units
-                else:
-                    orders.lost_stale_listing[k] += 1
+            stock, counted = self.stock, placed >= self.warmup
+            if stock.physical[k] - stock.committed[k] < units:
+                orders.lost_no_stock[k] += counted
+            elif stock.available[k] >= units > stock.published[c][k]:
+                unclaimed = stock.available[k] - stock.claimed[k]
+                claim = units if units <= unclaimed else unclaimed if unclaimed > 0 else 0
+                stock.claimed[k] += claim
+                orders.lost_buffer[k] += counted
+                orders.lost_buffer_units[k] += claim if counted else 0
+            else:
+                orders.lost_stale_listing[k] += counted
             return
         orders.accepted[j] = True
         self.stock.committed[k] += units  # promised to this buyer from now on
@@ -511,6 +523,8 @@ class Simulation:
             else:
                 yield env.timeout(float(config.review))
                 position = self.engine.available(name) + stock.on_order[k]
+                if position - stock.claimed[k] <= config.reorder_point:
+                    stock.claimed[k] = 0  # had the claimed units sold, this review reorders
                 if position > config.reorder_point:
                     continue
                 quantity = int(config.level) - position

@@ -3,8 +3,12 @@
 Three amounts per replication, each in the scenario's currency over that replication's
 measured time (``duration − warmup``), from its own per-SKU and per-channel counts:
 
-- ``lost_margin`` = Σ over SKUs and channels of the units lost to the buffer (lost
-  sales of cause ``buffer``, in units) × the SKU's margin per unit;
+- ``lost_margin`` = Σ over SKUs and channels of the units lost to the buffer × the
+  SKU's margin per unit. Units lost, not units wanted: a buyer of cause ``buffer`` counts
+  only the units it could have bought had nothing been hidden, those available and not
+  already counted for an earlier such buyer since available last rose (or an order-up-to
+  review would have reordered them), so a stock-out spell costs at most the units the
+  buffer hid however many buyers it turns away;
 - ``oversell_cost`` = Σ over channels of the oversold orders × (``oversell`` +
   ``penalty[channel]``);
 - ``holding_cost`` = hidden unit-days (hidden unit-hours ÷ 24) × ``holding_per_unit_day``.

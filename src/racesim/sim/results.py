@@ -265,7 +265,7 @@ def _add_money(sim: SimulationState, orders: dict[str, np.ndarray], per_channel:
                per_sku: pd.DataFrame) -> ReplicationMoney | None:
     """With ``[costs]``: the replication's money, and its columns in the two breakdowns.
 
-    Both tables gain ``lost_units_buffer`` (units the buffer-lost buyers wanted),
+    Both tables gain ``lost_units_buffer`` (units lost to the buffer: see :mod:`.money`),
     ``lost_margin`` and ``oversell_cost``; ``per_sku`` also ``holding_cost`` (money in
     the scenario's currency; see :mod:`racesim.sim.money`). Without costs nothing changes.
     """

@@ -115,7 +115,10 @@ class ChannelOrders:
         self.lost_no_stock = [0] * skus  # too few unpromised units on the shelf
         self.lost_buffer = [0] * skus  # the engine had them; the buffer kept them unpublished
         self.lost_stale_listing = [0] * skus  # there, but the listing (or ledger) lagged
-        self.lost_buffer_units = [0] * skus  # the units those lost_buffer buyers wanted
+        # The units the buffer cost: what those buyers could have bought had nothing been
+        # hidden, each at most the available units not already counted for an earlier
+        # buyer since available last rose (see SkuStock.claimed), not all they wanted.
+        self.lost_buffer_units = [0] * skus
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -130,9 +133,9 @@ class SkuStock:
     ``group_of[c]`` is channel c's group (all 0 when every channel follows one rule).
     """
 
-    __slots__ = ("available", "buffer_units", "committed", "group_buffer", "group_of",
-                 "group_published", "names", "on_order", "overstated", "overstated_excess",
-                 "physical", "published", "purchase_orders", "receiving")
+    __slots__ = ("available", "buffer_units", "claimed", "committed", "group_buffer",
+                 "group_of", "group_published", "names", "on_order", "overstated",
+                 "overstated_excess", "physical", "published", "purchase_orders", "receiving")
 
     def __init__(self, names: list[str], initial: list[int],
                  group_of: tuple[int, ...] = (0,)) -> None:
@@ -146,6 +149,11 @@ class SkuStock:
         self.on_order = [0] * n  # units ordered from suppliers, not yet received
         self.purchase_orders = [0] * n  # purchase orders placed so far (a count)
         self.available = [0] * n  # the engine's available units
+        # units already counted as lost to the buffer since available last rose (a
+        # restock, release, return or positive adjust resets it to 0, as does an
+        # order-up-to review that would have reordered them had they sold): a stock-out
+        # spell costs at most the units the buffer hid, however many buyers it turned away
+        self.claimed = [0] * n
         # per group: what its buffer policy withholds now, and what its rule lists
         self.group_buffer = [[0] * n for _ in range(groups)]
         self.group_published = [[0] * n for _ in range(groups)]

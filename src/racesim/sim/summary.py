@@ -144,8 +144,9 @@ class Summary:
     measured_s: float
     """Simulated seconds that count: the scenario's ``duration − warmup``."""
     lost_margin: float | None = None
-    """Money (``[costs]`` currency) of the margin on the units lost to the buffer: units
-    of the ``lost_sales_buffer`` buyers × each SKU's margin (None without ``[costs]``)."""
+    """Money (``[costs]`` currency) of the margin on the units lost to the buffer (those
+    its buyers could have bought, see :mod:`.money`) × each SKU's margin (None without
+    ``[costs]``)."""
     oversell_cost: float | None = None
     """Money of the oversold orders: each × (``costs.oversell`` + its channel's
     ``penalty``) (None without ``[costs]``)."""

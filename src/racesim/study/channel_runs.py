@@ -49,9 +49,10 @@ class CellCounts:
     A group is a set of SKUs counted together (the tuner's classes; by default the whole
     catalog). ``orders``: accepted orders placed after the warm-up; ``oversold``: those
     the engine refused; ``lost_buffer``: buyers the buffer turned away (cause
-    ``buffer``); ``lost_buffer_units``: the units they wanted; ``lost_margin``: those
-    units × each SKU's margin (zeros without ``[costs]``); ``hidden_unit_hours``: per
-    group, units withheld × hours (weighted by channel demand shares, as the run's tables).
+    ``buffer``); ``lost_buffer_units``: the units they lost (see :mod:`racesim.sim.money`);
+    ``lost_margin``: those units × each SKU's margin (zeros without ``[costs]``);
+    ``hidden_unit_hours``: per group, units withheld × hours (weighted by channel demand
+    shares, as the run's tables).
     """
 
     orders: np.ndarray
