@@ -544,6 +544,9 @@ def test_money_reads_as_a_client_reads_it() -> None:
         "everywhere (95 % sure: EUR 20,000 – 31,000); oversells stay under 0.30 % of orders.")
     report["paired"]["total_cost_saved_per_month_ci"] = [-50.0, 31_000.0]
     assert "no clear saving against hiding 1 unit everywhere" in channel_answer(report)["text"]
+    same = channel_answer({**report, "per_channel": {"amazon": 1, "shop": 1}})
+    assert same["headline"] == "Hide 1 unit everywhere:"
+    assert "nothing to gain from a buffer per marketplace" in same["text"]
     report.update(currency=None, per_channel={"shop": 0, "amazon": 2})
     assert channel_answer(report)["headline"] == "Hide 2 units from amazon and none from shop:"
     assert "700 fewer buyers a month turned away than hiding 1 unit" in \

@@ -23,8 +23,15 @@ from matplotlib.ticker import FuncFormatter
 from racesim.report.formats import interval, num, pct
 from racesim.report.timelines import WIDTH_IN
 
-__all__ = ["channel_answer", "channel_card", "channel_frontier", "channel_recommendation",
-           "hide_phrase", "money"]
+__all__ = ["MARGIN_LOST", "channel_answer", "channel_card", "channel_frontier",
+           "channel_recommendation", "hide_phrase", "money"]
+
+MARGIN_LOST = ("Margin lost", "the margin of every sale a buffer turned away: each buyer who "
+               "found the listing at 0 while units were held back counts as a lost sale. "
+               "Where the shelf would have run out soon after anyway, some of those buyers "
+               "would have found nothing without the buffer too, so the real loss can be "
+               "smaller.")
+"""The glossary's entry for the money a buffer costs (shown with the money card)."""
 
 
 def _rule(value: Any) -> str:
@@ -102,8 +109,16 @@ def channel_recommendation(report: dict[str, Any]) -> str:
         (f", with oversells still under {pct(report['target'])} of orders"
          if report["confirmation"]["meets_target"]
          else f"; it did not show oversells under {pct(report['target'])} on fresh periods")
+    if _same_everywhere(report):
+        return (f"No buffer per marketplace the search tried beat {_rule(uniform['value'])} "
+                f"on every marketplace, checked on {periods}{goal}.")
     return (f"Hide {_rule(report['per_channel'])} instead of {_rule(uniform['value'])} on "
             f"every marketplace: {saved} on {periods}{goal}.")
+
+
+def _same_everywhere(report: dict[str, Any]) -> bool:
+    """Whether the per-channel answer is the uniform buffer on every channel."""
+    return all(value == report["uniform"]["value"] for value in report["per_channel"].values())
 
 
 def money(value: float, currency: str) -> str:
@@ -198,8 +213,8 @@ def channel_answer(report: dict[str, Any]) -> dict[str, str]:
         "fewer buyers a month turned away"
     everywhere = f"hiding {_amount(report['uniform']['value'])} everywhere"
     rule = report["per_channel"]
-    if all(value == report["uniform"]["value"] for value in rule.values()):
-        comparison = "the same as " + everywhere + ": no marketplace needs a buffer of its own"
+    if _same_everywhere(report):
+        comparison = "nothing to gain from a buffer per marketplace"
     elif saved is not None and saved > 0 and (ci is None or ci[0] > 0):
         comparison = f"{show(saved)} {fewer} than {everywhere}" + (
             "" if ci is None else f" (95 % sure: {show(ci[0])} – {_bare(show(ci[1]))})")

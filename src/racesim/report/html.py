@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from racesim.report.advice import Advice, Change, Outcome
 from racesim.report.answer import CAVEAT, GLOSSARY, HOURS_PER_MONTH, cards, verdict
-from racesim.report.channel_frontier import channel_answer, channel_card
+from racesim.report.channel_frontier import MARGIN_LOST, channel_answer, channel_card
 from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_channel
 from racesim.report.figures import WIDTH_IN, Chart
 from racesim.report.formats import interval, num, pct, plain_publishing, plain_value, signed
@@ -293,7 +293,8 @@ def render(data: ReportData, headline: dict[str, Any], charts: Sequence[Chart],
         "client": meta.get("client"), "description": data.scenario.description,
         "meta_line": _meta_line(data, headline, meta), "verdict": verdict(data, headline),
         "channel_verdict": channel_answer(channels) if channels else None,
-        "cards": box, "caveat": CAVEAT, "not_measured": not_measured, "glossary": GLOSSARY,
+        "cards": box, "caveat": CAVEAT, "not_measured": not_measured,
+        "glossary": GLOSSARY + ((MARGIN_LOST,) if card is not None else ()),
         "advice": _advice(advice),
         "comparison": _comparison(data, headline),
         "per_class": _per_class(data, headline), "lost_sales": _lost_sales(data, headline),
