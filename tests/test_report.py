@@ -31,12 +31,16 @@ from racesim.policy.buffers import FixedBuffer
 from racesim.report.advice import Change, simulate_changes, sync_changes
 from racesim.report.answer import CAVEAT, marketplaces, trade
 from racesim.report.browser import BrowserError, check_page
-from racesim.report.compute import current_value, sweep_values
+from racesim.report.build import build_report
+from racesim.report.channel_frontier import channel_answer, channel_recommendation, money
+from racesim.report.compute import STAGES, current_value, stages, sweep_values, wants_per_channel
 from racesim.report.figures import DPI, MIN_FONT_PT, WIDTH_IN, _latency_axis_end
 from racesim.report.html import clock, readable_name, seconds_between
 from racesim.scenario import Scenario, load_scenario
+from racesim.study.budget import Budget, BudgetError, check_report
 from racesim.study.replications import run_scenario
 from racesim.study.tune import FAMILIES, tune
+from racesim.study.tune_channels import TuneError, search_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 RACE1 = ROOT / "scenarios" / "race1_double_buy.toml"
@@ -139,7 +143,8 @@ def test_report_writes_page_figures_tables_summary_and_manifest(report: Path,
     figures = sorted(p.name for p in (report / "figures").glob("*.png"))
     assert figures[:5] == ["01_oversell_vs_buffer.png", "02_frontier.png", "03_buffer_cost.png",
                            "04_sync_latency.png", "05_channel_oversells.png"]
-    assert "06_race1.png" in figures  # race 1 oversells without a buffer: a timeline
+    assert "06_channel_frontier.png" in figures  # two marketplaces and [costs]: on by default
+    assert "07_race1.png" in figures  # race 1 oversells without a buffer: a timeline
     assert (report / "tables" / "buffer_sweep.csv").is_file()
     assert manifest["scenario_text"] == scenario_file.read_text(encoding="utf-8")
     assert manifest["seed"] == SEED and manifest["replications"] == REPLICATIONS
@@ -487,3 +492,96 @@ def test_columns_with_nothing_in_them_are_left_out(report: Path, scenario: Scena
     appendix = (report / "index.html").read_text(encoding="utf-8").split(
         "<h2>Method and assumptions</h2>", 1)[1]
     assert "<th>class</th>" not in appendix and "<th>other</th>" not in appendix
+
+
+def test_the_answer_recommends_a_buffer_per_marketplace_in_money(report: Path,
+                                                                  summary: dict) -> None:
+    """Two marketplaces and [costs]: the report searches a buffer per marketplace for the
+    least money, from its own tuning (not tuned again), and says it in money a month —
+    the figures of summary.json's per_channel, on the fresh periods it was checked on."""
+    channels = summary["per_channel"]
+    assert channels["objective"] == "cost" and channels["currency"] == "EUR"
+    assert channels["target"] == summary["target"] and channels["seed"] == SEED
+    assert channels["uniform"]["tuner_value"] == summary["recommended"]["value"]
+    assert channels["replications"] == summary["recommended"]["replications"]
+    fresh = channels["confirmation"]
+    answer = channel_answer(channels)
+    assert answer["headline"].startswith("Hide ") and answer["headline"].endswith(":")
+    for figure in ("oversell_cost_per_month", "lost_margin_per_month"):
+        assert f"{money(fresh[figure], 'EUR')} " in answer["text"], figure
+    page = (report / "index.html").read_text(encoding="utf-8")
+    box = _answer_text(page)
+    assert "a month of oversell costs against EUR" in box and "everywhere" in box
+    assert money(fresh["total_cost_per_month"], "EUR") in box  # the money card
+    manifest = json.loads((report / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["per_channel"] is True
+    caption = channel_recommendation(channels)
+    parser = _Tags()
+    parser.feed(page)
+    assert caption in " ".join("".join(parser.text).split())  # the frontier's caption
+    table = pd.read_csv(report / "tables" / "channel_frontier.csv")
+    assert len(table) == sum(len(points) for points in channels["frontier"].values())
+    assert set(table["kind"]) <= {"uniform", "per_channel"}
+    assert table["total_cost_per_month"].notna().all()
+
+
+def test_money_reads_as_a_client_reads_it() -> None:
+    assert money(28_874.55, "EUR") == "EUR 28,900" and money(231.4, "EUR") == "EUR 231"
+    assert money(2.19, "EUR") == "EUR 2" and money(0.0, "GBP") == "GBP 0"
+    report = {"per_channel": {"amazon": 1, "shop": 0}, "currency": "EUR", "target": 0.003,
+              "uniform": {"value": 1},
+              "confirmation": {"oversell_cost_per_month": 120.2,
+                               "lost_margin_per_month": 40.4, "holding_cost_per_month": 0.2,
+                               "buffer_lost_sales_per_month": 3.0, "meets_target": True},
+              "paired": {"total_cost_saved_per_month": 25_812.0,
+                         "total_cost_saved_per_month_ci": [20_000.0, 31_000.0],
+                         "buffer_lost_sales_saved_per_month": 700.0,
+                         "buffer_lost_sales_saved_per_month_ci": [500.0, 900.0]}}
+    answer = channel_answer(report)
+    assert f"{answer['headline']} {answer['text']}" == (
+        "Hide 1 unit from amazon and none from shop: about EUR 120 a month of oversell "
+        "costs against EUR 40 of margin lost, EUR 25,800 a month less than hiding 1 unit "
+        "everywhere (95 % sure: EUR 20,000 – 31,000); oversells stay under 0.30 % of orders.")
+    report["paired"]["total_cost_saved_per_month_ci"] = [-50.0, 31_000.0]
+    assert "no clear saving against hiding 1 unit everywhere" in channel_answer(report)["text"]
+    same = channel_answer({**report, "per_channel": {"amazon": 1, "shop": 1}})
+    assert same["headline"] == "Hide 1 unit everywhere:"
+    assert "nothing to gain from a buffer per marketplace" in same["text"]
+    report.update(currency=None, per_channel={"shop": 0, "amazon": 2})
+    assert channel_answer(report)["headline"] == "Hide 2 units from amazon and none from shop:"
+    assert "700 fewer buyers a month turned away than hiding 1 unit" in \
+        channel_answer(report)["text"]
+
+
+def test_per_channel_is_on_by_default_with_several_marketplaces_and_costs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    race1, minimal = load_scenario(RACE1), load_scenario(ROOT / "scenarios" / "minimal.toml")
+    alone = minimal.to_dict()
+    alone["channels"] = [dict(alone["channels"][0], share=1.0)]
+    single = tmp_path / "single.toml"
+    single.write_text(Scenario.model_validate(alone).to_toml(), encoding="utf-8")
+    assert wants_per_channel(race1, "fixed", None)
+    assert not wants_per_channel(race1, "percent", None)  # the search is in units
+    assert not wants_per_channel(race1.with_overrides({"costs": None}), "fixed", None)
+    assert not wants_per_channel(race1, "fixed", False)
+    assert not wants_per_channel(minimal, "fixed", None)
+    with pytest.raises(TuneError, match="percent is not supported"):
+        wants_per_channel(race1, "percent", True)
+    assert stages(True) == STAGES and stages(False) == STAGES[:-1]  # one stage more
+    status = main(["report", str(single), "--out", str(tmp_path / "out"), "--per-channel"])
+    err = capsys.readouterr().err
+    assert status == 2 and "needs more than one marketplace" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_preflight_counts_the_per_channel_search(tmp_path: Path) -> None:
+    scenario = load_scenario(RACE1)
+    runs = search_runs(scenario, replications=REPLICATIONS)
+    plain, searched = (check_report(scenario, replications=REPLICATIONS, channel_runs=n)
+                       for n in (0, runs))
+    assert searched.parts["per-channel search"] > 0 and runs > REPLICATIONS
+    assert searched.events == pytest.approx(plain.events + searched.parts["per-channel search"])
+    budget = Budget(max_events=(plain.events + searched.events) / 2)  # between the two
+    with pytest.raises(BudgetError, match="would simulate"):
+        build_report(scenario, tmp_path / "out", replications=REPLICATIONS, budget=budget)
+    assert not (tmp_path / "out").exists()  # refused before anything ran

@@ -15,6 +15,7 @@ from racesim.scenario import load_scenario
 from racesim.study.channel_runs import class_figures, run_candidate
 from racesim.study.classes import sku_classes
 from racesim.study.replications import run_scenario
+from racesim.study.tune import tune
 from racesim.study.tune_channels import Move, TuneError, channel_moves, tune_channels
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -267,3 +268,22 @@ def test_the_report_draws_the_money_frontier_and_recommends_in_money(
     labels = {line.get_label() for line in axes.get_lines()}
     assert {"the same buffer everywhere", "a buffer per marketplace", "recommended"} <= labels
     assert png(figure).startswith(b"\x89PNG")
+
+
+def test_a_uniform_tuning_given_is_reused_not_made_again() -> None:
+    """A report hands its own tuning to the search: the answer is the one the search
+    makes when it tunes the uniform buffer itself; a tuning made for another target is
+    refused, since its answer would be another question's."""
+    scenario = load_scenario(SLOW_AND_FAST).with_overrides({"duration": "12h",
+                                                            "warmup": "2h"})
+    request: dict[str, Any] = {"objective": "cost", "target": 0.05, "replications": 1,
+                               "seed": 4, "max_evaluations": 3}
+    tuning = tune(scenario, "fixed", target=0.05, replications=1, seed=4, compare=False)
+    alone = tune_channels(scenario, **request).to_json()
+    told: list[str] = []
+    given = tune_channels(scenario, uniform=tuning, on_evaluation=told.append,
+                          **request).to_json()
+    assert given == alone
+    assert not any("units=" in line for line in told)  # no uniform tuner's candidates
+    with pytest.raises(ValueError, match=r"target 0\.05"):
+        tune_channels(scenario, **{**request, "target": 0.1}, uniform=tuning)

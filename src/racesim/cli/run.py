@@ -90,6 +90,10 @@ def add_report_parser(commands: Commands) -> None:
                              "scenario's name in words)")
     report.add_argument("--client", type=_page_text("--client"), default=None,
                         help="the client's name, shown as 'Prepared for CLIENT'")
+    report.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=None,
+                        help="also search a fixed buffer per marketplace and show its money "
+                             "frontier (default: on when the scenario has several "
+                             "marketplaces and [costs], with --policy fixed)")
     add_json(report, "print the result (folder, files, summary.json's numbers, advice) as "
                      "one JSON object on standard output")
     report.add_argument("--quiet", action="store_true",
@@ -121,6 +125,8 @@ def _report_command(args: argparse.Namespace, out: Path) -> list[str]:
             *(["--pdf"] if args.pdf else []),
             *(["--title", args.title] if args.title else []),
             *(["--client", args.client] if args.client else []),
+            *([] if args.per_channel is None else
+              ["--per-channel" if args.per_channel else "--no-per-channel"]),
             *(["--force"] if args.force else [])]
 
 
@@ -141,7 +147,7 @@ def _report(args: argparse.Namespace) -> int:
                           replications=args.replications, jobs=args.jobs, target=args.target,
                           policy=args.policy, pdf=args.pdf, progress=not args.quiet,
                           command=_report_command(args, out), title=args.title,
-                          client=args.client, **limits(args))
+                          client=args.client, per_channel=args.per_channel, **limits(args))
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
@@ -155,6 +161,11 @@ def _report(args: argparse.Namespace) -> int:
           f"{100 * rec['oversell_rate']:.2f} % (95 % CI {100 * low:.2f}–{100 * high:.2f} %, "
           f"target {100 * args.target:g} %); today "
           f"{report.headline['current']['oversells_per_month']:.1f} oversells a month.")
+    if report.headline.get("per_channel"):
+        from racesim.report.channel_frontier import channel_answer
+
+        answer = channel_answer(report.headline["per_channel"])
+        print(f"Per marketplace: {answer['headline']} {answer['text']}")
     print(f"Report written to {out / 'index.html'}"
           + (f" and {out / 'report.pdf'}" if args.pdf else "") + f" ({len(report.files)} files).")
     return 0

@@ -31,10 +31,12 @@ from racesim.report.advice import ADVICE_RUN_REPLICATIONS, Advice, advise
 from racesim.report.compute import (
     EPISODE_REPLICATIONS,
     MAX_SWEEP_POINTS,
-    STAGES,
     ReportData,
+    channel_search_runs,
     compute,
     per_channel,
+    stages,
+    wants_per_channel,
 )
 from racesim.report.figures import Chart, build_figures
 from racesim.report.html import readable_name, render
@@ -124,10 +126,31 @@ def _tables(data: ReportData, head: dict[str, Any]) -> dict[str, pd.DataFrame]:
         "race": ep.race, "title": ep.title, "found": ep.found is not None,
         "replication": ep.replication, "sku": getattr(ep.found, "sku", None),
         "replications_searched": ep.searched} for ep in data.episodes])
-    return {"buffer_sweep": data.sweep, "buffers_compared": pd.DataFrame(compared),
-            "per_channel": channels, "per_sku_current": skus,
-            "per_replication_current": data.current.per_replication.reset_index(),
-            "tuner_evaluations": pd.DataFrame(evaluations), "races": races}
+    tables = {"buffer_sweep": data.sweep, "buffers_compared": pd.DataFrame(compared),
+              "per_channel": channels, "per_sku_current": skus,
+              "per_replication_current": data.current.per_replication.reset_index(),
+              "tuner_evaluations": pd.DataFrame(evaluations), "races": races}
+    if head.get("per_channel"):
+        tables["channel_frontier"] = _frontier_table(head["per_channel"])
+    return tables
+
+
+def _frontier_table(report: dict[str, Any]) -> pd.DataFrame:
+    """The money frontier's points: kind, units per channel (per class), rate, losses."""
+    rows = []
+    for kind, points in report["frontier"].items():
+        for point in points:
+            units = {f"units[{channel}]" if not isinstance(value, dict) else
+                     f"units[{channel}][{label}]": count
+                     for channel, value in point["per_channel"].items()
+                     for label, count in (value.items() if isinstance(value, dict)
+                                          else [("", value)])}
+            low, high = point["oversell_rate_ci"]
+            rows.append({"kind": kind, **units, "oversell_rate": point["oversell_rate"],
+                         "oversell_rate_low": low, "oversell_rate_high": high,
+                         "buffer_lost_sales_per_month": point["buffer_lost_sales_per_month"],
+                         "total_cost_per_month": point["total_cost_per_month"]})
+    return pd.DataFrame(rows)
 
 
 def _scenario_text(scenario: Scenario, scenario_path: Path | None) -> str:
@@ -142,7 +165,7 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
                  pdf: bool = False, progress: bool = False, command: list[str] | None = None,
                  force: bool = False, budget: Budget | None = _DEFAULT_BUDGET,
                  source: str | None = None, title: str | None = None,
-                 client: str | None = None) -> Report:
+                 client: str | None = None, per_channel: bool | None = None) -> Report:
     """Simulate ``scenario`` and write its report to ``out`` (created if need be).
 
     See :func:`racesim.report.compute.compute` for what is simulated. ``pdf`` also
@@ -157,23 +180,26 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
     ``title`` heads the page (default ``Oversell risk: `` and the scenario's name made
     readable); ``client`` adds "Prepared for …". When a target is missed, the changes that
     could fix it are simulated on a few more replications (:mod:`racesim.report.advice`,
-    counted in the estimate) and shown beneath the answer.
+    counted in the estimate) and shown beneath the answer. ``per_channel`` also searches
+    a fixed buffer per marketplace from the tuner's answer and shows it in money; ``None``
+    does so with several marketplaces, ``[costs]`` and policy fixed (see
+    :func:`~racesim.report.compute.wants_per_channel`).
     """
     started = time.perf_counter()
     seed = scenario.run_seed(seed)
-    if budget is not None:
-        _check_budget(scenario, replications, jobs, target, policy, budget, source)
+    per_channel = wants_per_channel(scenario, policy, per_channel)
+    _check_budget(scenario, replications, jobs, target, policy, per_channel, budget, source)
     folder = as_folder(out, force=force)
     if pdf:
-        from racesim.report.browser import find_chromium
-
-        find_chromium()  # fail now, not after minutes of simulation
+        _find_chromium()  # fail now, not after minutes of simulation
     text = _scenario_text(scenario, scenario_path)
     title = title or f"Oversell risk: {readable_name(scenario.name)}"
-    bar = StageBar(progress, "report", len(STAGES) + 2 + int(pdf))  # + advice, files, PDF
+    count = len(stages(per_channel)) + 2 + int(pdf)  # + advice, files and the PDF
+    bar = StageBar(progress, "report", count)
     try:
         data = compute(scenario, seed=seed, replications=replications, jobs=jobs,
-                       target=target, policy=policy, progress=bar, budget=None)
+                       target=target, policy=policy, per_channel=per_channel, progress=bar,
+                       budget=None)
         head = headline(data)
         bar.stage("advice")
         advice = advise(data, head, jobs=jobs)
@@ -196,7 +222,8 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
             stage.manifest.update(_manifest(scenario, scenario_path, text, data, {
                 "seed": seed, "replications": replications,
                 "tuner_replications": data.tuning.replications, "jobs": jobs,
-                "target": target, "policy": policy, "title": title, "client": client,
+                "target": target, "policy": policy, "per_channel": per_channel,
+                "title": title, "client": client,
                 "figures": _figure_sizes(charts)}, pdf, command, started))
     finally:
         bar.close()
@@ -204,14 +231,25 @@ def build_report(scenario: Scenario, out: OutputFolder | str | Path, *,
                   elapsed_s=stage.manifest["elapsed_s"], title=title, advice=advice)
 
 
+def _find_chromium() -> None:
+    """A :class:`~racesim.report.browser.BrowserError` when there is no Chromium."""
+    from racesim.report.browser import find_chromium
+
+    find_chromium()
+
+
 def _check_budget(scenario: Scenario, replications: int, jobs: int, target: float, policy: str,
-                  budget: Budget, source: str | None) -> None:
-    """Refuse the whole report, advice runs included, when it would exceed ``budget``."""
+                  per_channel: bool, budget: Budget | None, source: str | None) -> None:
+    """Refuse the whole report, advice runs and per-channel search included, when it
+    would exceed ``budget`` (None: no limit)."""
+    if budget is None:
+        return
     family = FAMILIES[policy] if policy in FAMILIES else FAMILIES["fixed"]
     check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
                  target=target, sweep_points=MAX_SWEEP_POINTS,
-                 episodes=EPISODE_REPLICATIONS + ADVICE_RUN_REPLICATIONS, budget=budget,
-                 source=source)
+                 episodes=EPISODE_REPLICATIONS + ADVICE_RUN_REPLICATIONS,
+                 channel_runs=channel_search_runs(scenario, replications, target)
+                 if per_channel else 0, budget=budget, source=source)
 
 
 def _figure_sizes(charts: list[Chart]) -> list[dict[str, Any]]:

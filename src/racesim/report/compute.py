@@ -1,4 +1,4 @@
-"""What a report simulates: a run at today's buffer, the tuner, a buffer sweep, races.
+"""What a report simulates: today's buffer, the tuner, a buffer sweep, races, per channel.
 
 No model code lives here: everything is a call to :func:`racesim.study.replications.run_scenario`
 or :func:`racesim.study.tune.tune` with the report's seed, so each number in a report can be
@@ -31,6 +31,7 @@ from racesim.study.budget import Budget, check_report
 from racesim.study.executors import LocalExecutor
 from racesim.study.replications import RunResult, run_scenario
 from racesim.study.tune import FAMILIES, Family, Tuning, tune
+from racesim.study.tune_channels import ChannelTuning, TuneError, search_runs, tune_channels
 from racesim.util.stats import (
     clustered_rate_interval,
     mean_interval,
@@ -39,8 +40,8 @@ from racesim.util.stats import (
 )
 
 __all__ = ["DAY_S", "DRIFT_TARGET", "EPISODE_REPLICATIONS", "MONTH_S", "SYNC_TARGET_S",
-           "Episode", "Progress", "ReportData", "compute", "current_value", "per_channel",
-           "sweep_values"]
+           "Episode", "Progress", "ReportData", "channel_search_runs", "compute",
+           "current_value", "per_channel", "stages", "sweep_values", "wants_per_channel"]
 
 SYNC_TARGET_S = 90.0
 """The P99 sync latency a seller should stay under (seconds)."""
@@ -54,10 +55,39 @@ MAX_SWEEP_POINTS = 12
 """At most this many buffer values in the sweep."""
 _DEFAULT_BUDGET = Budget()
 
+STAGES = ("current buffer", "tuner", "sweep", "race episodes", "per-channel buffers")
+"""The stages :func:`compute` goes through, in order: a progress bar's total is known first
+(the last only with ``per_channel``: see :func:`stages`)."""
 
 
-STAGES = ("current buffer", "tuner", "sweep", "race episodes")
-"""The stages :func:`compute` goes through, in order: a progress bar's total is known first."""
+def stages(per_channel: bool) -> tuple[str, ...]:
+    """The stages :func:`compute` announces: :data:`STAGES`, the per-channel search only
+    when it runs."""
+    return STAGES if per_channel else STAGES[:-1]
+
+
+def wants_per_channel(scenario: Scenario, policy: str, per_channel: bool | None) -> bool:
+    """Whether a report searches a buffer per marketplace: as asked, and by default
+    (``None``) when the scenario has more than one channel and a ``[costs]`` table and the
+    report tunes fixed buffers (the search's kind). Asked for where it cannot run — one
+    channel, another policy family — it is a :class:`TuneError` (one line), before any
+    work."""
+    several = len(scenario.channels) > 1
+    if per_channel is None:
+        return several and scenario.costs is not None and policy == "fixed"
+    if per_channel and not several:
+        raise TuneError(f"{scenario.name}: a buffer per marketplace needs more than one "
+                        f"marketplace (the scenario has {len(scenario.channels)})")
+    if per_channel and policy != "fixed":
+        raise TuneError(f"a buffer per marketplace is searched in units (policy fixed); "
+                        f"policy {policy} is not supported with it")
+    return per_channel
+
+
+def channel_search_runs(scenario: Scenario, replications: int, target: float) -> int:
+    """Replications the report's per-channel search simulates at most, besides the
+    uniform tuner it reuses (:func:`racesim.study.tune_channels.search_runs`)."""
+    return search_runs(scenario, target=target, replications=replications)
 
 
 class Progress(Protocol):
@@ -116,6 +146,9 @@ class ReportData:
     episodes: tuple[Episode, ...]
     paired: RunResult
     """The recommended buffer on the same ``replications`` as :attr:`current` (paired)."""
+    channels: ChannelTuning | None = None
+    """The per-channel search (:func:`racesim.study.tune_channels.tune_channels`) from the
+    tuner's fixed buffer, when the report made one."""
 
     @property
     def measured_s(self) -> float:
@@ -294,7 +327,7 @@ def _episodes(scenario: Scenario, seed: int, replications: int,
 
 
 def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 20, jobs: int = 1,
-            target: float = 0.003, policy: str = "fixed",
+            target: float = 0.003, policy: str = "fixed", per_channel: bool = False,
             progress: Progress | None = None,
             budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> ReportData:
     """Simulate everything a report shows.
@@ -303,7 +336,9 @@ def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 
     (:func:`racesim.study.tune.tune` with the same seed, starting from ``replications``); a
     sweep of the policy family around its answer, ``replications`` replications per
     value on the same seeds; and the first replications again with full tables, to
-    find race episodes. ``progress`` is told of each stage as it starts. The whole is
+    find race episodes; with ``per_channel`` (fixed buffers only), a fixed buffer per
+    marketplace searched from the tuner's answer (:func:`_channels`). ``progress`` is told
+    of each stage (:func:`stages`) as it starts. The whole is
     estimated against ``budget`` first (:func:`racesim.study.budget.check_report`; ``None``
     skips it) and refused, naming ``source``, when it would exceed it. ``seed=None``
     takes the scenario's own (:meth:`~racesim.scenario.Scenario.run_seed`).
@@ -312,10 +347,13 @@ def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 
     if policy not in FAMILIES:
         raise ValueError(f"unknown policy family {policy!r} (known: {', '.join(FAMILIES)})")
     family = FAMILIES[policy]
+    per_channel = wants_per_channel(scenario, policy, per_channel)
     if budget is not None:
         check_report(scenario, replications=replications, jobs=jobs, ladder=len(family.ladder),
                      target=target, sweep_points=MAX_SWEEP_POINTS,
-                     episodes=EPISODE_REPLICATIONS, budget=budget, source=source)
+                     episodes=EPISODE_REPLICATIONS, budget=budget, source=source,
+                     channel_runs=channel_search_runs(scenario, replications, target)
+                     if per_channel else 0)
     bar = progress or _Silent()
     per_month = MONTH_S / float(scenario.duration - scenario.warmup)
     with LocalExecutor(jobs) as executor:
@@ -337,7 +375,23 @@ def compute(scenario: Scenario, *, seed: int | None = None, replications: int = 
         bar.stage(STAGES[3])
         episodes = _episodes(scenario, seed, replications, executor)
         paired = _paired(scenario, tuning, seed, replications, executor)
+    channels = None
+    if per_channel:
+        bar.stage(STAGES[4])
+        channels = _channels(scenario, tuning, replications, jobs, bar)
     return ReportData(scenario=scenario, seed=seed, replications=replications, target=target,
                       family=family, current=current, tuning=tuning,
                       sweep=sweep_frame(runs, per_month, target), current_value=today,
-                      episodes=episodes, paired=paired)
+                      episodes=episodes, paired=paired, channels=channels)
+
+
+def _channels(scenario: Scenario, tuning: Tuning, replications: int, jobs: int,
+              bar: Progress) -> ChannelTuning:
+    """A fixed buffer per marketplace, searched from the report's own tuning (the best
+    uniform fixed buffer on the same seed: not tuned again), for the least money with
+    ``[costs]`` (else the fewest buyers turned away by the buffer), under the target."""
+    return tune_channels(
+        scenario, objective="cost" if scenario.costs is not None else "sales",
+        target=tuning.target, confidence=tuning.confidence, replications=replications,
+        seed=tuning.seed, jobs=jobs, budget=None, uniform=tuning,
+        on_stage=bar.detail, on_evaluation=bar.detail)

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from racesim.report.answer import HOURS_PER_MONTH
+from racesim.report.channel_frontier import channel_frontier, channel_recommendation
 from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_channel
 from racesim.report.timelines import WIDTH_IN, draw_race1, draw_race2, draw_race3
 
@@ -364,6 +365,10 @@ def build_figures(data: ReportData, headline: dict) -> list[Chart]:
             "Oversells per month on each marketplace with today's buffer and with the "
             "recommended one; bars show the 95 % interval scaled to a month.",
             channel_oversells(data))
+        if headline.get("per_channel"):
+            add("channel_frontier", "A buffer per marketplace against the same everywhere",
+                channel_recommendation(headline["per_channel"]),
+                channel_frontier(headline["per_channel"]))
         for episode in data.episodes:
             figure = race_timeline(episode)
             if figure is not None:

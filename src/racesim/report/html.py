@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from racesim.report.advice import Advice, Change, Outcome
 from racesim.report.answer import CAVEAT, GLOSSARY, HOURS_PER_MONTH, cards, verdict
+from racesim.report.channel_frontier import MARGIN_LOST, channel_answer, channel_card
 from racesim.report.compute import SYNC_TARGET_S, Episode, ReportData, per_channel
 from racesim.report.figures import WIDTH_IN, Chart
 from racesim.report.formats import interval, num, pct, plain_publishing, plain_value, signed
@@ -282,12 +283,18 @@ def render(data: ReportData, headline: dict[str, Any], charts: Sequence[Chart],
     main = [c for c in charts if not c.name.split("_", 1)[1].startswith("race")]
     races, absent = _races(data, by_name)
     box, not_measured = cards(data, headline, advice is not None)
+    channels = headline.get("per_channel")
+    card = channel_card(channels) if channels else None
+    if card is not None:
+        box.insert(1, card)  # beside the stock to hide: what the per-channel rule costs
     drift = headline["ledger_drift"]["max"]
     context = {
         "title": meta.get("title") or f"Oversell risk: {readable_name(data.scenario.name)}",
         "client": meta.get("client"), "description": data.scenario.description,
         "meta_line": _meta_line(data, headline, meta), "verdict": verdict(data, headline),
-        "cards": box, "caveat": CAVEAT, "not_measured": not_measured, "glossary": GLOSSARY,
+        "channel_verdict": channel_answer(channels) if channels else None,
+        "cards": box, "caveat": CAVEAT, "not_measured": not_measured,
+        "glossary": GLOSSARY + ((MARGIN_LOST,) if card is not None else ()),
         "advice": _advice(advice),
         "comparison": _comparison(data, headline),
         "per_class": _per_class(data, headline), "lost_sales": _lost_sales(data, headline),

@@ -145,7 +145,12 @@ def headline(data: ReportData) -> dict[str, Any]:
     ``oversells_per_month`` and its interval), judged against the report's target. With
     ``[costs]``, ``current`` (like ``run``) also holds the money figures by their
     :class:`~racesim.sim.summary.RunSummary` names (``currency``,
-    ``lost_margin_per_month`` and its ``…_ci``, …).
+    ``lost_margin_per_month`` and its ``…_ci``, …). ``per_channel`` is the per-channel
+    search's answer as ``racesim tune --per-channel --json`` prints it
+    (:func:`racesim.study.channel_report.tuning_json`; None when the report made none):
+    the money a month the answer box states are its ``confirmation`` figures (the fresh
+    simulated periods) and ``paired.total_cost_saved_per_month`` (against the same buffer
+    everywhere, on those periods).
     """
     m = data.per_month
     run = data.current.summary()
@@ -194,6 +199,7 @@ def headline(data: ReportData) -> dict[str, Any]:
                          "meets_target": None if drift is None else drift <= DRIFT_TARGET},
         "run": run.to_dict(),
         "tuning": tuning,
+        "per_channel": None if data.channels is None else data.channels.to_json(),
     })
 
 

@@ -441,16 +441,19 @@ def check_tune(scenario: Scenario, *, replications: int, max_replications: int, 
 
 def check_report(scenario: Scenario, *, replications: int, jobs: int = 1, ladder: int = 513,
                  target: float = 0.003, sweep_points: int = 12, episodes: int = 4,
-                 budget: Budget | None = None, source: str | None = None) -> Estimate:
-    """Refuse a report (current run, tuner, buffer sweep, race episodes) beyond ``budget``."""
+                 channel_runs: int = 0, budget: Budget | None = None,
+                 source: str | None = None) -> Estimate:
+    """Refuse a report (current run, tuner, buffer sweep, race episodes and the
+    ``channel_runs`` replications of a per-channel search) beyond ``budget``."""
     one = estimate_replication(scenario)
     tabled = estimate_replication(scenario, tables=True)
     count = tune_replications(scenario, replications, 256, target)
     searched = min(replications, episodes)
     parts = {"runs": one.events * replications * (2 + sweep_points),
              "tuner": one.events * count * tune_runs(ladder),
-             "episodes": tabled.events * searched}
-    kept = one.kept_bytes * (count * tune_runs(ladder) + replications * (2 + sweep_points))
+             "episodes": tabled.events * searched, "per-channel search": one.events * channel_runs}
+    kept = one.kept_bytes * (count * tune_runs(ladder) + replications * (2 + sweep_points)
+                             + channel_runs)
     memory = _memory(max(one.peak_bytes, tabled.peak_bytes), min(jobs, count)) + kept + \
         tabled.kept_bytes * searched  # every run's results stay until the page is written
     estimate = Estimate(events=math.fsum(parts.values()), memory=memory,

@@ -50,13 +50,13 @@ from racesim.study.budget import Budget, check_run, check_tune, tune_replication
 from racesim.study.channel_report import tuning_json
 from racesim.study.channel_runs import CandidateRun, class_figures, run_candidate
 from racesim.study.classes import sku_classes
-from racesim.study.tune import CONFIRM_STEPS, FAMILIES, tune
+from racesim.study.tune import CONFIRM_STEPS, FAMILIES, Tuning, tune
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
 __all__ = ["OBJECTIVES", "STAGES", "ChannelTuning", "TuneError", "check_request", "preflight",
-           "tune_channels"]
+           "search_runs", "tune_channels"]
 
 Objective = Literal["sales", "cost"]
 OBJECTIVES: tuple[Objective, ...] = ("sales", "cost")
@@ -307,6 +307,22 @@ def _start(scenario: Scenario, *, objective: Objective, target: float | None,
     return dict(tuning.values), tuning.replications
 
 
+def _given_start(scenario: Scenario, uniform: Tuning, *, target: float | None,
+                 confidence: float, seed: int,
+                 per_class: bool) -> tuple[dict[str, float], int]:
+    """The uniform start from a tuning already made (a report's), after checking that it
+    is the one :func:`_start` would make: fixed buffers, the same target, confidence,
+    seed and SKU classes (else :class:`ValueError`: its answer would be another's)."""
+    same = {"family": (uniform.family.name, "fixed"), "target": (uniform.target, target),
+            "confidence": (uniform.confidence, confidence), "seed": (uniform.seed, seed),
+            "classes": (set(uniform.values), set(sku_classes(scenario, per_class)))}
+    for name, (given, wanted) in same.items():
+        if given != wanted:
+            raise ValueError(f"tune_channels: the uniform tuning given has {name} {given!r}, "
+                             f"not {wanted!r}")
+    return dict(uniform.values), uniform.replications
+
+
 def check_request(scenario: Scenario, objective: str, target: float | None,
                   max_evaluations: int = MAX_EVALUATIONS, source: str | None = None) -> None:
     """Refuse (:class:`TuneError`, one line) a request the tuner cannot answer, before
@@ -326,26 +342,36 @@ def check_request(scenario: Scenario, objective: str, target: float | None,
         raise TuneError(f"max_evaluations must be in 1 … 10,000 (got {max_evaluations})")
 
 
+def search_runs(scenario: Scenario, *, target: float | None = 0.003,
+                confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
+                per_class: bool = True, max_evaluations: int = MAX_EVALUATIONS) -> int:
+    """At most how many replications the search after the uniform start simulates:
+    ``max_evaluations`` candidates and the confirmations, each on the replications the
+    uniform tuner's pilot will choose (:func:`~racesim.study.budget.tune_replications`)."""
+    count = replications if target is None else tune_replications(
+        scenario, replications, max_replications, target, confidence, per_class)
+    return count * (max_evaluations + 2 * CONFIRM_STEPS + 2)
+
+
 def preflight(scenario: Scenario, *, objective: str = "sales", target: float | None = 0.003,
               confidence: float = 0.95, replications: int = 8, max_replications: int = 256,
               jobs: int = 1, per_class: bool = True, max_evaluations: int = MAX_EVALUATIONS,
-              budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None) -> None:
+              budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None,
+              tuned: bool = False) -> None:
     """Everything :func:`tune_channels` refuses before it simulates anything: the request
-    (:func:`check_request`), then the uniform tuner's estimate and that of the descent —
-    ``max_evaluations`` candidates and the confirmations, on the replications the
-    tuner's pilot will choose (:func:`~racesim.study.budget.tune_replications`)."""
+    (:func:`check_request`), then the uniform tuner's estimate (unless ``tuned``: its
+    answer is given) and that of the descent (:func:`search_runs`)."""
     check_request(scenario, objective, target, max_evaluations, source)
     if budget is None:
         return
-    count = replications
-    if target is not None:
+    if target is not None and not tuned:
         check_tune(scenario, replications=replications, max_replications=max_replications,
                    jobs=jobs, ladder=len(FAMILIES["fixed"].ladder), target=target,
                    confidence=confidence, per_class=per_class, budget=budget, source=source)
-        count = tune_replications(scenario, replications, max_replications, target,
-                                  confidence, per_class)
-    check_run(scenario, count * (max_evaluations + 2 * CONFIRM_STEPS + 2), jobs,
-              budget=budget, source=source)
+    runs = search_runs(scenario, target=target, confidence=confidence,
+                       replications=replications, max_replications=max_replications,
+                       per_class=per_class, max_evaluations=max_evaluations)
+    check_run(scenario, runs, jobs, budget=budget, source=source)
 
 
 def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
@@ -355,7 +381,8 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
                   max_evaluations: int = MAX_EVALUATIONS, progress: bool = False,
                   budget: Budget | None = _DEFAULT_BUDGET, source: str | None = None,
                   on_stage: Callable[[str], None] | None = None,
-                  on_evaluation: Callable[[str], None] | None = None) -> ChannelTuning:
+                  on_evaluation: Callable[[str], None] | None = None,
+                  uniform: Tuning | None = None) -> ChannelTuning:
     """Search a fixed buffer per channel (per class for large catalogs); see the module.
 
     ``objective`` is ``"sales"`` (fewest buyers lost to the buffer) or ``"cost"`` (least
@@ -364,13 +391,15 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
     ``max_replications``; the descent runs on the replications it chose and is estimated
     against ``budget`` before anything runs (:func:`preflight`; ``max_evaluations``
     candidates at most).
-    ``on_stage`` is told each of :data:`STAGES` as it starts, ``on_evaluation`` each
-    candidate simulated (the uniform tuner's too).
+    ``uniform``, when given, is that answer already made (e.g. by a report, with
+    :func:`~racesim.study.tune.tune` on the same seed, fixed family, target, confidence
+    and classes): it is not made again. ``on_stage`` is told each of :data:`STAGES` as
+    it starts, ``on_evaluation`` each candidate simulated (the uniform tuner's too).
     """
     preflight(scenario, objective=objective, target=target, confidence=confidence,
               replications=replications, max_replications=max_replications, jobs=jobs,
               per_class=per_class, max_evaluations=max_evaluations, budget=budget,
-              source=source)
+              source=source, tuned=uniform is not None)
     seed = scenario.run_seed(seed)
     stage = on_stage or (lambda name: None)
     stage(STAGES[0])
@@ -378,7 +407,10 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
                            confidence=confidence, replications=replications,
                            max_replications=max_replications, seed=seed, jobs=jobs,
                            per_class=per_class, progress=progress, budget=budget,
-                           source=source, on_evaluation=on_evaluation)
+                           source=source, on_evaluation=on_evaluation) \
+        if uniform is None else _given_start(scenario, uniform, target=target,
+                                             confidence=confidence, seed=seed,
+                                             per_class=per_class)
     names = list(start)
     number = {sku.sku: k for k, sku in enumerate(scenario.skus())}
     groups = np.zeros(len(number), dtype=np.int64)
@@ -388,18 +420,18 @@ def tune_channels(scenario: Scenario, *, objective: Objective = "sales",
                       groups, objective, target, confidence, seed, chosen, jobs,
                       max_evaluations, on_evaluation)
     count = len(scenario.channels)
-    uniform: State = {name: (int(start[name]),) * count for name in names}
-    scores = problem.scores(uniform)
+    same: State = {name: (int(start[name]),) * count for name in names}
+    scores = problem.scores(same)
     if objective == "cost" or any(score.violation > 0 for score in scores.values()):
-        uniform = descend(problem, uniform, lambda _: uniform_moves(count))
-    uniform, uniform_fresh = confirm(problem, uniform)
+        same = descend(problem, same, lambda _: uniform_moves(count))
+    same, uniform_fresh = confirm(problem, same)
     stage(STAGES[1])
 
     def moves(state: State) -> list[Move]:
         infeasible = any(s.violation > 0 for s in problem.scores(state).values())
         return channel_moves(count, upward=objective == "cost" or infeasible)
 
-    found = descend(problem, uniform, moves)
+    found = descend(problem, same, moves)
     stage(STAGES[2])
     found, found_fresh = confirm(problem, found)
-    return ChannelTuning(problem, found, uniform, found_fresh, uniform_fresh, start)
+    return ChannelTuning(problem, found, same, found_fresh, uniform_fresh, start)
