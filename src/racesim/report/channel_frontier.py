@@ -26,11 +26,10 @@ from racesim.report.timelines import WIDTH_IN
 __all__ = ["MARGIN_LOST", "channel_answer", "channel_card", "channel_frontier",
            "channel_recommendation", "hide_phrase", "money"]
 
-MARGIN_LOST = ("Margin lost", "the margin of every sale a buffer turned away: each buyer who "
-               "found the listing at 0 while units were held back counts as a lost sale. "
-               "Where the shelf would have run out soon after anyway, some of those buyers "
-               "would have found nothing without the buffer too, so the real loss can be "
-               "smaller.")
+MARGIN_LOST = ("Margin lost", "the margin of the sales a buffer cost: a buyer who found the "
+               "listing at 0 while units were held back counts as a lost sale, but in each "
+               "stock-out only as many units count as the buffer hid, since without it the "
+               "buyers after those would have found the shelf empty anyway.")
 """The glossary's entry for the money a buffer costs (shown with the money card)."""
 
 
