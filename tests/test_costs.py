@@ -17,6 +17,7 @@ import pytest
 from racesim.cli.main import main
 from racesim.errors import ScenarioError
 from racesim.scenario import Scenario, load_scenario, parse_scenario
+from racesim.sim.claims import Claims
 from racesim.sim.model import Simulation
 from racesim.sim.money import MONEY, money_per_month
 from racesim.sim.summary import MONEY_FIELDS
@@ -234,6 +235,84 @@ def test_a_buffer_hiding_the_last_unit_loses_it_once_per_stock_out_spell(
         assert row["lost_units_buffer"] == 1
     assert summary.lost_margin == 5.0 * row["lost_units_buffer"]
     assert row["lost_units_buffer"] < row["lost_sales_buffer"]
+
+
+# One unit, two channels that reserve and list at once; the shop hides the unit (a
+# 1-unit buffer). A shop buyer the buffer turns away claims it; then a marketplace buyer
+# buys it (its rule hides nothing) — or, when the marketplace hides it too, nobody does.
+TWO_CHANNELS = """
+name = "claimed-then-sold"
+duration = "3h"
+
+[[catalog]]
+sku = "MUG"
+initial_stock = 1
+orders_per_day = 48
+margin = 5.0
+
+[[channels]]
+name = "shop"
+share = 0.5
+webhook.latency = { dist = "fixed", value = "0s" }
+listing_latency = { dist = "fixed", value = "0s" }
+publish = { buffer = { policy = "fixed", units = 1 } }
+
+[[channels]]
+name = "marketplace"
+share = 0.5
+webhook.latency = { dist = "fixed", value = "0s" }
+listing_latency = { dist = "fixed", value = "0s" }
+publish = { buffer = { policy = "fixed", units = MARKETPLACE } }
+
+[sync]
+mode = "event_driven"
+
+[buffer]
+policy = "fixed"
+units = 0
+
+[costs]
+currency = "EUR"
+oversell = 10.0
+"""
+
+
+@pytest.mark.parametrize(("hidden", "lost"), [(0, 0), (1, 1)],
+                         ids=["sold-on-the-other-channel", "never-sold"])
+def test_a_claimed_unit_later_sold_on_another_channel_is_not_lost(hidden: int,
+                                                                  lost: int) -> None:
+    """The shop's buyer claimed the last unit, but a marketplace buyer bought it minutes
+    later: without the buffer the shop's buyer would have had it and the marketplace's
+    nothing — one sale either way, so the buffer cost no margin. Had nobody bought it
+    (the marketplace hides it too), the claim stands: 1 unit, 5 EUR."""
+    text = TWO_CHANNELS.replace("MARKETPLACE", str(hidden))
+    simulation = Simulation(parse_scenario(text, source="two.toml"), np.random.SeedSequence(2))
+    shop, market = (np.asarray(o.arrivals.times) for o in simulation.orders)
+    assert len(market) and shop.min() < market.min()  # a shop buyer claims the unit first
+    result = simulation.run()
+    per_channel, summary = result.per_channel, result.summary
+    assert summary.orders == 1 - hidden  # the marketplace buyer bought it, or nobody did
+    assert per_channel.loc["shop", "lost_sales_buffer"] >= 1
+    assert per_channel.loc["shop", "lost_units_buffer"] == lost
+    assert per_channel.loc["marketplace", "lost_units_buffer"] == 0  # the shop's claim first
+    assert summary.lost_margin == 5.0 * lost
+
+
+def test_a_give_back_takes_the_latest_claims_first_and_skips_uncounted_ones() -> None:
+    claimed, lost = [0], [[0], [0]]
+    claims = Claims(claimed, lost)
+    claims.claim(0, 0, 2, available=4, counted=False)  # before the warm-up: not counted
+    claims.claim(0, 1, 3, available=4, counted=True)  # only 2 of the 3 were unclaimed
+    assert (claimed, lost) == ([4], [[0], [2]])
+    claims.available_fell(0, 3)  # a sale took one claimed unit: channel 1's claim
+    assert (claimed, lost) == ([3], [[0], [1]])
+    claims.available_fell(0, 0)  # 1 more of channel 1's, then 2 never counted
+    assert (claimed, lost) == ([0], [[0], [0]])
+    claims.claim(0, 0, 1, available=-1, counted=True)  # nothing available: no claim
+    claims.claim(0, 0, 1, available=2, counted=True)
+    claims.end_spell(0)  # the spell ends: the claim stays lost
+    claims.available_fell(0, 0)
+    assert (claimed, lost) == ([0], [[1], [0]])
 
 
 def _without_money(data: dict[str, Any]) -> dict[str, Any]:

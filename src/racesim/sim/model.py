@@ -40,6 +40,7 @@ from simpy.events import Timeout
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
 from racesim.ledger.protocol import open_engine
+from racesim.sim.claims import Claims
 from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
 from racesim.sim.money import CostRates
@@ -119,6 +120,7 @@ class Simulation:
         self._setup_markets()
         with _without_cyclic_gc():  # building per-order lists makes no cyclic garbage either
             self._setup_orders()
+        self.claims = Claims(self.stock.claimed, [o.lost_buffer_units for o in self.orders])
         self.sync = make_sync(SyncContext(self.env, scenario, self.streams, self.markets,
                                           self.stock, self.logs, tables))
 
@@ -190,7 +192,9 @@ class Simulation:
         now, stock = self.env.now, self.stock
         available = self.engine.available(self.sku_names[k])
         if available > stock.available[k]:  # a spell of buyers the buffer turned away ends
-            stock.claimed[k] = 0
+            self.claims.end_spell(k)
+        elif stock.claimed[k] > available:  # a claimed unit is taken: the claim is given back
+            self.claims.available_fell(k, available)
         stock.available[k] = available
         changed = self._publish(k, now)
         self._physical_changed(k)
@@ -272,11 +276,9 @@ class Simulation:
         in receiving: race 2). Inline, not a method: this runs for every lost sale.
 
         A buyer lost to the buffer claims the units it could have bought had nothing been
-        hidden — at most ``units``, of the available units earlier buyers have not claimed
-        since available last rose (``stock.claimed``, reset in :meth:`_stock_changed`, and
-        at an order-up-to review that would have reordered had the claimed units sold) —
-        and only those count in ``lost_buffer_units``. Buyers before the warm-up claim too:
-        they would have taken the units all the same.
+        hidden (see :mod:`.claims`: given back if a later sale takes them) and only those
+        count in ``lost_buffer_units``. Buyers before the warm-up claim too: they would
+        have taken the units all the same.
         """
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
@@ -286,11 +288,8 @@ class Simulation:
             if stock.physical[k] - stock.committed[k] < units:
                 orders.lost_no_stock[k] += counted
             elif stock.available[k] >= units > stock.published[c][k]:
-                unclaimed = stock.available[k] - stock.claimed[k]
-                claim = units if units <= unclaimed else unclaimed if unclaimed > 0 else 0
-                stock.claimed[k] += claim
+                self.claims.claim(k, c, units, stock.available[k], counted)
                 orders.lost_buffer[k] += counted
-                orders.lost_buffer_units[k] += claim if counted else 0
             else:
                 orders.lost_stale_listing[k] += counted
             return
@@ -524,7 +523,7 @@ class Simulation:
                 yield env.timeout(float(config.review))
                 position = self.engine.available(name) + stock.on_order[k]
                 if position - stock.claimed[k] <= config.reorder_point:
-                    stock.claimed[k] = 0  # had the claimed units sold, this review reorders
+                    self.claims.end_spell(k)  # had the claimed units sold, this reorders
                 if position > config.reorder_point:
                     continue
                 quantity = int(config.level) - position

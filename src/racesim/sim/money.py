@@ -4,11 +4,13 @@ Three amounts per replication, each in the scenario's currency over that replica
 measured time (``duration − warmup``), from its own per-SKU and per-channel counts:
 
 - ``lost_margin`` = Σ over SKUs and channels of the units lost to the buffer × the
-  SKU's margin per unit. Units lost, not units wanted: a buyer of cause ``buffer`` counts
-  only the units it could have bought had nothing been hidden, those available and not
-  already counted for an earlier such buyer since available last rose (or an order-up-to
-  review would have reordered them), so a stock-out spell costs at most the units the
-  buffer hid however many buyers it turns away;
+  SKU's margin per unit. Units lost, not units wanted: the units sold without the
+  buffer less those sold with it. A buyer of cause ``buffer`` claims only the units it
+  could have bought had nothing been hidden, those available and not claimed by an
+  earlier such buyer of the same stock-out spell, and gives them back if a later sale
+  (on any channel) takes them (:mod:`.claims`), so a spell costs the claims still
+  outstanding when it ends — at most the units the buffer hid, however many buyers it
+  turns away;
 - ``oversell_cost`` = Σ over channels of the oversold orders × (``oversell`` +
   ``penalty[channel]``);
 - ``holding_cost`` = hidden unit-days (hidden unit-hours ÷ 24) × ``holding_per_unit_day``.

@@ -116,8 +116,8 @@ class ChannelOrders:
         self.lost_buffer = [0] * skus  # the engine had them; the buffer kept them unpublished
         self.lost_stale_listing = [0] * skus  # there, but the listing (or ledger) lagged
         # The units the buffer cost: what those buyers could have bought had nothing been
-        # hidden, each at most the available units not already counted for an earlier
-        # buyer since available last rose (see SkuStock.claimed), not all they wanted.
+        # hidden, each at most the available units not already claimed by an earlier
+        # buyer of the spell, less any a later sale took (given back: see .claims).
         self.lost_buffer_units = [0] * skus
 
     def __len__(self) -> int:
@@ -149,10 +149,10 @@ class SkuStock:
         self.on_order = [0] * n  # units ordered from suppliers, not yet received
         self.purchase_orders = [0] * n  # purchase orders placed so far (a count)
         self.available = [0] * n  # the engine's available units
-        # units already counted as lost to the buffer since available last rose (a
-        # restock, release, return or positive adjust resets it to 0, as does an
-        # order-up-to review that would have reordered them had they sold): a stock-out
-        # spell costs at most the units the buffer hid, however many buyers it turned away
+        # units claimed by buyers the buffer turned away in the current spell, at most
+        # max(available, 0) (a fall of available gives the excess back; a restock,
+        # release, return or positive adjust ends the spell, as does an order-up-to
+        # review that would have reordered them had they sold): written by .claims only
         self.claimed = [0] * n
         # per group: what its buffer policy withholds now, and what its rule lists
         self.group_buffer = [[0] * n for _ in range(groups)]
