@@ -30,8 +30,10 @@ Usage::
         [--replications R] [--max-replications M] [--max-evaluations E]
         [--target RATE|none] [--override STEM:PATH=VALUE …] [--out DIR] [--quiet]
 
-``--override high_volume:duration=6h`` shortens one scenario (a dotted path as
-``Scenario.with_overrides`` takes it; the value is read as TOML, else as text); the
+``--override high_volume:duration=6h`` changes one scenario (a dotted path as
+``Scenario.with_overrides`` takes it; the value is read as TOML, else as text) and
+``--override high_volume:tune.max_replications=4`` the tuner's effort on it
+(``tune.replications``, ``tune.max_replications``, ``tune.max_evaluations``); the
 Markdown names every override used. Same seed ⇒ the same table whatever ``--jobs`` is.
 """
 
@@ -41,6 +43,7 @@ import argparse
 import csv
 import json
 import math
+import shlex
 import sys
 import time
 import tomllib
@@ -60,6 +63,8 @@ from racesim.study.tune_channels import ChannelTuning, describe, tune_channels
 from racesim.util.stats import clustered_rate_interval, mean_interval
 
 ROOT = Path(__file__).resolve().parents[1]
+TUNER_SETTINGS = ("replications", "max_replications", "max_evaluations")
+"""The tuner's effort, set for all by the options or per scenario by ``tune.NAME``."""
 NAME = "money_vs_seed_rule"
 SEED_RULE: dict[str, object] = {"policy": "seed_formula"}
 """The seed's rule: ``[buffer] policy = "seed_formula"`` with every default."""
@@ -104,9 +109,12 @@ def figures(scenario: Scenario, run: CandidateRun, days: float) -> Figures:
                    totals.lost_buffer * scale / max(len(run.replications), 1), money)
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, object]]:
-    """``STEM:PATH=VALUE`` items as stem → {path: value} (value read as TOML, else text)."""
+def parse_overrides(items: Sequence[str]) -> tuple[dict[str, dict[str, object]],
+                                                  dict[str, dict[str, int]]]:
+    """``STEM:PATH=VALUE`` items as stem → {path: value} (value read as TOML, else text),
+    and the ``tune.NAME`` ones (:data:`TUNER_SETTINGS`) as stem → {name: count}."""
     found: dict[str, dict[str, object]] = {}
+    tuner: dict[str, dict[str, int]] = {}
     for item in items:
         stem, sep, rest = item.partition(":")
         path, eq, text = rest.partition("=")
@@ -116,8 +124,15 @@ def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, object]]:
             value: object = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             value = text
-        found.setdefault(stem, {})[path] = value
-    return found
+        name = path.removeprefix("tune.")
+        if name != path:
+            if name not in TUNER_SETTINGS or not isinstance(value, int) or value < 1:
+                raise SystemExit(f"--override {item!r}: tune.NAME takes a positive count, "
+                                 f"NAME one of {', '.join(TUNER_SETTINGS)}")
+            tuner.setdefault(stem, {})[name] = value
+        else:
+            found.setdefault(stem, {})[path] = value
+    return found, tuner
 
 
 def compare(stem: str, scenario: Scenario, args: argparse.Namespace,
@@ -129,11 +144,10 @@ def compare(stem: str, scenario: Scenario, args: argparse.Namespace,
     def stage(name: str) -> None:
         bar.set_postfix_str(f"{stem}: {name}")
 
-    tuning = tune_channels(scenario, objective="cost", target=args.target,
-                           replications=args.replications,
-                           max_replications=args.max_replications, seed=args.seed,
-                           jobs=args.jobs, max_evaluations=args.max_evaluations,
-                           on_stage=stage)
+    settings = {name: getattr(args, name) for name in TUNER_SETTINGS}
+    settings |= args.tuner.get(stem, {})
+    tuning = tune_channels(scenario, objective="cost", target=args.target, seed=args.seed,
+                           jobs=args.jobs, on_stage=stage, **settings)
     stage("the seed's rule")
     problem = tuning.problem
     fresh = tuning.per_channel_fresh
@@ -211,12 +225,18 @@ def markdown(rows: list[dict[str, object]], args: argparse.Namespace,
         "replications with its Student-t 95 % interval; saved: seed's rule minus "
         "per-channel, paired replication by replication.",
     ]
+    lines += ["", "Command (from the repository root): `python reports/money_vs_seed_rule.py "
+              + " ".join(args.argv) + "`; the whole run took "
+              f"{math.fsum(float(str(row['seconds'])) for row in rows):,.0f} s."]
     if args.unpriced:
         lines += ["", "Left out, without a `[costs]` table: " + ", ".join(args.unpriced) + "."]
-    if overrides:
+    changed = {stem: {**overrides.get(stem, {}),
+                      **{f"tune.{k}": v for k, v in args.tuner.get(stem, {}).items()}}
+               for stem in set(overrides) | set(args.tuner)}
+    if changed:
         shown = "; ".join(f"{stem}: " + ", ".join(f"{p} = {v}" for p, v in paths.items())
-                          for stem, paths in sorted(overrides.items()))
-        lines += ["", f"Overrides (to keep the run short): {shown}."]
+                          for stem, paths in sorted(changed.items()))
+        lines += ["", f"Per scenario (to keep the run short): {shown}."]
     lines += ["", "| scenario | currency | fresh replications | seed rule: oversell rate | "
               "seed rule: money a month | per-channel choice | meets target | per-channel: "
               "oversell rate | per-channel: money a month | saved a month (paired) |",
@@ -258,6 +278,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"folder for {NAME}.csv/.md/.json (default out/{NAME})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    args.argv = [shlex.quote(part) for part in (sys.argv[1:] if argv is None else argv)]
     args.target = None if str(args.target).lower() == "none" else float(args.target)
     for name, low in (("jobs", 1), ("replications", 2), ("max_replications", 2),
                       ("max_evaluations", 1)):
@@ -285,13 +306,13 @@ def write(out: Path, rows: list[dict[str, object]], answers: dict[str, object],
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    overrides = parse_overrides(args.override)
+    overrides, args.tuner = parse_overrides(args.override)
     paths = args.scenarios or sorted((ROOT / "scenarios").glob("*.toml"))
     try:
         scenarios = [load_scenario(path) for path in paths]
         scenarios = [s.with_overrides(overrides[p.stem], source=f"--override {p.stem}")
                      if p.stem in overrides else s for s, p in zip(scenarios, paths, strict=True)]
-        unknown = set(overrides) - {p.stem for p in paths}
+        unknown = (set(overrides) | set(args.tuner)) - {p.stem for p in paths}
         if unknown:
             raise RacesimError(f"--override names no scenario given: {', '.join(sorted(unknown))}")
         args.unpriced = [p.stem for p, s in zip(paths, scenarios, strict=True) if s.costs is None]

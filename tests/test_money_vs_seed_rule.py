@@ -62,8 +62,8 @@ def test_the_script_compares_the_seed_rule_with_the_per_channel_choice(tmp_path:
     out = tmp_path / "out"
     script = _script()
     assert script.main([str(scenario), "--replications", "2", "--max-replications", "2",
-                        "--max-evaluations", "4", "--target", "none", "--out", str(out),
-                        "--quiet"]) == 0
+                        "--max-evaluations", "9", "--override", "tiny:tune.max_evaluations=4",
+                        "--target", "none", "--out", str(out), "--quiet"]) == 0
     with (out / "money_vs_seed_rule.csv").open(encoding="utf-8") as handle:
         [row] = list(csv.DictReader(handle))
     assert row["scenario"] == "tiny" and row["currency"] == "EUR"
@@ -77,6 +77,7 @@ def test_the_script_compares_the_seed_rule_with_the_per_channel_choice(tmp_path:
     assert row["per_channel"].startswith("market=") and "shop=" in row["per_channel"]
     text = (out / "money_vs_seed_rule.md").read_text(encoding="utf-8")
     assert "| tiny | EUR | 2 |" in text and "seed_formula" in text
+    assert int(row["evaluations"]) <= 4 and "tiny: tune.max_evaluations = 4" in text
     answer = json.loads((out / "money_vs_seed_rule.json").read_text(encoding="utf-8"))
     assert answer["tiny"]["objective"] == "cost" and answer["tiny"]["target"] is None
 
