@@ -64,6 +64,21 @@ class ReferenceModel:
         self._times: dict[str, list[float]] = {}
         self._history: dict[str, list[Figures]] = {}
 
+    def clone(self) -> ReferenceModel:
+        """A copy that applies deliveries without changing this one (its history starts
+        empty: a linearizability search needs the state, not the figures over time)."""
+        twin = ReferenceModel()
+        twin._figures = dict(self._figures)
+        twin._lines = {key: list(line) for key, line in self._lines.items()}
+        twin._seen = dict(self._seen)
+        return twin
+
+    def state_key(self) -> tuple[Any, ...]:
+        """The state as a hashable value: equal keys, equal answers to every delivery."""
+        return (tuple(sorted(self._figures.items())),
+                tuple(sorted((key, tuple(line)) for key, line in self._lines.items())),
+                tuple(sorted(self._seen.items())))
+
     @property
     def skus(self) -> list[str]:
         """Every SKU a delivery has changed, sorted."""
