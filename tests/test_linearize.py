@@ -331,3 +331,25 @@ def test_the_swarm_recorded_on_the_ledger_is_linearizable_and_one_flip_is_not(
         check = check_history(changed)
         assert check.status == NOT_LINEARIZABLE, operations[victim]
         assert check.failing is not None and int(victim) in check.failing.operations
+
+
+def test_a_flipped_answer_in_a_swarm_history_shrinks_to_it_and_its_context() -> None:
+    spec = parse_engine("ledger")
+    run = run_seed(spec, 1, keep_trace=True)
+    engine = spec.open("linearize-witness")
+    ticks = itertools.count()
+    try:
+        operations = record_trace(engine, run.trace, clock=lambda: float(next(ticks)))
+    finally:
+        spec.discard(engine)
+    victim = int(np.random.default_rng(1).integers(len(operations)))
+    changed = [_flipped(o) if o.index == victim else o for o in operations]
+    failing = check_history(changed).failing
+    assert failing is not None
+    group = [o for o in changed if o.index in failing.operations]
+    witness = minimal_witness(group)
+    assert 1 < len(witness) < len(group) and witness[-1].index == victim
+    assert check_history(witness).status == NOT_LINEARIZABLE
+    assert check_history([o for o in witness if o.index != victim]).status == LINEARIZABLE
+    assert all(o.op not in ("available", "stock") for o in witness[:-1])  # reads explain nothing
+    assert [o.index for o in minimal_witness(group)] == [o.index for o in witness]

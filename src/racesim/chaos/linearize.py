@@ -39,6 +39,8 @@ __all__ = [
     "Verdict",
     "check_history",
     "components",
+    "linearization",
+    "model_answer",
     "search",
     "step",
 ]
@@ -136,6 +138,23 @@ def step(model: ReferenceModel, operation: Operation) -> ReferenceModel | None:
     return after
 
 
+def model_answer(model: ReferenceModel, operation: Operation) -> dict[str, Any]:
+    """The answer a correct engine gives ``operation`` in state ``model`` (unchanged)."""
+    if operation.op in READS:
+        figures = model.figures(operation.sku)
+        if operation.op == "available":
+            return {"value": figures.available}
+        return {"on_hand": figures.on_hand, "reserved": figures.reserved}
+    after, answers = model.clone(), []
+    for webhook in operation.commands:
+        expected = after.apply(webhook)
+        if expected.status == "refused":
+            return {"error": f"refused: {expected.reason}"}
+        answers.append({"status": expected.status,
+                        **({"decision": expected.decision} if expected.decision else {})})
+    return {"answers": answers} if operation.op == "batch" else answers[0]
+
+
 def _applied(model: ReferenceModel, operation: Operation) -> ReferenceModel:
     after = model.clone()
     for webhook in operation.commands:
@@ -204,6 +223,14 @@ class _Timeline:
 def search(operations: Sequence[Operation], max_states: int = DEFAULT_MAX_STATES,
            ) -> tuple[str, int]:
     """Search one component for a linearization: (verdict status, states explored)."""
+    status, states, _ = linearization(operations, max_states)
+    return status, states
+
+
+def linearization(operations: Sequence[Operation], max_states: int = DEFAULT_MAX_STATES,
+                  ) -> tuple[str, int, list[int]]:
+    """As :func:`search`, with the order found (positions in ``operations``; empty unless
+    linearizable)."""
     timeline = _Timeline(operations)
     model = ReferenceModel()
     seen: set[tuple[int, Any]] = set()
@@ -219,7 +246,7 @@ def search(operations: Sequence[Operation], max_states: int = DEFAULT_MAX_STATES
                 node = timeline.next[node]
                 continue
             if len(seen) >= max_states:
-                return UNDECIDED, len(seen)
+                return UNDECIDED, len(seen), []
             seen.add(key)
             done.append((node, model))
             model, linearized = after, key[0]  # type: ignore[assignment]
@@ -227,12 +254,12 @@ def search(operations: Sequence[Operation], max_states: int = DEFAULT_MAX_STATES
             node = timeline.next[0]
         else:
             if not done:
-                return NOT_LINEARIZABLE, len(seen)
+                return NOT_LINEARIZABLE, len(seen), []
             node, model = done.pop()
             linearized &= ~(1 << timeline.op[node])
             timeline.unlift(node)
             node = timeline.next[node]
-    return LINEARIZABLE, len(seen)
+    return LINEARIZABLE, len(seen), [timeline.op[call] for call, _ in done]
 
 
 def check_history(operations: Sequence[Operation],

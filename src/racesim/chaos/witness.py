@@ -13,10 +13,13 @@ after each deletion, until no single deletion keeps it a *witness*:
 The second rule keeps the context an answer needs: without it, deleting the restock of
 the classic double-buy (two overlapping reserves of the last unit, both answered
 ``reserved``) would leave "a reserve answered ``reserved`` on an empty shelf", which is
-not linearizable either but no longer shows the race. So the result is 1-minimal in this
-sense: deleting any one of its operations makes it linearizable or leaves an operation
-whose answer nothing that may precede it explains. Deletions are tried latest operation
-first, pass after pass until a pass deletes nothing, so the result is the same every time.
+not linearizable either but no longer shows the race. For the same reason, when one
+answer is the culprit, the operations kept must still explain the answer a correct engine
+gives it there (a ``stock`` read that should say "reserved 2" keeps the restocks and
+reserves that make it 2). So the result is 1-minimal in this sense: deleting any one of
+its operations makes it linearizable or takes away what explains the answers of the
+others. Deletions are tried latest operation first, pass after pass until a pass deletes
+nothing, so the result is the same every time.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from racesim.chaos.history import Operation
+from racesim.chaos.history import READS, Operation
 from racesim.chaos.linearize import (
     DEFAULT_MAX_STATES,
     LINEARIZABLE,
     NOT_LINEARIZABLE,
+    linearization,
+    model_answer,
     search,
+    step,
 )
+from racesim.chaos.reference import ReferenceModel
 
 __all__ = ["minimal_witness"]
 
@@ -68,6 +75,7 @@ def minimal_witness(operations: Sequence[Operation],
     culprit = next((o for o in by_completion if not checker.explained(o, operations)), None)
     kept = list(operations) if culprit is None else \
         [o for o in operations if _before(o, culprit)] + [culprit]
+    corrected = None if culprit is None else _corrected(culprit, operations, max_states)
     changed = True
     while changed:  # bounded: every pass but the last deletes at least one operation
         changed = False
@@ -77,7 +85,35 @@ def minimal_witness(operations: Sequence[Operation],
             rest = [o for o in kept if o is not victim]
             if checker.status(rest) != NOT_LINEARIZABLE:
                 continue
+            if victim.op in READS:  # changes no state: every explanation still holds
+                kept, changed = rest, True
+                continue
+            if corrected is not None and not checker.explained(
+                    corrected, [o for o in rest if o is not culprit]):
+                continue  # the culprit's right answer would lose its explanation
             touched = [o for o in rest if o is not culprit and not _before(o, victim)]
             if all(checker.explained(o, rest) for o in touched):
                 kept, changed = rest, True
     return sorted(kept, key=lambda o: o.index)
+
+
+def _corrected(culprit: Operation, operations: Sequence[Operation],
+               max_states: int) -> Operation | None:
+    """The culprit with the answer a correct engine gives it after what may precede it
+    (None if that context has no linearization of its own)."""
+    free = replace(culprit, answer={})
+    context = sorted([o if _before(o, culprit) else replace(o, answer={})
+                      for o in operations if o is not culprit and not _before(culprit, o)]
+                     + [free], key=lambda o: o.index)
+    status, _, order = linearization(context, max_states)
+    if status != LINEARIZABLE:
+        return None
+    model = ReferenceModel()
+    for position in order:  # bounded: one step per operation of the order
+        operation = context[position]
+        if operation is free:
+            return replace(culprit, answer=model_answer(model, culprit))
+        after = step(model, operation)
+        assert after is not None  # the order was found with these very steps
+        model = after
+    return None
