@@ -44,7 +44,7 @@ class CheckReport:
                 "max_states": self.max_states, "states": self.check.states,
                 "components": len(self.check.verdicts),
                 "failing_skus": list(failing.skus) if failing else [],
-                "witness": [{"line_index": o.index, **o.to_json()} for o in self.witness]}
+                "witness": [{"index": o.index, **o.to_json()} for o in self.witness]}
 
 
 def check_file(path: str | Path, max_states: int = DEFAULT_MAX_STATES) -> CheckReport:
@@ -76,7 +76,7 @@ def print_check(report: CheckReport) -> None:
         return
     print(f"  SKU(s) {skus}: no order of these {len(report.witness)} operations respects "
           "real time and gives every answer the engine gave; deleting any one makes the "
-          "rest linearizable or leaves an answer its own predecessors contradict:\n")
+          "rest linearizable or takes away what explains the others' answers:\n")
     print(timeline_text(report.witness))
 
 
