@@ -242,6 +242,7 @@ GOOD = json.dumps(restock(0, (0, 1)))
     (json.dumps({**restock(0, (2, 3)), "completed": 1}), "line 2: field 'completed'"),
     (json.dumps({**restock(0, (2, 3)), "worker": -1}), "line 2: field 'worker'"),
     (json.dumps({**restock(0, (2, 3)), "invoked": "soon"}), "line 2: field 'invoked'"),
+    (json.dumps({**restock(0, (2, 3)), "invoked": 10**400}), "line 2: field 'invoked'"),
     (json.dumps(restock(0, (2, 3), status="done")), "line 2: field 'answer.status'"),
     (json.dumps(available(0, (2, 3), 1) | {"answer": {"value": 1.5}}),
      "line 2: field 'answer.value'"),

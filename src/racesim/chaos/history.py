@@ -167,10 +167,14 @@ class _Bad(Exception):
 
 
 def _seconds(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or \
-            not math.isfinite(float(value)):
+    try:
+        seconds = float(value) if isinstance(value, int | float) and \
+            not isinstance(value, bool) else math.nan
+    except OverflowError:  # a JSON integer too large for a float
+        seconds = math.inf
+    if not math.isfinite(seconds):
         raise _Bad(field, f"must be a finite number of seconds (got {shorten(value)})")
-    return float(value)
+    return seconds
 
 
 def _whole(field: str, value: object, low: int, high: int) -> int:
