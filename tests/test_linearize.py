@@ -354,3 +354,20 @@ def test_a_flipped_answer_in_a_swarm_history_shrinks_to_it_and_its_context() -> 
     assert check_history([o for o in witness if o.index != victim]).status == LINEARIZABLE
     assert all(o.op not in ("available", "stock") for o in witness[:-1])  # reads explain nothing
     assert [o.index for o in minimal_witness(group)] == [o.index for o in witness]
+
+
+def test_the_naive_counter_recorded_on_a_failing_seed_is_not_linearizable() -> None:
+    spec = parse_engine("naive_counter")
+    run = run_seed(spec, 0, keep_trace=True)
+    assert run.violation is not None  # the sequential auditor catches it too
+    engine = spec.open("linearize-naive")
+    ticks = itertools.count()
+    try:
+        operations = record_trace(engine, run.trace, clock=lambda: float(next(ticks)))
+    finally:
+        spec.discard(engine)
+    check = check_history(operations)
+    assert check.status == NOT_LINEARIZABLE
+    assert check.failing is not None
+    witness = minimal_witness([o for o in operations if o.index in check.failing.operations])
+    assert witness and check_history(witness).status == NOT_LINEARIZABLE
