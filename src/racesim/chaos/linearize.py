@@ -45,8 +45,10 @@ __all__ = [
     "step",
 ]
 
-DEFAULT_MAX_STATES = 1_000_000
-"""States one component's search may explore before it is undecided."""
+DEFAULT_MAX_STATES = 100_000
+"""States one component's search may explore before it is undecided. Each state kept
+costs about a kilobyte for a SKU with a few order lines, more for one with hundreds, so
+the bound is also the search's memory bound."""
 
 LINEARIZABLE = "linearizable"
 NOT_LINEARIZABLE = "not linearizable"

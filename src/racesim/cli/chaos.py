@@ -60,7 +60,7 @@ def add_chaos_parser(commands: Commands) -> None:
                             "2 bad input, 4 undecided within --max-states")
     chaos.add_argument("--max-states", type=whole(1, MAX_STATES), default=None,
                        metavar="N", help="states the --check search may explore per "
-                                         "group of SKUs (default 1,000,000)")
+                                         "group of SKUs (default 100,000)")
     chaos.add_argument("--swarm-version", type=positive_count, default=None, metavar="V",
                        help="the swarm to draw seeds from (default the newest; 1 "
                             "reproduces a seed reported before version 2's key shapes)")
