@@ -10,13 +10,22 @@ recorded webhook log is replayed under the same auditor (:mod:`~racesim.chaos.re
 Engines: the ledger on any store, the naive counter, your own through the engine protocol
 (:mod:`racesim.ledger.protocol`, opened per run by :mod:`~racesim.chaos.engines`) or over
 HTTP (:mod:`~racesim.chaos.http`).
+
+Concurrent correctness: a recorded history of timed operations
+(:mod:`~racesim.chaos.history`, :mod:`~racesim.chaos.recorder`) is checked for
+linearizability against the same reference model (:mod:`~racesim.chaos.linearize`), and
+a failure is cut down to a minimal witness (:mod:`~racesim.chaos.witness`) drawn as a
+timeline (:mod:`~racesim.chaos.timeline`).
 """
 
 from racesim.chaos.audit import INVARIANTS, Auditor, Violation
 from racesim.chaos.engines import EngineSpec, EngineUnderTest, parse_engine
+from racesim.chaos.history import Operation, read_history, write_history
+from racesim.chaos.linearize import Check, Verdict, check_history
 from racesim.chaos.reference import Expected, Figures, ReferenceModel
 from racesim.chaos.run import ChaosReport, SeedRun, replay_trace, run_chaos, run_seed, shrink
 from racesim.chaos.swarm import SWARM_VERSION, ChaosSettings
+from racesim.chaos.witness import minimal_witness
 
 __all__ = [
     "INVARIANTS",
@@ -24,16 +33,23 @@ __all__ = [
     "Auditor",
     "ChaosReport",
     "ChaosSettings",
+    "Check",
     "EngineSpec",
     "EngineUnderTest",
     "Expected",
     "Figures",
+    "Operation",
     "ReferenceModel",
     "SeedRun",
+    "Verdict",
     "Violation",
+    "check_history",
+    "minimal_witness",
     "parse_engine",
+    "read_history",
     "replay_trace",
     "run_chaos",
     "run_seed",
     "shrink",
+    "write_history",
 ]

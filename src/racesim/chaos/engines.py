@@ -129,11 +129,18 @@ class EngineUnderTest:
 
     def observe(self, sku: str) -> Observed:
         """The SKU's figures now: ``available(sku)``, and ``stock(sku)`` if it has one."""
-        available = self._units(f"available({sku!r})", self._call(self.engine.available, sku))
+        return Observed(self.read_available(sku), self.read_stock(sku))
+
+    def read_available(self, sku: str) -> int:
+        """``available(sku)``, checked."""
+        return self._units(f"available({sku!r})", self._call(self.engine.available, sku))
+
+    def read_stock(self, sku: str) -> Figures | None:
+        """``stock(sku)``, checked (None when the engine has no ``stock``)."""
         if not self.has_stock:
-            return Observed(available, None)
+            return None
         stock = self._call(self._optional("stock"), sku)
-        return Observed(available, self._figures(f"stock({sku!r})", stock))
+        return self._figures(f"stock({sku!r})", stock)
 
     def figures_at(self, sku: str, at: float) -> Figures | None:
         """The SKU's figures as of ``at`` (None when the engine has no history)."""

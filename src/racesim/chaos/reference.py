@@ -63,6 +63,27 @@ class ReferenceModel:
         self._seen: dict[tuple[str, str, str, str], tuple[int, str]] = {}
         self._times: dict[str, list[float]] = {}
         self._history: dict[str, list[Figures]] = {}
+        self._key: tuple[Any, ...] | None = None  # state_key(), until the next apply()
+
+    def clone(self) -> ReferenceModel:
+        """A copy that applies deliveries without changing this one (its history starts
+        empty: a linearizability search needs the state, not the figures over time)."""
+        twin = ReferenceModel()
+        twin._figures = dict(self._figures)
+        twin._lines = {key: list(line) for key, line in self._lines.items()}
+        twin._seen = dict(self._seen)
+        return twin
+
+    def state_key(self) -> tuple[Any, ...]:
+        """The state as a hashable value: equal keys, equal answers to every delivery."""
+        if self._key is None:
+            self._key = self._state_key()
+        return self._key
+
+    def _state_key(self) -> tuple[Any, ...]:
+        return (tuple(sorted(self._figures.items())),
+                tuple(sorted((key, tuple(line)) for key, line in self._lines.items())),
+                tuple(sorted(self._seen.items())))
 
     @property
     def skus(self) -> list[str]:
@@ -88,6 +109,7 @@ class ReferenceModel:
 
     def apply(self, webhook: Webhook) -> Expected:
         """Apply one delivery at its ``at`` and say what a correct engine does with it."""
+        self._key = None
         w = webhook
         if w.type == "order.created":
             return self._order(w)

@@ -16,6 +16,7 @@ from racesim.cli.options import (
     add_out,
     positive_count,
     seed_value,
+    whole,
 )
 from racesim.errors import RacesimError
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from racesim.cli.options import Commands
 
 __all__ = ["add_chaos_parser"]
+
+MAX_STATES = 10**9
+"""Upper bound of ``--max-states``."""
 
 
 def add_chaos_parser(commands: Commands) -> None:
@@ -49,6 +53,14 @@ def add_chaos_parser(commands: Commands) -> None:
                        help="first seed (default 0)")
     chaos.add_argument("--replay", type=seed_value, default=None, metavar="SEED",
                        help="run one seed again and print its shortened trace, step by step")
+    chaos.add_argument("--check", type=Path, default=None, metavar="HISTORY.jsonl",
+                       help="check a recorded history for linearizability instead of "
+                            "running seeds: exit 0 linearizable, 1 not (its minimal "
+                            "witness is printed; --out adds it as JSONL, text and PNG), "
+                            "2 bad input, 4 undecided within --max-states")
+    chaos.add_argument("--max-states", type=whole(1, MAX_STATES), default=None,
+                       metavar="N", help="states the --check search may explore per "
+                                         "group of SKUs (default 100,000)")
     chaos.add_argument("--swarm-version", type=positive_count, default=None, metavar="V",
                        help="the swarm to draw seeds from (default the newest; 1 "
                             "reproduces a seed reported before version 2's key shapes)")
@@ -98,6 +110,10 @@ def _chaos(args: argparse.Namespace) -> int:
     from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
     from racesim.util.outdir import prepare_out
 
+    if args.check is not None:
+        return _check(args)
+    if args.max_states is not None:
+        raise RacesimError("--max-states applies to --check only")
     args.swarm_version = _swarm_version(args.swarm_version)
     spec = _engine_spec(args)
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
@@ -116,3 +132,25 @@ def _chaos(args: argparse.Namespace) -> int:
     else:
         print_chaos(report, spec, out=args.out)
     return 0 if report.passed else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``--check``: re-check a saved history; the exit status is the verdict."""
+    from racesim.chaos.checking import check_file, print_check, write_check
+    from racesim.chaos.linearize import DEFAULT_MAX_STATES, LINEARIZABLE, NOT_LINEARIZABLE
+    from racesim.cli.exits import OK, PROBLEM_FOUND, UNDECIDED
+    from racesim.util.outdir import prepare_out
+
+    if args.replay is not None:
+        raise RacesimError("--check and --replay cannot be used together")
+    folder = prepare_out(args.out, force=args.force) if args.out is not None else None
+    report = check_file(args.check, args.max_states or DEFAULT_MAX_STATES)
+    if folder is not None:
+        write_check(folder, report, command=["racesim", "chaos", *sys.argv[2:]])
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_check(report)
+    status = report.check.status
+    return OK if status == LINEARIZABLE else PROBLEM_FOUND if status == NOT_LINEARIZABLE \
+        else UNDECIDED

@@ -13,6 +13,8 @@ status meaning
 2      usage or bad input: a wrong option (argparse's convention), a bad
        scenario, store URL or log — any :class:`~racesim.errors.RacesimError`
 3      internal error: an exception racesim did not expect (a bug; ``--debug``)
+4      undecided: a check stopped at its bound before it could pass or fail
+       (``chaos --check`` reached ``--max-states``)
 130    interrupted by SIGINT (Ctrl-C): 128 + 2
 141    standard output closed early (``racesim … | head``): 128 + SIGPIPE
 143    stopped by SIGTERM: 128 + 15
@@ -40,6 +42,7 @@ __all__ = [
     "INTERNAL_ERROR",
     "OK",
     "PROBLEM_FOUND",
+    "UNDECIDED",
     "Stopped",
     "bounded_message",
     "internal_error",
@@ -51,6 +54,7 @@ OK = 0
 PROBLEM_FOUND = 1
 BAD_INPUT = 2
 INTERNAL_ERROR = 3
+UNDECIDED = 4
 BROKEN_PIPE = 128 + signal.SIGPIPE
 
 MESSAGE_LINES = 25
