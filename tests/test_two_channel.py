@@ -166,6 +166,9 @@ def test_the_optimum_and_the_critical_fractile_that_lands_on_it(
     assert best.cost == min(best.costs.values())
     assert fractile_buffers(case) == buffers  # the closed form, no chain solved
     assert best.costs[fractile_buffers(case)] == best.cost
+    # the closed form's own cost of every pair, against the chain's: rough, but bounded
+    ratios = [approximate_cost(case, *pair) / cost for pair, cost in best.costs.items()]
+    assert min(ratios) >= 0.3 and max(ratios) <= 4.0, (min(ratios), max(ratios))
 
 
 @pytest.mark.parametrize("case", [SLOW_FAST, FAST_SLOW, BOTH_SLOW],
