@@ -70,35 +70,8 @@ state space unbounded, so a state may hold at most one episode's pushes plus ``c
 to the buffer, holding per hidden unit-day). **Exact** for these assumptions, up to the series' cut,
 the sink and float rounding; :func:`optimum` is the grid's argmin, b_c ∈ {0, …, S}.
 
-**The critical fractile** (:func:`fractile_buffers`, approximate). Channel c sells its
-last listed unit in a race. It starts when the other channel c' sells while c shows its
-last unit and nothing is in flight (c' moves before c's own buyer with probability
-A_c = λ'/(λ' + λ_c)): a push of 0 is now in flight to c. Let N_c be the sales c' makes
-before c's window closes — the push landing (μ_c) or c's own buyer taking the unit
-(λ_c): N_c is geometric, P(N_c ≥ n) = g_c^n with g_c = λ'/(λ' + λ_c + μ_c). If N_c
-reaches b_c the ledger is empty while c still shows a unit, and c's next buyer comes
-before the landing with probability ρ_c = λ_c/(λ_c + μ_c): so E[oversells on c] ≈
-A_c ρ_c P(N_c ≥ b_c), and the unit b_c + 1 saves c_o A_c ρ_c P(N_c = b_c) — the
-newsvendor's underage. It costs its margin m if a buyer of c comes before c' sells that
-unit (after that nothing is left to claim), probability λ_c/(λ_c + λ') — its overage.
-(It prices a claim as lost: with the give-back it is lost only if c' does not sell the
-unit before the restock, so this overage is too high where c' sells what c hides.)
-The buffer is the smallest b whose next unit saves no more than it costs, a critical
-fractile of N_c's law:
-
-    c_o A_c ρ_c P(N_c = b) ≤ m λ_c/(λ_c + λ'),   i.e.   P(N_c > b) ≤ m λ_c/(λ_c + λ') / u_c,
-    u_c = c_o A_c ρ_c (1 − g_c) / g_c.
-
-It assumes the other channel lists what the ledger has (its own buffer small, its
-listing quick) and one race per episode; it is exact in neither. Measured
-(tests/test_two_channel.py), it hides far too little now that a claimed unit sold later
-costs nothing: in a slow/fast case (12 buyers an hour for 3 units) the optimum, (3, 0),
-hides every unit from the slow channel — the fast one sells them all, so its buyers
-lose nothing — and the fractile's (1, 0) costs 13 times as much (EUR 2.15 an episode
-for 0.16); where the slow channel has three times the demand it gives (0, 1) for
-(0, 3), 7.2 times the optimum's cost; with both slow, (1, 1) for (2, 0): hide it all
-from one channel, race on the other, 4.3 times. With ℓ_c = 0 channel c never oversells
-and b_c = 0 (by this form).
+The critical-fractile closed form beside it, with the give-back priced in, is
+:func:`racesim.policy.fractile.fractile_buffers` (its derivation in that module).
 """
 
 from __future__ import annotations
@@ -119,7 +92,6 @@ __all__ = [
     "TwoChannelCase",
     "expected_cost",
     "expected_figures",
-    "fractile_buffers",
     "optimum",
     "run_figures",
     "scenario_toml",
@@ -499,30 +471,6 @@ def optimum(case: TwoChannelCase, max_buffer: int | None = None) -> Optimum:
              for b1 in range(top + 1) for b2 in range(top + 1)}
     best = min(costs, key=lambda b: (costs[b], b[0] + b[1], b[0]))
     return Optimum(best, costs[best], costs[best] * case.episodes_per_month, costs)
-
-
-def _fractile_buffer(case: TwoChannelCase, c: int) -> int:
-    """Channel c's critical-fractile buffer (see the module docstring)."""
-    lam, other = case.rates[c], case.rates[1 - c]
-    ell = case.listing_latency[c]
-    c_o = case.oversell_costs[c]
-    if ell == 0 or lam == 0 or other == 0 or c_o == 0:
-        return 0  # c never races, never sells, or an oversell costs nothing
-    mu = 1.0 / ell
-    g = other / (other + lam + mu)
-    saving = c_o * other / (other + lam) * lam / (lam + mu) * (1.0 - g)
-    overage = case.margin * lam / (lam + other)
-    if overage <= 0:
-        return case.stock
-    b = 0
-    while b < case.stock and saving * g ** b > overage:
-        b += 1
-    return b
-
-
-def fractile_buffers(case: TwoChannelCase) -> tuple[int, int]:
-    """The critical-fractile closed form's (b1, b2): approximate, no chain solved."""
-    return _fractile_buffer(case, 0), _fractile_buffer(case, 1)
 
 
 def _latency_toml(mean: float) -> str:
