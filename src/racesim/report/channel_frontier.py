@@ -70,12 +70,13 @@ def channel_frontier(report: dict[str, Any]) -> Figure:
         x = [100 * point["oversell_rate"] for point in points]
         y = [point[key] for point in points]
         axes.plot(x, y, marker, color=colour, label=name)
-        for point, px, py in zip(points, x, y, strict=True):
+        for number, (point, px, py) in enumerate(zip(points, x, y, strict=True)):
             rule = point["per_channel"]
             shown = f"{_rule(next(iter(rule.values())))} everywhere" if kind == "uniform" \
                 else _rule(rule)
+            lift = 5 + 13 * (number % 2)  # neighbours' labels on two heights, not on top
             axes.annotate(shown, (px, py), textcoords="offset points",
-                          xytext=(6, 5), fontsize=9.5, color=colour)
+                          xytext=(6, lift), fontsize=9.5, color=colour)
     axes.plot([100 * report["oversell_rate"]], [report[key]], "*", color="#d62728",
               markersize=15, linestyle="none", label="recommended", zorder=3)
     if report["target"] is not None:
