@@ -15,6 +15,12 @@ simulation. Rates are per second, times in seconds, stock and buffers in units.
   :func:`expected_excess_negative_binomial`, :func:`negative_binomial_quantile`;
 - the buffer that balances oversells against hidden stock (newsvendor):
   :func:`critical_ratio`, :func:`newsvendor_buffer`, :func:`buffer_expected_cost`.
+
+Per-channel buffers have their own modules, each deriving its result in its docstring:
+:mod:`racesim.policy.two_channel` (the exact expected cost of buffers (b1, b2) in a
+two-channel case, a Markov chain, and its optimum) and :mod:`racesim.policy.fractile`
+(the critical-fractile closed form beside it, with the hidden unit that another channel
+sells later priced in).
 """
 
 from __future__ import annotations
