@@ -90,7 +90,7 @@ def test_the_command_prints_the_witness_and_writes_the_history(
                    "--concurrency", "8", "--seeds", str(len(CATCH_SEEDS)), "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 1
-    assert "not linearizable" in printed and "overlapping operations" in printed
+    assert "not linearizable" in printed and "respects real time" in printed
     summary = json.loads((out / "concurrent.json").read_text())
     seed = summary["not_linearizable"][0]
     history = out / f"history-s{seed}.jsonl"

@@ -46,7 +46,7 @@ def print_concurrent(label: str, concurrency: int, runs: Sequence[ConcurrentRun]
     if failed is not None:
         skus = ", ".join(failed.check.failing.skus) if failed.check.failing else ""
         print(f"\nseed {failed.seed}, SKU(s) {skus}: no order of these {len(failed.witness)} "
-              "overlapping operations respects real time and gives every answer the "
+              "operations respects real time and gives every answer the "
               "engine gave:\n")
         print(timeline_text(failed.witness))
     elif summary["undecided"]:
