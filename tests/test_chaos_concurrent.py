@@ -62,14 +62,13 @@ def test_the_racy_engine_passes_the_sequential_harness() -> None:
     assert all(run.passed for run in run_concurrent(RACY, range(5), 1))
 
 
-def test_the_racy_engine_is_caught_at_concurrency_8_within_a_few_seeds() -> None:
+@pytest.mark.parametrize("attempt", range(5))  # an interleaving is not a seed: repeat
+def test_the_racy_engine_is_caught_at_concurrency_8_within_a_few_seeds(attempt: int) -> None:
     runs = run_concurrent(RACY, CATCH_SEEDS, 8, stop_at_failure=True)
     failed = runs[-1]
     assert failed.check.status == NOT_LINEARIZABLE, "not caught within 10 seeds"
     assert 2 <= len(failed.witness) < len(failed.operations)
-    assert any(op.op in ("reserve", "available", "stock") for op in failed.witness)
-    workers = {op.worker for op in failed.operations}
-    assert len(workers) > 1
+    assert len({op.worker for op in failed.operations}) == 8
 
 
 @pytest.mark.parametrize("store", ["memory://", "sqlite"])
