@@ -23,6 +23,7 @@ from racesim.errors import RacesimError
 if TYPE_CHECKING:
     from racesim.chaos.engines import EngineSpec
     from racesim.cli.options import Commands
+    from racesim.util.outdir import OutputFolder
 
 __all__ = ["add_chaos_parser"]
 
@@ -64,6 +65,12 @@ def add_chaos_parser(commands: Commands) -> None:
     chaos.add_argument("--swarm-version", type=positive_count, default=None, metavar="V",
                        help="the swarm to draw seeds from (default the newest; 1 "
                             "reproduces a seed reported before version 2's key shapes)")
+    chaos.add_argument("--concurrency", type=whole(1, 64), default=1, metavar="K",
+                       help="K workers deliver each seed's webhooks at once and the "
+                            "recorded history is checked for linearizability (default 1: "
+                            "one delivery at a time, audited after each)")
+    chaos.add_argument("--workers", choices=("thread", "process"), default="thread",
+                       help="what the --concurrency workers are (default thread)")
     add_jobs(chaos)
     chaos.add_argument("--no-shrink", action="store_true",
                        help="do not shorten the first failing seed's trace")
@@ -115,8 +122,11 @@ def _chaos(args: argparse.Namespace) -> int:
     if args.max_states is not None:
         raise RacesimError("--max-states applies to --check only")
     args.swarm_version = _swarm_version(args.swarm_version)
+    _check_concurrency(args)
     spec = _engine_spec(args)
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
+    if args.concurrency > 1:
+        return _concurrent(args, spec, folder)
     if args.replay is not None:
         return print_replayed_seed(spec, args.replay, out=folder, as_json=args.json,
                                    budget=args.shrink_budget, shorten=not args.no_shrink,
@@ -132,6 +142,45 @@ def _chaos(args: argparse.Namespace) -> int:
     else:
         print_chaos(report, spec, out=args.out)
     return 0 if report.passed else 1
+
+
+def _check_concurrency(args: argparse.Namespace) -> None:
+    """Refuse, before any work, what ``--concurrency`` does not combine with yet."""
+    if args.workers == "process":
+        raise RacesimError("--workers process is not available yet (use --workers thread)")
+    if args.concurrency == 1:
+        return
+    for given, name in ((args.replay is not None, "--replay"), (args.jobs > 1, "--jobs"),
+                        (args.engine.strip().startswith(("http://", "https://")),
+                         "--engine http://…")):
+        if given:
+            raise RacesimError(f"{name} cannot be combined with --concurrency above 1 yet")
+
+
+def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | None) -> int:
+    """``--concurrency K``: each seed from K threads, its history checked; exit 1 when one
+    is not linearizable, 4 when one is undecided within the search bound."""
+    from racesim.chaos.concurrent import run_concurrent
+    from racesim.chaos.concurrent_output import (
+        concurrent_json,
+        print_concurrent,
+        write_concurrent,
+    )
+    from racesim.chaos.linearize import NOT_LINEARIZABLE
+    from racesim.cli.exits import OK, PROBLEM_FOUND, UNDECIDED
+
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    runs = run_concurrent(spec, seeds, args.concurrency, swarm_version=args.swarm_version)
+    if folder is not None:
+        write_concurrent(folder, spec.label, args.concurrency, runs,
+                         command=["racesim", "chaos", *sys.argv[2:]])
+    if args.json:
+        print(json.dumps(concurrent_json(spec.label, args.concurrency, runs), indent=2))
+    else:
+        print_concurrent(spec.label, args.concurrency, runs)
+    if any(run.check.status == NOT_LINEARIZABLE for run in runs):
+        return PROBLEM_FOUND
+    return OK if all(run.passed for run in runs) else UNDECIDED
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,8 +1,14 @@
 """The in-memory store: the ledger's default, for simulations, notebooks and tests.
 
 It keeps the same three tables as the database stores (events, stock, order lines) in
-Python containers. A transaction holds a lock and an undo log, so an error inside a
-batch rolls every write of the batch back, exactly as a database would.
+Python containers. A transaction holds the store's lock (one ``threading.RLock``) from
+begin to commit and writes in place with an undo log, so an error inside a batch rolls
+every write of the batch back, exactly as a database would. Every read outside a
+transaction takes the same lock, so several :class:`~racesim.ledger.engine.Ledger`
+objects over one store — one per thread — never see one another's uncommitted or
+rolled-back writes, and a transaction's check-then-act is atomic. A transaction begun
+while the same thread already holds one (a second ``Ledger`` on the same store) joins it
+as a savepoint: an error rolls back its own writes only.
 
 Long-lived rows are kept as plain tuples of strings and numbers (enum members become
 their values), which CPython's garbage collector stops tracking: a log of millions of
@@ -39,26 +45,30 @@ class _MemoryTransaction(Transaction):
     """Reads and writes straight into the store's containers, remembering how to undo.
 
     The undo log is flat — (table, key, old value) triples — to keep the hot path free
-    of allocations.
+    of allocations. ``_marks`` holds, per nested begin of the owning thread, where the
+    undo log and the event list stood (a savepoint); its state is only touched under the
+    store's lock.
     """
 
-    __slots__ = ("_mark", "_store", "_undo")
+    __slots__ = ("_marks", "_store", "_undo")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._undo: list[object] = []
-        self._mark = 0
+        self._marks: list[tuple[int, int]] = []
 
     def __enter__(self) -> _MemoryTransaction:
         self._store._lock.acquire()
-        self._mark = len(self._store._events)
-        self._undo.clear()
+        self._marks.append((len(self._undo), len(self._store._events)))
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         try:
+            undo_mark, event_mark = self._marks.pop()
             if exc_type is not None:
-                self.rollback()
+                self._rollback_to(undo_mark, event_mark)
+            if not self._marks:
+                self._undo.clear()
         finally:
             self._store._lock.release()
 
@@ -116,17 +126,20 @@ class _MemoryTransaction(Transaction):
         table[key] = (line.channel, line.quantity, line.status.value, line.returned, line.seq)
 
     def rollback(self) -> None:
-        """Undo every write of this transaction, newest first."""
+        """Undo every write since the innermost begin, newest first."""
+        self._rollback_to(*self._marks[-1])
+
+    def _rollback_to(self, undo_mark: int, event_mark: int) -> None:
         undo = self._undo
-        for i in range(len(undo) - 3, -1, -3):
+        for i in range(len(undo) - 3, undo_mark - 1, -3):
             table, key, old = undo[i], undo[i + 1], undo[i + 2]
             if old is _MISSING:
                 del table[key]  # type: ignore[attr-defined]
             else:
                 table[key] = old  # type: ignore[index]
-        undo.clear()
-        del self._store._events[self._mark:]
-        del self._store._ats[self._mark:]
+        del undo[undo_mark:]
+        del self._store._events[event_mark:]
+        del self._store._ats[event_mark:]
 
 
 class MemoryStore(Store):
@@ -139,7 +152,7 @@ class MemoryStore(Store):
         self._keys: dict[tuple[str, str, str, str], int] = {}
         self._stock: dict[str, Stock] = {}
         self._lines: dict[tuple[str, str], tuple] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held by a transaction, taken by every read
         self._transaction = _MemoryTransaction(self)
 
     @classmethod
@@ -159,27 +172,34 @@ class MemoryStore(Store):
         return self._transaction
 
     def stock(self, sku: str) -> Stock:
-        return self._stock.get(sku) or Stock.empty(sku)
+        with self._lock:
+            return self._stock.get(sku) or Stock.empty(sku)
 
     def stock_levels(self) -> dict[str, Stock]:
-        return dict(self._stock)
+        with self._lock:
+            return dict(self._stock)
 
     def order_line(self, order_id: str, sku: str) -> OrderLine | None:
-        row = self._lines.get((order_id, sku))
+        with self._lock:
+            row = self._lines.get((order_id, sku))
         if row is None:
             return None
         return OrderLine(order_id, sku, row[0], row[1], _STATUS[row[2]], row[3], row[4])
 
     def order_lines(self) -> dict[tuple[str, str], OrderLine]:
+        with self._lock:
+            rows = list(self._lines.items())
         return {key: OrderLine(key[0], key[1], row[0], row[1], _STATUS[row[2]], row[3], row[4])
-                for key, row in self._lines.items()}
+                for key, row in rows}
 
     def events(self, where: EventFilter = ALL_EVENTS) -> Iterator[Event]:
-        stop = len(self._events)
-        if where.until_at is not None:
-            stop = bisect.bisect_right(self._ats, where.until_at)
+        with self._lock:  # a committed prefix: rows are immutable tuples once appended
+            stop = len(self._events)
+            if where.until_at is not None:
+                stop = bisect.bisect_right(self._ats, where.until_at)
+            rows = self._events[where.after_seq:stop]
         kinds = {kind.value for kind in where.kinds}
-        for row in self._events[where.after_seq:stop]:
+        for row in rows:
             if where.sku is not None and row[4] != where.sku:
                 continue
             if where.order_id is not None and row[7] != where.order_id:
@@ -189,7 +209,8 @@ class MemoryStore(Store):
             yield _event(row)
 
     def event_count(self) -> int:
-        return len(self._events)
+        with self._lock:
+            return len(self._events)
 
     def replace_projection(self, replay: Replay) -> None:
         self._stock.clear()
@@ -200,5 +221,9 @@ class MemoryStore(Store):
             for key, line in replay.lines.items())
 
     def destroy(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
         for table in (self._events, self._ats, self._keys, self._stock, self._lines):
             table.clear()

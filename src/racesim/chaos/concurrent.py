@@ -1,0 +1,214 @@
+"""Concurrent chaos: K threads deliver a seed's webhooks at once; the history is checked.
+
+A sequential trace cannot catch an engine that checks, then acts, without a lock: each
+delivery finishes before the next begins. Here a seed's webhooks (the same shop as
+:func:`racesim.chaos.run.run_seed` draws) are cut into *rounds* of up to K deliveries;
+the K workers wait at a :class:`threading.Barrier` before each round and then deliver
+their share of it together, each followed by a read of its SKU, so the round's commands
+and reads overlap. Every call is timed by a :class:`~racesim.chaos.recorder.Recorder`,
+and the merged history is checked for linearizability (:mod:`racesim.chaos.linearize`).
+
+Contention on purpose comes from named streams used only here (so K = 1 draws nothing
+new): ``contention_duplicates`` puts a copy of a delivery into the same round, racing
+itself; ``contention_bursts`` adds bursts — a restock of the SKU's last one or two units,
+then one order per worker for it from different channels, released together.
+
+Webhooks of one round carry one time (the round's), so writers that commit in another
+order than the webhooks were stamped stay within the ledger's clock tolerance. Crash
+points and follow-ups that depend on answers (shipments, returns) belong to the
+sequential harness and are not drawn here. An interleaving is not reproducible from the
+seed alone: the rounds are, the order threads run in is not.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from racesim.chaos.engines import EngineSpec, EngineUnderTest
+from racesim.chaos.history import Operation
+from racesim.chaos.linearize import (
+    DEFAULT_MAX_STATES,
+    LINEARIZABLE,
+    NOT_LINEARIZABLE,
+    Check,
+    check_history,
+)
+from racesim.chaos.recorder import Recorder
+from racesim.chaos.swarm import SWARM_VERSION, Delivery, copies, draw_plan, draw_settings
+from racesim.chaos.witness import minimal_witness
+from racesim.errors import RacesimError
+from racesim.ledger.engine import Ledger
+from racesim.sim.streams import Streams
+from racesim.webhooks.format import Webhook
+
+__all__ = ["ConcurrentRun", "draw_rounds", "open_workers", "run_concurrent",
+           "run_concurrent_seed"]
+
+MAX_CONCURRENCY = 64
+"""Most workers ``--concurrency`` accepts."""
+
+BURST_CHANNELS = ("amazon", "ebay", "shopify", "etsy")
+"""Channels a burst's orders come from, in turn."""
+
+
+def draw_rounds(seed: int, concurrency: int,
+                swarm_version: int = SWARM_VERSION) -> list[list[Webhook]]:
+    """The seed's deliveries cut into rounds of at most ``concurrency`` webhooks."""
+    streams = Streams(np.random.SeedSequence(seed))
+    settings = draw_settings(streams, swarm_version)
+    plan = draw_plan(settings, streams)
+    deliveries: list[Delivery] = []
+    for n, planned in enumerate(plan.initial):
+        deliveries += copies(planned, planned.webhook.at, len(deliveries), f"W{n}")
+    deliveries.sort(key=lambda d: (d.at, d.index))
+    webhooks = [replace(d.webhook, at=d.at, crash="") for d in deliveries]
+    if concurrency == 1:
+        return [[w] for w in webhooks]
+    racing, bursts = streams("contention_duplicates"), streams("contention_bursts")
+    duplicate_rate, burst_rate = racing.uniform(0.1, 0.5), bursts.uniform(0.05, 0.2)
+    rounds: list[list[Webhook]] = []
+    pending = list(webhooks)
+    while pending:
+        batch: list[Webhook] = []
+        while pending and len(batch) < concurrency:
+            batch.append(pending.pop(0))
+            if len(batch) < concurrency and racing.random() < duplicate_rate:
+                batch.append(batch[-1])  # the same delivery twice, at once
+        at = batch[0].at
+        rounds.append([replace(w, at=at) for w in batch])
+        if bursts.random() < burst_rate:
+            rounds += _burst(len(rounds), batch[0].sku, at, concurrency, bursts)
+    return rounds
+
+
+def _burst(n: int, sku: str, at: float, concurrency: int,
+           stream: np.random.Generator) -> list[list[Webhook]]:
+    """A restock of the last unit or two, then one order per worker for them at once."""
+    units = int(stream.integers(1, 3))
+    restock = Webhook("stock.received", at, sku=sku, quantity=units, ref=f"BURST-{n}")
+    orders = [Webhook("order.created", at, order_id=f"BURST{n}-{k}", sku=sku, quantity=1,
+                      channel=BURST_CHANNELS[k % len(BURST_CHANNELS)])
+              for k in range(concurrency)]
+    return [[restock], orders]
+
+
+def open_workers(spec: EngineSpec, run_id: str, concurrency: int) -> list[EngineUnderTest]:
+    """One engine per worker, all over one backing state.
+
+    ``ledger``: each worker its own :class:`Ledger` on the run's store (on ``memory://``,
+    several ledgers over one shared store); ``naive_counter``: one shared counter (its
+    state lives in the object); a Python factory is called once per worker with the same
+    run id; ``http://``: one connection per worker to the same namespace.
+    """
+    first = spec.open(run_id)
+    engines = [first]
+    inner = first.engine
+    for _ in range(concurrency - 1):
+        if isinstance(inner, Ledger):
+            other: Any = (Ledger(inner.store) if inner.url.startswith("memory:")
+                          else Ledger.open(inner.url))
+            engines.append(EngineUnderTest(other, first.label))
+        elif spec.kind == "naive_counter":
+            engines.append(EngineUnderTest(inner, first.label))
+        else:
+            engines.append(spec.open(run_id))
+    return engines
+
+
+@dataclass(frozen=True)
+class ConcurrentRun:
+    """One seed's concurrent run: its history, the verdict and, on failure, the witness."""
+
+    seed: int
+    operations: tuple[Operation, ...]
+    check: Check
+    witness: tuple[Operation, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Linearizable (an undecided history is never a pass)."""
+        return self.check.status == LINEARIZABLE
+
+
+def _drive(engines: list[EngineUnderTest], rounds: list[list[Webhook]],
+           clock: Callable[[], float] | None) -> list[Operation]:
+    """Run the workers through the rounds; the merged history in invocation order."""
+    barrier = threading.Barrier(len(engines))
+    recorders = [Recorder(e, w) if clock is None else Recorder(e, w, clock)
+                 for w, e in enumerate(engines)]
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        recorder = recorders[worker]
+        try:
+            for round_ in rounds:
+                barrier.wait()
+                if worker < len(round_):
+                    recorder.command(round_[worker])
+                    recorder.read(round_[worker].sku)
+        except threading.BrokenBarrierError:
+            pass
+        except BaseException as exc:  # handed to the main thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work, args=(w,), name=f"chaos-worker-{w}")
+               for w in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    merged = sorted((op for r in recorders for op in r.operations),
+                    key=lambda op: (op.invoked_s, op.worker, op.index))
+    return [replace(op, index=i) for i, op in enumerate(merged)]
+
+
+def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
+                        swarm_version: int = SWARM_VERSION,
+                        max_states: int = DEFAULT_MAX_STATES,
+                        clock: Callable[[], float] | None = None) -> ConcurrentRun:
+    """Deliver seed ``seed`` from ``concurrency`` threads and check the history."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise RacesimError(f"--concurrency must be 1 to {MAX_CONCURRENCY} (got {concurrency})")
+    rounds = draw_rounds(seed, concurrency, swarm_version)
+    engines = open_workers(spec, f"s{seed}", concurrency)
+    try:
+        operations = _drive(engines, rounds, clock)
+    except BaseException:
+        engines[0].close()
+        raise
+    finally:
+        for extra in engines[1:]:
+            if extra.engine is not engines[0].engine:
+                extra.close()
+    check = check_history(operations, max_states)
+    witness: list[Operation] = []
+    failing = check.failing
+    if check.status == NOT_LINEARIZABLE and failing is not None:
+        chosen = set(failing.operations)
+        witness = minimal_witness([o for o in operations if o.index in chosen], max_states)
+        engines[0].close()
+    else:
+        spec.discard(engines[0])
+    return ConcurrentRun(seed, tuple(operations), check, tuple(witness))
+
+
+def run_concurrent(spec: EngineSpec, seeds: Iterable[int], concurrency: int, *,
+                   swarm_version: int = SWARM_VERSION, max_states: int = DEFAULT_MAX_STATES,
+                   stop_at_failure: bool = False) -> list[ConcurrentRun]:
+    """Run every seed concurrently, one after another (each seed's K threads share the
+    cores); with ``stop_at_failure``, stop after the first seed that is not linearizable."""
+    runs: list[ConcurrentRun] = []
+    for seed in seeds:
+        runs.append(run_concurrent_seed(spec, seed, concurrency, swarm_version=swarm_version,
+                                        max_states=max_states))
+        if stop_at_failure and not runs[-1].passed:
+            break
+    return runs
