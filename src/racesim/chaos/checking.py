@@ -19,7 +19,7 @@ from typing import Any
 from racesim.chaos.history import Operation, read_history, write_history
 from racesim.chaos.linearize import DEFAULT_MAX_STATES, NOT_LINEARIZABLE, Check, check_history
 from racesim.chaos.timeline import timeline_figure, timeline_text
-from racesim.chaos.witness import minimal_witness
+from racesim.chaos.witness import history_witness
 from racesim.util.manifest import versions, written_at
 from racesim.util.outdir import OutputFolder
 
@@ -51,11 +51,7 @@ def check_file(path: str | Path, max_states: int = DEFAULT_MAX_STATES) -> CheckR
     """Read and check a history file; find the witness if it is not linearizable."""
     operations = read_history(path)
     check = check_history(operations, max_states)
-    witness: list[Operation] = []
-    failing = check.failing
-    if check.status == NOT_LINEARIZABLE and failing is not None:
-        chosen = set(failing.operations)
-        witness = minimal_witness([o for o in operations if o.index in chosen], max_states)
+    witness = history_witness(operations, check, max_states)
     return CheckReport(str(path), len(operations), check, tuple(witness), max_states)
 
 

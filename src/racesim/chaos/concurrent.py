@@ -40,7 +40,7 @@ from racesim.chaos.linearize import (
 )
 from racesim.chaos.recorder import Recorder
 from racesim.chaos.swarm import SWARM_VERSION, Delivery, copies, draw_plan, draw_settings
-from racesim.chaos.witness import minimal_witness
+from racesim.chaos.witness import history_witness
 from racesim.errors import RacesimError
 from racesim.ledger.engine import Ledger
 from racesim.sim.streams import Streams
@@ -189,11 +189,8 @@ def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
             if extra.engine is not engines[0].engine:
                 extra.close()
     check = check_history(operations, max_states)
-    witness: list[Operation] = []
-    failing = check.failing
-    if check.status == NOT_LINEARIZABLE and failing is not None:
-        chosen = set(failing.operations)
-        witness = minimal_witness([o for o in operations if o.index in chosen], max_states)
+    witness = history_witness(operations, check, max_states)
+    if check.status == NOT_LINEARIZABLE and check.failing is not None:
         engines[0].close()
     else:
         spec.discard(engines[0])

@@ -32,6 +32,7 @@ from racesim.chaos.linearize import (
     DEFAULT_MAX_STATES,
     LINEARIZABLE,
     NOT_LINEARIZABLE,
+    Check,
     linearization,
     model_answer,
     search,
@@ -39,7 +40,7 @@ from racesim.chaos.linearize import (
 )
 from racesim.chaos.reference import ReferenceModel
 
-__all__ = ["minimal_witness"]
+__all__ = ["history_witness", "minimal_witness"]
 
 
 def _before(a: Operation, b: Operation) -> bool:
@@ -117,3 +118,14 @@ def _corrected(culprit: Operation, operations: Sequence[Operation],
         assert after is not None  # the order was found with these very steps
         model = after
     return None
+
+
+def history_witness(operations: Sequence[Operation], check: Check,
+                    max_states: int = DEFAULT_MAX_STATES) -> list[Operation]:
+    """The 1-minimal witness of a whole history ``check`` found non-linearizable, from its
+    first failing component; ``[]`` when the check did not find it non-linearizable."""
+    failing = check.failing
+    if check.status != NOT_LINEARIZABLE or failing is None:
+        return []
+    chosen = set(failing.operations)
+    return minimal_witness([o for o in operations if o.index in chosen], max_states)
