@@ -110,8 +110,6 @@ def test_a_concurrency_out_of_bounds_is_refused(value: str,
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--workers", "process"], "--workers process"),
-    (["--concurrency", "4", "--replay", "3"], "--replay"),
-    (["--concurrency", "4", "--jobs", "2"], "--jobs"),
 ])
 def test_options_concurrency_does_not_combine_with_yet_are_one_line_errors(
         extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

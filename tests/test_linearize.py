@@ -291,7 +291,7 @@ def test_the_cli_exit_status_is_the_verdict(tmp_path: Path,
     status, _, err = _cli(capsys, "--check", tmp_path / "absent.jsonl")
     assert status == 2 and "absent.jsonl: cannot read it" in err
     status, _, err = _cli(capsys, "--max-states", 5)
-    assert status == 2 and "--max-states applies to --check only" in err
+    assert status == 2 and "--max-states applies to --check and to --concurrency above 1" in err
 
 
 # -- the swarm, recorded ------------------------------------------------------------------

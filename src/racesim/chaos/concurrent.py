@@ -22,8 +22,9 @@ seed alone: the rounds are, the order threads run in is not.
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,7 +48,7 @@ from racesim.sim.streams import Streams
 from racesim.webhooks.format import Webhook
 
 __all__ = ["ConcurrentRun", "draw_rounds", "open_workers", "run_concurrent",
-           "run_concurrent_seed"]
+           "run_concurrent_runs", "run_concurrent_seed"]
 
 MAX_CONCURRENCY = 64
 """Most workers ``--concurrency`` accepts."""
@@ -173,12 +174,18 @@ def _drive(engines: list[EngineUnderTest], rounds: list[list[Webhook]],
 def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
                         swarm_version: int = SWARM_VERSION,
                         max_states: int = DEFAULT_MAX_STATES,
-                        clock: Callable[[], float] | None = None) -> ConcurrentRun:
-    """Deliver seed ``seed`` from ``concurrency`` threads and check the history."""
+                        clock: Callable[[], float] | None = None,
+                        run_id: str | None = None) -> ConcurrentRun:
+    """Deliver seed ``seed`` from ``concurrency`` threads and check the history.
+
+    ``run_id`` names the run's storage (``s{seed}`` by default); repeats of one seed give
+    each run its own, so runs side by side never share a store and each failing run's is
+    kept apart.
+    """
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise RacesimError(f"--concurrency must be 1 to {MAX_CONCURRENCY} (got {concurrency})")
     rounds = draw_rounds(seed, concurrency, swarm_version)
-    engines = open_workers(spec, f"s{seed}", concurrency)
+    engines = open_workers(spec, run_id or f"s{seed}", concurrency)
     try:
         operations = _drive(engines, rounds, clock)
     except BaseException:
@@ -197,15 +204,59 @@ def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
     return ConcurrentRun(seed, tuple(operations), check, tuple(witness))
 
 
+def _run_chunk(task: tuple[EngineSpec, list[tuple[int, str]], int, int, int],
+               ) -> list[ConcurrentRun]:
+    """One worker process's share: each (seed, run id) from ``concurrency`` threads."""
+    spec, runs, concurrency, swarm_version, max_states = task
+    return [run_concurrent_seed(spec, seed, concurrency, swarm_version=swarm_version,
+                                max_states=max_states, run_id=run_id)
+            for seed, run_id in runs]
+
+
+def run_concurrent_runs(spec: EngineSpec, runs: Sequence[tuple[int, str]], concurrency: int, *,
+                        jobs: int = 1, swarm_version: int = SWARM_VERSION,
+                        max_states: int = DEFAULT_MAX_STATES, stop_at_failure: bool = False,
+                        progress: bool = False) -> list[ConcurrentRun]:
+    """Run each ``(seed, run id)`` concurrently; results in the order given, whatever
+    ``jobs`` is.
+
+    The runs go in chunks to ``jobs`` local processes (:class:`LocalExecutor`, as the
+    sequential ``run_chaos`` does); each run's K threads stay inside one process, so with
+    J jobs, J runs' threads share the cores at once. With ``stop_at_failure`` the results
+    end at the first run that did not pass — not linearizable, or undecided (runs already
+    started on other processes finish and are dropped).
+    """
+    from racesim.study.executors import LocalExecutor
+    from racesim.util.progress import open_bar
+
+    if not 1 <= concurrency <= MAX_CONCURRENCY:  # before any worker starts
+        raise RacesimError(f"--concurrency must be 1 to {MAX_CONCURRENCY} (got {concurrency})")
+    chunk = max(1, min(16, math.ceil(len(runs) / max(1, 4 * jobs))))
+    if stop_at_failure:
+        chunk = 1  # stop soon after the failure: no seed behind it in its chunk
+    tasks = [(spec, list(runs[i:i + chunk]), concurrency, swarm_version, max_states)
+             for i in range(0, len(runs), chunk)]
+    done: list[ConcurrentRun] = []
+    with LocalExecutor(jobs=jobs) as executor, \
+            open_bar(len(runs), desc="concurrent runs", unit="run", leave=False,
+                     enabled=progress) as bar:
+        for results in executor.map(_run_chunk, tasks):
+            bar.update(len(results))
+            for run in results:
+                done.append(run)
+                if stop_at_failure and not run.passed:
+                    return done
+    return done
+
+
 def run_concurrent(spec: EngineSpec, seeds: Iterable[int], concurrency: int, *,
-                   swarm_version: int = SWARM_VERSION, max_states: int = DEFAULT_MAX_STATES,
-                   stop_at_failure: bool = False) -> list[ConcurrentRun]:
-    """Run every seed concurrently, one after another (each seed's K threads share the
-    cores); with ``stop_at_failure``, stop after the first seed that is not linearizable."""
-    runs: list[ConcurrentRun] = []
-    for seed in seeds:
-        runs.append(run_concurrent_seed(spec, seed, concurrency, swarm_version=swarm_version,
-                                        max_states=max_states))
-        if stop_at_failure and not runs[-1].passed:
-            break
-    return runs
+                   jobs: int = 1, swarm_version: int = SWARM_VERSION,
+                   max_states: int = DEFAULT_MAX_STATES, stop_at_failure: bool = False,
+                   progress: bool = False) -> list[ConcurrentRun]:
+    """Run every seed concurrently, ordered by seed: on this process one after another
+    (each seed's K threads share the cores), or spread over ``jobs`` worker processes
+    (:func:`run_concurrent_runs`); with ``stop_at_failure``, stop after the first seed
+    that did not pass."""
+    return run_concurrent_runs(spec, [(seed, f"s{seed}") for seed in seeds], concurrency,
+                               jobs=jobs, swarm_version=swarm_version, max_states=max_states,
+                               stop_at_failure=stop_at_failure, progress=progress)

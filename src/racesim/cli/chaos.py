@@ -30,6 +30,10 @@ __all__ = ["add_chaos_parser"]
 MAX_STATES = 10**9
 """Upper bound of ``--max-states``."""
 
+MAX_REPEAT = 10_000
+"""Upper bound of ``--repeat`` (:data:`racesim.chaos.repeat.MAX_REPEAT`; the chaos
+package is imported only when a command runs)."""
+
 
 def add_chaos_parser(commands: Commands) -> None:
     """``racesim chaos``: seeds, the engine to attack, and where the failing traces go."""
@@ -53,15 +57,23 @@ def add_chaos_parser(commands: Commands) -> None:
     chaos.add_argument("--first-seed", type=seed_value, default=0, metavar="S",
                        help="first seed (default 0)")
     chaos.add_argument("--replay", type=seed_value, default=None, metavar="SEED",
-                       help="run one seed again and print its shortened trace, step by step")
+                       help="run one seed again and print its shortened trace, step by "
+                            "step (with --concurrency above 1: deliver it again and check "
+                            "its history)")
+    chaos.add_argument("--repeat", type=whole(1, MAX_REPEAT), default=None, metavar="N",
+                       help="with --replay SEED and --concurrency above 1: run the seed N "
+                            "times (1 to 10,000; default 1) and report how often it fails, "
+                            "with a 95 %% Wilson interval; exit 1 if a run failed, 4 if "
+                            "one was undecided and none failed")
     chaos.add_argument("--check", type=Path, default=None, metavar="HISTORY.jsonl",
                        help="check a recorded history for linearizability instead of "
                             "running seeds: exit 0 linearizable, 1 not (its minimal "
                             "witness is printed; --out adds it as JSONL, text and PNG), "
                             "2 bad input, 4 undecided within --max-states")
     chaos.add_argument("--max-states", type=whole(1, MAX_STATES), default=None,
-                       metavar="N", help="states the --check search may explore per "
-                                         "group of SKUs (default 100,000)")
+                       metavar="N", help="states the linearizability search (--check, "
+                                         "--concurrency above 1) may explore per group "
+                                         "of SKUs (default 100,000)")
     chaos.add_argument("--swarm-version", type=positive_count, default=None, metavar="V",
                        help="the swarm to draw seeds from (default the newest; 1 "
                             "reproduces a seed reported before version 2's key shapes)")
@@ -97,6 +109,13 @@ def _swarm_version(asked: int | None) -> int:
     return asked
 
 
+def _max_states(args: argparse.Namespace) -> int:
+    """The linearizability search's bound: ``--max-states``, else the checker's default."""
+    from racesim.chaos.linearize import DEFAULT_MAX_STATES
+
+    return int(args.max_states or DEFAULT_MAX_STATES)
+
+
 def _engine_spec(args: argparse.Namespace) -> EngineSpec:
     """The engine to attack, with its bearer token when it is an HTTP one."""
     import time
@@ -117,10 +136,14 @@ def _chaos(args: argparse.Namespace) -> int:
     from racesim.chaos.output import print_chaos, print_replayed_seed, write_chaos
     from racesim.util.outdir import prepare_out
 
+    if args.repeat is not None and args.replay is None:
+        raise RacesimError("--repeat needs --replay SEED: the seed whose concurrent "
+                           "delivery is run again")
     if args.check is not None:
         return _check(args)
-    if args.max_states is not None:
-        raise RacesimError("--max-states applies to --check only")
+    if args.max_states is not None and args.concurrency == 1:
+        raise RacesimError("--max-states applies to --check and to --concurrency above 1 "
+                           "only (the sequential harness has no search)")
     args.swarm_version = _swarm_version(args.swarm_version)
     _check_concurrency(args)
     spec = _engine_spec(args)
@@ -148,13 +171,15 @@ def _check_concurrency(args: argparse.Namespace) -> None:
     """Refuse, before any work, what ``--concurrency`` does not combine with yet."""
     if args.workers == "process":
         raise RacesimError("--workers process is not available yet (use --workers thread)")
+    if args.repeat is not None:
+        from racesim.chaos.repeat import check_repeat
+
+        check_repeat(args.repeat, args.concurrency)
     if args.concurrency == 1:
         return
-    for given, name in ((args.replay is not None, "--replay"), (args.jobs > 1, "--jobs"),
-                        (args.engine.strip().startswith(("http://", "https://")),
-                         "--engine http://…")):
-        if given:
-            raise RacesimError(f"{name} cannot be combined with --concurrency above 1 yet")
+    if args.engine.strip().startswith(("http://", "https://")):
+        raise RacesimError("--engine http://… cannot be combined with --concurrency above "
+                           "1 yet")
 
 
 def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | None) -> int:
@@ -169,8 +194,12 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
     from racesim.chaos.linearize import NOT_LINEARIZABLE
     from racesim.cli.exits import OK, PROBLEM_FOUND, UNDECIDED
 
+    if args.replay is not None:
+        return _repeat(args, spec, folder)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    runs = run_concurrent(spec, seeds, args.concurrency, swarm_version=args.swarm_version)
+    runs = run_concurrent(spec, seeds, args.concurrency, jobs=args.jobs,
+                          swarm_version=args.swarm_version, max_states=_max_states(args),
+                          progress=not args.json)
     if folder is not None:
         write_concurrent(folder, spec.label, args.concurrency, runs,
                          command=["racesim", "chaos", *sys.argv[2:]])
@@ -183,17 +212,39 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
     return OK if all(run.passed for run in runs) else UNDECIDED
 
 
+def _repeat(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | None) -> int:
+    """``--replay SEED [--repeat N]`` above concurrency 1: the seed's concurrent delivery N
+    times; exit 1 when a run was not linearizable, 4 when one was undecided and none
+    failed."""
+    from racesim.chaos.concurrent_output import print_repeat, write_repeat
+    from racesim.chaos.repeat import repeat_seed
+    from racesim.cli.exits import OK, PROBLEM_FOUND, UNDECIDED
+
+    report = repeat_seed(spec, args.replay, args.concurrency, args.repeat or 1,
+                         jobs=args.jobs, swarm_version=args.swarm_version,
+                         max_states=_max_states(args), progress=not args.json)
+    if folder is not None:
+        write_repeat(folder, report, command=["racesim", "chaos", *sys.argv[2:]])
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_repeat(report)
+    if report.failures:
+        return PROBLEM_FOUND
+    return UNDECIDED if report.verdicts["undecided"] else OK
+
+
 def _check(args: argparse.Namespace) -> int:
     """``--check``: re-check a saved history; the exit status is the verdict."""
     from racesim.chaos.checking import check_file, print_check, write_check
-    from racesim.chaos.linearize import DEFAULT_MAX_STATES, LINEARIZABLE, NOT_LINEARIZABLE
+    from racesim.chaos.linearize import LINEARIZABLE, NOT_LINEARIZABLE
     from racesim.cli.exits import OK, PROBLEM_FOUND, UNDECIDED
     from racesim.util.outdir import prepare_out
 
     if args.replay is not None:
         raise RacesimError("--check and --replay cannot be used together")
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
-    report = check_file(args.check, args.max_states or DEFAULT_MAX_STATES)
+    report = check_file(args.check, _max_states(args))
     if folder is not None:
         write_check(folder, report, command=["racesim", "chaos", *sys.argv[2:]])
     if args.json:
