@@ -31,8 +31,9 @@ Usage::
 
     python benchmarks/bench_chaos.py [--quick] [--json PATH] [--seeds N] [--jobs J]
 
-``--quick`` runs 12 seeds (a few seconds; for the smoke test). Nothing here asserts a
-timing: the figures are printed for people to read (``benchmarks/README.md``).
+``--quick`` runs 8 seeds and one attempt of section 5 (a few seconds; for the smoke
+test). Nothing here asserts a timing: the figures are printed for people to read
+(``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -55,15 +56,22 @@ from racesim.chaos import run_chaos
 from racesim.chaos.concurrent import ConcurrentRun, run_concurrent
 from racesim.chaos.engines import EngineSpec
 from racesim.chaos.history import READS, Operation
-from racesim.chaos.linearize import DEFAULT_MAX_STATES, UNDECIDED, check_history, components
+from racesim.chaos.linearize import (
+    DEFAULT_MAX_STATES,
+    NOT_LINEARIZABLE,
+    UNDECIDED,
+    check_history,
+    components,
+)
 from racesim.chaos.reference import ReferenceModel
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sim import git_revision, load_average
 
+ROOT = Path(__file__).resolve().parents[1]
+
 TARGET_S = 120.0  # 500 seeds at K = 8 on 2 cores
-SEEDS, QUICK_SEEDS = 500, 12
+SEEDS, QUICK_SEEDS = 500, 8
 CONCURRENCY = 8
 MEMORY = EngineSpec("ledger", "memory://")
 RACY = EngineSpec("python", f"{ROOT / 'tests' / 'racy_engine.py'}:racy_ledger")
@@ -148,14 +156,18 @@ def seeds_to_catch(attempts: int) -> dict[str, Any]:
     """Section 5: how many seeds at K = 8 each attempt needs to catch the racy engine."""
     needed: list[int | None] = []
     witnesses: list[int] = []
+    failing: list[dict[str, int]] = []
     for _ in range(attempts):  # an interleaving is not a seed: the same seeds again
         runs = run_concurrent(RACY, range(CATCH_WITHIN), CONCURRENCY, stop_at_failure=True)
-        caught = not runs[-1].passed
+        caught = runs[-1].check.status == NOT_LINEARIZABLE
         needed.append(len(runs) if caught else None)
-        witnesses += [len(runs[-1].witness)] if caught else []
+        if caught:
+            witnesses.append(len(runs[-1].witness))
+            failing.append({"operations": len(runs[-1].operations),
+                            "states": runs[-1].check.states})
     return {"attempts": attempts, "within": CATCH_WITHIN, "seeds_needed": needed,
             "caught": sum(n is not None for n in needed),
-            "witness_operations": witnesses}
+            "witness_operations": witnesses, "failing_histories": failing}
 
 
 def environment(quick: bool) -> dict[str, Any]:
@@ -205,7 +217,10 @@ def render(results: dict[str, Any]) -> str:
     lines.append(f"5. racy engine caught within {catch['within']} seeds in {catch['caught']} "
                  f"of {catch['attempts']} attempts (seeds needed: {needed}; witnesses of "
                  f"{min(catch['witness_operations'], default=0)}–"
-                 f"{max(catch['witness_operations'], default=0)} operations)")
+                 f"{max(catch['witness_operations'], default=0)} operations; the "
+                 f"failing histories' searches explored up to "
+                 f"{max((h['states'] for h in catch['failing_histories']), default=0):,} "
+                 f"states)")
     return "\n".join(lines)
 
 
@@ -219,7 +234,7 @@ def run(seeds: int, jobs: int, quick: bool) -> dict[str, Any]:
                                              / results["sequential"]["seeds_per_s"])
     results["checker"] = timed_checker(runs)
     results["largest"] = largest_decided(runs)
-    results["catch"] = seeds_to_catch(2 if quick else CATCH_ATTEMPTS)
+    results["catch"] = seeds_to_catch(1 if quick else CATCH_ATTEMPTS)
     results["environment"]["load_1min_end"] = load_average()
     return results
 

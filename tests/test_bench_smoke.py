@@ -92,24 +92,28 @@ def test_quick_simulation_benchmark_prints_a_table_and_writes_every_figure(
         assert _positive(row["replications_per_s"]) and _positive(row["ms_per_replication"])
 
 
+def _quick(benchmark: Path, out: Path) -> tuple[str, dict[str, Any]]:
+    """Run a benchmark with ``--quick --json OUT``: what it printed, and the figures."""
+    done = subprocess.run([sys.executable, str(benchmark), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads(out.read_text(encoding="utf-8"))
+
+
 @pytest.mark.slow  # two worker processes, the sequential baseline and the racy engine: ~5 s
 def test_quick_chaos_benchmark_prints_every_section_and_writes_every_figure(
         tmp_path: Path) -> None:
-    out = tmp_path / "chaos.json"
-    done = subprocess.run([sys.executable, str(CHAOS_BENCHMARK), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
+    printed, figures = _quick(CHAOS_BENCHMARK, tmp_path / "chaos.json")
     for start in ("1. ", "2. sequential", "3. checker", "4. largest", "5. racy"):
-        assert f"\n{start}" in done.stdout, start
+        assert f"\n{start}" in printed, start
 
-    figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["environment"]["quick"] is True
     harness = figures["concurrent"]
-    assert harness["seeds"] == 12 and harness["concurrency"] == 8 and harness["jobs"] == 2
-    assert harness["verdicts"] == {"linearizable": 12}  # the ledger passes every seed
+    assert harness["seeds"] == 8 and harness["concurrency"] == 8 and harness["jobs"] == 2
+    assert harness["verdicts"] == {"linearizable": 8}  # the ledger passes every seed
     for key in ("seconds", "seeds_per_s", "operations_per_s"):
         assert _positive(harness[key]), key
-    assert figures["sequential"]["seeds"] == 12 and figures["sequential"]["failed"] == 0
+    assert figures["sequential"]["seeds"] == 8 and figures["sequential"]["failed"] == 0
     assert _positive(figures["concurrent_over_sequential"])
     checker = figures["checker"]
     assert checker["operations"] == harness["operations"]
@@ -117,8 +121,9 @@ def test_quick_chaos_benchmark_prints_every_section_and_writes_every_figure(
                 "checker_over_replay"):
         assert _positive(checker[key]), key
     largest = figures["largest"]
-    assert largest["decided"] == 12 and largest["most_states"] >= largest["largest_group"]["states"]
+    assert largest["decided"] == 8 and largest["most_states"] >= largest["largest_group"]["states"]
     assert largest["operations"] >= largest["largest_group"]["operations"] > 0
     catch = figures["catch"]
-    assert catch["caught"] == len(catch["witness_operations"]) == 2  # caught every time
-    assert all(2 <= n for n in catch["witness_operations"])
+    assert catch["caught"] == len(catch["witness_operations"]) == 1  # caught
+    assert all(n >= 1 for n in catch["witness_operations"])
+    assert all(h["states"] > 0 for h in catch["failing_histories"])

@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from racesim.cli.options import (
     add_force,
@@ -200,13 +201,11 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
     runs = run_concurrent(spec, seeds, args.concurrency, jobs=args.jobs,
                           swarm_version=args.swarm_version, max_states=_max_states(args),
                           progress=not args.json)
-    if folder is not None:
-        write_concurrent(folder, spec.label, args.concurrency, runs,
-                         command=["racesim", "chaos", *sys.argv[2:]])
-    if args.json:
-        print(json.dumps(concurrent_json(spec.label, args.concurrency, runs), indent=2))
-    else:
-        print_concurrent(spec.label, args.concurrency, runs)
+    _deliver(args, folder,
+             lambda into, command: write_concurrent(into, spec.label, args.concurrency, runs,
+                                                    command),
+             concurrent_json(spec.label, args.concurrency, runs),
+             lambda: print_concurrent(spec.label, args.concurrency, runs))
     if any(run.check.status == NOT_LINEARIZABLE for run in runs):
         return PROBLEM_FOUND
     return OK if all(run.passed for run in runs) else UNDECIDED
@@ -223,15 +222,23 @@ def _repeat(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | N
     report = repeat_seed(spec, args.replay, args.concurrency, args.repeat or 1,
                          jobs=args.jobs, swarm_version=args.swarm_version,
                          max_states=_max_states(args), progress=not args.json)
-    if folder is not None:
-        write_repeat(folder, report, command=["racesim", "chaos", *sys.argv[2:]])
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        print_repeat(report)
+    _deliver(args, folder, lambda into, command: write_repeat(into, report, command),
+             report.to_json(), lambda: print_repeat(report))
     if report.failures:
         return PROBLEM_FOUND
     return UNDECIDED if report.verdicts["undecided"] else OK
+
+
+def _deliver(args: argparse.Namespace, folder: OutputFolder | None,
+             write: Callable[[OutputFolder, list[str]], None], summary: dict[str, Any],
+             show: Callable[[], None]) -> None:
+    """Write the files (``--out``), then print the summary as JSON (``--json``) or text."""
+    if folder is not None:
+        write(folder, ["racesim", "chaos", *sys.argv[2:]])
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        show()
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -245,12 +252,8 @@ def _check(args: argparse.Namespace) -> int:
         raise RacesimError("--check and --replay cannot be used together")
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     report = check_file(args.check, _max_states(args))
-    if folder is not None:
-        write_check(folder, report, command=["racesim", "chaos", *sys.argv[2:]])
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        print_check(report)
+    _deliver(args, folder, lambda into, command: write_check(into, report, command),
+             report.to_json(), lambda: print_check(report))
     status = report.check.status
     return OK if status == LINEARIZABLE else PROBLEM_FOUND if status == NOT_LINEARIZABLE \
         else UNDECIDED
