@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from racesim.cli.options import (
+    MAX_JOBS,
     add_force,
     add_jobs,
     add_json,
@@ -84,7 +85,9 @@ def add_chaos_parser(commands: Commands) -> None:
                             "one delivery at a time, audited after each)")
     chaos.add_argument("--workers", choices=("thread", "process"), default="thread",
                        help="what the --concurrency workers are (default thread)")
-    add_jobs(chaos)
+    add_jobs(chaos, f"worker processes, at most {MAX_JOBS} (default 1): seeds, or --repeat "
+                    "runs, spread over them (each seed's --concurrency threads inside one); "
+                    "the report lists them in order, as one process does")
     chaos.add_argument("--no-shrink", action="store_true",
                        help="do not shorten the first failing seed's trace")
     chaos.add_argument("--shrink-budget", type=positive_count, default=400, metavar="TRIES",
