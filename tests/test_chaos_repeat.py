@@ -77,6 +77,14 @@ def test_the_ledger_passes_every_repeat_and_the_interval_bounds_how_rare_a_race_
     assert not list(out.glob("history-*"))  # nothing to keep when every run passed
 
 
+def test_replay_alone_above_concurrency_1_runs_the_seed_once(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, printed, _ = _chaos(capsys, "--concurrency", 4, "--replay", 2, "--json")
+    summary = json.loads(printed)
+    assert status == 0 and (summary["seed"], summary["repeat"]) == (2, 1)
+    assert [r["verdict"] for r in summary["runs"]] == [LINEARIZABLE]
+
+
 def test_undecided_runs_exit_4_and_keep_their_histories(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"

@@ -17,7 +17,12 @@ Webhooks of one round carry one time (the round's), so writers that commit in an
 order than the webhooks were stamped stay within the ledger's clock tolerance. Crash
 points and follow-ups that depend on answers (shipments, returns) belong to the
 sequential harness and are not drawn here. An interleaving is not reproducible from the
-seed alone: the rounds are, the order threads run in is not.
+seed alone: the rounds are, the order threads run in is not (rerun a seed with
+:func:`racesim.chaos.repeat.repeat_seed` to see how often it fails).
+
+Seeds can be spread over worker processes (``jobs``, the executor the sequential
+``run_chaos --jobs`` uses); each seed's K threads stay inside one process, and the runs
+come back in seed order.
 """
 
 from __future__ import annotations
