@@ -12,7 +12,10 @@ Contention on purpose comes from named streams used only when K > 1 (so K = 1 dr
 nothing new; :mod:`racesim.chaos.contention`): racing duplicate copies, bursts for a
 SKU's last units, cancels racing their orders and restocks racing reservations. A
 delivery the engine raised on is redelivered in the next round, as our job runner
-redelivers a refused webhook.
+redelivers a refused webhook. After the workers finish, the engine's final state is
+audited with the sequential auditor's invariants that apply to it
+(:mod:`racesim.chaos.final_state`); a broken one fails the seed however the history
+checked.
 
 Webhooks of one round carry one time (the round's), so writers that commit in another
 order than the webhooks were stamped stay within the ledger's clock tolerance. Crash
@@ -30,6 +33,7 @@ from typing import Any
 
 from racesim.chaos.contention import deliver_share, draw_rounds
 from racesim.chaos.engines import EngineSpec, EngineUnderTest
+from racesim.chaos.final_state import FinalBreak, audit_final_state
 from racesim.chaos.history import Operation
 from racesim.chaos.linearize import (
     DEFAULT_MAX_STATES,
@@ -77,17 +81,22 @@ def open_workers(spec: EngineSpec, run_id: str, concurrency: int) -> list[Engine
 
 @dataclass(frozen=True)
 class ConcurrentRun:
-    """One seed's concurrent run: its history, the verdict and, on failure, the witness."""
+    """One seed's concurrent run: its history, the verdict and, on failure, the witness.
+
+    ``final_state``: the first invariant the engine's state after the run breaks
+    (:mod:`racesim.chaos.final_state`), None when it is sound.
+    """
 
     seed: int
     operations: tuple[Operation, ...]
     check: Check
     witness: tuple[Operation, ...]
+    final_state: FinalBreak | None = None
 
     @property
     def passed(self) -> bool:
-        """Linearizable (an undecided history is never a pass)."""
-        return self.check.status == LINEARIZABLE
+        """Linearizable (an undecided history is never a pass) and a sound final state."""
+        return self.check.status == LINEARIZABLE and self.final_state is None
 
 
 def _drive(engines: list[EngineUnderTest], rounds: list[list[Webhook]],
@@ -140,12 +149,18 @@ def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
             if extra.engine is not engines[0].engine:
                 extra.close()
     check = check_history(operations, max_states)
-    witness = history_witness(operations, check, max_states)
-    if check.status == NOT_LINEARIZABLE and check.failing is not None:
+    try:
+        final_state = audit_final_state(engines[0], operations, check)
+    except BaseException:
         engines[0].close()
+        raise
+    witness = history_witness(operations, check, max_states)
+    if final_state is not None or (check.status == NOT_LINEARIZABLE
+                                   and check.failing is not None):
+        engines[0].close()  # kept for a look (a file-backed ledger's store stays)
     else:
         spec.discard(engines[0])
-    return ConcurrentRun(seed, tuple(operations), check, tuple(witness))
+    return ConcurrentRun(seed, tuple(operations), check, tuple(witness), final_state)
 
 
 def run_concurrent(spec: EngineSpec, seeds: Iterable[int], concurrency: int, *,

@@ -1,8 +1,9 @@
 """What ``racesim chaos --concurrency K`` prints and writes about its runs.
 
 Printed: one line of totals and, for the first seed that is not linearizable, its
-checker's witness as a timeline. Written with ``--out``: ``concurrent.json`` (every seed's
-verdict), and for each seed that failed or was undecided its whole history
+checker's witness as a timeline; for the first seed whose final state broke an invariant,
+which and how. Written with ``--out``: ``concurrent.json`` (every seed's verdict and
+final-state audit), and for each seed that failed or was undecided its whole history
 (``history-sSEED.jsonl``, to re-check with ``--check``) and, on failure, the witness as
 ``witness-sSEED.txt`` and ``witness-sSEED.jsonl``.
 """
@@ -30,9 +31,12 @@ def concurrent_json(label: str, concurrency: int, runs: Sequence[ConcurrentRun])
             "not_linearizable": [r.seed for r in runs if r.check.status == NOT_LINEARIZABLE],
             "undecided": [r.seed for r in runs
                           if r.check.status not in (LINEARIZABLE, NOT_LINEARIZABLE)],
+            "broken_final_state": [r.seed for r in runs if r.final_state is not None],
             "runs": [{"seed": r.seed, "verdict": r.check.status,
                       "operations": len(r.operations), "states": r.check.states,
-                      "witness": len(r.witness)} for r in runs]}
+                      "witness": len(r.witness),
+                      "final_state": None if r.final_state is None else
+                      r.final_state._asdict()} for r in runs]}
 
 
 def print_concurrent(label: str, concurrency: int, runs: Sequence[ConcurrentRun]) -> None:
@@ -52,6 +56,10 @@ def print_concurrent(label: str, concurrency: int, runs: Sequence[ConcurrentRun]
     elif summary["undecided"]:
         print(f"seed(s) {summary['undecided']}: the search reached --max-states before it "
               "could pass or fail the history (never a pass)")
+    broken = next((r for r in runs if r.final_state is not None), None)
+    if broken is not None:
+        print(f"\n{len(summary['broken_final_state'])} seed(s) left a broken final state; "
+              f"seed {broken.seed}: {broken.final_state}")
 
 
 def write_concurrent(folder: OutputFolder, label: str, concurrency: int,
