@@ -40,9 +40,9 @@ def test_one_worker_draws_the_sequential_deliveries_and_no_contention() -> None:
     assert draw_rounds(3, 8) == eight  # the rounds depend on the seed alone
     assert all(len({w.at for w in r}) == 1 for r in eight)  # one time per round
     sequential = Counter(_key(w) for r in rounds for w in r)
-    bursts = {"stock.received": "BURST-", "order.created": "BURST"}
-    concurrent = Counter(_key(w) for r in eight for w in r
-                         if not (w.ref or w.order_id).startswith(bursts.get(w.type, "\0")))
+    concurrent = Counter(_key(w) for r in eight for w in r  # races have names of their own
+                         if not any(name.startswith(("BURST", "RACE"))
+                                    for name in (w.ref, w.order_id, w.id)))
     assert set(concurrent) == set(sequential)  # every delivery, plus racing copies
     assert all(concurrent[k] >= n for k, n in sequential.items())
     assert sum(concurrent.values()) > sum(sequential.values())
@@ -67,7 +67,8 @@ def test_the_racy_engine_is_caught_at_concurrency_8_within_a_few_seeds(attempt: 
     runs = run_concurrent(RACY, CATCH_SEEDS, 8, stop_at_failure=True)
     failed = runs[-1]
     assert failed.check.status == NOT_LINEARIZABLE, "not caught within 10 seeds"
-    assert 2 <= len(failed.witness) < len(failed.operations)
+    # one operation alone can be the witness: an error no refusal explains, say
+    assert 1 <= len(failed.witness) < len(failed.operations)
     assert len({op.worker for op in failed.operations}) == 8
 
 

@@ -40,7 +40,7 @@ from racesim.chaos.reference import Expected, LogFold, ReferenceModel
 from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 
-__all__ = ["INVARIANTS", "OUTCOMES", "Auditor", "Violation"]
+__all__ = ["INVARIANTS", "OUTCOMES", "Auditor", "Violation", "event_webhook"]
 
 OUTCOMES = ("reserved", "rejected", "applied", "duplicate", "mismatch", "refused", "crashed")
 """What :attr:`Auditor.outcomes` counts: what a correct engine does with each delivery
@@ -93,9 +93,13 @@ _WEBHOOK_OF = {"RESTOCK": "stock.received", "RESERVE": "order.created",
                "ADJUST": "stock.adjusted"}
 
 
-def _as_webhook(event: Any) -> Webhook:
-    """The delivery that made a ledger event (so the reference model can take it in)."""
-    kind = _WEBHOOK_OF[str(event.kind)]
+def event_webhook(event: Any) -> Webhook:
+    """The delivery that made a ledger event (so the reference model can take it in).
+
+    ``event`` is any record with the fields of a ledger :class:`~racesim.ledger.Event`
+    (``kind`` a string or an Enum of one).
+    """
+    kind = _WEBHOOK_OF[str(getattr(event.kind, "value", event.kind)).upper()]
     quantity = event.quantity if kind in ("stock.received", "order.created",
                                           "return.received", "stock.adjusted") else 0
     return Webhook(kind, event.at, event.sku, event.order_id, quantity, event.channel,
@@ -186,7 +190,7 @@ class Auditor:
         """
         last = 0.0
         for event in events:
-            webhook = _as_webhook(event)
+            webhook = event_webhook(event)
             expected = self.reference.apply(webhook)
             if self.fold is not None:
                 self.fold.add(event)

@@ -8,10 +8,14 @@ their share of it together, each followed by a read of its SKU, so the round's c
 and reads overlap. Every call is timed by a :class:`~racesim.chaos.recorder.Recorder`,
 and the merged history is checked for linearizability (:mod:`racesim.chaos.linearize`).
 
-Contention on purpose comes from named streams used only here (so K = 1 draws nothing
-new): ``contention_duplicates`` puts a copy of a delivery into the same round, racing
-itself; ``contention_bursts`` adds bursts — a restock of the SKU's last one or two units,
-then one order per worker for it from different channels, released together.
+Contention on purpose comes from named streams used only when K > 1 (so K = 1 draws
+nothing new; :mod:`racesim.chaos.contention`): racing duplicate copies, bursts for a
+SKU's last units, cancels racing their orders and restocks racing reservations. A
+delivery the engine raised on is redelivered in the next round, as our job runner
+redelivers a refused webhook. After the workers finish, the engine's final state is
+audited with the sequential auditor's invariants that apply to it
+(:mod:`racesim.chaos.final_state`); a broken one fails the seed however the history
+checked.
 
 Webhooks of one round carry one time (the round's), so writers that commit in another
 order than the webhooks were stamped stay within the ledger's clock tolerance. Crash
@@ -33,9 +37,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
+from racesim.chaos.contention import deliver_share, draw_rounds
 from racesim.chaos.engines import EngineSpec, EngineUnderTest
+from racesim.chaos.final_state import FinalBreak, audit_final_state
 from racesim.chaos.history import Operation
 from racesim.chaos.linearize import (
     DEFAULT_MAX_STATES,
@@ -45,11 +49,10 @@ from racesim.chaos.linearize import (
     check_history,
 )
 from racesim.chaos.recorder import Recorder
-from racesim.chaos.swarm import SWARM_VERSION, Delivery, copies, draw_plan, draw_settings
+from racesim.chaos.swarm import SWARM_VERSION
 from racesim.chaos.witness import history_witness
 from racesim.errors import RacesimError
 from racesim.ledger.engine import Ledger
-from racesim.sim.streams import Streams
 from racesim.webhooks.format import Webhook
 
 __all__ = ["ConcurrentRun", "draw_rounds", "open_workers", "run_concurrent",
@@ -57,50 +60,6 @@ __all__ = ["ConcurrentRun", "draw_rounds", "open_workers", "run_concurrent",
 
 MAX_CONCURRENCY = 64
 """Most workers ``--concurrency`` accepts."""
-
-BURST_CHANNELS = ("amazon", "ebay", "shopify", "etsy")
-"""Channels a burst's orders come from, in turn."""
-
-
-def draw_rounds(seed: int, concurrency: int,
-                swarm_version: int = SWARM_VERSION) -> list[list[Webhook]]:
-    """The seed's deliveries cut into rounds of at most ``concurrency`` webhooks."""
-    streams = Streams(np.random.SeedSequence(seed))
-    settings = draw_settings(streams, swarm_version)
-    plan = draw_plan(settings, streams)
-    deliveries: list[Delivery] = []
-    for n, planned in enumerate(plan.initial):
-        deliveries += copies(planned, planned.webhook.at, len(deliveries), f"W{n}")
-    deliveries.sort(key=lambda d: (d.at, d.index))
-    webhooks = [replace(d.webhook, at=d.at, crash="") for d in deliveries]
-    if concurrency == 1:
-        return [[w] for w in webhooks]
-    racing, bursts = streams("contention_duplicates"), streams("contention_bursts")
-    duplicate_rate, burst_rate = racing.uniform(0.1, 0.5), bursts.uniform(0.05, 0.2)
-    rounds: list[list[Webhook]] = []
-    pending = list(webhooks)
-    while pending:
-        batch: list[Webhook] = []
-        while pending and len(batch) < concurrency:
-            batch.append(pending.pop(0))
-            if len(batch) < concurrency and racing.random() < duplicate_rate:
-                batch.append(batch[-1])  # the same delivery twice, at once
-        at = batch[0].at
-        rounds.append([replace(w, at=at) for w in batch])
-        if bursts.random() < burst_rate:
-            rounds += _burst(len(rounds), batch[0].sku, at, concurrency, bursts)
-    return rounds
-
-
-def _burst(n: int, sku: str, at: float, concurrency: int,
-           stream: np.random.Generator) -> list[list[Webhook]]:
-    """A restock of the last unit or two, then one order per worker for them at once."""
-    units = int(stream.integers(1, 3))
-    restock = Webhook("stock.received", at, sku=sku, quantity=units, ref=f"BURST-{n}")
-    orders = [Webhook("order.created", at, order_id=f"BURST{n}-{k}", sku=sku, quantity=1,
-                      channel=BURST_CHANNELS[k % len(BURST_CHANNELS)])
-              for k in range(concurrency)]
-    return [[restock], orders]
 
 
 def open_workers(spec: EngineSpec, run_id: str, concurrency: int) -> list[EngineUnderTest]:
@@ -128,17 +87,22 @@ def open_workers(spec: EngineSpec, run_id: str, concurrency: int) -> list[Engine
 
 @dataclass(frozen=True)
 class ConcurrentRun:
-    """One seed's concurrent run: its history, the verdict and, on failure, the witness."""
+    """One seed's concurrent run: its history, the verdict and, on failure, the witness.
+
+    ``final_state``: the first invariant the engine's state after the run breaks
+    (:mod:`racesim.chaos.final_state`), None when it is sound.
+    """
 
     seed: int
     operations: tuple[Operation, ...]
     check: Check
     witness: tuple[Operation, ...]
+    final_state: FinalBreak | None = None
 
     @property
     def passed(self) -> bool:
-        """Linearizable (an undecided history is never a pass)."""
-        return self.check.status == LINEARIZABLE
+        """Linearizable (an undecided history is never a pass) and a sound final state."""
+        return self.check.status == LINEARIZABLE and self.final_state is None
 
 
 def _drive(engines: list[EngineUnderTest], rounds: list[list[Webhook]],
@@ -152,11 +116,7 @@ def _drive(engines: list[EngineUnderTest], rounds: list[list[Webhook]],
     def work(worker: int) -> None:
         recorder = recorders[worker]
         try:
-            for round_ in rounds:
-                barrier.wait()
-                if worker < len(round_):
-                    recorder.command(round_[worker])
-                    recorder.read(round_[worker].sku)
+            deliver_share(recorder, rounds, worker, barrier.wait)
         except threading.BrokenBarrierError:
             pass
         except BaseException as exc:  # handed to the main thread
@@ -201,12 +161,18 @@ def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
             if extra.engine is not engines[0].engine:
                 extra.close()
     check = check_history(operations, max_states)
-    witness = history_witness(operations, check, max_states)
-    if check.status == NOT_LINEARIZABLE and check.failing is not None:
+    try:
+        final_state = audit_final_state(engines[0], operations, check)
+    except BaseException:
         engines[0].close()
+        raise
+    witness = history_witness(operations, check, max_states)
+    if final_state is not None or (check.status == NOT_LINEARIZABLE
+                                   and check.failing is not None):
+        engines[0].close()  # kept for a look (a file-backed ledger's store stays)
     else:
         spec.discard(engines[0])
-    return ConcurrentRun(seed, tuple(operations), check, tuple(witness))
+    return ConcurrentRun(seed, tuple(operations), check, tuple(witness), final_state)
 
 
 def _run_chunk(task: tuple[EngineSpec, list[tuple[int, str]], int, int, int],

@@ -1,8 +1,9 @@
 """What ``racesim chaos --concurrency K`` prints and writes about its runs.
 
 Printed: one line of totals and, for the first seed that is not linearizable, its
-checker's witness as a timeline. Written with ``--out``: ``concurrent.json`` (every seed's
-verdict), and for each seed that failed or was undecided its whole history
+checker's witness as a timeline; for the first seed whose final state broke an invariant,
+which and how. Written with ``--out``: ``concurrent.json`` (every seed's verdict and
+final-state audit), and for each seed that failed or was undecided its whole history
 (``history-sSEED.jsonl``, to re-check with ``--check``) and, on failure, the witness as
 ``witness-sSEED.txt`` and ``witness-sSEED.jsonl``.
 
@@ -37,9 +38,12 @@ def concurrent_json(label: str, concurrency: int, runs: Sequence[ConcurrentRun])
             "not_linearizable": [r.seed for r in runs if r.check.status == NOT_LINEARIZABLE],
             "undecided": [r.seed for r in runs
                           if r.check.status not in (LINEARIZABLE, NOT_LINEARIZABLE)],
+            "broken_final_state": [r.seed for r in runs if r.final_state is not None],
             "runs": [{"seed": r.seed, "verdict": r.check.status,
                       "operations": len(r.operations), "states": r.check.states,
-                      "witness": len(r.witness)} for r in runs]}
+                      "witness": len(r.witness),
+                      "final_state": None if r.final_state is None else
+                      r.final_state._asdict()} for r in runs]}
 
 
 def _print_witness(failed: ConcurrentRun, what: str) -> None:
@@ -65,6 +69,10 @@ def print_concurrent(label: str, concurrency: int, runs: Sequence[ConcurrentRun]
     elif summary["undecided"]:
         print(f"seed(s) {summary['undecided']}: the search reached --max-states before it "
               "could pass or fail the history (never a pass)")
+    broken = next((r for r in runs if r.final_state is not None), None)
+    if broken is not None:
+        print(f"\n{len(summary['broken_final_state'])} seed(s) left a broken final state; "
+              f"seed {broken.seed}: {broken.final_state}")
 
 
 def print_repeat(report: RepeatReport) -> None:
@@ -73,12 +81,17 @@ def print_repeat(report: RepeatReport) -> None:
     low, high = report.interval
     runs, failures, verdicts = len(report.runs), len(report.failures), report.verdicts
     print(f"racesim chaos --concurrency {report.concurrency} --replay {report.seed} "
-          f"--repeat {runs} ({report.label}): {failures} of {runs} run(s) not linearizable "
+          f"--repeat {runs} ({report.label}): {failures} of {runs} run(s) failed "
           f"({_pct(failures / runs)}; {_pct(CONFIDENCE)} Wilson interval "
           f"{_pct(low, unit=False)}–{_pct(high)})")
     print(f"verdicts: {verdicts[LINEARIZABLE]} linearizable, {verdicts[NOT_LINEARIZABLE]} "
           f"not linearizable, {verdicts[UNDECIDED]} undecided")
-    first = report.first_failure
+    broken = [n for n, r in enumerate(report.runs, start=1) if r.final_state is not None]
+    if broken:
+        print(f"run(s) {broken} left a broken final state; run {broken[0]}: "
+              f"{report.runs[broken[0] - 1].final_state}")
+    first = next((n for n, r in enumerate(report.runs, start=1)
+                  if r.check.status == NOT_LINEARIZABLE), None)
     if first is not None:
         _print_witness(report.runs[first - 1], f"run {first} of seed {report.seed}")
     elif verdicts[UNDECIDED]:

@@ -57,12 +57,14 @@ UNDECIDED = "undecided"
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One component's verdict: its SKUs, its operations (indices), the states explored."""
+    """One component's verdict: its SKUs, its operations (indices), the states explored
+    and, when linearizable, the order found (indices of the operations, in that order)."""
 
     status: str
     skus: tuple[str, ...]
     operations: tuple[int, ...]
     states: int
+    order: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         if self.status == UNDECIDED:
@@ -271,7 +273,8 @@ def check_history(operations: Sequence[Operation],
         raise ValueError(f"max_states(={max_states}) must be ≥ 1")
     verdicts = []
     for group in components(operations):
-        status, states = search(group, max_states)
+        status, states, order = linearization(group, max_states)
         skus = tuple(sorted({sku for o in group for sku in o.skus}))
-        verdicts.append(Verdict(status, skus, tuple(o.index for o in group), states))
+        verdicts.append(Verdict(status, skus, tuple(o.index for o in group), states,
+                                tuple(group[k].index for k in order)))
     return Check(tuple(verdicts))

@@ -49,9 +49,9 @@ class RepeatReport:
 
     @property
     def failures(self) -> list[int]:
-        """Numbers (from 1) of the runs that were not linearizable."""
+        """Numbers (from 1) of the runs that failed: not linearizable, or a broken state."""
         return [n for n, run in enumerate(self.runs, start=1)
-                if run.check.status == NOT_LINEARIZABLE]
+                if run.check.status == NOT_LINEARIZABLE or run.final_state is not None]
 
     @property
     def verdicts(self) -> dict[str, int]:
@@ -67,7 +67,7 @@ class RepeatReport:
 
     @property
     def first_failure(self) -> int | None:
-        """The number of the first run that was not linearizable."""
+        """The number of the first run that failed."""
         failures = self.failures
         return failures[0] if failures else None
 
@@ -84,7 +84,9 @@ class RepeatReport:
                 "first_failure": self.first_failure,
                 "runs": [{"run": n, "verdict": run.check.status,
                           "operations": len(run.operations), "states": run.check.states,
-                          "witness": len(run.witness)}
+                          "witness": len(run.witness),
+                          "final_state": (None if run.final_state is None
+                                          else run.final_state.invariant)}
                          for n, run in enumerate(self.runs, start=1)]}
 
 

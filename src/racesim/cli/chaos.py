@@ -188,7 +188,8 @@ def _check_concurrency(args: argparse.Namespace) -> None:
 
 def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | None) -> int:
     """``--concurrency K``: each seed from K threads, its history checked; exit 1 when one
-    is not linearizable, 4 when one is undecided within the search bound."""
+    is not linearizable or leaves a broken final state, 4 when one is undecided within the
+    search bound."""
     from racesim.chaos.concurrent import run_concurrent
     from racesim.chaos.concurrent_output import (
         concurrent_json,
@@ -209,7 +210,8 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
                                                     command),
              concurrent_json(spec.label, args.concurrency, runs),
              lambda: print_concurrent(spec.label, args.concurrency, runs))
-    if any(run.check.status == NOT_LINEARIZABLE for run in runs):
+    if any(run.check.status == NOT_LINEARIZABLE or run.final_state is not None
+           for run in runs):
         return PROBLEM_FOUND
     return OK if all(run.passed for run in runs) else UNDECIDED
 
