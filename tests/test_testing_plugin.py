@@ -30,6 +30,9 @@ pytest_plugins = ("pytester",)
 ROOT = Path(__file__).resolve().parents[1]
 RACY_FILE = Path(__file__).with_name("racy_engine.py")
 HEAVY = ("numpy", "pandas", "simpy", "scipy", "matplotlib")
+PLUGIN = ("-p", "racesim.testing",
+          # this process imported the plugin already; a user's pytest imports it first
+          "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
 def readme_example() -> str:
@@ -62,7 +65,7 @@ def test_importing_the_plugin_loads_no_heavy_library() -> None:
 def test_the_readme_example_passes_in_a_folder_outside_the_package(
         pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_stock_engine=readme_example())
-    result = pytester.runpytest("-p", "racesim.testing", "--racesim-seeds", "2")
+    result = pytester.runpytest(*PLUGIN, "--racesim-seeds", "2")
     result.assert_outcomes(passed=4)
 
 
@@ -82,7 +85,7 @@ def test_a_check_then_act_engine_fails_with_its_timeline_and_the_counter_with_it
         def test_the_naive_counter():
             assert_engine_survives("naive_counter", seeds=10, concurrency=1)
     """)
-    result = pytester.runpytest("-p", "racesim.testing")
+    result = pytester.runpytest(*PLUGIN)
     result.assert_outcomes(passed=1, failed=2)  # the racy engine is sound one at a time
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
@@ -115,10 +118,10 @@ def test_the_options_set_the_seeds_and_workers_of_fixture_checks(
             assert listed.seeds == (7, 8)
             assert racesim_chaos.check("ledger", seeds=1).concurrency == 1
     """)
-    result = pytester.runpytest("-p", "racesim.testing", "--racesim-seeds", "2",
+    result = pytester.runpytest(*PLUGIN, "--racesim-seeds", "2",
                                 "--racesim-concurrency", "1")
     result.assert_outcomes(passed=1)
-    refused = pytester.runpytest("-p", "racesim.testing", "--racesim-seeds", "0")
+    refused = pytester.runpytest(*PLUGIN, "--racesim-seeds", "0")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines(["*--racesim-seeds*must be 1 to*(got 0)*"])
 
@@ -188,3 +191,13 @@ def test_a_passing_engine_writes_nothing_and_bad_arguments_are_refused(tmp_path:
         check_engine(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="store and token go with an engine spec string"):
         check_engine(make_racy, store="memory://")
+
+
+def test_a_history_too_large_to_decide_is_never_a_pass(tmp_path: Path) -> None:
+    survival = check_engine("ledger", seeds=1, concurrency=8, max_states=1, out=tmp_path)
+    assert not survival.passed and survival.verdict == "undecided"
+    assert "could not be decided" in survival.message
+    history = tmp_path / "history-s0.jsonl"
+    assert f"racesim chaos --check {history} --max-states 1" in survival.message
+    assert main(["chaos", "--check", str(history), "--max-states", "1"]) == 4  # undecided
+    assert main(["chaos", "--check", str(history)]) == 0  # the ledger's history is sound
