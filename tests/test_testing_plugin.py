@@ -10,19 +10,22 @@ distribution must register it through its ``pytest11`` entry point.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
+import racesim.testing
 from racesim.chaos.engines import EngineSpec
 from racesim.cli.main import main
-from racesim.testing import assert_engine_survives, check_engine
+from racesim.testing import assert_engine_survives, check_engine, plugin, survival
 from racesim.testing.factory import engine_argument, engine_spec
 
 pytest_plugins = ("pytester",)
@@ -62,15 +65,28 @@ def test_importing_the_plugin_loads_no_heavy_library() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_the_package_itself_is_the_plugin_and_the_api() -> None:
+    """``-p racesim.testing`` and the entry point load the package, so it holds the hooks
+    and the fixture. (Reloaded: an installed plugin is imported before coverage starts.)"""
+    package = importlib.reload(racesim.testing)
+    assert package.pytest_addoption is plugin.pytest_addoption
+    assert package.racesim_chaos is plugin.racesim_chaos
+    assert package.assert_engine_survives is survival.assert_engine_survives
+    assert sorted(package.__all__) == ["ChaosHarness", "Survival", "assert_engine_survives",
+                                       "check_engine", "pytest_addoption", "racesim_chaos"]
+
+
 def test_the_readme_example_passes_in_a_folder_outside_the_package(
-        pytester: pytest.Pytester) -> None:
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(pytester.path))  # the plain function's files
     pytester.makepyfile(test_stock_engine=readme_example())
     result = pytester.runpytest(*PLUGIN, "--racesim-seeds", "2")
     result.assert_outcomes(passed=4)
 
 
 def test_a_check_then_act_engine_fails_with_its_timeline_and_the_counter_with_its_trace(
-        pytester: pytest.Pytester) -> None:
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(pytester.path))  # the plain function's files
     pytester.makepyfile(shop_engine=RACY_FILE.read_text(encoding="utf-8"))
     pytester.makepyfile(test_shop="""
         from racesim.testing import assert_engine_survives
@@ -105,6 +121,8 @@ def test_a_check_then_act_engine_fails_with_its_timeline_and_the_counter_with_it
     history = re.search(r"racesim chaos --check (\S+history-s\d+\.jsonl)", out)
     assert history and Path(history.group(1)).is_file()
     assert main(["chaos", "--check", history.group(1)]) == 1  # the saved history fails again
+    traces = re.search(r"written to (\S+)/: seed-\d+\.short\.jsonl", out)
+    assert traces and Path(traces.group(1)).is_relative_to(pytester.path)
     seed = re.search(r"--engine naive_counter --replay (\d+)", out)
     assert seed and main(["chaos", "--engine", "naive_counter", "--replay", seed.group(1)]) == 1
 
