@@ -174,12 +174,12 @@ def make_racy(run_id: str) -> object:
 def test_a_factory_is_named_by_its_file_and_a_closure_is_not() -> None:
     spec = engine_spec(make_racy)
     assert spec.target.endswith("tests/test_testing_plugin.py:make_racy")
-    assert engine_argument(spec) == f"--engine python:{spec.target}"
+    assert engine_argument(spec) == ["--engine", f"python:{spec.target}"]
     closure = engine_spec(lambda run_id: make_racy(run_id))
     assert closure.target == "" and engine_argument(closure) is None
     assert "<lambda>" in closure.label
     sqlite = engine_spec("ledger", store="sqlite:///x y.db")
-    assert engine_argument(sqlite) == "--engine ledger --store 'sqlite:///x y.db'"
+    assert engine_argument(sqlite) == ["--engine", "ledger", "--store", "sqlite:///x y.db"]
     assert engine_spec(EngineSpec("naive_counter")) == EngineSpec("naive_counter")
 
 
@@ -198,6 +198,8 @@ def test_a_passing_engine_writes_nothing_and_bad_arguments_are_refused(tmp_path:
     survival = assert_engine_survives("ledger", seeds=range(3, 5), concurrency=1,
                                       out=tmp_path / "out")
     assert survival.passed and survival.seeds == (3, 4) and survival.files == ()
+    assert survival.message == ("ledger on memory://: every invariant held on 2 seed(s) "
+                                "(swarm v2, one delivery at a time)")
     assert not (tmp_path / "out").exists()
     for bad, match in (({"concurrency": 0}, "concurrency must be 1 to 64"),
                        ({"seeds": 0}, "seeds must be at least 1"),

@@ -15,7 +15,6 @@ loads it only when a check runs.
 from __future__ import annotations
 
 import inspect
-import shlex
 import sys
 import uuid
 from collections.abc import Callable
@@ -96,13 +95,11 @@ def _location(factory: EngineFactory) -> str:
     return f"{shown.as_posix()}:{name}"
 
 
-def engine_argument(spec: EngineSpec) -> str | None:
-    """``--engine …`` (with ``--store``) that makes the same engine on the command line, or
-    None when it cannot (a callable without a file)."""
+def engine_argument(spec: EngineSpec) -> list[str] | None:
+    """The ``--engine …`` arguments (with ``--store``) that make the same engine on the
+    command line, or None when none can (a callable without a file)."""
     if spec.kind == "python":
-        return f"--engine {shlex.quote('python:' + spec.target)}" if spec.target else None
-    if spec.kind == "http":
-        return f"--engine {shlex.quote(spec.target)}"
+        return ["--engine", f"python:{spec.target}"] if spec.target else None
     if spec.kind == "ledger" and spec.target != "memory://":
-        return f"--engine ledger --store {shlex.quote(spec.target)}"
-    return f"--engine {spec.kind}"
+        return ["--engine", "ledger", "--store", spec.target]
+    return ["--engine", spec.target if spec.kind == "http" else spec.kind]

@@ -41,14 +41,25 @@ NO_COMMAND_LINE = ("(the factory is a closure or a lambda, which the command lin
                    "--engine python:FILE.py:NAME)")
 
 
-def _command(spec: EngineSpec, swarm_version: int, *arguments: str) -> str:
-    """``racesim chaos --engine … ARGUMENTS``, or why there is no such command."""
+def _command(spec: EngineSpec, swarm_version: int, *arguments: str) -> list[str] | None:
+    """``racesim chaos --engine … ARGUMENTS``, or None when the engine has no command line."""
     engine = engine_argument(spec)
     if engine is None:
+        return None
+    swarm = ["--swarm-version", str(swarm_version)] if swarm_version != SWARM_VERSION else []
+    return ["racesim", "chaos", *engine, *swarm, *arguments]
+
+
+def _shown(spec: EngineSpec, command: list[str] | None) -> str:
+    """A command as a shell line (an HTTP engine's token by its variable), or why none."""
+    if command is None:
         return NO_COMMAND_LINE
-    swarm = f" --swarm-version {swarm_version}" if swarm_version != SWARM_VERSION else ""
-    token = "RACESIM_TOKEN=… " if spec.token else ""
-    return f"{token}racesim chaos {engine}{swarm} {' '.join(arguments)}"
+    return ("RACESIM_TOKEN=… " if spec.token else "") + shlex.join(command)
+
+
+def _recorded(spec: EngineSpec, command: list[str] | None) -> list[str]:
+    """The command a summary file records: the run's own, or what ran it."""
+    return command if command is not None else ["racesim.testing", spec.label]
 
 
 def _written(folder: Path, files: Sequence[str]) -> tuple[tuple[Path, ...], str]:
@@ -72,8 +83,7 @@ def sequential_failure(spec: EngineSpec, report: ChaosReport,
     version = report.swarm_version
     command = _command(spec, version, "--first-seed", str(report.seeds[0]),
                        "--seeds", str(len(report.seeds)))
-    names = write_chaos(prepare_out(folder), report, shlex.split(command)
-                        if command != NO_COMMAND_LINE else ["racesim.testing", spec.label])
+    names = write_chaos(prepare_out(folder), report, _recorded(spec, command))
     files, written = _written(folder, names)
     lines = [f"{spec.label} broke an invariant on {len(failures)} of {len(report.seeds)} "
              f"seed(s) (swarm v{version}, one delivery at a time): "
@@ -88,35 +98,34 @@ def sequential_failure(spec: EngineSpec, report: ChaosReport,
         with pd.option_context("display.width", 160, "display.max_colwidth", 80):
             lines += steps.to_string(index=False).splitlines()
     lines += ["", written,
-              f"reproduce: {_command(spec, version, '--replay', str(first.seed))}"]
+              "reproduce: " + _shown(spec, _command(spec, version, "--replay",
+                                                    str(first.seed)))]
     return "\n".join(lines), files
 
 
-def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], concurrency: int,
-                       max_states: int, swarm_version: int,
+def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], asked: int,
+                       concurrency: int, max_states: int, swarm_version: int,
                        folder: Path) -> tuple[str, tuple[Path, ...]]:
-    """The message of a concurrent check whose last run did not pass, and its files."""
+    """The message of a concurrent check whose last run did not pass (of ``asked`` seeds),
+    and its files."""
     failed = runs[-1]
     seed = failed.seed
     rerun = _command(spec, swarm_version, "--concurrency", str(concurrency), "--first-seed",
                      str(seed), "--seeds", "1")
-    command = shlex.split(rerun) if rerun != NO_COMMAND_LINE else ["racesim.testing",
-                                                                   spec.label]
-    with_files = prepare_out(folder)
-    write_concurrent(with_files, spec.label, concurrency, runs, command)
+    write_concurrent(prepare_out(folder), spec.label, concurrency, runs,
+                     _recorded(spec, rerun))
     history = folder / f"history-s{seed}.jsonl"
-    names = sorted(path.name for path in folder.iterdir() if path.is_file())
-    files, written = _written(folder, names)
-    bound = "" if max_states == DEFAULT_MAX_STATES else f" --max-states {max_states}"
-    check = f"racesim chaos --check {shlex.quote(str(history))}{bound}"
-    operations = len(failed.operations)
+    files, written = _written(folder, [path.name for path in folder.iterdir()
+                                       if path.is_file()])
+    bound = ["--max-states", str(max_states)] if max_states != DEFAULT_MAX_STATES else []
+    check = shlex.join(["racesim", "chaos", "--check", str(history), *bound])
     skus = ", ".join(failed.check.failing.skus) if failed.check.failing else ""
-    where = (f"seed {seed} ({len(runs)} of the seeds run, {concurrency} workers, swarm "
+    where = (f"seed {seed} (after {len(runs)} of {asked} seeds; {concurrency} workers, swarm "
              f"v{swarm_version}), SKU(s) {skus}")
     if failed.check.status == NOT_LINEARIZABLE:
         lines = [f"{spec.label} is not linearizable: {where}: no order of these "
-                 f"{len(failed.witness)} of the history's {operations} operations respects "
-                 "real time and gives every answer the engine gave:", "",
+                 f"{len(failed.witness)} of the history's {len(failed.operations)} operations "
+                 "respects real time and gives every answer the engine gave:", "",
                  timeline_text(failed.witness)]
     else:
         lines = [f"{spec.label}: the history of {where} could not be decided: "
@@ -124,5 +133,6 @@ def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], concurre
                  f"max_states above {max_states:,})"]
     lines += ["", written,
               f"check the history again (the same verdict every time): {check}",
-              f"run the seed again (threads interleave differently each run): {rerun}"]
+              "run the seed again (threads interleave differently each run): "
+              + _shown(spec, rerun)]
     return "\n".join(lines), files

@@ -36,15 +36,15 @@ DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
 """Most workers a check may use (as ``racesim chaos --concurrency``)."""
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Survival:
     """The verdict of one check: whether the engine survived, and if not, why and where.
 
     ``seeds``: the seeds that ran (a concurrent check stops at the first that fails);
     ``verdict``: ``passed``, the broken invariant (sequential), ``not linearizable`` or
     ``undecided`` (concurrent: the search reached ``max_states`` — never a pass);
-    ``message``: what :func:`assert_engine_survives` raises; ``files``: the traces or
-    histories written, to reproduce the failure from.
+    ``message``: what :func:`assert_engine_survives` raises (for a pass, one line saying
+    what held); ``files``: the traces or histories written, to reproduce a failure from.
     """
 
     engine: str
@@ -143,7 +143,9 @@ def _sequential(spec: EngineSpec, seeds: list[int], shrink_budget: int, swarm_ve
 
     report = run_chaos(spec, seeds, shrink_budget=shrink_budget, swarm_version=swarm_version)
     if report.passed:
-        return Survival(spec.label, 1, tuple(seeds), True, "passed", None, "", ())
+        held = (f"{spec.label}: every invariant held on {len(seeds)} seed(s) (swarm "
+                f"v{swarm_version}, one delivery at a time)")
+        return Survival(spec.label, 1, tuple(seeds), True, "passed", None, held, ())
     first = report.failures[0]
     assert first.violation is not None  # a failure is a seed with a violation
     message, files = sequential_failure(spec, report, folder())
@@ -165,8 +167,10 @@ def _concurrent(spec: EngineSpec, seeds: list[int], concurrency: int, max_states
     ran = tuple(run.seed for run in runs)
     last = runs[-1]
     if last.passed:
-        return Survival(spec.label, concurrency, ran, True, "passed", None, "", ())
-    message, files = concurrent_failure(spec, runs, concurrency, bound, swarm_version,
-                                        folder())
+        held = (f"{spec.label}: {len(ran)} seed(s) from {concurrency} workers at once, "
+                f"every history linearizable (swarm v{swarm_version})")
+        return Survival(spec.label, concurrency, ran, True, "passed", None, held, ())
+    message, files = concurrent_failure(spec, runs, len(seeds), concurrency, bound,
+                                        swarm_version, folder())
     return Survival(spec.label, concurrency, ran, False, last.check.status, last.seed,
                     message, files)
