@@ -58,6 +58,7 @@ __all__ = [
     "EngineUnderTest",
     "HandlerCrash",
     "Observed",
+    "open_factory",
     "parse_engine",
 ]
 
@@ -246,14 +247,7 @@ class EngineSpec:
         if self.kind == "http":
             return EngineUnderTest(HttpEngine(self.target, f"{self.namespace}{run_id}",
                                               token=self.token or None), self.label)
-        factory = load_factory(self.target)
-        takes_run_id = _positional_parameters(factory) >= 1
-        try:
-            engine = factory(run_id) if takes_run_id else factory()
-        except Exception as exc:
-            raise EngineProtocolError(f"engine {self.label}: the factory raised "
-                                      f"{_described(exc)}") from exc
-        return EngineUnderTest(engine, self.label)
+        return open_factory(load_factory(self.target), run_id, self.label)
 
     def _fresh_local(self, run_id: str) -> LocalEngine:
         """The ledger on this run's own store (emptied if a chaos run left it), or the
@@ -306,6 +300,21 @@ def parse_engine(text: str, store: str | None = None, namespace: str = "",
         return EngineSpec("python", target)
     raise RacesimError(f"unknown engine {text!r}: use ledger, naive_counter, "
                        "python:MODULE:FACTORY or http://HOST:PORT/PATH")
+
+
+def open_factory(factory: Callable[..., Any], run_id: str, label: str) -> EngineUnderTest:
+    """The engine ``factory(run_id)`` (or ``factory()``, if it takes no argument) makes.
+
+    An exception from the factory is the adapter's fault:
+    :class:`~racesim.ledger.protocol.EngineProtocolError` naming ``label``.
+    """
+    takes_run_id = _positional_parameters(factory) >= 1
+    try:
+        engine = factory(run_id) if takes_run_id else factory()
+    except Exception as exc:
+        raise EngineProtocolError(f"engine {label}: the factory raised "
+                                  f"{_described(exc)}") from exc
+    return EngineUnderTest(engine, label)
 
 
 def load_factory(target: str) -> Callable[..., Any]:
