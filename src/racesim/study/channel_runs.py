@@ -112,7 +112,7 @@ def _run_cells(task: _CandidateTask) -> CellCounts:
                             buffer=task.buffer,  # type: ignore[arg-type]
                             tables=False, discard=True)
     result = simulation.run()
-    hidden = result.per_sku["hidden_unit_hours"].to_numpy(dtype=float)
+    hidden = result.sku_counts["hidden_unit_hours"]
     rates = CostRates.of(scenario)
     return _cells(simulation.state(), hidden, result.summary, task.groups,
                   None if rates is None else rates.margin)

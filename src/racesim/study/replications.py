@@ -17,7 +17,7 @@ import pandas as pd
 
 from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
-from racesim.sim.money import RunCosts, pool_costs
+from racesim.sim.money import MONEY, RunCosts, pool_costs
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
 from racesim.sim.summary import DAY_S, RunSummary
@@ -127,21 +127,23 @@ class RunResult:
         replications as clusters.
 
         See :class:`~racesim.sim.summary.RunSummary` for every field's unit and basis.
+        Pooled from the replications' records and arrays, without building a table.
         """
         latencies = np.concatenate([r.sync_latency for r in self.replications])
-        per_replication = self.per_replication
-        return RunSummary.pool(per_replication, latencies, self.seed,
-                               costs=self._costs(per_replication))
+        summaries = [r.summary for r in self.replications]
+        return RunSummary.pool(summaries, latencies, self.seed, costs=self._costs())
 
-    def _costs(self, per_replication: pd.DataFrame) -> RunCosts | None:
+    def _costs(self) -> RunCosts | None:
         """The run's money (:func:`racesim.sim.money.pool_costs`); None without ``[costs]``."""
         rates = self.replications[0].costs if self.replications else None
         if rates is None:
             return None
-        oversold = np.stack([r.per_channel["oversold"].to_numpy() for r in self.replications])
-        orders = np.stack([r.per_channel["orders"].to_numpy() for r in self.replications])
-        days = float(per_replication["measured_s"].iloc[0]) / DAY_S
-        return pool_costs(rates, per_replication, oversold, orders, days)
+        channels = [r.channel_counts for r in self.replications]
+        money = {name: np.array([getattr(r.summary, name) for r in self.replications],
+                                dtype=float) for name in MONEY}
+        days = float(self.replications[0].summary.measured_s) / DAY_S
+        return pool_costs(rates, money, np.stack([c["oversold"] for c in channels]),
+                          np.stack([c["orders"] for c in channels]), days)
 
     def to_json(self, target: float | None = None) -> dict[str, object]:
         """The summary plus ``per_replication``, JSON-ready.
