@@ -23,6 +23,7 @@ from racesim.sim.streams import replication_seeds
 from racesim.sim.summary import DAY_S, RunSummary
 from racesim.study.budget import Budget, check_run
 from racesim.study.executors import Executor, LocalExecutor
+from racesim.util.collector import without_cyclic_gc
 from racesim.util.jsonable import jsonable
 from racesim.util.progress import progress as with_progress
 
@@ -63,12 +64,18 @@ def run_replication(scenario: Scenario, seed: np.random.SeedSequence, replicatio
     The ledger is ``store`` or else the scenario's ``[engine] store``, and each
     replication gets its own (see :func:`replication_store`). With ``scratch`` it is a
     throwaway one (see :func:`scratch_store`), deleted when the replication ends.
+
+    The cyclic garbage collector is paused until the model is freed (it makes no cycles;
+    :mod:`racesim.util.collector`), so that its passes do not walk a replication's state.
     """
     url = store if store is not None else scenario.engine.store
     own = scratch_store(url, replication) if scratch else replication_store(url, replication)
-    simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
-                            tables=tables, discard=scratch)
-    return simulation.run()
+    with without_cyclic_gc():  # until the model is freed: see racesim.util.collector
+        simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
+                                tables=tables, discard=scratch)
+        result = simulation.run()
+        del simulation
+    return result
 
 
 @dataclass(frozen=True, slots=True)
