@@ -1,6 +1,6 @@
 """How many simulated orders does one core get through per second, against SimPy's own limit?
 
-Four measurements, all in one run and one process (one core), printed as a table:
+Six measurements, all in one run and one process (one core), printed as a table:
 
 1. **Simulated orders per second** for ``scenarios/high_volume.toml`` (one day, 500
    SKUs, four channels, about 22,000 counted orders) on the memory store: one full
@@ -39,6 +39,19 @@ Four measurements, all in one run and one process (one core), printed as a table
    row, best of several rounds — what a sweep of thousands of replications sees, where a
    replication's fixed cost matters more than its per-order cost.
 
+5. The **ratios to bare SimPy** that issue #16 sets targets for, each divided by the
+   bare-SimPy ``process_timeout`` rate of this run (JSON ``simpy.process_timeout.
+   events_per_s``), printed beside their targets: high_volume orders/s (``model.
+   no_tables.orders_per_s``) ≥ 0.025 × it; SimPy events per order (``counting.
+   events_per_order``) ≤ 5; ``race1_double_buy`` replications/s (``small.
+   race1_double_buy.replications_per_s``) ≥ 1/4,000 of it.
+
+6. **End to end**: ``racesim tune race1_double_buy.toml --json`` (its default search) and
+   ``racesim sweep`` of ``buffer.units`` = 0…9 with 20 replications per point, each run
+   through the CLI's ``main`` in this process (``--jobs 1``; the modules are imported
+   before the clock starts), with the replications they simulated counted; reported as
+   seconds, replications/s, and as ratios to the same bare-SimPy rate.
+
 Usage::
 
     python benchmarks/bench_sim.py [--quick] [--json PATH]
@@ -53,7 +66,9 @@ Nothing here asserts a timing: the figures are printed for people to read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import io
 import json
 import numbers
 import os
@@ -62,8 +77,10 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -73,6 +90,9 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
+import racesim.study.sweep  # imported before timing: no part of a command's cost
+import racesim.study.tune  # noqa: F401
+from racesim.cli.main import main as racesim_main
 from racesim.scenario import Scenario, load_scenario
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
@@ -95,12 +115,24 @@ class Sizes:
     baseline_events: int  # SimPy events per bare-SimPy loop and round
     small_replications: int  # replications per round of each small scenario
     small_rounds: int
+    tune_options: tuple[str, ...]  # added to ``racesim tune race1_double_buy.toml --json``
+    sweep_replications: int  # per point of the 10-point sweep
 
 
 FULL_SIZES = Sizes(high_volume_overrides=(), rounds=3, baseline_events=1_000_000,
-                   small_replications=200, small_rounds=3)
+                   small_replications=200, small_rounds=3, tune_options=(),
+                   sweep_replications=20)
 QUICK_SIZES = Sizes(high_volume_overrides=(("duration", "2h"), ("warmup", "10m")), rounds=1,
-                    baseline_events=20_000, small_replications=3, small_rounds=1)
+                    baseline_events=20_000, small_replications=3, small_rounds=1,
+                    tune_options=("--replications", "1", "--max-replications", "1"),
+                    sweep_replications=1)
+
+BASELINE = ("simpy", "process_timeout", "events_per_s")
+"""The figure every acceptance ratio divides by: bare SimPy ``timeout`` events/s."""
+ORDERS_PER_BARE_EVENT_MIN = 0.025  # high_volume orders/s ÷ bare events/s (issue #16)
+EVENTS_PER_ORDER_MAX = 5.0  # SimPy events the model processes per counted order
+BARE_EVENTS_PER_REPLICATION_MAX = 4_000  # race1_double_buy: replications/s ≥ 1/4,000 of it
+SWEEP_POINTS = 10  # buffer.units = 0 … 9
 
 
 # -- SimPy plumbing ---------------------------------------------------------------------
@@ -205,8 +237,18 @@ def count_events(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, 
         step()
 
     env.step = counted_step  # type: ignore[method-assign]  # Environment.run calls self.step()
+    counts: list[tuple[int, int]] = []
+    run = env.run
+
+    def counted_run(until: Any = None) -> Any:  # the model empties the queue once finished
+        try:
+            return run(until)
+        finally:
+            counts.append((scheduled_events(env), pending_events(env)))
+
+    env.run = counted_run  # type: ignore[method-assign]
     result = simulation.run()
-    scheduled, left = scheduled_events(env), pending_events(env)
+    scheduled, left = counts[0]
     if scheduled - left != steps:
         raise RuntimeError(f"{steps} steps counted, but {scheduled} events scheduled and "
                            f"{left} left pending")
@@ -230,6 +272,7 @@ def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, A
     env = simulation.env
     run = env.run
     marks: list[float] = []
+    processed: list[int] = []
 
     def timed_run(until: Any = None) -> Any:
         marks.append(time.perf_counter())
@@ -237,6 +280,7 @@ def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, A
             return run(until)
         finally:
             marks.append(time.perf_counter())
+            processed.append(scheduled_events(env) - pending_events(env))
 
     env.run = timed_run  # type: ignore[method-assign]
     result = simulation.run()
@@ -244,7 +288,7 @@ def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, A
     phases = {"construct_s": built - start, "schedule_s": marks[0] - built,
               "event_loop_s": marks[1] - marks[0], "collect_s": end - marks[1]}
     return {**phases, "total_s": end - start, "orders": counted_orders(result),
-            "events_processed": scheduled_events(env) - pending_events(env)}
+            "events_processed": processed[0]}
 
 
 # -- 2. bare SimPy -------------------------------------------------------------------------
@@ -341,6 +385,80 @@ def bench_small(name: str, sizes: Sizes) -> dict[str, Any]:
             "ms_per_replication": best / replications * 1e3,
             "orders_per_replication": orders / replications, "orders_per_s": orders / best,
             "rounds_s": rounds}
+
+
+# -- 5. end to end ----------------------------------------------------------------------
+
+
+@contextmanager
+def counting_replications() -> Iterator[list[int]]:
+    """Count every ``Simulation.run`` in this process while inside the block (the CLI's
+    default ``--jobs 1`` runs each replication here)."""
+    count = [0]
+    run = Simulation.run
+
+    def counted(self: Simulation) -> SimulationResult:
+        count[0] += 1
+        return run(self)
+
+    Simulation.run = counted  # type: ignore[method-assign]
+    try:
+        yield count
+    finally:
+        Simulation.run = run  # type: ignore[method-assign]
+
+
+def timed_command(argv: list[str]) -> dict[str, Any]:
+    """Wall-clock and CPU seconds of one ``racesim`` command, in this process, and the
+    replications it simulated; its ``--json`` output is parsed to check it finished."""
+    printed = io.StringIO()
+    gc.collect()
+    with counting_replications() as count, contextlib.redirect_stdout(printed):
+        cpu, start = time.process_time(), time.perf_counter()
+        status = racesim_main(argv)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if status != 0:
+        raise RuntimeError(f"racesim {' '.join(argv)} exited with status {status}")
+    json.loads(printed.getvalue())
+    replications = count[0]
+    return {"command": "racesim " + " ".join(argv), "seconds": seconds, "cpu_s": cpu,
+            "replications": replications, "replications_per_s": replications / seconds}
+
+
+def end_to_end(sizes: Sizes) -> dict[str, dict[str, Any]]:
+    """``racesim tune`` on race1_double_buy, and a 10-point sweep of ``buffer.units``."""
+    scenario = str(SCENARIOS / "race1_double_buy.toml")
+    with tempfile.TemporaryDirectory() as folder:
+        grid = Path(folder) / "grid.toml"
+        grid.write_text(f'"buffer.units" = {list(range(SWEEP_POINTS))}\n', encoding="utf-8")
+        return {
+            "tune": timed_command(["tune", scenario, "--json", *sizes.tune_options]),
+            "sweep": timed_command(["sweep", scenario, "--grid", str(grid), "--json",
+                                    "--replications", str(sizes.sweep_replications)]),
+        }
+
+
+def acceptance(results: dict[str, Any]) -> dict[str, Any]:
+    """Issue #16's ratios, each to bare SimPy ``timeout`` events/s of this run, with its
+    target; and the end-to-end commands on the same basis."""
+    base = results["simpy"]["process_timeout"]["events_per_s"]
+    orders = results["model"]["no_tables"]["orders_per_s"] / base
+    per_order = results["counting"]["events_per_order"]
+    small = results["small"]["race1_double_buy"]["replications_per_s"]
+    figures: dict[str, Any] = {
+        "baseline": ".".join(BASELINE), "baseline_events_per_s": base,
+        "orders_per_bare_event": {"value": orders, "target_min": ORDERS_PER_BARE_EVENT_MIN,
+                                  "met": orders >= ORDERS_PER_BARE_EVENT_MIN},
+        "events_per_order": {"value": per_order, "target_max": EVENTS_PER_ORDER_MAX,
+                             "met": per_order <= EVENTS_PER_ORDER_MAX},
+        "race1_bare_events_per_replication": {
+            "value": base / small, "target_max": BARE_EVENTS_PER_REPLICATION_MAX,
+            "met": base / small <= BARE_EVENTS_PER_REPLICATION_MAX,
+            "replications_per_bare_event": small / base}}
+    for name, row in results["end_to_end"].items():
+        figures[f"{name}_bare_events_per_replication"] = base / row["replications_per_s"]
+        figures[f"{name}_bare_events_equivalent"] = row["seconds"] * base
+    return figures
 
 
 # -- report ----------------------------------------------------------------------------
@@ -443,7 +561,43 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"   {name:<20}{row['replications_per_s']:>16,.1f}"
                      f"{row['ms_per_replication']:>16.2f}{row['orders_per_replication']:>20.1f}"
                      f"{row['orders_per_s']:>10,.0f}")
-    return "\n".join(lines)
+    return "\n".join(lines + render_acceptance(results))
+
+
+def _met(met: bool) -> str:
+    return "yes" if met else "NO"
+
+
+def render_acceptance(results: dict[str, Any]) -> list[str]:
+    """Sections 5 and 6: the ratios to bare SimPy with their targets, and end to end."""
+    figures, e2e = results["acceptance"], results["end_to_end"]
+    base = figures["baseline_events_per_s"]
+    orders, per_order = figures["orders_per_bare_event"], figures["events_per_order"]
+    small = figures["race1_bare_events_per_replication"]
+    lines = ["", f"5. Ratios to bare SimPy (process yielding env.timeout: {base:,.0f} events/s "
+                 "in this run), with their targets",
+             f"   {'figure':<52}{'value':>12}{'target':>14}  met",
+             f"   {'high_volume orders/s ÷ bare events/s':<52}{orders['value']:>12.4f}"
+             f"{'≥ ' + format(orders['target_min'], '.3f'):>14}  {_met(orders['met'])}",
+             f"   {'SimPy events per order':<52}{per_order['value']:>12.2f}"
+             f"{'≤ ' + format(per_order['target_max'], '.0f'):>14}  {_met(per_order['met'])}",
+             f"   {'race1_double_buy replications/s ÷ bare events/s':<52}"
+             f"{'1/' + format(small['value'], ',.0f'):>12}"
+             f"{'≥ 1/' + format(small['target_max'], ','):>14}  {_met(small['met'])}",
+             "", "6. End to end on race1_double_buy, one process (--jobs 1), same run",
+             f"   {'command':<28}{'seconds':>9}{'CPU/wall':>10}{'replications':>14}"
+             f"{'per s':>8}{'÷ bare events/s':>17}"]
+    for name, label in (("tune", "racesim tune"),
+                        ("sweep", f"racesim sweep, {SWEEP_POINTS} points")):
+        row = e2e[name]
+        ratio = figures[f"{name}_bare_events_per_replication"]
+        lines.append(f"   {label:<28}{row['seconds']:>9.2f}{row['cpu_s'] / row['seconds']:>10.2f}"
+                     f"{row['replications']:>14,}{row['replications_per_s']:>8.1f}"
+                     f"{'1/' + format(ratio, ',.0f'):>17}")
+    tune, sweep = (figures[f"{name}_bare_events_equivalent"] / 1e6 for name in ("tune", "sweep"))
+    lines.append(f"   (the tune took as long as {tune:,.1f} million bare SimPy events, "
+                 f"the sweep {sweep:,.1f} million)")
+    return lines
 
 
 def run(sizes: Sizes, quick: bool) -> dict[str, Any]:
@@ -479,6 +633,8 @@ def run(sizes: Sizes, quick: bool) -> dict[str, Any]:
         "paired_median_fraction_no_tables": paired["no_tables"],
         "paired_median_fraction_tables": paired["tables"]}
     results["small"] = {name: bench_small(name, sizes) for name in SMALL_SCENARIOS}
+    results["end_to_end"] = end_to_end(sizes)
+    results["acceptance"] = acceptance(results)
     results["environment"]["load_1min_end"] = load_average()
     return results
 

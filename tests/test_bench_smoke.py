@@ -59,7 +59,8 @@ def test_quick_simulation_benchmark_prints_a_table_and_writes_every_figure(
     done = subprocess.run([sys.executable, str(SIM_BENCHMARK), "--quick", "--json", str(out)],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    for heading in ("high_volume", "Bare SimPy", "SimPy-only ceiling", "Small scenarios"):
+    for heading in ("high_volume", "Bare SimPy", "SimPy-only ceiling", "Small scenarios",
+                    "Ratios to bare SimPy", "End to end"):
         assert heading in done.stdout, heading
 
     figures = json.loads(out.read_text(encoding="utf-8"))
@@ -91,6 +92,35 @@ def test_quick_simulation_benchmark_prints_a_table_and_writes_every_figure(
         assert row["replications"] == 3
         assert _positive(row["replications_per_s"]) and _positive(row["ms_per_replication"])
 
+    # the keys runs are compared by stay where they were
+    for path in ("simpy.process_timeout.events_per_s", "model.no_tables.orders_per_s",
+                 "small.race1_double_buy.replications_per_s", "counting.events_per_order"):
+        value: Any = figures
+        for key in path.split("."):
+            value = value[key]
+        assert _positive(value), path
+
+    ratios = figures["acceptance"]
+    base = figures["simpy"]["process_timeout"]["events_per_s"]
+    assert ratios["baseline_events_per_s"] == base
+    orders = ratios["orders_per_bare_event"]
+    assert orders["value"] == pytest.approx(figures["model"]["no_tables"]["orders_per_s"] / base)
+    assert orders["met"] == (orders["value"] >= orders["target_min"] == 0.025)
+    per_order = ratios["events_per_order"]
+    assert per_order["value"] == counting["events_per_order"] and per_order["target_max"] == 5
+    small = ratios["race1_bare_events_per_replication"]
+    assert small["value"] == pytest.approx(
+        base / figures["small"]["race1_double_buy"]["replications_per_s"])
+    assert small["target_max"] == 4_000 and small["met"] == (small["value"] <= 4_000)
+
+    # end to end: the tune simulates at least its candidates; the sweep 10 points × 1
+    assert figures["end_to_end"]["sweep"]["replications"] == 10
+    assert figures["end_to_end"]["tune"]["replications"] >= 2
+    for name in ("tune", "sweep"):
+        row = figures["end_to_end"][name]
+        assert _positive(row["seconds"]) and _positive(row["replications_per_s"])
+        assert ratios[f"{name}_bare_events_per_replication"] == pytest.approx(
+            base / row["replications_per_s"])
 
 def _quick(benchmark: Path, out: Path) -> tuple[str, dict[str, Any]]:
     """Run a benchmark with ``--quick --json OUT``: what it printed, and the figures."""

@@ -18,7 +18,12 @@ from scipy.stats import binomtest
 from racesim.scenario import parse_scenario
 from racesim.study.replications import run_scenario
 from racesim.study.sweep import sweep
-from racesim.util.stats import clustered_rate_interval, target_verdict, wilson_interval
+from racesim.util.stats import (
+    clustered_rate_interval,
+    target_verdict,
+    wilson_interval,
+    wilson_intervals,
+)
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -170,3 +175,20 @@ def test_the_clustered_interval_holds_its_95_percent_where_wilson_falls_short(
         error = 2 * math.sqrt(0.95 * 0.05 / groups)  # two standard errors of a 95 % coverage
         assert coverage["clustered"] >= 0.95 - error, size
         assert coverage["wilson"] < 0.95 - error, size
+
+
+def test_wilson_gives_scipys_floats_exactly_for_scalars_and_arrays() -> None:
+    pairs = [(k, n) for n in (1, 2, 3, 10, 97, 1000, 123_457)
+             for k in sorted({0, 1, n // 3, n // 2, n - 1, n})]
+    for confidence in (0.9, 0.95, 0.99):
+        for k, n in pairs:
+            ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+            low, high = wilson_interval(k, n, confidence)
+            assert low == (0.0 if k == 0 else ci.low)
+            assert high == (1.0 if k == n else ci.high)
+    successes, trials = (np.array(column) for column in zip(*pairs, (0, 0), strict=True))
+    lows, highs = wilson_intervals(successes, trials)
+    assert list(zip(lows.tolist(), highs.tolist(), strict=True)) == [
+        wilson_interval(k, n) for k, n in zip(successes, trials, strict=True)]
+    with pytest.raises(ValueError, match="successes <= trials"):
+        wilson_intervals(np.array([3]), np.array([2]))

@@ -27,10 +27,8 @@ the engine cannot see: visibility gaps, drift, shipments short of stock.
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -60,6 +58,7 @@ from racesim.sim.state import (
 from racesim.sim.streams import Streams
 from racesim.sim.sync import SyncContext, make_sync
 from racesim.sim.tracking import HiddenStock, VisibilityGaps
+from racesim.util.collector import without_cyclic_gc
 
 __all__ = ["Simulation"]
 
@@ -118,7 +117,7 @@ class Simulation:
         self.logs = Logs(tables)
         self._setup_stock()
         self._setup_markets()
-        with _without_cyclic_gc():  # building per-order lists makes no cyclic garbage either
+        with without_cyclic_gc():  # building per-order lists makes no cyclic garbage either
             self._setup_orders()
         self.claims = Claims(self.stock.claimed, [o.lost_buffer_units for o in self.orders])
         self.sync = make_sync(SyncContext(self.env, scenario, self.streams, self.markets,
@@ -389,7 +388,7 @@ class Simulation:
         if self.warmup > 0:
             self.call_later(self.warmup, self._end_warmup, None)
         try:
-            with _without_cyclic_gc():
+            with without_cyclic_gc():
                 env.run(until=self.duration)
                 self.hidden.close(self.duration)
                 self.gaps.close(self.duration)
@@ -420,6 +419,10 @@ class Simulation:
         """Break the simulation's reference cycles so that it is freed at once."""
         for market in self.markets:
             market.on_change = _ignore_listing_change
+        queue = self.env._queue  # events left pending hold callbacks bound to the model,
+        for *_, event in queue:  # and a process's event holds its generator, whose frame
+            event.callbacks = []  # holds the model: cycles only the collector would free
+        queue.clear()
 
     def _end_warmup(self, event: Fired[None]) -> None:
         """Metrics count from here: time integrals restart (orders are filtered later)."""
@@ -539,19 +542,6 @@ class Simulation:
         stock.physical[k] += quantity
         self.engine.restock(name, quantity, f"PO-{name}-{number}", self.env.now)
         self._stock_changed(k)
-
-
-@contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """Pause CPython's cycle collector: the model's hot paths allocate many containers
-    but create no reference cycles, so its passes over them are pure cost."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _ignore_listing_change(channel: int, sku: int, value: int) -> None:

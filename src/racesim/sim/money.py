@@ -28,6 +28,7 @@ same clustered interval (:func:`racesim.util.stats.clustered_rate_interval`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +39,6 @@ from racesim.sim.summary import DAY_S, MONTH_DAYS
 from racesim.util.stats import clustered_rate_interval, mean_interval
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from racesim.scenario import Scenario
 
 __all__ = ["MONEY", "CancelRate", "CostRates", "MoneyFigure", "ReplicationMoney",
@@ -196,15 +195,15 @@ class RunCosts:
         return data
 
 
-def pool_costs(rates: CostRates, per_replication: pd.DataFrame, oversold: np.ndarray,
+def pool_costs(rates: CostRates, money: Mapping[str, np.ndarray], oversold: np.ndarray,
                orders: np.ndarray, measured_days: float) -> RunCosts:
     """A run's :class:`RunCosts` from its replications.
 
-    ``per_replication`` has the :data:`MONEY` columns (one row per replication);
+    ``money`` maps each of :data:`MONEY` to its amounts, one per replication;
     ``oversold`` and ``orders`` are replication × channel counts.
     """
-    amounts = {name: per_replication[name].to_numpy(dtype=float) for name in MONEY}
-    amounts["total_cost"] = sum(amounts.values(), np.zeros(len(per_replication)))
+    amounts = {name: np.asarray(money[name], dtype=float) for name in MONEY}
+    amounts["total_cost"] = sum(amounts.values(), np.zeros(len(amounts[MONEY[0]])))
     figures = []
     for name, values in amounts.items():
         mean, ci = money_per_month(values, measured_days)

@@ -1,65 +1,148 @@
-"""What one simulated replication produced: tidy tables and the metrics built from them.
+"""What one simulated replication produced: its metrics, its breakdowns and, on request, tables.
 
 The metrics are a :class:`~racesim.sim.summary.Summary` (each field's unit and basis is
-documented there) plus the same counts per channel and per SKU. Rates carry Wilson 95 %
-intervals (:mod:`racesim.util.stats`). Times are seconds of simulated time; unit-hours
-are units × hours. Metrics count from the end of the scenario's ``warmup`` (orders placed
-before it, and time before it, are left out); the tables hold the whole run. Everything
-is read from the run's :class:`~racesim.sim.state.SimulationState`.
+documented there) plus the same counts per channel and per SKU
+(:class:`~racesim.sim.breakdowns.Breakdown`: plain arrays, tables on request). Rates
+carry Wilson 95 % intervals (:mod:`racesim.util.stats`). Times are seconds of simulated
+time; unit-hours are units × hours. Metrics count from the end of the scenario's
+``warmup`` (orders placed before it, and time before it, are left out); the tables hold
+the whole run. Everything is read from the run's
+:class:`~racesim.sim.state.SimulationState`.
+
+**Lean and full.** :func:`collect` with ``tables=False`` — what sweeps and the tuners
+run thousands of times — builds no DataFrame: the summary, the two breakdowns as
+arrays, the sync latencies and the cycle counts as rows. ``per_channel``, ``per_sku``
+and ``drift`` become DataFrames the first time they are read (then kept), with the
+values and dtypes they have with ``tables=True``; the per-event tables are empty.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from racesim.sim.money import CostRates, ReplicationMoney, replication_money
+from racesim.sim.breakdowns import (
+    LOST_SALE_CAUSES,
+    Breakdown,
+    add_money,
+    breakdowns,
+    order_arrays,
+)
+from racesim.sim.money import CostRates, ReplicationMoney
 from racesim.sim.state import Reflections, SimulationState, set_mask
 from racesim.sim.summary import Summary
 from racesim.util.stats import wilson_interval
 
-__all__ = ["LOST_SALE_CAUSES", "SimulationResult", "collect", "summarise", "sync_latencies"]
+__all__ = ["EVENT_TABLES", "LOST_SALE_CAUSES", "SimulationResult", "collect", "summarise",
+           "sync_latencies"]
 
 ORDER_COLUMNS = ["order_id", "channel", "sku", "units", "placed_at", "accepted", "copies",
                  "deliveries", "first_seen_at", "reserved_at", "oversold_at", "cancelled_at",
                  "released_at", "fulfilled_at", "short_at", "return_arrived_at",
                  "return_recorded_at", "reservations", "outcome"]
 
+EVENT_TABLES = ("orders", "deliveries", "pushes", "listings", "events")
+"""The per-event tables, built only with ``tables=True``."""
 
-@dataclass
+DRIFT_COLUMNS = ["at", "sku", "recorded", "counted"]
+
+DriftRow = tuple[float, int, int, int]
+"""A cycle count of one SKU: (at s, SKU number, units recorded, units counted)."""
+
+
+@dataclass(eq=False)  # arrays and tables do not compare with ==
 class SimulationResult:
-    """Tables and metrics of one replication.
+    """Metrics, breakdowns and tables of one replication.
 
     ``summary`` holds the run's metrics (see :class:`~racesim.sim.summary.Summary`);
-    ``per_channel`` and
-    ``per_sku`` the same counts broken down. The tables: ``orders`` (one row per buyer,
+    ``channel_counts`` and ``sku_counts`` the same counts broken down, as arrays, and
+    ``per_channel`` and ``per_sku`` as tables. The tables: ``orders`` (one row per buyer,
     lost sales included, with every timestamp and the outcome), ``deliveries`` (one row
     per webhook copy that reached the engine), ``pushes`` (one row per push that reached
     a listing), ``listings`` (every change of every listing), ``events`` (the ledger's
-    event log), ``drift`` (every cycle count per SKU). ``costs`` is the scenario's
-    ``[costs]`` as arrays (None without one): the money columns of ``per_channel`` and
-    ``per_sku`` and the summary's money fields are priced by it.
+    event log) — empty unless the replication ran with ``tables=True`` — and ``drift``
+    (every cycle count per SKU after the warm-up). ``costs`` is the scenario's
+    ``[costs]`` as arrays (None without one): the money columns of the breakdowns and the
+    summary's money fields are priced by it.
     """
 
     summary: Summary
-    per_channel: pd.DataFrame
-    per_sku: pd.DataFrame
-    orders: pd.DataFrame
-    deliveries: pd.DataFrame
-    pushes: pd.DataFrame
-    listings: pd.DataFrame
-    events: pd.DataFrame
-    drift: pd.DataFrame
+    channel_counts: Breakdown = field(repr=False)
+    sku_counts: Breakdown = field(repr=False)
     sync_latency: np.ndarray = field(repr=False)
     costs: CostRates | None = field(default=None, repr=False)
+    drift_rows: list[DriftRow] = field(default_factory=list, repr=False)
+    """Every cycle count after the warm-up, in time order (:data:`DriftRow`)."""
+    event_tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """The :data:`EVENT_TABLES` by name; empty without ``tables=True``."""
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def per_channel(self) -> pd.DataFrame:
+        """One row per channel (index ``channel``): ``channel_counts`` as a table."""
+        return self._frame("per_channel", self.channel_counts.to_frame)
+
+    @property
+    def per_sku(self) -> pd.DataFrame:
+        """One row per SKU (index ``sku``): ``sku_counts`` as a table."""
+        return self._frame("per_sku", self.sku_counts.to_frame)
+
+    @property
+    def drift(self) -> pd.DataFrame:
+        """Every cycle count after the warm-up: ``at`` (s), ``sku`` (its name),
+        ``recorded`` and ``counted`` (units)."""
+        return self._frame("drift", self._drift_frame)
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """One row per buyer, with every timestamp and the outcome (``tables=True``)."""
+        return self._event_table("orders")
+
+    @property
+    def deliveries(self) -> pd.DataFrame:
+        """One row per webhook copy that reached the engine (``tables=True``)."""
+        return self._event_table("deliveries")
+
+    @property
+    def pushes(self) -> pd.DataFrame:
+        """One row per push that reached a listing (``tables=True``)."""
+        return self._event_table("pushes")
+
+    @property
+    def listings(self) -> pd.DataFrame:
+        """Every change of every listing (``tables=True``)."""
+        return self._event_table("listings")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The ledger's event log (``tables=True``)."""
+        return self._event_table("events")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, for writing to disk."""
         return {"orders": self.orders, "deliveries": self.deliveries, "pushes": self.pushes,
                 "listings": self.listings, "events": self.events, "drift": self.drift,
                 "per_channel": self.per_channel, "per_sku": self.per_sku}
+
+    def _frame(self, name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Table ``name``, built by ``build`` when first read and kept from then on."""
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._frames[name] = build()
+        return frame
+
+    def _event_table(self, name: str) -> pd.DataFrame:
+        return self._frame(name, lambda: self.event_tables.get(name, pd.DataFrame()))
+
+    def _drift_frame(self) -> pd.DataFrame:
+        drift = pd.DataFrame(self.drift_rows, columns=DRIFT_COLUMNS)
+        if len(drift):
+            skus = np.asarray(self.sku_counts.labels, dtype=object)
+            drift["sku"] = skus[drift["sku"].to_numpy()]
+        return drift
 
 
 def _suffix_min_lookup(computed: np.ndarray, visible: np.ndarray,
@@ -74,13 +157,28 @@ def _suffix_min_lookup(computed: np.ndarray, visible: np.ndarray,
     return suffix[np.searchsorted(computed, queries, side="left")]
 
 
+def _suffix_min_by_run(which: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The minimum of ``values`` from each entry to the end of its run of equal ``which``.
+
+    ``which`` (≥ 0) is sorted. Each value is replaced by its rank among the distinct
+    values, offset by ``which × distinct``: read from the end, every run's keys lie below
+    those of the runs after it, so one running minimum restarts at each run — exact, in
+    integers, whatever the number of runs.
+    """
+    if values.size == 0:
+        return values.copy()
+    distinct, rank = np.unique(values, return_inverse=True)
+    keys = which.astype(np.int64) * distinct.size + rank.reshape(-1)
+    running = np.minimum.accumulate(keys[::-1])[::-1]
+    return distinct[running % distinct.size]
+
+
 def _per_sku_lookup(which: np.ndarray, computed: np.ndarray, visible: np.ndarray,
                     sku: np.ndarray, queries: np.ndarray, span: float) -> np.ndarray:
     """:func:`_suffix_min_lookup` within each SKU's own entries, for all SKUs at once."""
     order = np.lexsort((computed, which))
     which, computed, visible = which[order], computed[order], visible[order]
-    # Minimum of ``visible`` from each entry to the end of its SKU's run.
-    suffix = pd.Series(visible[::-1]).groupby(which[::-1]).cummin().to_numpy()[::-1]
+    suffix = _suffix_min_by_run(which, visible)
     keys = which * span + computed  # SKU-major keys: one sorted array for every SKU
     found = np.searchsorted(keys, sku * span + queries, side="left")
     seen = np.full(queries.shape, np.inf)
@@ -150,145 +248,6 @@ def _orders_frame(sim: SimulationState) -> pd.DataFrame:
     return frame.reset_index(drop=True)[ORDER_COLUMNS]
 
 
-def _order_arrays(sim: SimulationState) -> dict[str, np.ndarray]:
-    """Every buyer placed after the warm-up as flat numpy arrays (no DataFrame: this is hot)."""
-    arrays: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "channel", "sku", "placed", "accepted", "first_seen", "reserved", "oversold", "fulfilled",
-        "released", "short", "reservations")}
-    for c, orders in enumerate(sim.channels):
-        arrivals = orders.arrivals
-        arrays["channel"].append(np.full(len(arrivals), c, dtype=np.int64))
-        arrays["sku"].append(arrivals.skus)
-        arrays["placed"].append(arrivals.times)
-        arrays["accepted"].append(np.asarray(orders.accepted, dtype=bool))
-        arrays["first_seen"].append(np.asarray(orders.first_seen, dtype=float))
-        arrays["reserved"].append(np.asarray(orders.reserved, dtype=float))
-        arrays["oversold"].append(np.asarray(orders.oversold, dtype=float))
-        arrays["fulfilled"].append(np.asarray(orders.fulfilled, dtype=float))
-        arrays["released"].append(np.asarray(orders.released, dtype=float))
-        arrays["short"].append(np.asarray(orders.short, dtype=float))
-        arrays["reservations"].append(np.asarray(orders.reservations, dtype=np.int64))
-    flat = {name: np.concatenate(parts) if parts else np.empty(0)
-            for name, parts in arrays.items()}
-    counted = flat["placed"] >= sim.warmup  # orders placed during the warm-up are not counted
-    return {name: values[counted] for name, values in flat.items()}
-
-
-def _counts(group: np.ndarray, size: int, orders: dict[str, np.ndarray],
-            delivered_group: np.ndarray, duplicate: np.ndarray) -> dict[str, np.ndarray]:
-    """Order, oversell and delivery counts per group (channel or SKU index)."""
-    def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(group[mask], weights=None if weights is None else weights[mask],
-                           minlength=size).astype(np.int64)
-
-    accepted = orders["accepted"]
-    counts = {
-        "orders": per(accepted),
-        "oversold": per(accepted & set_mask(orders["oversold"])),
-        "lost_sales": per(~accepted),
-        "delivered_orders": per(accepted & set_mask(orders["first_seen"])),
-        "deliveries": np.bincount(delivered_group, minlength=size).astype(np.int64),
-        "duplicates_absorbed": np.bincount(delivered_group[duplicate],
-                                           minlength=size).astype(np.int64),
-        "extra_reservations": per(accepted, np.maximum(orders["reservations"] - 1, 0)),
-        "short_shipments": per(accepted & set_mask(orders["short"])),
-    }
-    counts["duplicate_deliveries"] = counts["deliveries"] - counts["delivered_orders"]
-    return counts
-
-
-def _rate_table(counts: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
-    table = pd.DataFrame(counts, index=index)
-    intervals = [wilson_interval(int(o), int(n)) for o, n in
-                 zip(counts["oversold"], counts["orders"], strict=True)]
-    table["oversell_rate"] = counts["oversold"] / np.maximum(counts["orders"], 1)
-    table["oversell_rate_low"] = [low for low, _ in intervals]
-    table["oversell_rate_high"] = [high for _, high in intervals]
-    return table
-
-
-LOST_SALE_CAUSES = ("lost_sales_no_stock", "lost_sales_buffer", "lost_sales_stale_listing")
-"""The columns splitting ``lost_sales`` by cause; each lost sale is in exactly one."""
-
-
-def _lost_sale_causes(sim: SimulationState) -> dict[str, np.ndarray]:
-    """Lost sales by cause as channel × SKU count arrays (buyers placed after the warm-up).
-
-    The model counts each lost sale under one cause as it happens (see
-    :class:`~racesim.sim.state.ChannelOrders`); in :data:`LOST_SALE_CAUSES` order.
-    """
-    shape = (len(sim.channel_names), len(sim.sku_names))
-
-    def grid(rows: list[list[int]]) -> np.ndarray:
-        return np.array(rows, dtype=np.int64).reshape(shape)
-
-    channels = sim.channels
-    return dict(zip(LOST_SALE_CAUSES, (grid([c.lost_no_stock for c in channels]),
-                                       grid([c.lost_buffer for c in channels]),
-                                       grid([c.lost_stale_listing for c in channels])),
-                    strict=True))
-
-
-def _breakdowns(sim: SimulationState, orders: dict[str, np.ndarray]
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The counts and rates per channel and per SKU (orders placed after the warm-up)."""
-    log = sim.logs.deliveries
-    warmup = sim.warmup
-    if warmup > 0:
-        placed = [channel.arrivals.times.tolist() for channel in sim.channels]
-        log = [row for row in log if placed[row[0]][row[1]] >= warmup]
-    delivered_channel = np.fromiter((row[0] for row in log), dtype=np.int64, count=len(log))
-    delivered_sku = np.fromiter((sim.channels[row[0]].sku[row[1]] for row in log),
-                                dtype=np.int64, count=len(log))
-    duplicate = np.fromiter((row[5] == "duplicate" for row in log), dtype=bool, count=len(log))
-    n_channels, n_skus = len(sim.channel_names), len(sim.sku_names)
-    gap_seconds = sim.gaps.seconds
-    causes = _lost_sale_causes(sim)
-    per_channel = _rate_table(
-        _counts(orders["channel"], n_channels, orders, delivered_channel, duplicate)
-        | {name: counts.sum(axis=1) for name, counts in causes.items()},
-        pd.Index(sim.channel_names, name="channel"))
-    per_channel["visibility_gap_s"] = [sum(row) for row in gap_seconds]
-    per_sku = _rate_table(
-        _counts(orders["sku"], n_skus, orders, delivered_sku, duplicate)
-        | {name: counts.sum(axis=0) for name, counts in causes.items()},
-        pd.Index(sim.sku_names, name="sku"))
-    per_sku["visibility_gap_s"] = [sum(gap_seconds[c][k] for c in range(n_channels))
-                                   for k in range(n_skus)]
-    per_sku["hidden_unit_hours"] = np.asarray(sim.hidden.unit_seconds) / 3600.0
-    per_sku["overstated_pushes"] = sim.stock.overstated
-    per_sku["overstated_excess_units"] = sim.stock.overstated_excess
-    return per_channel, per_sku
-
-
-def _add_money(sim: SimulationState, orders: dict[str, np.ndarray], per_channel: pd.DataFrame,
-               per_sku: pd.DataFrame) -> ReplicationMoney | None:
-    """With ``[costs]``: the replication's money, and its columns in the two breakdowns.
-
-    Both tables gain ``lost_units_buffer`` (units lost to the buffer: see :mod:`.money`),
-    ``lost_margin`` and ``oversell_cost``; ``per_sku`` also ``holding_cost`` (money in
-    the scenario's currency; see :mod:`racesim.sim.money`). Without costs nothing changes.
-    """
-    rates = sim.costs
-    if rates is None:
-        return None
-    n_channels, n_skus = len(sim.channel_names), len(sim.sku_names)
-    lost_units = np.array([c.lost_buffer_units for c in sim.channels],
-                          dtype=np.int64).reshape(n_channels, n_skus)
-    sold = orders["accepted"] & set_mask(orders["oversold"])
-    cell = orders["channel"][sold] * n_skus + orders["sku"][sold]
-    oversold = np.bincount(cell, minlength=n_channels * n_skus).reshape(n_channels, n_skus)
-    money = replication_money(rates, lost_units, oversold,
-                              per_sku["hidden_unit_hours"].to_numpy(dtype=float))
-    per_channel["lost_units_buffer"] = lost_units.sum(axis=1)
-    per_sku["lost_units_buffer"] = lost_units.sum(axis=0)
-    for name, values in money.per_channel.items():
-        per_channel[name] = values
-    for name, values in money.per_sku.items():
-        per_sku[name] = values
-    return money
-
-
 def _stranded(sim: SimulationState, orders: dict[str, np.ndarray]) -> int:
     """Reservations open (not shipped, released or short) longer than ``stranded_after``."""
     reserved_at = orders["reserved"]
@@ -299,29 +258,28 @@ def _stranded(sim: SimulationState, orders: dict[str, np.ndarray]) -> int:
     return int((open_for > sim.stranded_after).sum())
 
 
-def _drift_frame(sim: SimulationState, skus: np.ndarray) -> pd.DataFrame:
-    """Every cycle count after the warm-up: (at, sku name, recorded, counted)."""
-    drift = pd.DataFrame([row for row in sim.logs.drift if row[0] >= sim.warmup],
-                         columns=["at", "sku", "recorded", "counted"])
-    if len(drift):
-        drift["sku"] = skus[drift["sku"].to_numpy()]
-    return drift
-
-
-def _drift_ratios(drift: pd.DataFrame) -> tuple[float | None, float | None]:
-    """Max and mean, over cycle counts, of |recorded − counted| / counted units."""
-    if not len(drift):
+def _drift_ratios(rows: list[DriftRow]) -> tuple[float | None, float | None]:
+    """Max and mean, over cycle counts, of Σ|recorded − counted| / Σ counted units (the
+    sums over the SKUs counted at that instant; at least 1 counted unit)."""
+    if not rows:
         return None, None
-    per_count = drift.assign(gap=(drift["recorded"] - drift["counted"]).abs()).groupby("at")
-    ratio = (per_count["gap"].sum() / per_count["counted"].sum().clip(lower=1)).to_numpy()
+    at = np.fromiter((row[0] for row in rows), dtype=float, count=len(rows))
+    recorded = np.fromiter((row[2] for row in rows), dtype=np.int64, count=len(rows))
+    counted = np.fromiter((row[3] for row in rows), dtype=np.int64, count=len(rows))
+    order = np.argsort(at, kind="stable")
+    at, recorded, counted = at[order], recorded[order], counted[order]
+    starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])  # one run per cycle count
+    gap = np.add.reduceat(np.abs(recorded - counted), starts)
+    ratio = gap / np.maximum(np.add.reduceat(counted, starts), 1)
     return float(ratio.max()), float(ratio.mean())
 
 
-def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataFrame,
-              orders: dict[str, np.ndarray], latency: np.ndarray,
-              drift: pd.DataFrame, money: ReplicationMoney | None = None) -> Summary:
-    """The replication's :class:`~racesim.sim.summary.Summary` from its breakdowns (and
-    its money, with ``[costs]``)."""
+def summarise(sim: SimulationState, per_channel: dict[str, np.ndarray],
+              per_sku: dict[str, np.ndarray], orders: dict[str, np.ndarray],
+              latency: np.ndarray, drift: list[DriftRow],
+              money: ReplicationMoney | None = None) -> Summary:
+    """The replication's :class:`~racesim.sim.summary.Summary` from its breakdowns' columns
+    (and its money, with ``[costs]``)."""
     def total(column: str) -> int:
         return int(per_channel[column].sum())
 
@@ -360,34 +318,33 @@ def summarise(sim: SimulationState, per_channel: pd.DataFrame, per_sku: pd.DataF
 def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:
     """Build the metrics of a finished simulation, and its tables if ``tables``.
 
-    Without ``tables`` only the metrics are built (sweeps of many replications do not
-    want per-order tables): the table fields are then empty DataFrames.
+    Without ``tables`` no DataFrame is built (sweeps of many replications want the
+    metrics, not per-order tables): the breakdowns are arrays, ``per_channel``,
+    ``per_sku`` and ``drift`` are built if read, the per-event tables are empty.
     """
+    orders = order_arrays(sim)
+    per_channel, per_sku = breakdowns(sim, orders)
+    money = add_money(sim, orders, per_channel, per_sku)
+    warmup = sim.warmup
+    latency = sync_latencies([change for change in sim.logs.published_changes
+                              if change[0] >= warmup], sim.sync.reflections)
+    drift = [row for row in sim.logs.drift if row[0] >= warmup]
+    summary = summarise(sim, per_channel, per_sku, orders, latency, drift, money)
+    return SimulationResult(
+        summary=summary,
+        channel_counts=Breakdown("channel", tuple(sim.channel_names), per_channel),
+        sku_counts=Breakdown("sku", tuple(sim.sku_names), per_sku),
+        sync_latency=latency, costs=sim.costs, drift_rows=drift,
+        event_tables=_event_tables(sim) if tables else {})
+
+
+def _event_tables(sim: SimulationState) -> dict[str, pd.DataFrame]:
+    """The per-order, per-delivery, per-push and per-listing-change tables, and the
+    ledger's events (:data:`EVENT_TABLES`)."""
     skus = np.asarray(sim.sku_names, dtype=object)
     channels = np.asarray(sim.channel_names, dtype=object)
-    orders = _order_arrays(sim)
-    per_channel, per_sku = _breakdowns(sim, orders)
-    money = _add_money(sim, orders, per_channel, per_sku)
-    latency = sync_latencies([change for change in sim.logs.published_changes
-                              if change[0] >= sim.warmup], sim.sync.reflections)
-    drift = _drift_frame(sim, skus)
-    summary = summarise(sim, per_channel, per_sku, orders, latency, drift, money)
-    empty = pd.DataFrame()
-    result = SimulationResult(summary=summary, per_channel=per_channel, per_sku=per_sku,
-                              orders=empty, deliveries=empty, pushes=empty, listings=empty,
-                              events=empty, drift=drift, sync_latency=latency,
-                              costs=sim.costs)
-    if tables:
-        _add_tables(sim, result, skus, channels)
-    return result
-
-
-def _add_tables(sim: SimulationState, result: SimulationResult, skus: np.ndarray,
-                channels: np.ndarray) -> None:
-    """Fill in the per-order, per-delivery, per-push and per-listing-change tables."""
-    result.orders = _orders_frame(sim)
     rows = sim.logs.deliveries
-    result.deliveries = pd.DataFrame({
+    deliveries = pd.DataFrame({
         "order_id": [sim.channels[c].ids[j] for c, j, *_ in rows],
         "channel": channels[[r[0] for r in rows]] if rows else [],
         "sku": skus[[sim.channels[c].sku[j] for c, j, *_ in rows]] if rows else [],
@@ -399,11 +356,10 @@ def _add_tables(sim: SimulationState, result: SimulationResult, skus: np.ndarray
     if len(pushes):
         pushes["channel"] = channels[pushes["channel"].to_numpy()]
         pushes["sku"] = skus[pushes["sku"].to_numpy()]
-    result.pushes = pushes
     listings = pd.DataFrame(sim.logs.listings or [], columns=["at", "channel", "sku", "value",
                                                                "cause"])
     if len(listings):
         listings["channel"] = channels[listings["channel"].to_numpy()]
         listings["sku"] = skus[listings["sku"].to_numpy()]
-    result.listings = listings
-    result.events = sim.engine.events()
+    return {"orders": _orders_frame(sim), "deliveries": deliveries, "pushes": pushes,
+            "listings": listings, "events": sim.engine.events()}

@@ -15,8 +15,11 @@ Poisson scenario's draws are exactly what they were before that source existed.
 from __future__ import annotations
 
 import zlib
+from typing import cast
 
 import numpy as np
+
+from racesim.sim.seeding import child_seed, shared_root
 
 __all__ = ["DEMAND_DISPERSION", "Streams", "replication_seeds"]
 
@@ -39,14 +42,18 @@ class Streams:
     def __init__(self, seed: np.random.SeedSequence | int) -> None:
         self._root = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(seed)
+        self._shared = shared_root(self._root)  # the root's words, hashed once
         self._cache: dict[str, np.random.Generator] = {}
 
     def __call__(self, name: str) -> np.random.Generator:
-        """The generator of source ``name`` (created on first use, then reused)."""
+        """The generator of source ``name`` (created on first use, then reused): PCG64
+        seeded as by ``SeedSequence(root.entropy, spawn_key=(*root.spawn_key,
+        crc32(name)))`` (see :mod:`.seeding`)."""
         generator = self._cache.get(name)
         if generator is None:
             key = zlib.crc32(name.encode("utf-8"))
-            sequence = np.random.SeedSequence(self._root.entropy,
-                                              spawn_key=(*self._root.spawn_key, key))
-            generator = self._cache[name] = np.random.default_rng(sequence)
+            sequence = child_seed(self._root, self._shared, key)
+            # numpy's BitGenerator takes any ISeedSequence; its stubs name SeedSequence only
+            bits = np.random.PCG64(cast("np.random.SeedSequence", sequence))
+            generator = self._cache[name] = np.random.Generator(bits)
         return generator

@@ -35,11 +35,11 @@ spelled once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from racesim.util.jsonable import plain
 from racesim.util.stats import (
@@ -253,18 +253,23 @@ class RunSummary:
     :meth:`to_dict` spreads it as ``currency``, ``lost_margin_per_month``, … None: none."""
 
     @classmethod
-    def pool(cls, per_replication: pd.DataFrame, sync_latency: np.ndarray,
+    def pool(cls, summaries: Sequence[Summary], sync_latency: np.ndarray,
              seed: int, costs: RunCosts | None = None) -> RunSummary:
-        """Pool a run: ``per_replication`` has one row of :class:`Summary` fields per
-        replication; ``sync_latency`` holds every replication's latencies (seconds);
-        ``costs`` is the run's money (:func:`racesim.sim.money.pool_costs`), if any."""
-        frame = per_replication
-        summed: dict[str, Any] = {f"{key}_total": plain(frame[key].sum()) for key in SUMMED}
+        """Pool a run from its replications' ``summaries`` (in replication order);
+        ``sync_latency`` holds every replication's latencies (seconds); ``costs`` is the
+        run's money (:func:`racesim.sim.money.pool_costs`), if any.
+
+        Plain records and arrays, no table: a sweep or tuner pools thousands of runs.
+        """
+        summed: dict[str, Any] = {f"{key}_total": plain(np.sum(np.array(
+            [getattr(s, key) for s in summaries]))) for key in SUMMED}
         orders, oversold = int(summed["orders_total"]), int(summed["oversold_total"])
-        rate = clustered_rate_interval(frame["oversold"].to_numpy(),
-                                       frame["orders"].to_numpy())
-        drift = pd.to_numeric(frame["ledger_drift_max"], errors="coerce").dropna()
-        drift_mean = pd.to_numeric(frame["ledger_drift_mean"], errors="coerce").dropna()
+        rate = clustered_rate_interval(np.array([s.oversold for s in summaries], dtype=np.int64),
+                                       np.array([s.orders for s in summaries], dtype=np.int64))
+        drift = np.array([s.ledger_drift_max for s in summaries
+                          if s.ledger_drift_max is not None], dtype=float)
+        drift_mean = np.array([s.ledger_drift_mean for s in summaries
+                               if s.ledger_drift_mean is not None], dtype=float)
         return cls(
             **summed,
             oversell_rate=rate.rate, oversell_rate_ci=rate.interval,
@@ -272,10 +277,10 @@ class RunSummary:
             oversell_design_effect=rate.design_effect,
             sync_latency_p50_s=_percentile(sync_latency, 50),
             sync_latency_p99_s=_percentile(sync_latency, 99),
-            ledger_drift_max=float(drift.max()) if len(drift) else None,
-            ledger_drift_mean=float(drift_mean.mean()) if len(drift_mean) else None,
-            replications=len(frame),
-            measured_days=float(frame["measured_s"].iloc[0]) / DAY_S if len(frame) else 0.0,
+            ledger_drift_max=float(drift.max()) if drift.size else None,
+            ledger_drift_mean=float(drift_mean.mean()) if drift_mean.size else None,
+            replications=len(summaries),
+            measured_days=float(summaries[0].measured_s) / DAY_S if summaries else 0.0,
             seed=seed, costs=costs)
 
     def verdict(self, target: float) -> TargetVerdict:

@@ -32,6 +32,7 @@ from racesim.sim.streams import replication_seeds
 from racesim.sim.summary import Summary
 from racesim.study.executors import LocalExecutor
 from racesim.study.replications import scratch_store
+from racesim.util.collector import without_cyclic_gc
 from racesim.util.stats import RateInterval, clustered_rate_interval
 
 if TYPE_CHECKING:
@@ -107,15 +108,17 @@ def _cells(state: SimulationState, hidden_unit_hours: np.ndarray, summary: Summa
 def _run_cells(task: _CandidateTask) -> CellCounts:
     """Simulate one replication of a candidate and count it per channel × group."""
     scenario = task.scenario
-    simulation = Simulation(scenario, task.seed,
-                            store=scratch_store(scenario.engine.store, task.replication),
-                            buffer=task.buffer,  # type: ignore[arg-type]
-                            tables=False, discard=True)
-    result = simulation.run()
-    hidden = result.per_sku["hidden_unit_hours"].to_numpy(dtype=float)
     rates = CostRates.of(scenario)
-    return _cells(simulation.state(), hidden, result.summary, task.groups,
-                  None if rates is None else rates.margin)
+    with without_cyclic_gc():  # until the model is freed: see racesim.util.collector
+        simulation = Simulation(scenario, task.seed,
+                                store=scratch_store(scenario.engine.store, task.replication),
+                                buffer=task.buffer,  # type: ignore[arg-type]
+                                tables=False, discard=True)
+        result = simulation.run()
+        cells = _cells(simulation.state(), result.sku_counts["hidden_unit_hours"],
+                       result.summary, task.groups, None if rates is None else rates.margin)
+        del simulation
+    return cells
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ import pandas as pd
 
 from racesim.ledger.store import store_variant
 from racesim.sim.model import Simulation
-from racesim.sim.money import RunCosts, pool_costs
+from racesim.sim.money import MONEY, RunCosts, pool_costs
 from racesim.sim.results import SimulationResult
 from racesim.sim.streams import replication_seeds
 from racesim.sim.summary import DAY_S, RunSummary
 from racesim.study.budget import Budget, check_run
 from racesim.study.executors import Executor, LocalExecutor
+from racesim.util.collector import without_cyclic_gc
 from racesim.util.jsonable import jsonable
 from racesim.util.progress import progress as with_progress
 
@@ -63,12 +64,18 @@ def run_replication(scenario: Scenario, seed: np.random.SeedSequence, replicatio
     The ledger is ``store`` or else the scenario's ``[engine] store``, and each
     replication gets its own (see :func:`replication_store`). With ``scratch`` it is a
     throwaway one (see :func:`scratch_store`), deleted when the replication ends.
+
+    The cyclic garbage collector is paused until the model is freed (it makes no cycles;
+    :mod:`racesim.util.collector`), so that its passes do not walk a replication's state.
     """
     url = store if store is not None else scenario.engine.store
     own = scratch_store(url, replication) if scratch else replication_store(url, replication)
-    simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
-                            tables=tables, discard=scratch)
-    return simulation.run()
+    with without_cyclic_gc():  # until the model is freed: see racesim.util.collector
+        simulation = Simulation(scenario, seed, store=own, engine=engine, buffer=buffer,
+                                tables=tables, discard=scratch)
+        result = simulation.run()
+        del simulation
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,21 +134,23 @@ class RunResult:
         replications as clusters.
 
         See :class:`~racesim.sim.summary.RunSummary` for every field's unit and basis.
+        Pooled from the replications' records and arrays, without building a table.
         """
         latencies = np.concatenate([r.sync_latency for r in self.replications])
-        per_replication = self.per_replication
-        return RunSummary.pool(per_replication, latencies, self.seed,
-                               costs=self._costs(per_replication))
+        summaries = [r.summary for r in self.replications]
+        return RunSummary.pool(summaries, latencies, self.seed, costs=self._costs())
 
-    def _costs(self, per_replication: pd.DataFrame) -> RunCosts | None:
+    def _costs(self) -> RunCosts | None:
         """The run's money (:func:`racesim.sim.money.pool_costs`); None without ``[costs]``."""
         rates = self.replications[0].costs if self.replications else None
         if rates is None:
             return None
-        oversold = np.stack([r.per_channel["oversold"].to_numpy() for r in self.replications])
-        orders = np.stack([r.per_channel["orders"].to_numpy() for r in self.replications])
-        days = float(per_replication["measured_s"].iloc[0]) / DAY_S
-        return pool_costs(rates, per_replication, oversold, orders, days)
+        channels = [r.channel_counts for r in self.replications]
+        money = {name: np.array([getattr(r.summary, name) for r in self.replications],
+                                dtype=float) for name in MONEY}
+        days = float(self.replications[0].summary.measured_s) / DAY_S
+        return pool_costs(rates, money, np.stack([c["oversold"] for c in channels]),
+                          np.stack([c["orders"] for c in channels]), days)
 
     def to_json(self, target: float | None = None) -> dict[str, object]:
         """The summary plus ``per_replication``, JSON-ready.

@@ -315,14 +315,15 @@ def _evaluate(problem: _Problem, values: dict[str, float], seed: int,
         problem.on_evaluation(f"tried {tried} on {replications} replications")
     oversold, orders, hidden, lost = {}, {}, {}, {}
     by_replication = {}
+    counts = [r.sku_counts for r in result.replications]  # arrays: no table per replication
     for name, skus in problem.classes.items():
-        rows = [r.per_sku.loc[skus] for r in result.replications]
-        each = np.array([[int(t["oversold"].sum()), int(t["orders"].sum())] for t in rows],
-                        dtype=np.int64).reshape(-1, 2)
+        rows = counts[0].rows(skus) if counts else np.empty(0, dtype=np.int64)
+        each = np.array([[int(c["oversold"][rows].sum()), int(c["orders"][rows].sum())]
+                         for c in counts], dtype=np.int64).reshape(-1, 2)
         by_replication[name] = (each[:, 0], each[:, 1])
         oversold[name], orders[name] = int(each[:, 0].sum()), int(each[:, 1].sum())
-        hidden[name] = float(sum(float(t["hidden_unit_hours"].sum()) for t in rows))
-        lost[name] = int(sum(int(t["lost_sales"].sum()) for t in rows))
+        hidden[name] = float(sum(float(c["hidden_unit_hours"][rows].sum()) for c in counts))
+        lost[name] = int(sum(int(c["lost_sales"][rows].sum()) for c in counts))
     return Evaluation(dict(values), result, oversold, orders, hidden, lost, by_replication)
 
 

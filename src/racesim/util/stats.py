@@ -3,8 +3,11 @@
 Every rate racesim prints carries an interval inside [0, 1]:
 
 - :func:`wilson_interval` — one binomial sample (orders independent of each other): the
-  Wilson score interval, computed by :func:`scipy.stats.binomtest`'s ``proportion_ci``
-  (Wilson 1927; Brown, Cai & DasGupta 2001, *Statistical Science* 16(2)).
+  Wilson score interval, the closed form :func:`scipy.stats.binomtest`'s
+  ``proportion_ci`` evaluates, in its order of operations (so the same floats, without
+  the test's p-value search: a replication computes several per channel and SKU)
+  (Wilson 1927; Brown, Cai & DasGupta 2001, *Statistical Science* 16(2));
+  :func:`wilson_intervals` is the same for arrays of counts.
 - :func:`clustered_rate_interval` — a rate pooled over replications. Oversells cluster
   within a replication (one slow sync, one burst, one stock-out oversells several orders
   at once), so its orders are not independent and the Wilson interval of the pooled
@@ -29,18 +32,27 @@ judges it everywhere: met when the upper end of the rate's interval is at or bel
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["RateInterval", "TargetVerdict", "clustered_rate_interval", "mean_interval",
-           "target_verdict", "wilson_interval"]
+           "target_verdict", "wilson_interval", "wilson_intervals"]
 
 
 def _check_confidence(name: str, confidence: float) -> None:
     if not 0 < confidence < 1:
         raise ValueError(f"{name}: confidence must be in (0, 1) (got {confidence})")
+
+
+@functools.lru_cache(maxsize=16)
+def _two_sided_z(confidence: float) -> float:
+    """The standard normal quantile of a two-sided ``confidence`` interval (scipy's ndtri)."""
+    from scipy.special import ndtri
+
+    return float(ndtri(0.5 + 0.5 * confidence))
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -54,13 +66,38 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     _check_confidence("wilson_interval", confidence)
     if trials == 0:
         return (0.0, 1.0)
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(successes), int(trials)).proportion_ci(
-        confidence_level=confidence, method="wilson")
-    low = 0.0 if successes == 0 else min(max(float(ci.low), 0.0), 1.0)  # exact at the
-    high = 1.0 if successes == trials else min(max(float(ci.high), 0.0), 1.0)  # edges
+    k, n = int(successes), int(trials)
+    z = _two_sided_z(confidence)
+    p = k / n
+    denom = 2 * (n + z**2)  # Newcombe (1998), as scipy.stats.binomtest writes it
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    low = 0.0 if k == 0 else min(max(center - delta, 0.0), 1.0)  # exact at the
+    high = 1.0 if k == n else min(max(center + delta, 0.0), 1.0)  # edges
     return (low, high)
+
+
+def wilson_intervals(successes: np.ndarray, trials: np.ndarray,
+                     confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilson_interval` of each pair ``successes[i]`` of ``trials[i]``, as arrays.
+
+    Returns (lows, highs), the same floats the scalar function gives, element by element
+    ((0, 1) where there are no trials).
+    """
+    k = np.asarray(successes, dtype=np.int64)
+    n = np.asarray(trials, dtype=np.int64)
+    if k.shape != n.shape or (k < 0).any() or (k > n).any():
+        raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
+    _check_confidence("wilson_intervals", confidence)
+    z = _two_sided_z(confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 2 * (n + z**2)
+        center = (2 * n * p + z**2) / denom
+        delta = z / denom * np.sqrt(4 * n * p * (1 - p) + z**2)
+    low = np.where(k == 0, 0.0, np.clip(center - delta, 0.0, 1.0))
+    high = np.where(k == n, 1.0, np.clip(center + delta, 0.0, 1.0))
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)
