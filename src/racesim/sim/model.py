@@ -48,6 +48,7 @@ from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
 from racesim.sim.rules import GroupState, resolve_rules
 from racesim.sim.sampler import BlockSampler, Sampleable
+from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import (
     ChannelOrders,
     Counts,
@@ -96,7 +97,7 @@ class Simulation:
         self.scenario = scenario
         self.discard = discard  # delete the ledger's storage when the run ends
         self.streams = Streams(seed)
-        self.env = simpy.Environment()
+        self.env = ModelEnvironment()
         self.skus = list(scenario.skus())
         self.sku_names = [entry.sku for entry in self.skus]
         engine_config = scenario.engine
@@ -298,13 +299,15 @@ class Simulation:
         self._physical_changed(k)
         market.sell(self.env.now, k, units)
         self.counts.dead_letter_orders += orders.dropped[j]
+        plain_later = self.env.plain_later  # a copy in flight: no process waits for it
         for copy, delay in orders.copies[j]:
-            self.call_later(delay, self._deliver, (c, j, copy))
+            plain_later(delay, self._deliver, (c, j, copy))
         if orders.cancels[j]:
             self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
 
-    def _deliver(self, event: Fired[tuple[int, int, int]]) -> None:
-        c, j, copy = event.value
+    def _deliver(self, copy_of: tuple[int, int, int]) -> None:
+        """A copy of the order webhook of arrival ``j`` on channel ``c`` reaches the engine."""
+        c, j, copy = copy_of
         now = self.env.now
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]

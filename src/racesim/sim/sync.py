@@ -41,6 +41,7 @@ from racesim.scenario.sync import (
     PeriodicSnapshotSyncConfig,
 )
 from racesim.sim.sampler import BlockSampler
+from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import Fired, Logs, SkuStock, SyncRecord
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class SyncContext:
     with ``tables``, ``logs.pushes``.
     """
 
-    env: simpy.Environment
+    env: ModelEnvironment
     scenario: Scenario
     streams: Streams
     markets: list[Marketplace]
@@ -171,10 +172,10 @@ class EventDriven(Sync):
             landing.setdefault(self._landing_delay(channel), []).append(
                 (channel, published[channel][sku]))
         for delay, channels in landing.items():
-            self._later(delay, self._apply, (channels, sku, now))
+            self.env.plain_later(delay, self._apply, (channels, sku, now))
 
-    def _apply(self, event: Fired[tuple[list[tuple[int, int]], int, float]]) -> None:
-        channels, sku, sent_at = event.value
+    def _apply(self, push: tuple[list[tuple[int, int]], int, float]) -> None:
+        channels, sku, sent_at = push
         now = self.env.now
         markets, tables = self.markets, self.tables
         for channel, value in channels:
@@ -222,8 +223,8 @@ class PeriodicAbsolute(Sync):
         now = self.env.now
         self._record_staleness(values)
         for channel in range(len(self.latency)):
-            self._later(self._landing_delay(channel), self._apply,
-                        (channel, values[channel], pulled_at, now))
+            self.env.plain_later(self._landing_delay(channel), self._apply,
+                                 (channel, values[channel], pulled_at, now))
 
     def _record_staleness(self, values: list[list[int]]) -> None:
         """Count pushed values above what each channel's rule lists at the moment of sending."""
@@ -235,8 +236,8 @@ class PeriodicAbsolute(Sync):
                     stock.overstated[k] += 1
                     stock.overstated_excess[k] += excess
 
-    def _apply(self, event: Fired[tuple[int, list[int], float, float]]) -> None:
-        channel, values, pulled_at, sent_at = event.value
+    def _apply(self, push: tuple[int, list[int], float, float]) -> None:
+        channel, values, pulled_at, sent_at = push
         market = self.markets[channel]
         now = self.env.now
         listing = market.listing
@@ -273,10 +274,11 @@ class PeriodicDelta(Sync):
                         deltas.append((sku, delta, target))
                     last_set[sku] = target
                     own_seen[sku] = 0
-                self._later(self._landing_delay(channel), self._apply, (channel, deltas, now))
+                self.env.plain_later(self._landing_delay(channel), self._apply,
+                                     (channel, deltas, now))
 
-    def _apply(self, event: Fired[tuple[int, list[tuple[int, int, int]], float]]) -> None:
-        channel, deltas, sent_at = event.value
+    def _apply(self, push: tuple[int, list[tuple[int, int, int]], float]) -> None:
+        channel, deltas, sent_at = push
         market = self.markets[channel]
         now = self.env.now
         for sku, delta, target in deltas:
@@ -314,12 +316,12 @@ class CompareAndSet(Sync):
         expected = self.last_set[channel][sku] - self.own_seen[channel][sku]
         target = self.published[channel][sku]
         self.in_flight.add((channel, sku))
-        self._later(self._landing_delay(channel), self._apply,
-                    (channel, sku, expected, target, self.own_seen[channel][sku], attempt,
-                     self.env.now))
+        self.env.plain_later(self._landing_delay(channel), self._apply,
+                             (channel, sku, expected, target, self.own_seen[channel][sku],
+                              attempt, self.env.now))
 
-    def _apply(self, event: Fired[tuple[int, int, int, int, int, int, float]]) -> None:
-        channel, sku, expected, target, seen_at_send, attempt, sent_at = event.value
+    def _apply(self, push: tuple[int, int, int, int, int, int, float]) -> None:
+        channel, sku, expected, target, seen_at_send, attempt, sent_at = push
         market = self.markets[channel]
         now = self.env.now
         before = market.listing[sku]
