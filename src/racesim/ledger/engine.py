@@ -300,7 +300,8 @@ class Ledger:
             stock = tx.stock(sku)
             event = _written(tx.append(at, recorded, _RELEASE, sku, line.quantity, "release",
                                        order_id, line.channel))
-            tx.update_line(line._replace(status=_LINE_RELEASED, seq=event.seq))
+            tx.update_line(OrderLine(order_id, sku, line.channel, line.quantity, _LINE_RELEASED,
+                                     line.returned, event.seq))
             tx.put_stock(Stock(sku, stock.on_hand, stock.reserved - line.quantity,
                                stock.shipped, stock.returned, event.seq))
             return CommandResult(_APPLIED, event, _RESERVED)
@@ -328,7 +329,8 @@ class Ledger:
                     "release the line or restock first")
             event = _written(tx.append(at, recorded, _FULFILL, sku, qty, "fulfill", order_id,
                                        line.channel))
-            tx.update_line(line._replace(status=_LINE_FULFILLED, seq=event.seq))
+            tx.update_line(OrderLine(order_id, sku, line.channel, qty, _LINE_FULFILLED,
+                                     line.returned, event.seq))
             tx.put_stock(Stock(sku, stock.on_hand - qty, stock.reserved - qty,
                                stock.shipped + qty, stock.returned, event.seq))
             return CommandResult(_APPLIED, event, _RESERVED)

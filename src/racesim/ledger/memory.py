@@ -80,7 +80,11 @@ class _MemoryTransaction(Transaction):
         return self._store._stock.get(sku) or Stock.empty(sku)
 
     def order_line(self, order_id: str, sku: str) -> OrderLine | None:
-        return self._store.order_line(order_id, sku)
+        # the transaction holds the store's lock already: read the row directly
+        row = self._store._lines.get((order_id, sku))
+        if row is None:
+            return None
+        return OrderLine(order_id, sku, row[0], row[1], _STATUS[row[2]], row[3], row[4])
 
     def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
         index = self._store._keys.get((command, sku, order_id, ref))

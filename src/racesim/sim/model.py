@@ -146,7 +146,7 @@ class Simulation:
             self._publish(k, 0.0)
 
     def _setup_markets(self) -> None:
-        self.markets = [Marketplace(name, c, self.stock.published[c], self._listing_changed,
+        self.markets = [Marketplace(name, c, self.stock.published[c], _ignore_listing_change,
                                     self.logs.listings)
                         for c, name in enumerate(self.channel_names)]
         group_of = self.rules.group_of
@@ -154,6 +154,8 @@ class Simulation:
                                    [m.listing for m in self.markets],
                                    [[self._sellable(k, group_of[c]) for k in range(len(self.skus))]
                                     for c in range(len(self.markets))])
+        for market in self.markets:  # every listing change reaches the gaps directly
+            market.on_change = self.gaps.listing
 
     def _setup_orders(self) -> None:
         scenario, streams = self.scenario, self.streams
@@ -184,9 +186,6 @@ class Simulation:
         """
         stock, group = self.stock, self.groups[g]
         return stock.physical[k] - stock.committed[k] - group.buffers[k] >= group.least
-
-    def _listing_changed(self, channel: int, sku: int, value: int) -> None:
-        self.gaps.listing(self.env.now, channel, sku, value)
 
     def _stock_changed(self, k: int) -> None:
         """The engine's figures for SKU ``k`` may have changed: republish if needed."""
@@ -557,7 +556,7 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _ignore_listing_change(channel: int, sku: int, value: int) -> None:
+def _ignore_listing_change(now: float, channel: int, sku: int, value: int) -> None:
     """A finished simulation no longer tracks its listings."""
 
 

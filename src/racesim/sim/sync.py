@@ -95,6 +95,7 @@ class Sync:
         self.latency = [BlockSampler(ch.listing_latency,
                                      context.streams(f"listing-latency/{ch.name}"))
                         for ch in context.scenario.channels]
+        self.draws = [sampler.draw for sampler in self.latency]
         channels, skus = len(self.markets), len(self.stock.names)
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
         self.record = SyncRecord(channels)
@@ -135,7 +136,7 @@ class Sync:
         push never lands before the one sent ahead of it (a queue, not a race).
         """
         now = self.env.now
-        lands = max(now + self.latency[channel](), self.landed[channel])
+        lands = max(now + self.draws[channel](), self.landed[channel])
         self.landed[channel] = lands
         return lands - now
 
@@ -163,16 +164,31 @@ class EventDriven(Sync):
         self._send(sku)
 
     def _send(self, sku: int) -> None:
+        """Push ``sku``'s value to every marketplace (runs once per change: kept lean).
+
+        Each push lands as :meth:`Sync._landing_delay` says (inlined here), never before
+        the one sent ahead of it to the same marketplace.
+        """
         now = self.env.now
-        published = self.published
-        # Channels whose pushes land after the same delay share one simulation event;
-        # each carries its own channel's value, as it stands when sent.
+        published, landed = self.published, self.landed
+        # Channels whose pushes land after the same delay share one callback; each
+        # carries its own channel's value, as it stands when sent.
         landing: dict[float, list[tuple[int, int]]] = {}
-        for channel in range(len(self.latency)):
-            landing.setdefault(self._landing_delay(channel), []).append(
-                (channel, published[channel][sku]))
+        for channel, draw in enumerate(self.draws):
+            lands = now + draw()
+            if lands < landed[channel]:
+                lands = landed[channel]
+            landed[channel] = lands
+            delay = lands - now
+            push = (channel, published[channel][sku])
+            group = landing.get(delay)
+            if group is None:
+                landing[delay] = [push]
+            else:
+                group.append(push)
+        plain_later, apply = self.env.plain_later, self._apply
         for delay, channels in landing.items():
-            self.env.plain_later(delay, self._apply, (channels, sku, now))
+            plain_later(delay, apply, (channels, sku, now))
 
     def _apply(self, push: tuple[list[tuple[int, int]], int, float]) -> None:
         channels, sku, sent_at = push
