@@ -193,12 +193,13 @@ class EventDriven(Sync):
     def _apply(self, push: tuple[list[tuple[int, int]], int, float]) -> None:
         channels, sku, sent_at = push
         now = self.env.now
-        markets, tables = self.markets, self.tables
+        markets, reflections, tables = self.markets, self.reflections, self.tables
         for channel, value in channels:
             market = markets[channel]
             before = market.listing[sku]
-            market.set_absolute(now, sku, value)
-            self.reflections[channel].add(sku, sent_at, now)
+            if before != value:  # a push of the value shown changes nothing but its latency
+                market.set_absolute(now, sku, value)
+            reflections[channel].add(sku, sent_at, now)
             if tables:
                 self._note_push(channel, sku, sent_at, sent_at, value, before, True)
 
