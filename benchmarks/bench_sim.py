@@ -16,9 +16,12 @@ Six measurements, all in one run and one process (one core), printed as a table:
    A separate, untimed *counting run* of the first seed, before the timed ones, counts
    the SimPy events the model processes, by wrapping that simulation's ``env.step``, and
    checks the count against SimPy's event-id counter (``env._eid``, one id per scheduled
-   event, minus those still queued at the end). A last run times the phases of one
-   replication: building the :class:`~racesim.sim.model.Simulation` (random draws),
-   scheduling, SimPy's event loop, and collecting the metrics.
+   event, minus those still queued at the end, and minus the *plain callbacks* — webhook
+   copies and listing updates the model's environment runs without a SimPy event, each
+   with a SimPy event id: see :mod:`racesim.sim.scheduling` — counted apart). A last
+   run times the phases of one replication: building the
+   :class:`~racesim.sim.model.Simulation` (random draws), scheduling, SimPy's event
+   loop, and collecting the metrics.
 
 2. **Bare SimPy baseline**, measured in the same run: SimPy events per second for a
    process yielding ``env.timeout(1)`` N times, and for N plain ``Timeout`` objects each
@@ -237,25 +240,28 @@ def count_events(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, 
         step()
 
     env.step = counted_step  # type: ignore[method-assign]  # Environment.run calls self.step()
-    counts: list[tuple[int, int]] = []
+    counts: list[tuple[int, int, int]] = []
     run = env.run
 
     def counted_run(until: Any = None) -> Any:  # the model empties the queue once finished
         try:
             return run(until)
         finally:
-            counts.append((scheduled_events(env), pending_events(env)))
+            # plain callbacks take SimPy event ids but are no SimPy events
+            counts.append((scheduled_events(env) - env.plain_callbacks, pending_events(env),
+                           env.plain_callbacks - env.plain_pending))
 
     env.run = counted_run  # type: ignore[method-assign]
     result = simulation.run()
-    scheduled, left = counts[0]
+    scheduled, left, plain_run = counts[0]
     if scheduled - left != steps:
         raise RuntimeError(f"{steps} steps counted, but {scheduled} events scheduled and "
                            f"{left} left pending")
     orders = counted_orders(result)
     return {"orders": orders, "events_processed": steps, "events_scheduled": scheduled,
             "events_left_pending": left, "events_per_order": steps / orders,
-            "mean_pending": pending_sum / steps}
+            "mean_pending": pending_sum / steps, "plain_callbacks_run": plain_run,
+            "plain_callbacks_per_order": plain_run / orders}
 
 
 def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, Any]:
@@ -280,7 +286,8 @@ def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, A
             return run(until)
         finally:
             marks.append(time.perf_counter())
-            processed.append(scheduled_events(env) - pending_events(env))
+            processed.append(scheduled_events(env) - env.plain_callbacks
+                             - pending_events(env))
 
     env.run = timed_run  # type: ignore[method-assign]
     result = simulation.run()
@@ -529,7 +536,8 @@ def render(results: dict[str, Any]) -> str:
     lines += [f"   phases (tables=False, {total:.2f} s): {parts}",
               f"   SimPy events: {counting['events_processed']:,} processed "
               f"({counting['events_scheduled']:,} scheduled) = "
-              f"{counting['events_per_order']:.2f} per order; "
+              f"{counting['events_per_order']:.2f} per order "
+              f"(+ {counting['plain_callbacks_per_order']:.2f} plain callbacks); "
               f"{counting['mean_pending']:,.0f} pending on average; "
               f"the model's event loop runs {loop_rate:,.0f} events/s",
               "",

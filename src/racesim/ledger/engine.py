@@ -108,6 +108,9 @@ _RELEASE, _FULFILL, _RETURN, _ADJUST = (EventKind.RELEASE, EventKind.FULFILL, Ev
                                         EventKind.ADJUST)
 _LINE_RESERVED, _LINE_REJECTED = OrderStatus.RESERVED, OrderStatus.REJECTED
 _LINE_RELEASED, _LINE_FULFILLED = OrderStatus.RELEASED, OrderStatus.FULFILLED
+# The hot paths build their records with tuple.__new__ (all fields given, in order): a
+# NamedTuple's own __new__ is a Python function and costs about three times as much.
+_new = tuple.__new__
 
 
 class Ledger:
@@ -268,10 +271,10 @@ class Ledger:
                     raise InvariantViolation(
                         f"reserve: order {order_id!r} SKU {sku!r}: the key is in the event log "
                         "but not in the order lines; run verify() and rebuild()")
-                tx.put_stock(Stock(sku, stock.on_hand, stock.reserved + reserved,
-                                   stock.shipped, stock.returned, event.seq))
+                tx.put_stock(_new(Stock, (sku, stock.on_hand, stock.reserved + reserved,
+                                          stock.shipped, stock.returned, event.seq)))
                 decision = _RESERVED if reserved else _REJECTED
-                return CommandResult(decision, event, decision, "")
+                return _new(CommandResult, (decision, event, decision, ""))
             original = _written(tx.find("reserve", sku, order_id, ""))
         decision = _RESERVED if original.kind is _RESERVE else _REJECTED
         if line.quantity == qty and line.channel == channel:
@@ -300,10 +303,11 @@ class Ledger:
             stock = tx.stock(sku)
             event = _written(tx.append(at, recorded, _RELEASE, sku, line.quantity, "release",
                                        order_id, line.channel))
-            tx.update_line(line._replace(status=_LINE_RELEASED, seq=event.seq))
-            tx.put_stock(Stock(sku, stock.on_hand, stock.reserved - line.quantity,
-                               stock.shipped, stock.returned, event.seq))
-            return CommandResult(_APPLIED, event, _RESERVED)
+            tx.update_line(_new(OrderLine, (order_id, sku, line.channel, line.quantity,
+                                            _LINE_RELEASED, line.returned, event.seq)))
+            tx.put_stock(_new(Stock, (sku, stock.on_hand, stock.reserved - line.quantity,
+                                      stock.shipped, stock.returned, event.seq)))
+            return _new(CommandResult, (_APPLIED, event, _RESERVED, ""))
 
     def fulfill(self, order_id: str, sku: str, at: float | None = None) -> CommandResult:
         """Ship a reserved line, all of it: reserved units leave on-hand stock."""
@@ -328,10 +332,11 @@ class Ledger:
                     "release the line or restock first")
             event = _written(tx.append(at, recorded, _FULFILL, sku, qty, "fulfill", order_id,
                                        line.channel))
-            tx.update_line(line._replace(status=_LINE_FULFILLED, seq=event.seq))
-            tx.put_stock(Stock(sku, stock.on_hand - qty, stock.reserved - qty,
-                               stock.shipped + qty, stock.returned, event.seq))
-            return CommandResult(_APPLIED, event, _RESERVED)
+            tx.update_line(_new(OrderLine, (order_id, sku, line.channel, qty, _LINE_FULFILLED,
+                                            line.returned, event.seq)))
+            tx.put_stock(_new(Stock, (sku, stock.on_hand - qty, stock.reserved - qty,
+                                      stock.shipped + qty, stock.returned, event.seq)))
+            return _new(CommandResult, (_APPLIED, event, _RESERVED, ""))
 
     def return_(self, order_id: str, sku: str, qty: int, ref: str,
                 at: float | None = None) -> CommandResult:

@@ -32,6 +32,7 @@ __all__ = ["MemoryStore"]
 _MISSING = object()
 _KIND = {kind.value: kind for kind in EventKind}
 _STATUS = {status.value: status for status in OrderStatus}
+_new = tuple.__new__  # builds a record from all its fields, cheaper than its own __new__
 
 # Row layouts: an event row is Event's fields with kind as str; a line row is
 # (channel, quantity, status value, returned, seq).
@@ -80,7 +81,11 @@ class _MemoryTransaction(Transaction):
         return self._store._stock.get(sku) or Stock.empty(sku)
 
     def order_line(self, order_id: str, sku: str) -> OrderLine | None:
-        return self._store.order_line(order_id, sku)
+        # the transaction holds the store's lock already: read the row directly
+        row = self._store._lines.get((order_id, sku))
+        if row is None:
+            return None
+        return _new(OrderLine, (order_id, sku, row[0], row[1], _STATUS[row[2]], row[3], row[4]))
 
     def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
         index = self._store._keys.get((command, sku, order_id, ref))
@@ -101,8 +106,8 @@ class _MemoryTransaction(Transaction):
         events.append((seq, at, recorded_at, kind._value_, sku, quantity, command, order_id,
                        channel, ref, reason))
         store._ats.append(recorded_at)
-        return Event(seq, at, recorded_at, kind, sku, quantity, command, order_id, channel, ref,
-                     reason)
+        return _new(Event, (seq, at, recorded_at, kind, sku, quantity, command, order_id,
+                            channel, ref, reason))
 
     def put_stock(self, stock: Stock) -> None:
         table = self._store._stock

@@ -22,11 +22,11 @@ class Marketplace:
     __slots__ = ("index", "listing", "log", "name", "on_change")
 
     def __init__(self, name: str, index: int, initial: list[int],
-                 on_change: Callable[[int, int, int], None], log: list | None) -> None:
+                 on_change: Callable[[float, int, int, int], None], log: list | None) -> None:
         self.name = name
         self.index = index
         self.listing = list(initial)
-        self.on_change = on_change  # (channel index, sku, new value) -> None
+        self.on_change = on_change  # (time, channel index, sku, new value) -> None
         self.log = log  # (time, channel, sku, value, cause) rows, or None to skip
 
     def _set(self, now: float, sku: int, value: int, cause: str) -> None:
@@ -35,7 +35,7 @@ class Marketplace:
         self.listing[sku] = value
         if self.log is not None:
             self.log.append((now, self.index, sku, value, cause))
-        self.on_change(self.index, sku, value)
+        self.on_change(now, self.index, sku, value)
 
     def sell(self, now: float, sku: int, units: int) -> bool:
         """A buyer wants ``units``: True (and the listing drops) if the listing shows enough."""

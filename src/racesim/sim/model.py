@@ -46,6 +46,7 @@ from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
 from racesim.sim.rules import GroupState, resolve_rules
 from racesim.sim.sampler import BlockSampler, Sampleable
+from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import (
     ChannelOrders,
     Counts,
@@ -95,7 +96,7 @@ class Simulation:
         self.scenario = scenario
         self.discard = discard  # delete the ledger's storage when the run ends
         self.streams = Streams(seed)
-        self.env = simpy.Environment()
+        self.env = ModelEnvironment()
         self.skus = list(scenario.skus())
         self.sku_names = [entry.sku for entry in self.skus]
         engine_config = scenario.engine
@@ -144,7 +145,7 @@ class Simulation:
             self._publish(k, 0.0)
 
     def _setup_markets(self) -> None:
-        self.markets = [Marketplace(name, c, self.stock.published[c], self._listing_changed,
+        self.markets = [Marketplace(name, c, self.stock.published[c], _ignore_listing_change,
                                     self.logs.listings)
                         for c, name in enumerate(self.channel_names)]
         group_of = self.rules.group_of
@@ -152,6 +153,8 @@ class Simulation:
                                    [m.listing for m in self.markets],
                                    [[self._sellable(k, group_of[c]) for k in range(len(self.skus))]
                                     for c in range(len(self.markets))])
+        for market in self.markets:  # every listing change reaches the gaps directly
+            market.on_change = self.gaps.listing
 
     def _setup_orders(self) -> None:
         scenario, streams = self.scenario, self.streams
@@ -182,9 +185,6 @@ class Simulation:
         """
         stock, group = self.stock, self.groups[g]
         return stock.physical[k] - stock.committed[k] - group.buffers[k] >= group.least
-
-    def _listing_changed(self, channel: int, sku: int, value: int) -> None:
-        self.gaps.listing(self.env.now, channel, sku, value)
 
     def _stock_changed(self, k: int) -> None:
         """The engine's figures for SKU ``k`` may have changed: republish if needed."""
@@ -297,13 +297,15 @@ class Simulation:
         self._physical_changed(k)
         market.sell(self.env.now, k, units)
         self.counts.dead_letter_orders += orders.dropped[j]
+        plain_later = self.env.plain_later  # a copy in flight: no process waits for it
         for copy, delay in orders.copies[j]:
-            self.call_later(delay, self._deliver, (c, j, copy))
+            plain_later(delay, self._deliver, (c, j, copy))
         if orders.cancels[j]:
             self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
 
-    def _deliver(self, event: Fired[tuple[int, int, int]]) -> None:
-        c, j, copy = event.value
+    def _deliver(self, copy_of: tuple[int, int, int]) -> None:
+        """A copy of the order webhook of arrival ``j`` on channel ``c`` reaches the engine."""
+        c, j, copy = copy_of
         now = self.env.now
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
@@ -419,10 +421,7 @@ class Simulation:
         """Break the simulation's reference cycles so that it is freed at once."""
         for market in self.markets:
             market.on_change = _ignore_listing_change
-        queue = self.env._queue  # events left pending hold callbacks bound to the model,
-        for *_, event in queue:  # and a process's event holds its generator, whose frame
-            event.callbacks = []  # holds the model: cycles only the collector would free
-        queue.clear()
+        self.env.drop_pending()
 
     def _end_warmup(self, event: Fired[None]) -> None:
         """Metrics count from here: time integrals restart (orders are filtered later)."""
@@ -544,7 +543,7 @@ class Simulation:
         self._stock_changed(k)
 
 
-def _ignore_listing_change(channel: int, sku: int, value: int) -> None:
+def _ignore_listing_change(now: float, channel: int, sku: int, value: int) -> None:
     """A finished simulation no longer tracks its listings."""
 
 

@@ -7,6 +7,8 @@ from its own stream and hands them out in order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -24,24 +26,29 @@ class Sampleable(Protocol):
 
 
 class BlockSampler:
-    """Successive draws (seconds) of ``distribution`` from the generator ``rng``."""
+    """Successive draws (seconds) of ``distribution`` from the generator ``rng``.
 
-    __slots__ = ("_block", "_distribution", "_index", "_rng", "_size")
+    Call it for the next draw; :attr:`draw` is the same call without the method's own
+    frame, for the hottest loops. A block is drawn when the first value of it is asked
+    for, so the stream is read exactly as far as the draws taken need.
+    """
+
+    __slots__ = ("_distribution", "_draws", "_rng", "_size", "draw")
 
     def __init__(self, distribution: Sampleable, rng: np.random.Generator,
                  size: int = 4096) -> None:
         self._distribution = distribution
         self._rng = rng
         self._size = size
-        self._block: list[float] = []
-        self._index = 0
+        self._draws = self._blocks()
+        self.draw: Callable[[], float] = partial(next, self._draws)
+
+    def _blocks(self) -> Iterator[float]:
+        """Every draw, block after block (the loop ends only with the simulation)."""
+        while True:
+            draws = self._distribution.sample(self._rng, self._size)
+            yield from np.asarray(draws, dtype=float).tolist()
 
     def __call__(self) -> float:
         """The next draw."""
-        if self._index == len(self._block):
-            draws = self._distribution.sample(self._rng, self._size)
-            self._block = np.asarray(draws, dtype=float).tolist()
-            self._index = 0
-        value = self._block[self._index]
-        self._index += 1
-        return value
+        return next(self._draws)

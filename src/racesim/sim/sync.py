@@ -41,6 +41,7 @@ from racesim.scenario.sync import (
     PeriodicSnapshotSyncConfig,
 )
 from racesim.sim.sampler import BlockSampler
+from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import Fired, Logs, SkuStock, SyncRecord
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class SyncContext:
     with ``tables``, ``logs.pushes``.
     """
 
-    env: simpy.Environment
+    env: ModelEnvironment
     scenario: Scenario
     streams: Streams
     markets: list[Marketplace]
@@ -94,6 +95,7 @@ class Sync:
         self.latency = [BlockSampler(ch.listing_latency,
                                      context.streams(f"listing-latency/{ch.name}"))
                         for ch in context.scenario.channels]
+        self.draws = [sampler.draw for sampler in self.latency]
         channels, skus = len(self.markets), len(self.stock.names)
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
         self.record = SyncRecord(channels)
@@ -134,7 +136,7 @@ class Sync:
         push never lands before the one sent ahead of it (a queue, not a race).
         """
         now = self.env.now
-        lands = max(now + self.latency[channel](), self.landed[channel])
+        lands = max(now + self.draws[channel](), self.landed[channel])
         self.landed[channel] = lands
         return lands - now
 
@@ -162,26 +164,42 @@ class EventDriven(Sync):
         self._send(sku)
 
     def _send(self, sku: int) -> None:
-        now = self.env.now
-        published = self.published
-        # Channels whose pushes land after the same delay share one simulation event;
-        # each carries its own channel's value, as it stands when sent.
-        landing: dict[float, list[tuple[int, int]]] = {}
-        for channel in range(len(self.latency)):
-            landing.setdefault(self._landing_delay(channel), []).append(
-                (channel, published[channel][sku]))
-        for delay, channels in landing.items():
-            self._later(delay, self._apply, (channels, sku, now))
+        """Push ``sku``'s value to every marketplace (runs once per change: kept lean).
 
-    def _apply(self, event: Fired[tuple[list[tuple[int, int]], int, float]]) -> None:
-        channels, sku, sent_at = event.value
+        Each push lands as :meth:`Sync._landing_delay` says (inlined here), never before
+        the one sent ahead of it to the same marketplace.
+        """
         now = self.env.now
-        markets, tables = self.markets, self.tables
+        published, landed = self.published, self.landed
+        # Channels whose pushes land after the same delay share one callback; each
+        # carries its own channel's value, as it stands when sent.
+        landing: dict[float, list[tuple[int, int]]] = {}
+        for channel, draw in enumerate(self.draws):
+            lands = now + draw()
+            if lands < landed[channel]:
+                lands = landed[channel]
+            landed[channel] = lands
+            delay = lands - now
+            push = (channel, published[channel][sku])
+            group = landing.get(delay)
+            if group is None:
+                landing[delay] = [push]
+            else:
+                group.append(push)
+        plain_later, apply = self.env.plain_later, self._apply
+        for delay, channels in landing.items():
+            plain_later(delay, apply, (channels, sku, now))
+
+    def _apply(self, push: tuple[list[tuple[int, int]], int, float]) -> None:
+        channels, sku, sent_at = push
+        now = self.env.now
+        markets, reflections, tables = self.markets, self.reflections, self.tables
         for channel, value in channels:
             market = markets[channel]
             before = market.listing[sku]
-            market.set_absolute(now, sku, value)
-            self.reflections[channel].add(sku, sent_at, now)
+            if before != value:  # a push of the value shown changes nothing but its latency
+                market.set_absolute(now, sku, value)
+            reflections[channel].add(sku, sent_at, now)
             if tables:
                 self._note_push(channel, sku, sent_at, sent_at, value, before, True)
 
@@ -222,8 +240,8 @@ class PeriodicAbsolute(Sync):
         now = self.env.now
         self._record_staleness(values)
         for channel in range(len(self.latency)):
-            self._later(self._landing_delay(channel), self._apply,
-                        (channel, values[channel], pulled_at, now))
+            self.env.plain_later(self._landing_delay(channel), self._apply,
+                                 (channel, values[channel], pulled_at, now))
 
     def _record_staleness(self, values: list[list[int]]) -> None:
         """Count pushed values above what each channel's rule lists at the moment of sending."""
@@ -235,8 +253,8 @@ class PeriodicAbsolute(Sync):
                     stock.overstated[k] += 1
                     stock.overstated_excess[k] += excess
 
-    def _apply(self, event: Fired[tuple[int, list[int], float, float]]) -> None:
-        channel, values, pulled_at, sent_at = event.value
+    def _apply(self, push: tuple[int, list[int], float, float]) -> None:
+        channel, values, pulled_at, sent_at = push
         market = self.markets[channel]
         now = self.env.now
         listing = market.listing
@@ -273,10 +291,11 @@ class PeriodicDelta(Sync):
                         deltas.append((sku, delta, target))
                     last_set[sku] = target
                     own_seen[sku] = 0
-                self._later(self._landing_delay(channel), self._apply, (channel, deltas, now))
+                self.env.plain_later(self._landing_delay(channel), self._apply,
+                                     (channel, deltas, now))
 
-    def _apply(self, event: Fired[tuple[int, list[tuple[int, int, int]], float]]) -> None:
-        channel, deltas, sent_at = event.value
+    def _apply(self, push: tuple[int, list[tuple[int, int, int]], float]) -> None:
+        channel, deltas, sent_at = push
         market = self.markets[channel]
         now = self.env.now
         for sku, delta, target in deltas:
@@ -314,12 +333,12 @@ class CompareAndSet(Sync):
         expected = self.last_set[channel][sku] - self.own_seen[channel][sku]
         target = self.published[channel][sku]
         self.in_flight.add((channel, sku))
-        self._later(self._landing_delay(channel), self._apply,
-                    (channel, sku, expected, target, self.own_seen[channel][sku], attempt,
-                     self.env.now))
+        self.env.plain_later(self._landing_delay(channel), self._apply,
+                             (channel, sku, expected, target, self.own_seen[channel][sku],
+                              attempt, self.env.now))
 
-    def _apply(self, event: Fired[tuple[int, int, int, int, int, int, float]]) -> None:
-        channel, sku, expected, target, seen_at_send, attempt, sent_at = event.value
+    def _apply(self, push: tuple[int, int, int, int, int, int, float]) -> None:
+        channel, sku, expected, target, seen_at_send, attempt, sent_at = push
         market = self.markets[channel]
         now = self.env.now
         before = market.listing[sku]
