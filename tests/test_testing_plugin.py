@@ -110,8 +110,8 @@ def test_a_check_then_act_engine_fails_with_its_timeline_and_the_counter_with_it
         "E * worker  operation * answer *|0 s *|",
         "E * check the history again (the same verdict every time): racesim chaos --check "
         "*history-s*.jsonl",
-        "E * run the seed again *: racesim chaos --engine python:shop_engine.py:racy_ledger "
-        "--concurrency 8 --first-seed * --seeds 1",
+        "E * run the seed 20 times *: racesim chaos --engine python:shop_engine.py:racy_ledger "
+        "--concurrency 8 --replay * --repeat 20",
         "E * naive_counter broke an invariant on * of 10 seed(s) *",
         "E * first failing seed *: * at step *",
         "E * shortened trace: * deliveries break the same invariant, step by step *",
@@ -221,3 +221,20 @@ def test_a_history_too_large_to_decide_is_never_a_pass(tmp_path: Path) -> None:
     assert f"racesim chaos --check {history} --max-states 1" in survival.message
     assert main(["chaos", "--check", str(history), "--max-states", "1"]) == 4  # undecided
     assert main(["chaos", "--check", str(history)]) == 0  # the ledger's history is sound
+
+
+def test_a_broken_final_state_fails_with_the_invariant_and_the_commands(tmp_path: Path) -> None:
+    """An engine whose answers all linearize but whose state at rest contradicts itself
+    (its own ``verify()`` complains) fails the check with that invariant named."""
+    from concurrent_mutants import ComplainsAtRest
+
+    survival = check_engine(ComplainsAtRest, seeds=3, concurrency=4, out=tmp_path)
+    assert not survival.passed and survival.failed_seed == 0
+    assert survival.verdict == "final state: projection_replay"
+    first = survival.message.splitlines()[0]
+    assert "left a broken final state: seed 0" in first
+    assert "projection_replay" in first and "(the history itself linearized)" in first
+    assert "--replay 0 --repeat 20" in survival.message
+    assert (tmp_path / "history-s0.jsonl").is_file()
+    with pytest.raises(AssertionError, match="left a broken final state"):
+        assert_engine_survives(ComplainsAtRest, seeds=3, concurrency=4, out=tmp_path / "again")

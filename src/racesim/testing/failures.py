@@ -103,6 +103,10 @@ def sequential_failure(spec: EngineSpec, report: ChaosReport,
     return "\n".join(lines), files
 
 
+RERUNS = 20
+"""Runs of the failing seed the printed rerun command asks for."""
+
+
 def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], asked: int,
                        concurrency: int, max_states: int, swarm_version: int,
                        folder: Path) -> tuple[str, tuple[Path, ...]]:
@@ -110,8 +114,8 @@ def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], asked: i
     and its files."""
     failed = runs[-1]
     seed = failed.seed
-    rerun = _command(spec, swarm_version, "--concurrency", str(concurrency), "--first-seed",
-                     str(seed), "--seeds", "1")
+    rerun = _command(spec, swarm_version, "--concurrency", str(concurrency), "--replay",
+                     str(seed), "--repeat", str(RERUNS))
     write_concurrent(prepare_out(folder), spec.label, concurrency, runs,
                      _recorded(spec, rerun))
     history = folder / f"history-s{seed}.jsonl"
@@ -119,7 +123,8 @@ def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], asked: i
                                        if path.is_file()])
     bound = ["--max-states", str(max_states)] if max_states != DEFAULT_MAX_STATES else []
     check = shlex.join(["racesim", "chaos", "--check", str(history), *bound])
-    skus = ", ".join(failed.check.failing.skus) if failed.check.failing else ""
+    skus = (", ".join(failed.check.failing.skus) if failed.check.failing
+            else failed.final_state.sku if failed.final_state is not None else "")
     where = (f"seed {seed} (after {len(runs)} of {asked} seeds; {concurrency} workers, swarm "
              f"v{swarm_version}), SKU(s) {skus}")
     if failed.check.status == NOT_LINEARIZABLE:
@@ -127,12 +132,16 @@ def concurrent_failure(spec: EngineSpec, runs: Sequence[ConcurrentRun], asked: i
                  f"{len(failed.witness)} of the history's {len(failed.operations)} operations "
                  "respects real time and gives every answer the engine gave:", "",
                  timeline_text(failed.witness)]
+    elif failed.final_state is not None:
+        lines = [f"{spec.label} left a broken final state: {where}: {failed.final_state} "
+                 "(the history itself linearized)"]
     else:
         lines = [f"{spec.label}: the history of {where} could not be decided: "
                  f"{failed.check}; a history too large to decide is never a pass (raise "
                  f"max_states above {max_states:,})"]
     lines += ["", written,
               f"check the history again (the same verdict every time): {check}",
-              "run the seed again (threads interleave differently each run): "
+              f"run the seed {RERUNS} times and see how often it fails (threads interleave "
+              "differently each run): "
               + _shown(spec, rerun)]
     return "\n".join(lines), files

@@ -41,8 +41,10 @@ class Survival:
     """The verdict of one check: whether the engine survived, and if not, why and where.
 
     ``seeds``: the seeds that ran (a concurrent check stops at the first that fails);
-    ``verdict``: ``passed``, the broken invariant (sequential), ``not linearizable`` or
-    ``undecided`` (concurrent: the search reached ``max_states`` — never a pass);
+    ``verdict``: ``passed``, the broken invariant (sequential), ``not linearizable``,
+    ``undecided`` (concurrent: the search reached ``max_states`` — never a pass) or
+    ``final state: INVARIANT`` (concurrent: the history linearized, the state it left did
+    not hold);
     ``message``: what :func:`assert_engine_survives` raises (for a pass, one line saying
     what held); ``files``: the traces or histories written, to reproduce a failure from.
     """
@@ -156,9 +158,9 @@ def _sequential(spec: EngineSpec, seeds: list[int], shrink_budget: int, swarm_ve
 def _concurrent(spec: EngineSpec, seeds: list[int], concurrency: int, max_states: int | None,
                 swarm_version: int, folder: Callable[[], Path]) -> Survival:
     """Each seed from ``concurrency`` threads, its history checked; stop at the first
-    seed that is not linearizable or could not be decided."""
+    seed that is not linearizable, could not be decided or left a broken state."""
     from racesim.chaos.concurrent import run_concurrent
-    from racesim.chaos.linearize import DEFAULT_MAX_STATES
+    from racesim.chaos.linearize import DEFAULT_MAX_STATES, LINEARIZABLE
     from racesim.testing.failures import concurrent_failure
 
     bound = DEFAULT_MAX_STATES if max_states is None else max_states
@@ -168,9 +170,13 @@ def _concurrent(spec: EngineSpec, seeds: list[int], concurrency: int, max_states
     last = runs[-1]
     if last.passed:
         held = (f"{spec.label}: {len(ran)} seed(s) from {concurrency} workers at once, "
-                f"every history linearizable (swarm v{swarm_version})")
+                f"every history linearizable and every final state sound "
+                f"(swarm v{swarm_version})")
         return Survival(spec.label, concurrency, ran, True, "passed", None, held, ())
     message, files = concurrent_failure(spec, runs, len(seeds), concurrency, bound,
                                         swarm_version, folder())
-    return Survival(spec.label, concurrency, ran, False, last.check.status, last.seed,
-                    message, files)
+    broken = last.final_state
+    verdict = (f"final state: {broken.invariant}"
+               if broken is not None and last.check.status == LINEARIZABLE
+               else last.check.status)
+    return Survival(spec.label, concurrency, ran, False, verdict, last.seed, message, files)
