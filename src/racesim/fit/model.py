@@ -13,6 +13,11 @@
    receipt log, webhook latency and duplicates (:mod:`~racesim.fit.latency`);
    per SKU: stock (:mod:`~racesim.fit.inventory`).
 
+Steps 1–4 need demand time; what needs only the sales — each SKU's sources, units per
+order, units sold and median price, and the channel rates of step 5 — runs beside them
+on a second core (:func:`~racesim.util.parallel.in_parallel`), and the records are put
+together once both are in. The result is the same on one thread.
+
 Every value is an :class:`~racesim.fit.estimate.Estimate` (value, interval, n, source);
 everything not in the data is listed in plain words in :attr:`Fit.assumptions`.
 """
