@@ -8,12 +8,14 @@ temporary folder, then times in the same run, alternating which goes first:
 each time (best of ``--rounds``), the ratio (reader + fit) / read_csv — issue 12's
 target is ≤ 5× — and the fit's own share, fit / read_csv (its budget: ≤ 3×).
 ``--profile`` also prints where the fit spends its time (cProfile, the functions with
-the most cumulative time).
+the most cumulative time). The reader and the fit run their independent parts side by
+side on a second core (:mod:`racesim.util.parallel`); ``--one-thread`` times them with
+every part in turn instead (:func:`racesim.util.parallel.sequential`), for comparison.
 
 Usage::
 
     python benchmarks/bench_fit.py [--rows N] [--skus K] [--days D] [--rounds R]
-                                   [--profile] [--json PATH]
+                                   [--profile] [--one-thread] [--json PATH]
 
 ``--rows 5000 --skus 20 --days 14 --rounds 1`` is a smoke run of a second or two.
 Nothing asserts a timing.
@@ -37,6 +39,7 @@ import pandas as pd
 
 from racesim.fit.model import fit_exports
 from racesim.fit.orders import read_order_file
+from racesim.util.parallel import sequential
 
 
 def write_orders(rows: int, skus: int, days: int, path: Path, seed: int = 7) -> Path:
@@ -111,13 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--one-thread", action="store_true",
+                        help="run the reader's and the fit's parts in turn, on one thread")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if not (1 <= args.rows <= 50_000_000 and 1 <= args.rounds <= 20
             and 1 <= args.skus <= 100_000 and 1 <= args.days <= 3660):
         parser.error("--rows must be 1…50,000,000, --rounds 1…20, --skus 1…100,000 and "
                      "--days 1…3,660")
-    figures = measure(args.rows, args.skus, args.days, args.rounds, args.profile)
+    if args.one_thread:
+        with sequential():
+            figures = measure(args.rows, args.skus, args.days, args.rounds, args.profile)
+    else:
+        figures = measure(args.rows, args.skus, args.days, args.rounds, args.profile)
+    figures["one_thread"] = args.one_thread
     verdict = "met" if figures["ratio"] <= 5 else "MISSED"
     print(f"{'rows':>10} {'SKUs':>6} {'days':>5} {'MB':>6} {'read_csv s':>11} {'reader s':>9} "
           f"{'fit s':>7} {'fit/read_csv':>13} {'(reader+fit)/read_csv':>22}  target ≤ 5×")

@@ -13,6 +13,11 @@
    receipt log, webhook latency and duplicates (:mod:`~racesim.fit.latency`);
    per SKU: stock (:mod:`~racesim.fit.inventory`).
 
+Steps 1–4 need demand time; what needs only the sales — each SKU's sources, units per
+order, units sold and median price, and the channel rates of step 5 — runs beside them
+on a second core (:func:`~racesim.util.parallel.in_parallel`), and the records are put
+together once both are in. The result is the same on one thread.
+
 Every value is an :class:`~racesim.fit.estimate.Estimate` (value, interval, n, source);
 everything not in the data is listed in plain words in :attr:`Fit.assumptions`.
 """
@@ -35,7 +40,14 @@ from racesim.fit.censoring import (
 from racesim.fit.channels import ChannelRates, channel_rates
 from racesim.fit.checks import check_policy
 from racesim.fit.classes import A_CUT, B_CUT, velocity_classes
-from racesim.fit.demand import Demand, median_prices, sku_demand, units_per_orders
+from racesim.fit.demand import (
+    Demand,
+    Price,
+    UnitsPerOrder,
+    median_prices,
+    sku_demand,
+    units_per_orders,
+)
 from racesim.fit.dispersion import FDR, Dispersion, fit_dispersion_rows
 from racesim.fit.estimate import garwood_intervals
 from racesim.fit.exposure import DAY_S, DemandClock, Window, check_window, observation_window
@@ -46,6 +58,7 @@ from racesim.fit.profile import Profile, profiles
 from racesim.fit.receipts import ReceiptsRead
 from racesim.fit.returns import apply_returns
 from racesim.fit.sku_orders import SkuOrders, sku_orders_coded
+from racesim.util.parallel import in_parallel
 
 __all__ = ["DISPERSION_METHOD", "ChannelFit", "Fit", "SkuFit", "fit_exports"]
 
@@ -235,39 +248,93 @@ def _sources(codes: np.ndarray, skus: int, coded: SkuOrders) -> list[str]:
     return out
 
 
-def _sku_fits(coded: SkuOrders, window: Window, clock: DemandClock,
-              stock: pd.DataFrame | None) -> dict[str, SkuFit]:
-    table = coded.table
+@dataclass(frozen=True, slots=True)
+class _SkuCodes:
+    """Each table row's SKU code, the SKUs fitted (sorted), each line's code into them
+    (see :func:`_table_skus`) and each SKU's orders per day of the window."""
+
+    codes: np.ndarray
+    names: list[str]
+    line_codes: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _SkuSales:
+    """What each SKU's fit takes from its sales alone, not from demand time: its sources,
+    units per order, units sold and median price (found beside the dispersion)."""
+
+    sources: list[str]
+    units: list[UnitsPerOrder]
+    units_sold: np.ndarray
+    prices: list[Price | None]
+
+
+def _sku_codes(coded: SkuOrders, window: Window) -> _SkuCodes:
     codes, names, line_codes = _table_skus(coded)
-    counts = _daily_counts(table["placed_s"].to_numpy(), codes, len(names), window)
+    counts = _daily_counts(coded.table["placed_s"].to_numpy(), codes, len(names), window)
+    return _SkuCodes(codes, names, line_codes, counts)
+
+
+def _sku_sales(coded: SkuOrders, skus: _SkuCodes) -> _SkuSales:
+    count = len(skus.names)
+    sources = _sources(skus.codes, count, coded)
+    quantity = coded.table["quantity"].to_numpy()
+    prices = median_prices(coded.lines["price"].to_numpy(dtype=float), skus.line_codes,
+                           coded.currency, [f"{s}: price" for s in sources])
+    return _SkuSales(sources, units_per_orders(quantity, skus.codes, count),
+                     np.bincount(skus.codes, weights=quantity, minlength=count), prices)
+
+
+@dataclass(frozen=True, slots=True)
+class _SkuDemand:
+    """What each SKU's fit takes from demand time: class, stock-outs, dispersion, day
+    weights, exposure (demand-days at risk) and the rate's φ and interval."""
+
+    classes: dict[str, str]
+    censoring: list[Censoring]
+    dispersion: list[Dispersion]
+    weights: np.ndarray
+    exposure: np.ndarray
+    phis: np.ndarray
+    intervals: tuple[np.ndarray, np.ndarray]
+
+
+def _sku_demand(coded: SkuOrders, skus: _SkuCodes, window: Window, clock: DemandClock,
+                stock: pd.DataFrame | None) -> _SkuDemand:
+    codes, names, counts = skus.codes, skus.names, skus.counts
     orders = counts.sum(1)
     classes = velocity_classes({sku: float(c) for sku, c in zip(names, orders, strict=True)})
     base = clock.day_weights(window)
-    censoring = _censor(table, codes, names, stock, window, clock, lambda: fit_dispersion_rows(
-        names, counts, np.tile(base, (len(names), 1)), classes, likelihood=False))
+    censoring = _censor(coded.table, codes, names, stock, window, clock,
+                        lambda: fit_dispersion_rows(names, counts,
+                                                    np.tile(base, (len(names), 1)), classes,
+                                                    likelihood=False))
     weights = _weights(base, window, clock, censoring)
     final = fit_dispersion_rows(names, counts, weights, classes)
-    listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
-              for sku, (on, every, qty, line) in _stock_rows(stock).items()}
     at_risk = float(np.diff(clock(np.array([window.start, window.end])))[0])
     exposure = at_risk - np.array([c.excluded_demand_days for c in censoring])
-    safe_exposure = np.maximum(exposure, 1e-9)
     phis = np.maximum(_phis(final, weights, orders), 1.0)
-    intervals = zip(*garwood_intervals(orders, safe_exposure, phis), strict=True)
-    sources = _sources(codes, len(names), coded)
-    quantity = table["quantity"].to_numpy()
-    units = units_per_orders(quantity, codes, len(names))
-    units_per_day = np.bincount(codes, weights=quantity, minlength=len(names)) / safe_exposure
-    prices = median_prices(coded.lines["price"].to_numpy(dtype=float), line_codes,
-                           coded.currency, [f"{s}: price" for s in sources])
+    intervals = garwood_intervals(orders, np.maximum(exposure, 1e-9), phis)
+    return _SkuDemand(classes, censoring, final, weights, exposure, phis, intervals)
+
+
+def _sku_fits(skus: _SkuCodes, demand: _SkuDemand, sales: _SkuSales,
+              stock: pd.DataFrame | None) -> dict[str, SkuFit]:
+    """Each SKU's fit, from its demand-time and its sales-only parts."""
+    orders = skus.counts.sum(1)
+    listed = {sku: listed_stock(on, every, qty, f"stock list line {line}")
+              for sku, (on, every, qty, line) in _stock_rows(stock).items()}
+    units_per_day = sales.units_sold / np.maximum(demand.exposure, 1e-9)
     out: dict[str, SkuFit] = {}
-    for i, (sku, interval) in enumerate(zip(names, intervals, strict=True)):
-        demand = sku_demand(sku, int(orders[i]), float(exposure[i]), float(phis[i]),
-                            units[i], prices[i], f"{sources[i]}: order lines (sku, placed time)",
-                            (float(interval[0]), float(interval[1])))
-        out[sku] = SkuFit(sku, classes[sku], demand, final[i], censoring[i],
-                          _stock(sku, listed, float(units_per_day[i])), counts[i],
-                          demand.rate.value * weights[i])
+    for i, sku in enumerate(skus.names):
+        rate = sku_demand(sku, int(orders[i]), float(demand.exposure[i]),
+                          float(demand.phis[i]), sales.units[i], sales.prices[i],
+                          f"{sales.sources[i]}: order lines (sku, placed time)",
+                          (float(demand.intervals[0][i]), float(demand.intervals[1][i])))
+        out[sku] = SkuFit(sku, demand.classes[sku], rate, demand.dispersion[i],
+                          demand.censoring[i], _stock(sku, listed, float(units_per_day[i])),
+                          skus.counts[i], rate.rate.value * demand.weights[i])
     return out
 
 
@@ -319,16 +386,23 @@ def fit_exports(orders: OrdersRead | pd.DataFrame,
     table = coded.table
     timed = table["timed"].to_numpy()
     frame = observation_window(table["placed_s"].to_numpy(), not timed.all(), window)
-    pooled, channel_profiles, said = profiles(table, frame, coded.channel)
-    clock = DemandClock(np.asarray(pooled.hour), np.asarray(pooled.weekday))
-    fit_skus = _sku_fits(coded, frame, clock, stock)
+    skus = _sku_codes(coded, frame)
+
+    def demand() -> tuple[Profile, dict[str, Profile], list[str], _SkuDemand]:
+        pooled, channel_profiles, said = profiles(table, frame, coded.channel)
+        clock = DemandClock(np.asarray(pooled.hour), np.asarray(pooled.weekday))
+        return pooled, channel_profiles, said, _sku_demand(coded, skus, frame, clock, stock)
+
+    (pooled, channel_profiles, said, per_sku), sales, rates = in_parallel(
+        demand, lambda: _sku_sales(coded, skus),
+        lambda: channel_rates(table, returns_known=returns_known,
+                              codes=(coded.channel, coded.order, coded.source)))
+    fit_skus = _sku_fits(skus, per_sku, sales, stock)
     latency: dict[str, Latency] = {}
     if receipts is not None:
         log = receipts.receipts if isinstance(receipts, ReceiptsRead) else receipts
         latency, dropped = fit_latency(coded.labelled(), log, path=receipts_file, malformed=policy)
         skipped.update(dropped)
-    rates = channel_rates(table, returns_known=returns_known,
-                          codes=(coded.channel, coded.order, coded.source))
     timed_at = np.bincount(coded.channel.codes[timed], minlength=len(coded.channel.names))
     channels = {name: ChannelFit(name, rates[name], channel_profiles[name], latency.get(name),
                                  not timed_at[i]) for i, name in enumerate(rates)}

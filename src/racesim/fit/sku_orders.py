@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from racesim.fit.checks import ExportError
 from racesim.fit.exposure import epoch_seconds
 from racesim.fit.text import fixed_width, sorted_changes
+from racesim.util.parallel import in_parallel
 
 __all__ = ["Coded", "SkuOrders", "coded", "sku_orders", "sku_orders_coded"]
 
@@ -171,18 +172,22 @@ def sku_orders_coded(lines: pd.DataFrame,
     if lines.empty:
         raise ExportError("orders: no order lines to fit (none in the files"
                           + (", or none inside the window)" if window is not None else ")"))
-    placed = epoch_seconds(lines["placed_at"])
-    order, sku = coded(lines["order_id"], named=False), coded(lines["sku"])
-    key = order.codes * max(len(sku.names), 1) + sku.codes
-    key[(order.codes < 0) | (sku.codes < 0)] = -1  # no order or SKU: not counted
-    first, columns = _group(key, lines, placed)
-    channel, source = coded(lines["channel"]), coded(lines["source_file"].astype(str))
+    def grouped() -> tuple[Coded, Coded, np.ndarray, dict[str, np.ndarray]]:
+        placed = epoch_seconds(lines["placed_at"])
+        order, sku = in_parallel(lambda: coded(lines["order_id"], named=False),
+                                 lambda: coded(lines["sku"]))
+        key = order.codes * max(len(sku.names), 1) + sku.codes
+        key[(order.codes < 0) | (sku.codes < 0)] = -1  # no order or SKU: not counted
+        return order, sku, *_group(key, lines, placed)
+
+    (order, sku, first, columns), channel, source, currency = in_parallel(
+        grouped, lambda: coded(lines["channel"]),
+        lambda: coded(lines["source_file"].astype(str)), lambda: coded(lines["currency"]))
     table = pd.DataFrame(columns, copy=False)  # numeric columns, each its own block
     return SkuOrders(table, lines, Coded(sku.codes[first], sku.names),
                      Coded(order.codes[first], order.names),
                      Coded(channel.codes[first], channel.names),
-                     Coded(source.codes[first], source.names), sku.codes,
-                     coded(lines["currency"]), first)
+                     Coded(source.codes[first], source.names), sku.codes, currency, first)
 
 
 def sku_orders(lines: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None = None

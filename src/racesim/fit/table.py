@@ -30,6 +30,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ import pyarrow.csv as pcsv
 
 from racesim.fit.checks import ExportError, Malformed, located
 from racesim.fit.text import one_chunk, text_bytes
+from racesim.util.parallel import in_parallel
 
 __all__ = ["HEADER_SEARCH_LINES", "Source", "Table", "header_candidates", "load", "read_rows"]
 
@@ -227,13 +229,12 @@ def _arrow_rows(data: bytes, header_index: int, delimiter: str, wanted: list[int
         columns = [pa.concat_arrays([*column.chunks, pa.array(extra[position],
                                                               pa.large_string())]).take(order)
                    for column, position in zip(columns, wanted, strict=True)]
-    out = []
-    for column, position in zip(columns, wanted, strict=True):
-        series = _converted(column) if position in typed else \
-            _typed(column) if position in numeric else _text(column)
-        if series is None:
-            return None
-        out.append(series)
+    convert = [partial(_converted, column) if position in typed else
+               partial(_typed, column) if position in numeric else partial(_text, column)
+               for column, position in zip(columns, wanted, strict=True)]
+    out = in_parallel(*convert)  # each a copy of its chunks: pyarrow and numpy, no lock
+    if any(series is None for series in out):
+        return None
     frame = pd.DataFrame(dict(enumerate(out)), copy=False)  # no 2-D block of numbers
     header = _header_names(data, header_index, delimiter)
     frame.columns = [header[position] if position < len(header) else f"#{position + 1}"
