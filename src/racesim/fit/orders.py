@@ -47,8 +47,7 @@ from racesim.fit.layouts import Layout
 from racesim.fit.rules import MAX_ID_CHARS, identifier, labels, longer_than, times, whole
 from racesim.fit.table import Source, Table, load, read_rows
 from racesim.fit.text import per_distinct, sorted_changes, text_array, text_bytes
-from racesim.fit.times import ParsedTimes, has_offset, parse_times, present
-from racesim.util.parallel import in_parallel
+from racesim.fit.times import has_offset, parse_times, present
 
 __all__ = ["LINE_COLUMNS", "FileRead", "OrdersRead", "parse_order_spec",
            "read_order_file", "read_orders"]
@@ -326,20 +325,30 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
     (``typed``: pyarrow typed some columns — a refused row raises :class:`_Unsure`)."""
     layout = header.layout
     checks = RowChecks(path, lines)
-    # four independent groups of rules, side by side, each its own RowChecks; joined in
-    # the order they are written here, so errors and skip counts are as if in turn
-    ids, units, when, money = (RowChecks(path, lines) for _ in range(4))
-    _, (cancelled, quantity), (placed, channels, cancelled_at, returned_at), price = \
-        in_parallel(lambda: _identifiers(ids, cells, header),
-                    lambda: _units(units, cells, layout, header),
-                    lambda: _placed(when, cells, header, channel, notes),
-                    lambda: _price(money, cells, header))
+    for name in ("order_id", "sku"):
+        identifier(checks, cells[name], header.column(name))
+    cancelled = _cancelled(cells, layout)
+    quantity = whole(checks, cells["quantity"], header.column("quantity"),
+                      allow_zero=cancelled)
+    placed = parse_times(cells["placed_at"], layout.time_formats)
+    times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
+    if not layout.date_only:
+        naive = present(cells["placed_at"]) & ~placed.bad & ~placed.date_only
+        if placed.zoned is not None:
+            naive &= ~placed.zoned
+        if naive.any():
+            rows = np.flatnonzero(naive)
+            naive[rows] = ~has_offset(cells["placed_at"].iloc[rows])
+        if naive.any():
+            notes.append(f"{int(naive.sum())} times without a zone offset read as UTC")
+    channels = _channels(checks, cells, header, channel, notes)
+    cancelled_at = _event_time(checks, cells, header, "cancelled_at", placed.utc)
     if layout.cancel_time_from and layout.cancel_time_from in cells:
         stand_in = parse_times(cells[layout.cancel_time_from], layout.time_formats).utc
         cancelled_at = cancelled_at.where(cancelled_at.notna() | ~cancelled, stand_in)
-    returned = _returned(when, cells, header, quantity, returned_at)
-    for part in (ids, units, when, money):
-        checks.rules.extend(part.rules)
+    returned_at = _event_time(checks, cells, header, "returned_at", placed.utc)
+    returned = _returned(checks, cells, header, quantity, returned_at)
+    price = _price(checks, cells, header)
     if layout.price_per_line:
         with np.errstate(divide="ignore", invalid="ignore"):
             price = np.where(quantity > 0, price / np.maximum(quantity, 1), np.nan)
@@ -365,42 +374,6 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         frame = frame[keep].reset_index(drop=True)
     frame["line"] = _line_numbers(frame["order_id"])
     return frame, skipped
-
-
-def _identifiers(checks: RowChecks, cells: dict[str, pd.Series], header: Header) -> None:
-    """The order id and SKU columns' rules."""
-    for name in ("order_id", "sku"):
-        identifier(checks, cells[name], header.column(name))
-
-
-def _units(checks: RowChecks, cells: dict[str, pd.Series], layout: Layout, header: Header
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(Which lines are cancelled, each line's units: 0 where bad, see ``whole``)."""
-    cancelled = _cancelled(cells, layout)
-    return cancelled, whole(checks, cells["quantity"], header.column("quantity"),
-                            allow_zero=cancelled)
-
-
-def _placed(checks: RowChecks, cells: dict[str, pd.Series], header: Header,
-            channel: str | None, notes: list[str]
-            ) -> tuple[ParsedTimes, pd.Series, pd.Series, pd.Series]:
-    """(The placed times, each line's channel, its cancel and return times as given);
-    notes times read without a zone and how the channel was found."""
-    layout = header.layout
-    placed = parse_times(cells["placed_at"], layout.time_formats)
-    times(checks, cells["placed_at"], placed, header.column("placed_at"), required=True)
-    if not layout.date_only:
-        naive = present(cells["placed_at"]) & ~placed.bad & ~placed.date_only
-        if placed.zoned is not None:
-            naive &= ~placed.zoned
-        if naive.any():
-            rows = np.flatnonzero(naive)
-            naive[rows] = ~has_offset(cells["placed_at"].iloc[rows])
-        if naive.any():
-            notes.append(f"{int(naive.sum())} times without a zone offset read as UTC")
-    channels = _channels(checks, cells, header, channel, notes)
-    return (placed, channels, _event_time(checks, cells, header, "cancelled_at", placed.utc),
-            _event_time(checks, cells, header, "returned_at", placed.utc))
 
 
 def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
