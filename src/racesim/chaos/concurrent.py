@@ -1,12 +1,13 @@
-"""Concurrent chaos: K threads deliver a seed's webhooks at once; the history is checked.
+"""Concurrent chaos: K workers deliver a seed's webhooks at once; the history is checked.
 
 A sequential trace cannot catch an engine that checks, then acts, without a lock: each
 delivery finishes before the next begins. Here a seed's webhooks (the same shop as
 :func:`racesim.chaos.run.run_seed` draws) are cut into *rounds* of up to K deliveries;
-the K workers wait at a :class:`threading.Barrier` before each round and then deliver
-their share of it together, each followed by a read of its SKU, so the round's commands
-and reads overlap. Every call is timed by a :class:`~racesim.chaos.recorder.Recorder`,
-and the merged history is checked for linearizability (:mod:`racesim.chaos.linearize`).
+the K workers — threads or processes (:mod:`racesim.chaos.workers`) — wait at a barrier
+before each round and then deliver their share of it together, each followed by a read
+of its SKU, so the round's commands and reads overlap. Every call is timed by a
+:class:`~racesim.chaos.recorder.Recorder`, and the merged history is checked for
+linearizability (:mod:`racesim.chaos.linearize`).
 
 Contention on purpose comes from named streams used only here (so K = 1 draws nothing
 new): ``contention_duplicates`` puts a copy of a delivery into the same round, racing
@@ -17,19 +18,17 @@ Webhooks of one round carry one time (the round's), so writers that commit in an
 order than the webhooks were stamped stay within the ledger's clock tolerance. Crash
 points and follow-ups that depend on answers (shipments, returns) belong to the
 sequential harness and are not drawn here. An interleaving is not reproducible from the
-seed alone: the rounds are, the order threads run in is not.
+seed alone: the rounds are, the order workers run in is not.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from racesim.chaos.engines import EngineSpec, EngineUnderTest
+from racesim.chaos.engines import EngineSpec
 from racesim.chaos.history import Operation
 from racesim.chaos.linearize import (
     DEFAULT_MAX_STATES,
@@ -38,11 +37,10 @@ from racesim.chaos.linearize import (
     Check,
     check_history,
 )
-from racesim.chaos.recorder import Recorder
 from racesim.chaos.swarm import SWARM_VERSION, Delivery, copies, draw_plan, draw_settings
 from racesim.chaos.witness import history_witness
+from racesim.chaos.workers import Workers, open_workers, start_workers
 from racesim.errors import RacesimError
-from racesim.ledger.engine import Ledger
 from racesim.sim.streams import Streams
 from racesim.webhooks.format import Webhook
 
@@ -97,29 +95,6 @@ def _burst(n: int, sku: str, at: float, concurrency: int,
     return [[restock], orders]
 
 
-def open_workers(spec: EngineSpec, run_id: str, concurrency: int) -> list[EngineUnderTest]:
-    """One engine per worker, all over one backing state.
-
-    ``ledger``: each worker its own :class:`Ledger` on the run's store (on ``memory://``,
-    several ledgers over one shared store); ``naive_counter``: one shared counter (its
-    state lives in the object); a Python factory is called once per worker with the same
-    run id; ``http://``: one connection per worker to the same namespace.
-    """
-    first = spec.open(run_id)
-    engines = [first]
-    inner = first.engine
-    for _ in range(concurrency - 1):
-        if isinstance(inner, Ledger):
-            other: Any = (Ledger(inner.store) if inner.url.startswith("memory:")
-                          else Ledger.open(inner.url))
-            engines.append(EngineUnderTest(other, first.label))
-        elif spec.kind == "naive_counter":
-            engines.append(EngineUnderTest(inner, first.label))
-        else:
-            engines.append(spec.open(run_id))
-    return engines
-
-
 @dataclass(frozen=True)
 class ConcurrentRun:
     """One seed's concurrent run: its history, the verdict and, on failure, the witness."""
@@ -135,77 +110,62 @@ class ConcurrentRun:
         return self.check.status == LINEARIZABLE
 
 
-def _drive(engines: list[EngineUnderTest], rounds: list[list[Webhook]],
-           clock: Callable[[], float] | None) -> list[Operation]:
-    """Run the workers through the rounds; the merged history in invocation order."""
-    barrier = threading.Barrier(len(engines))
-    recorders = [Recorder(e, w) if clock is None else Recorder(e, w, clock)
-                 for w, e in enumerate(engines)]
-    errors: list[BaseException] = []
-
-    def work(worker: int) -> None:
-        recorder = recorders[worker]
-        try:
-            for round_ in rounds:
-                barrier.wait()
-                if worker < len(round_):
-                    recorder.command(round_[worker])
-                    recorder.read(round_[worker].sku)
-        except threading.BrokenBarrierError:
-            pass
-        except BaseException as exc:  # handed to the main thread
-            errors.append(exc)
-            barrier.abort()
-
-    threads = [threading.Thread(target=work, args=(w,), name=f"chaos-worker-{w}")
-               for w in range(len(engines))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    merged = sorted((op for r in recorders for op in r.operations),
-                    key=lambda op: (op.invoked_s, op.worker, op.index))
-    return [replace(op, index=i) for i, op in enumerate(merged)]
-
-
 def run_concurrent_seed(spec: EngineSpec, seed: int, concurrency: int, *,
                         swarm_version: int = SWARM_VERSION,
                         max_states: int = DEFAULT_MAX_STATES,
-                        clock: Callable[[], float] | None = None) -> ConcurrentRun:
-    """Deliver seed ``seed`` from ``concurrency`` threads and check the history."""
+                        clock: Callable[[], float] | None = None,
+                        workers: str | Workers = "thread") -> ConcurrentRun:
+    """Deliver seed ``seed`` from ``concurrency`` workers and check the history.
+
+    ``workers``: ``thread`` or ``process`` (started for this seed alone), or workers
+    already running (:func:`~racesim.chaos.workers.start_workers`) to reuse across seeds;
+    ``clock`` times a thread's calls instead of ``time.monotonic``.
+    """
+    _check_concurrency(concurrency)
+    if isinstance(workers, str):
+        with start_workers(workers, spec, concurrency, clock) as started:
+            return _run_seed(started, spec, seed, swarm_version, max_states)
+    if workers.concurrency != concurrency:
+        raise RacesimError(f"{workers.concurrency} workers cannot run --concurrency "
+                           f"{concurrency}")
+    return _run_seed(workers, spec, seed, swarm_version, max_states)
+
+
+def _check_concurrency(concurrency: int) -> None:
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise RacesimError(f"--concurrency must be 1 to {MAX_CONCURRENCY} (got {concurrency})")
-    rounds = draw_rounds(seed, concurrency, swarm_version)
-    engines = open_workers(spec, f"s{seed}", concurrency)
-    try:
-        operations = _drive(engines, rounds, clock)
-    except BaseException:
-        engines[0].close()
-        raise
-    finally:
-        for extra in engines[1:]:
-            if extra.engine is not engines[0].engine:
-                extra.close()
+
+
+def _run_seed(workers: Workers, spec: EngineSpec, seed: int, swarm_version: int,
+              max_states: int) -> ConcurrentRun:
+    """One seed's rounds delivered by ``workers``, its history checked; a passing seed's
+    throwaway store is deleted, a failing one's kept."""
+    rounds = draw_rounds(seed, workers.concurrency, swarm_version)
+    delivered = workers.deliver(spec, f"s{seed}", rounds)
+    operations = delivered.operations
     check = check_history(operations, max_states)
     witness = history_witness(operations, check, max_states)
-    if check.status == NOT_LINEARIZABLE and check.failing is not None:
-        engines[0].close()
-    else:
-        spec.discard(engines[0])
+    if delivered.keeper is not None:
+        if check.status == NOT_LINEARIZABLE and check.failing is not None:
+            delivered.keeper.close()
+        else:
+            spec.discard(delivered.keeper)
     return ConcurrentRun(seed, tuple(operations), check, tuple(witness))
 
 
 def run_concurrent(spec: EngineSpec, seeds: Iterable[int], concurrency: int, *,
                    swarm_version: int = SWARM_VERSION, max_states: int = DEFAULT_MAX_STATES,
-                   stop_at_failure: bool = False) -> list[ConcurrentRun]:
-    """Run every seed concurrently, one after another (each seed's K threads share the
-    cores); with ``stop_at_failure``, stop after the first seed that is not linearizable."""
+                   stop_at_failure: bool = False, workers: str = "thread") -> list[ConcurrentRun]:
+    """Run every seed concurrently, one after another (each seed's K workers share the
+    cores); with ``stop_at_failure``, stop after the first seed that is not linearizable.
+
+    ``workers``: ``thread`` or ``process``; worker processes start once for all seeds.
+    """
+    _check_concurrency(concurrency)
     runs: list[ConcurrentRun] = []
-    for seed in seeds:
-        runs.append(run_concurrent_seed(spec, seed, concurrency, swarm_version=swarm_version,
-                                        max_states=max_states))
-        if stop_at_failure and not runs[-1].passed:
-            break
+    with start_workers(workers, spec, concurrency) as started:
+        for seed in seeds:
+            runs.append(_run_seed(started, spec, seed, swarm_version, max_states))
+            if stop_at_failure and not runs[-1].passed:
+                break
     return runs

@@ -15,12 +15,23 @@ from typing import Any
 
 from racesim.chaos.engines import EngineUnderTest
 from racesim.chaos.history import COMMANDS, Operation
+from racesim.errors import StoreRetryable
 from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 
 __all__ = ["Recorder", "record_trace"]
 
 _OP_OF = {kind: op for op, kind in COMMANDS.items()}
+
+RETRIES = 50
+"""Times a command is sent again after a retryable store error before its answer is that
+error: a deadlock or a serialization failure rolled it back, and the next try usually
+succeeds at once."""
+
+RETRY_PAUSE_S = 0.001
+"""Seconds before the first retry; doubled each time, up to :data:`RETRY_PAUSE_MAX_S`."""
+
+RETRY_PAUSE_MAX_S = 0.05
 
 
 class Recorder:
@@ -41,17 +52,32 @@ class Recorder:
                                          self.clock(), commands, sku, answer))
 
     def command(self, webhook: Webhook) -> dict[str, Any]:
-        """Send one delivery as its command; record and return the answer."""
+        """Send one delivery as its command; record and return the answer.
+
+        A :class:`~racesim.errors.StoreRetryable` (a deadlock between writers, a
+        serialization failure: nothing was written) is sent again, as a job runner
+        would, up to :data:`RETRIES` times; the operation spans every try, and since the
+        failed ones changed nothing, its effect still lies inside that interval.
+        """
         invoked = self.clock()
-        try:
-            result = self.engine.send(webhook, webhook.at)
-        except EngineProtocolError:
-            raise
-        except Exception as exc:  # the engine refused it: by the protocol, nothing changed
-            answer: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"}
-        else:
-            status, decision = self.engine.reading(webhook, result)
-            answer = {"status": status, **({"decision": decision} if decision else {})}
+        pause_s = RETRY_PAUSE_S
+        for attempt in range(RETRIES + 1):
+            try:
+                result = self.engine.send(webhook, webhook.at)
+            except EngineProtocolError:
+                raise
+            except StoreRetryable as exc:
+                if attempt < RETRIES:
+                    time.sleep(pause_s)
+                    pause_s = min(2 * pause_s, RETRY_PAUSE_MAX_S)
+                    continue
+                answer: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"}
+            except Exception as exc:  # the engine refused it: by the protocol, nothing changed
+                answer = {"error": f"{type(exc).__name__}: {exc}"}
+            else:
+                status, decision = self.engine.reading(webhook, result)
+                answer = {"status": status, **({"decision": decision} if decision else {})}
+            break
         self._add(_OP_OF[webhook.type], invoked, (webhook,), "", answer)
         return answer
 

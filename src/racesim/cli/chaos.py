@@ -70,7 +70,9 @@ def add_chaos_parser(commands: Commands) -> None:
                             "recorded history is checked for linearizability (default 1: "
                             "one delivery at a time, audited after each)")
     chaos.add_argument("--workers", choices=("thread", "process"), default="thread",
-                       help="what the --concurrency workers are (default thread)")
+                       help="what the --concurrency workers are (default thread); process "
+                            "needs a store processes share: --store sqlite:///FILE or "
+                            "postgresql://…, http://, or a Python factory")
     add_jobs(chaos)
     chaos.add_argument("--no-shrink", action="store_true",
                        help="do not shorten the first failing seed's trace")
@@ -122,8 +124,8 @@ def _chaos(args: argparse.Namespace) -> int:
     if args.max_states is not None:
         raise RacesimError("--max-states applies to --check only")
     args.swarm_version = _swarm_version(args.swarm_version)
-    _check_concurrency(args)
     spec = _engine_spec(args)
+    _check_concurrency(args, spec)
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     if args.concurrency > 1:
         return _concurrent(args, spec, folder)
@@ -144,21 +146,24 @@ def _chaos(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def _check_concurrency(args: argparse.Namespace) -> None:
-    """Refuse, before any work, what ``--concurrency`` does not combine with yet."""
+def _check_concurrency(args: argparse.Namespace, spec: EngineSpec) -> None:
+    """Refuse, before any work, what ``--concurrency`` does not combine with (yet)."""
+    from racesim.chaos.workers import refuse_unshared
+
     if args.workers == "process":
-        raise RacesimError("--workers process is not available yet (use --workers thread)")
+        if args.concurrency == 1:
+            raise RacesimError("--workers process needs --concurrency above 1 (one delivery "
+                               "at a time is the sequential harness)")
+        refuse_unshared(spec)
     if args.concurrency == 1:
         return
-    for given, name in ((args.replay is not None, "--replay"), (args.jobs > 1, "--jobs"),
-                        (args.engine.strip().startswith(("http://", "https://")),
-                         "--engine http://…")):
+    for given, name in ((args.replay is not None, "--replay"), (args.jobs > 1, "--jobs")):
         if given:
             raise RacesimError(f"{name} cannot be combined with --concurrency above 1 yet")
 
 
 def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | None) -> int:
-    """``--concurrency K``: each seed from K threads, its history checked; exit 1 when one
+    """``--concurrency K``: each seed from K workers, its history checked; exit 1 when one
     is not linearizable, 4 when one is undecided within the search bound."""
     from racesim.chaos.concurrent import run_concurrent
     from racesim.chaos.concurrent_output import (
@@ -170,7 +175,8 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
     from racesim.cli.exits import OK, PROBLEM_FOUND, UNDECIDED
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    runs = run_concurrent(spec, seeds, args.concurrency, swarm_version=args.swarm_version)
+    runs = run_concurrent(spec, seeds, args.concurrency, swarm_version=args.swarm_version,
+                          workers=args.workers)
     if folder is not None:
         write_concurrent(folder, spec.label, args.concurrency, runs,
                          command=["racesim", "chaos", *sys.argv[2:]])
