@@ -23,9 +23,10 @@ from racesim.util.outdir import OutputFolder
 __all__ = ["concurrent_json", "print_concurrent", "write_concurrent"]
 
 
-def concurrent_json(label: str, concurrency: int, runs: Sequence[ConcurrentRun]) -> dict[str, Any]:
-    """The runs' verdicts as one JSON-ready dict."""
-    return {"engine": label, "concurrency": concurrency, "workers": "thread",
+def concurrent_json(label: str, concurrency: int, runs: Sequence[ConcurrentRun],
+                    workers: str = "thread") -> dict[str, Any]:
+    """The runs' verdicts as one JSON-ready dict (``workers``: thread or process)."""
+    return {"engine": label, "concurrency": concurrency, "workers": workers,
             "seeds": len(runs), "passed": all(r.passed for r in runs),
             "not_linearizable": [r.seed for r in runs if r.check.status == NOT_LINEARIZABLE],
             "undecided": [r.seed for r in runs
@@ -55,11 +56,13 @@ def print_concurrent(label: str, concurrency: int, runs: Sequence[ConcurrentRun]
 
 
 def write_concurrent(folder: OutputFolder, label: str, concurrency: int,
-                     runs: Sequence[ConcurrentRun], command: list[str]) -> None:
+                     runs: Sequence[ConcurrentRun], command: list[str],
+                     workers: str = "thread") -> None:
     """Write concurrent.json, and the histories and witnesses of seeds that did not pass."""
     with folder.staged() as stage:
         stage.path("concurrent.json").write_text(
-            json.dumps({**concurrent_json(label, concurrency, runs), "command": command},
+            json.dumps({**concurrent_json(label, concurrency, runs, workers),
+                        "command": command},
                        indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for run in runs:
             if run.passed:

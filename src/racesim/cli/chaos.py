@@ -179,9 +179,10 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
                           workers=args.workers)
     if folder is not None:
         write_concurrent(folder, spec.label, args.concurrency, runs,
-                         command=["racesim", "chaos", *sys.argv[2:]])
+                         command=["racesim", "chaos", *sys.argv[2:]], workers=args.workers)
     if args.json:
-        print(json.dumps(concurrent_json(spec.label, args.concurrency, runs), indent=2))
+        print(json.dumps(concurrent_json(spec.label, args.concurrency, runs, args.workers),
+                         indent=2))
     else:
         print_concurrent(spec.label, args.concurrency, runs)
     if any(run.check.status == NOT_LINEARIZABLE for run in runs):
