@@ -28,10 +28,11 @@ from racesim.chaos.engines import EngineSpec, EngineUnderTest
 from racesim.chaos.history import Operation
 from racesim.chaos.linearize import LINEARIZABLE, NOT_LINEARIZABLE, check_history
 from racesim.chaos.recorder import Recorder
-from racesim.chaos.workers import ThreadWorkers, merge
+from racesim.chaos.workers import ProcessWorkers, ThreadWorkers, merge
 from racesim.cli.main import main
 from racesim.errors import RacesimError, StoreRetryable
 from racesim.ledger import Ledger
+from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 from racesim.webhooks.server import WebhookServer
 from racy_service import racy_service
@@ -62,6 +63,7 @@ def test_processes_deliver_the_same_commands_as_threads_and_pass(tmp_path: Path)
 FACTORY = '''
 import os
 from racesim.ledger import Ledger
+from racesim.ledger.protocol import EngineProtocolError
 
 def shared_ledger(run_id):
     """Every process of a run opens the run's one SQLite file, and says so."""
@@ -99,6 +101,27 @@ def test_a_worker_process_that_dies_stops_the_run_with_its_exit_code(tmp_path: P
     spec = EngineSpec("python", f"{tmp_path / 'dying.py'}:dying")
     with pytest.raises(RacesimError, match=r"worker process \d died \(exit code 3\)"):
         run_concurrent_seed(spec, 0, 2, workers="process")
+
+
+FAILS_ONCE = '''
+from racesim.ledger import Ledger
+from racesim.ledger.protocol import EngineProtocolError
+
+def fails_in_seed_0(run_id):
+    if run_id == "s0":
+        raise OSError("cannot reach the shop's database")
+    return Ledger.open(f"sqlite:///{__file__}.{run_id}.db")
+'''
+
+
+def test_an_engine_error_in_a_worker_is_raised_and_the_workers_go_on(tmp_path: Path) -> None:
+    (tmp_path / "fails.py").write_text(FAILS_ONCE)
+    spec = EngineSpec("python", f"{tmp_path / 'fails.py'}:fails_in_seed_0")
+    Ledger.open(f"sqlite:///{tmp_path / 'fails.py'}.s1.db").close()
+    with ProcessWorkers(2) as workers:
+        with pytest.raises(EngineProtocolError, match="cannot reach the shop's database"):
+            run_concurrent_seed(spec, 0, 2, workers=workers)
+        assert run_concurrent_seed(spec, 1, 2, workers=workers).passed  # the barrier is reset
 
 
 @pytest.mark.parametrize(("engine", "store", "shown"), [

@@ -363,6 +363,8 @@ class ProcessWorkers:
                 errors.append(value)
             elif kind == expected:
                 answers[worker] = value
+        if len(answers) < len(workers):
+            self._barrier.reset()  # every worker has left it: the next seed may use it
         if errors:
             raise errors[0]
         if len(answers) < len(workers):
@@ -379,6 +381,7 @@ class ProcessWorkers:
 
     def close(self) -> None:
         """Stop the worker processes (terminate those that do not stop in time)."""
+        self._barrier.abort()  # a worker still waiting in a round (Ctrl-C) leaves it
         for tasks, process in zip(self._tasks, self._processes, strict=True):
             if process.is_alive():
                 with contextlib.suppress(OSError, ValueError):
