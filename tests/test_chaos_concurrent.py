@@ -109,7 +109,7 @@ def test_a_concurrency_out_of_bounds_is_refused(value: str,
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--workers", "process"], "--workers process"),
+    (["--workers", "process"], "--workers process needs --concurrency above 1"),
     (["--concurrency", "4", "--replay", "3"], "--replay"),
     (["--concurrency", "4", "--jobs", "2"], "--jobs"),
 ])
