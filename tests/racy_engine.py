@@ -1,11 +1,13 @@
 """A deliberately racy stock engine: the real ledger over a store that does not lock.
 
 Its transactions read and write the shared in-memory tables in place with no lock, and
-yield the interpreter (``time.sleep(0)``) after reading a stock row — the check-then-act
-of a webhook handler that reads ``available``, makes a database round trip, then writes.
-One delivery at a time it is the ledger exactly; from several threads two reservations
-can both see the last unit. ``racy_ledger(run_id)`` is a chaos factory: every worker of
-a run gets a ``Ledger`` over the run's one store, as handler processes share a database.
+pause after reading a stock row (``time.sleep(pause_s)``; 0 yields the interpreter) — the
+check-then-act of a webhook handler that reads ``available``, makes a database round
+trip, then writes. One delivery at a time it is the ledger exactly; from several threads
+two reservations can both see the last unit, and two copies of one delivery can both be
+written (its idempotency check, too, is a read before a write). ``racy_ledger(run_id)``
+is a chaos factory: every worker of a run gets a ``Ledger`` over the run's one store, as
+handler processes share a database.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from typing import Any
 
 from racesim.ledger import Ledger
-from racesim.ledger.events import Stock
+from racesim.ledger.events import Event, EventKind, Stock
 from racesim.ledger.memory import MemoryStore, _MemoryTransaction
 
 _STORES: dict[str, RacyStore] = {}
@@ -34,18 +36,35 @@ class _RacyTransaction(_MemoryTransaction):
         if exc_type is not None and len(self._undo) > undo_mark:  # wrote: roll back
             self._rollback_to(undo_mark, event_mark)
 
+    def append(self, at: float, recorded_at: float, kind: EventKind, sku: str,
+               quantity: int, command: str, order_id: str = "", channel: str = "",
+               ref: str = "", reason: str = "") -> Event | None:
+        """Append even when another writer appended the same key since this one looked
+        (no unique constraint): both copies count, as in a table without one."""
+        keys = self._store._keys
+        key = (command, sku, order_id, ref)
+        if key in keys:
+            self._undo += (keys, key, keys.pop(key))
+        return super().append(at, recorded_at, kind, sku, quantity, command, order_id,
+                              channel, ref, reason)
+
     def stock(self, sku: str) -> Stock:
         figures = super().stock(sku)
-        time.sleep(0)  # the round trip between reading and writing
+        time.sleep(self._store.pause_s)  # type: ignore[attr-defined]  # the round trip
         return figures
 
 
 class RacyStore(MemoryStore):
-    """A memory store whose transactions neither lock nor isolate."""
+    """A memory store whose transactions neither lock nor isolate.
 
-    def __init__(self, run_id: str = "") -> None:
+    ``pause_s``: seconds a transaction sleeps after reading a stock row, before it writes
+    (0 yields the interpreter only).
+    """
+
+    def __init__(self, run_id: str = "", pause_s: float = 0.0) -> None:
         super().__init__()
         self.run_id = run_id
+        self.pause_s = pause_s
 
     def transaction(self) -> _RacyTransaction:  # type: ignore[override]
         return _RacyTransaction(self)

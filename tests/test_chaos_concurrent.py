@@ -110,7 +110,9 @@ def test_a_concurrency_out_of_bounds_is_refused(value: str,
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--workers", "process"], "--workers process"),
+    (["--workers", "process"], "--workers process needs --concurrency above 1"),
+    (["--concurrency", "4", "--workers", "process", "--store", "sqlite:///x.db", "--jobs", "2"],
+     "with --workers process use --jobs 1"),
 ])
 def test_options_concurrency_does_not_combine_with_yet_are_one_line_errors(
         extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

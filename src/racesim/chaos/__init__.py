@@ -15,7 +15,8 @@ Concurrent correctness: a recorded history of timed operations
 (:mod:`~racesim.chaos.history`, :mod:`~racesim.chaos.recorder`) is checked for
 linearizability against the same reference model (:mod:`~racesim.chaos.linearize`), and
 a failure is cut down to a minimal witness (:mod:`~racesim.chaos.witness`) drawn as a
-timeline (:mod:`~racesim.chaos.timeline`).
+timeline (:mod:`~racesim.chaos.timeline`); a seed's deliveries come from K threads or
+processes at once (:mod:`~racesim.chaos.concurrent`, :mod:`~racesim.chaos.workers`).
 """
 
 from racesim.chaos.audit import INVARIANTS, Auditor, Violation

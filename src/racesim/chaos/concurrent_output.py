@@ -31,9 +31,10 @@ __all__ = ["concurrent_json", "print_concurrent", "print_repeat", "write_concurr
            "write_repeat"]
 
 
-def concurrent_json(label: str, concurrency: int, runs: Sequence[ConcurrentRun]) -> dict[str, Any]:
-    """The runs' verdicts as one JSON-ready dict."""
-    return {"engine": label, "concurrency": concurrency, "workers": "thread",
+def concurrent_json(label: str, concurrency: int, runs: Sequence[ConcurrentRun],
+                    workers: str = "thread") -> dict[str, Any]:
+    """The runs' verdicts as one JSON-ready dict (``workers``: thread or process)."""
+    return {"engine": label, "concurrency": concurrency, "workers": workers,
             "seeds": len(runs), "passed": all(r.passed for r in runs),
             "not_linearizable": [r.seed for r in runs if r.check.status == NOT_LINEARIZABLE],
             "undecided": [r.seed for r in runs
@@ -124,13 +125,14 @@ def _write_json(stage: Staging, name: str, summary: dict[str, Any], what: str,
 
 
 def write_concurrent(folder: OutputFolder, label: str, concurrency: int,
-                     runs: Sequence[ConcurrentRun], command: list[str]) -> None:
+                     runs: Sequence[ConcurrentRun], command: list[str],
+                     workers: str = "thread") -> None:
     """Write concurrent.json, and the histories and witnesses of seeds that did not pass."""
     with folder.staged() as stage:
         for run in runs:
             if not run.passed:
                 _write_unpassed(stage, run, f"s{run.seed}")
-        _write_json(stage, "concurrent.json", concurrent_json(label, concurrency, runs),
+        _write_json(stage, "concurrent.json", concurrent_json(label, concurrency, runs, workers),
                     "racesim chaos --concurrency", command)
 
 

@@ -8,7 +8,11 @@ Protocol (what your service implements; ``racesim serve`` implements it for the 
 ``reserved``, ``rejected``, ``applied``, ``duplicate``, ``mismatch`` — plus, for a
 repeated order, ``"decision": "reserved"|"rejected"``. Answer ``409`` with
 ``{"error": "…"}`` for a webhook that cannot be applied (yet): the harness redelivers it
-later, as a marketplace would. Any other answer (a 422, a 500, a timeout, a body that is
+later, as a marketplace would. Answer ``503`` with a ``Retry-After`` header when the
+store rolled the command back through no fault of its own (a deadlock, a serialization
+failure: nothing was written): the adapter raises :class:`ServerRetryable` (a
+:class:`~racesim.errors.StoreRetryable`) and the harness sends it again at once; a read
+answered so is asked again. Any other answer (a 422, a 500, a timeout, a body that is
 not this JSON) stops the harness with an error naming it: it is not a refusal.
 
 ``GET {base}/stock/{sku}`` → ``200`` with ``{"sku": …, "available": N}`` and, if the
@@ -19,6 +23,10 @@ Every request carries ``Authorization: Bearer TOKEN`` when the adapter has a tok
 one ``racesim serve`` prints or reads; ``racesim chaos`` takes it from ``--token-file`` or
 ``RACESIM_TOKEN``); a 401 stops the harness with an error saying so.
 
+Concurrency: each adapter holds one keep-alive connection, so ``racesim chaos
+--concurrency K`` opens K of them to the same namespace (one adapter per worker); the
+server must serve them at once and keep its own writers apart.
+
 To keep runs apart on one long-lived server, the adapter prefixes every SKU, order id and
 reference it sends with the run's id (``<namespace><run_id>-``); the server needs no reset.
 """
@@ -27,15 +35,21 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from racesim.errors import RacesimError
+from racesim.errors import RacesimError, StoreRetryable
 from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 
-__all__ = ["DeliveryRefused", "HttpEngine", "HttpEngineError"]
+__all__ = ["DeliveryRefused", "HttpEngine", "HttpEngineError", "ServerRetryable"]
+
+READ_RETRIES = 20
+"""Times a read answered 503 with ``Retry-After`` is asked again before the harness stops."""
+
+READ_RETRY_PAUSE_S = 0.01
 
 
 class HttpEngineError(EngineProtocolError):
@@ -44,6 +58,10 @@ class HttpEngineError(EngineProtocolError):
 
 class DeliveryRefused(RacesimError):
     """The server answered 409: the webhook cannot be applied now (the sender retries)."""
+
+
+class ServerRetryable(StoreRetryable):
+    """The server answered 503 with ``Retry-After``: nothing was written; send it again."""
 
 
 class _Status:
@@ -132,16 +150,25 @@ class HttpEngine:
             webhook = replace(webhook, sku=prefix + webhook.sku,
                               order_id=prefix + webhook.order_id if webhook.order_id else "",
                               ref=prefix + webhook.ref if webhook.ref else "")
-        status, body = self._request("POST", f"{self._path}/webhooks", webhook.to_json())
+        status, body, retry = self._request("POST", f"{self._path}/webhooks",
+                                            webhook.to_json())
         if status == 409:
             raise DeliveryRefused(str(body.get("error", body)))
+        if retry:
+            raise ServerRetryable(f"POST {self.url}/webhooks answered 503 (send it again): "
+                                  f"{body.get('error', body)}")
         if status != 200 or not isinstance(body.get("status"), str):
             raise HttpEngineError(f"POST {self.url}/webhooks answered {status}: {body}")
         return _Status(body["status"], str(body.get("decision") or ""))
 
     def _figures(self, sku: str) -> dict[str, Any]:
         path = f"{self._path}/stock/{quote(self._prefix + sku, safe='')}"
-        status, body = self._request("GET", path)
+        status, body, retry = self._request("GET", path)
+        for _ in range(READ_RETRIES):
+            if not retry:
+                break
+            time.sleep(READ_RETRY_PAUSE_S)
+            status, body, retry = self._request("GET", path)
         if status != 200 or "available" not in body:
             raise HttpEngineError(f"GET {self.url}/stock/… answered {status}: {body}")
         return body
@@ -150,7 +177,9 @@ class HttpEngine:
         body = self._figures("racesim-probe")
         return "on_hand" in body and "reserved" in body
 
-    def _request(self, method: str, path: str, payload: Any = None) -> tuple[int, dict]:
+    def _request(self, method: str, path: str,
+                 payload: Any = None) -> tuple[int, dict[str, Any], bool]:
+        """(status, JSON body, whether the answer was a 503 with ``Retry-After``)."""
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json"} if data is not None else {}
         headers.update(self._auth)
@@ -186,4 +215,5 @@ class HttpEngine:
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {"body": raw[:200].decode("utf-8", "replace")}
-        return response.status, body if isinstance(body, dict) else {"body": body}
+        retry = response.status == 503 and response.getheader("Retry-After") is not None
+        return response.status, body if isinstance(body, dict) else {"body": body}, retry

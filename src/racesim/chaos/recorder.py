@@ -15,12 +15,23 @@ from typing import Any
 
 from racesim.chaos.engines import EngineUnderTest
 from racesim.chaos.history import COMMANDS, Operation
+from racesim.errors import StoreRetryable
 from racesim.ledger.protocol import EngineProtocolError
 from racesim.webhooks.format import Webhook
 
 __all__ = ["Recorder", "record_trace"]
 
 _OP_OF = {kind: op for op, kind in COMMANDS.items()}
+
+RETRIES = 50
+"""Times a command is sent again after a retryable store error before its answer is that
+error: a deadlock or a serialization failure rolled it back, and the next try usually
+succeeds at once."""
+
+RETRY_PAUSE_S = 0.001
+"""Seconds before the first retry; doubled each time, up to :data:`RETRY_PAUSE_MAX_S`."""
+
+RETRY_PAUSE_MAX_S = 0.05
 
 
 class Recorder:
@@ -43,17 +54,56 @@ class Recorder:
     def command(self, webhook: Webhook) -> dict[str, Any]:
         """Send one delivery as its command; record and return the answer."""
         invoked = self.clock()
-        try:
-            result = self.engine.send(webhook, webhook.at)
-        except EngineProtocolError:
-            raise
-        except Exception as exc:  # the engine refused it: by the protocol, nothing changed
-            answer: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"}
-        else:
-            status, decision = self.engine.reading(webhook, result)
-            answer = {"status": status, **({"decision": decision} if decision else {})}
+        answer = self._answer(lambda: self._sent(webhook))
         self._add(_OP_OF[webhook.type], invoked, (webhook,), "", answer)
         return answer
+
+    def batch(self, webhooks: Sequence[Webhook]) -> dict[str, Any]:
+        """Send several deliveries in one transaction of the engine's ``batch()``; record
+        and return ``{"answers": [...]}``, or ``{"error": …}`` when one raised and the
+        whole batch rolled back. Multi-SKU batches of concurrent writers deadlock; the
+        store rolls one back as retryable and it is sent again, whole."""
+        if not self.engine.can_roll_back:
+            raise EngineProtocolError(f"engine {self.engine.label}: no batch() to send "
+                                      f"{len(webhooks)} commands in one transaction")
+
+        def send() -> dict[str, Any]:
+            with self.engine.engine.batch():  # type: ignore[attr-defined]
+                return {"answers": [self._sent(w) for w in webhooks]}
+
+        invoked = self.clock()
+        answer = self._answer(send)
+        self._add("batch", invoked, tuple(webhooks), "", answer)
+        return answer
+
+    def _sent(self, webhook: Webhook) -> dict[str, Any]:
+        """One command sent, its answer checked against the protocol."""
+        status, decision = self.engine.reading(webhook, self.engine.send(webhook, webhook.at))
+        return {"status": status, **({"decision": decision} if decision else {})}
+
+    @staticmethod
+    def _answer(send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``send()``'s answer, or ``{"error": …}`` when the engine raised.
+
+        A :class:`~racesim.errors.StoreRetryable` (a deadlock between writers, a
+        serialization failure: nothing was written) is sent again, as a job runner
+        would, up to :data:`RETRIES` times; the operation spans every try, and since the
+        failed ones changed nothing, its effect still lies inside that interval.
+        """
+        pause_s = RETRY_PAUSE_S
+        for attempt in range(RETRIES + 1):
+            try:
+                return send()
+            except EngineProtocolError:
+                raise
+            except StoreRetryable as exc:
+                if attempt == RETRIES:
+                    return {"error": f"{type(exc).__name__}: {exc}"}
+                time.sleep(pause_s)
+                pause_s = min(2 * pause_s, RETRY_PAUSE_MAX_S)
+            except Exception as exc:  # the engine refused it: by the protocol, nothing changed
+                return {"error": f"{type(exc).__name__}: {exc}"}
+        raise AssertionError("unreachable: the last try returns")
 
     def read(self, sku: str) -> None:
         """Record ``available(sku)``, then ``stock(sku)`` when the engine has it."""

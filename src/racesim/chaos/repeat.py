@@ -46,6 +46,7 @@ class RepeatReport:
     concurrency: int
     swarm_version: int
     runs: tuple[ConcurrentRun, ...]
+    workers: str = "thread"
 
     @property
     def failures(self) -> list[int]:
@@ -75,7 +76,7 @@ class RepeatReport:
         """The report as one JSON-ready dict (what ``repeat.json`` and ``--json`` hold)."""
         low, high = self.interval
         return {"engine": self.label, "seed": self.seed, "concurrency": self.concurrency,
-                "workers": "thread", "swarm_version": self.swarm_version,
+                "workers": self.workers, "swarm_version": self.swarm_version,
                 "repeat": len(self.runs), "failures": len(self.failures),
                 "failure_rate": len(self.failures) / len(self.runs),
                 "interval": {"method": "wilson", "confidence": CONFIDENCE,
@@ -106,7 +107,8 @@ def check_repeat(repeat: int, concurrency: int) -> None:
 
 def repeat_seed(spec: EngineSpec, seed: int, concurrency: int, repeat: int = 1, *,
                 jobs: int = 1, swarm_version: int = SWARM_VERSION,
-                max_states: int = DEFAULT_MAX_STATES, progress: bool = False) -> RepeatReport:
+                max_states: int = DEFAULT_MAX_STATES, progress: bool = False,
+                workers: str = "thread") -> RepeatReport:
     """Deliver seed ``seed`` from ``concurrency`` threads ``repeat`` times, each run checked.
 
     The runs are spread over ``jobs`` processes like seeds are
@@ -116,5 +118,5 @@ def repeat_seed(spec: EngineSpec, seed: int, concurrency: int, repeat: int = 1, 
     check_repeat(repeat, concurrency)
     runs = run_concurrent_runs(spec, [(seed, f"s{seed}r{n}") for n in range(1, repeat + 1)],
                                concurrency, jobs=jobs, swarm_version=swarm_version,
-                               max_states=max_states, progress=progress)
-    return RepeatReport(spec.label, seed, concurrency, swarm_version, tuple(runs))
+                               max_states=max_states, progress=progress, workers=workers)
+    return RepeatReport(spec.label, seed, concurrency, swarm_version, tuple(runs), workers)

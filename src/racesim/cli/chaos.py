@@ -84,7 +84,9 @@ def add_chaos_parser(commands: Commands) -> None:
                             "recorded history is checked for linearizability (default 1: "
                             "one delivery at a time, audited after each)")
     chaos.add_argument("--workers", choices=("thread", "process"), default="thread",
-                       help="what the --concurrency workers are (default thread)")
+                       help="what the --concurrency workers are (default thread); process "
+                            "needs a store processes share: --store sqlite:///FILE or "
+                            "postgresql://…, http://, or a Python factory")
     add_jobs(chaos, f"worker processes, at most {MAX_JOBS} (default 1): seeds, or --repeat "
                     "runs, spread over them (each seed's --concurrency threads inside one); "
                     "the report lists them in order, as one process does")
@@ -149,8 +151,8 @@ def _chaos(args: argparse.Namespace) -> int:
         raise RacesimError("--max-states applies to --check and to --concurrency above 1 "
                            "only (the sequential harness has no search)")
     args.swarm_version = _swarm_version(args.swarm_version)
-    _check_concurrency(args)
     spec = _engine_spec(args)
+    _check_concurrency(args, spec)
     folder = prepare_out(args.out, force=args.force) if args.out is not None else None
     if args.concurrency > 1:
         return _concurrent(args, spec, folder)
@@ -171,23 +173,26 @@ def _chaos(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def _check_concurrency(args: argparse.Namespace) -> None:
-    """Refuse, before any work, what ``--concurrency`` does not combine with yet."""
+def _check_concurrency(args: argparse.Namespace, spec: EngineSpec) -> None:
+    """Refuse, before any work, what ``--concurrency`` does not combine with (yet)."""
+    from racesim.chaos.workers import refuse_unshared
+
     if args.workers == "process":
-        raise RacesimError("--workers process is not available yet (use --workers thread)")
+        if args.concurrency == 1:
+            raise RacesimError("--workers process needs --concurrency above 1 (one delivery "
+                               "at a time is the sequential harness)")
+        refuse_unshared(spec)
+        if args.jobs > 1:
+            raise RacesimError("--jobs above 1 runs each seed's workers as threads inside a "
+                               "job process; with --workers process use --jobs 1")
     if args.repeat is not None:
         from racesim.chaos.repeat import check_repeat
 
         check_repeat(args.repeat, args.concurrency)
-    if args.concurrency == 1:
-        return
-    if args.engine.strip().startswith(("http://", "https://")):
-        raise RacesimError("--engine http://… cannot be combined with --concurrency above "
-                           "1 yet")
 
 
 def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | None) -> int:
-    """``--concurrency K``: each seed from K threads, its history checked; exit 1 when one
+    """``--concurrency K``: each seed from K workers, its history checked; exit 1 when one
     is not linearizable or leaves a broken final state, 4 when one is undecided within the
     search bound."""
     from racesim.chaos.concurrent import run_concurrent
@@ -204,11 +209,11 @@ def _concurrent(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     runs = run_concurrent(spec, seeds, args.concurrency, jobs=args.jobs,
                           swarm_version=args.swarm_version, max_states=_max_states(args),
-                          progress=not args.json)
+                          progress=not args.json, workers=args.workers)
     _deliver(args, folder,
              lambda into, command: write_concurrent(into, spec.label, args.concurrency, runs,
-                                                    command),
-             concurrent_json(spec.label, args.concurrency, runs),
+                                                    command, args.workers),
+             concurrent_json(spec.label, args.concurrency, runs, args.workers),
              lambda: print_concurrent(spec.label, args.concurrency, runs))
     if any(run.check.status == NOT_LINEARIZABLE or run.final_state is not None
            for run in runs):
@@ -226,7 +231,8 @@ def _repeat(args: argparse.Namespace, spec: EngineSpec, folder: OutputFolder | N
 
     report = repeat_seed(spec, args.replay, args.concurrency, args.repeat or 1,
                          jobs=args.jobs, swarm_version=args.swarm_version,
-                         max_states=_max_states(args), progress=not args.json)
+                         max_states=_max_states(args), progress=not args.json,
+                         workers=args.workers)
     _deliver(args, folder, lambda into, command: write_repeat(into, report, command),
              report.to_json(), lambda: print_repeat(report))
     if report.failures:
