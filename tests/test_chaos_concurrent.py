@@ -62,14 +62,26 @@ def test_the_racy_engine_passes_the_sequential_harness() -> None:
     assert all(run.passed for run in run_concurrent(RACY, range(5), 1))
 
 
-@pytest.mark.parametrize("attempt", range(5))  # an interleaving is not a seed: repeat
-def test_the_racy_engine_is_caught_at_concurrency_8_within_a_few_seeds(attempt: int) -> None:
+def test_the_racy_engine_is_caught_at_concurrency_8_within_a_few_seeds() -> None:
     runs = run_concurrent(RACY, CATCH_SEEDS, 8, stop_at_failure=True)
     failed = runs[-1]
     assert failed.check.status == NOT_LINEARIZABLE, "not caught within 10 seeds"
     # one operation alone can be the witness: an error no refusal explains, say
     assert 1 <= len(failed.witness) < len(failed.operations)
     assert len({op.worker for op in failed.operations}) == 8
+
+
+@pytest.mark.slow  # 200 seeds of the sequential harness, on two processes
+def test_the_racy_engine_passes_200_seeds_one_delivery_at_a_time() -> None:
+    report = run_chaos(RACY, range(200), jobs=2, shrink_first=False)
+    assert report.passed and len(report.runs) == 200, report.failures[0].violation
+
+
+@pytest.mark.slow  # an interleaving is not a seed: ten runs of up to 20 seeds each
+def test_the_racy_engine_is_caught_within_20_seeds_in_9_of_10_runs() -> None:
+    caught = [run_concurrent(RACY, range(20), 8, stop_at_failure=True)[-1].check.status
+              == NOT_LINEARIZABLE for _ in range(10)]
+    assert sum(caught) >= 9, caught
 
 
 @pytest.mark.parametrize("store", ["memory://", "sqlite"])
