@@ -249,15 +249,34 @@ class Simulation:
                                      index[order].tolist(), strict=True))
         self._next_buyer = 0
         if self._buyer_queue:
-            self.call_later(self._buyer_queue[0][0], self._buyer_arrives, None)
+            self.env.plain_later(self._buyer_queue[0][0], self._buyer_arrives, None)
 
-    def _buyer_arrives(self, event: Fired[None]) -> None:
-        """One buyer arrives; the next one is scheduled (one pending event at a time)."""
-        queue, n = self._buyer_queue, self._next_buyer
+    def _buyer_arrives(self, _: None) -> None:
+        """Buyers arrive, one after another, until one is not the next thing to happen.
+
+        A chain of plain calls (see :mod:`.scheduling`): no process waits for a buyer, and
+        most buyers of a small scenario find the listing short, so a SimPy event each
+        would be most of a replication's events. Each buyer takes its successor's event
+        id before its sale, as scheduling the successor then would; when nothing else is
+        due up to the successor's time it runs here at once, else it is placed in the
+        heap with that id — the order of a chain of ``Timeout`` events either way.
+        """
+        queue, env, n = self._buyer_queue, self.env, self._next_buyer
+        last = len(queue) - 1
+        while n < last:  # at most one round per buyer
+            placed, c, j = queue[n]
+            now = env.now
+            at = now + (queue[n + 1][0] - now)  # the time a delay from now would give
+            eid = env.plain_id()
+            n += 1
+            self._sale(c, j, placed)
+            if not env.runs_next(at):
+                self._next_buyer = n
+                env.place(at, eid, self._buyer_arrives, None)
+                return
+            env.advance(at)
         placed, c, j = queue[n]
         self._next_buyer = n + 1
-        if n + 1 < len(queue):
-            self.call_later(queue[n + 1][0] - self.env.now, self._buyer_arrives, None)
         self._sale(c, j, placed)
 
     def _sale(self, c: int, j: int, placed: float) -> None:

@@ -54,6 +54,34 @@ class ModelEnvironment(simpy.Environment):
         heappush(self._due, (self._now + delay, _NORMAL, next(self._eid), callback, payload))
         self.plain_callbacks += 1
 
+    def plain_id(self) -> int:
+        """Take the event id of a plain callback now, to :meth:`place` it (or run it) later.
+
+        A chain of calls — each one scheduling the next, as the buyers do — takes its next
+        call's id *before* the current call's work, as :meth:`plain_later` at that point
+        would: whatever that work schedules then comes after it at an equal time.
+        """
+        self.plain_callbacks += 1
+        return next(self._eid)
+
+    def place(self, at: float, eid: int, callback: Callable[[P], None], payload: P) -> None:
+        """Call ``callback(payload)`` at time ``at`` (≥ now), in the place of id ``eid``."""
+        heappush(self._due, (at, _NORMAL, eid, callback, payload))
+
+    def runs_next(self, at: float) -> bool:
+        """Whether a call at time ``at`` would run before anything now scheduled.
+
+        True when nothing pending (a SimPy event, a plain callback, the end of the run)
+        is due at or before ``at``: then the caller may move the clock there with
+        :meth:`advance` and make the call itself, without a trip through the heap.
+        """
+        due, queue = self._due, self._queue
+        return not (due and due[0][0] <= at) and not (queue and queue[0][0] <= at)
+
+    def advance(self, at: float) -> None:
+        """Move the clock to ``at``, which :meth:`runs_next` has just said is next."""
+        self._now = at
+
     @property
     def plain_pending(self) -> int:
         """Plain callbacks scheduled and not yet run."""
