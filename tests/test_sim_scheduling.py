@@ -96,3 +96,76 @@ def test_an_environment_with_only_plain_callbacks_runs_them_all_then_stops() -> 
     env.plain_later(1.0, chain, 3)
     env.run()
     assert seen == [1.0, 2.5, 4.0, 5.5]
+
+
+def _chain_script(env: simpy.Environment, seed: int) -> list[tuple[float, str]]:
+    """A chain of pre-drawn calls (as the buyers are) among other work, with many ties.
+
+    Each link schedules a Timeout at once, some at the next link's time (a tie), and a
+    ticker process runs beside it. On a :class:`ModelEnvironment` the chain runs its
+    links in place while :meth:`~ModelEnvironment.runs_next` allows, else places the
+    next one with the id it took before the link's work; on SimPy each link schedules
+    the next as a Timeout before its work.
+    """
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.integers(0, 3, 600)).astype(float).tolist()  # whole seconds
+    work = rng.integers(0, 3, 600).tolist()
+    log: list[tuple[float, str]] = []
+
+    def other(label: str) -> None:
+        log.append((env.now, label))
+
+    def link(n: int) -> None:
+        log.append((env.now, f"link {n}"))
+        Timeout(env, work[n], f"work {n}").callbacks.append(lambda e: other(e.value))
+
+    def simpy_chain(event: simpy.Event) -> None:
+        n = event.value
+        if n + 1 < len(times):
+            Timeout(env, times[n + 1] - env.now, n + 1).callbacks.append(simpy_chain)
+        link(n)
+
+    def model_chain(n: int) -> None:
+        assert isinstance(env, ModelEnvironment)
+        while n + 1 < len(times):
+            at, eid = times[n + 1], env.plain_id()
+            link(n)
+            n += 1
+            if not env.runs_next(at):
+                env.place(at, eid, model_chain, n)
+                return
+            env.advance(at)
+        link(n)
+
+    def ticker() -> Generator[simpy.Event, None, None]:
+        for tick in range(300):
+            yield env.timeout(2)
+            log.append((env.now, f"tick {tick}"))
+
+    if isinstance(env, ModelEnvironment):
+        env.plain_later(times[0], model_chain, 0)
+    else:
+        Timeout(env, times[0], 0).callbacks.append(simpy_chain)
+    env.process(ticker())
+    env.run(until=times[-1] - 5)
+    return log
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_chain_run_in_place_keeps_simpys_order(seed: int) -> None:
+    bare, env = simpy.Environment(), ModelEnvironment()
+    expected = _chain_script(bare, seed)
+    chained = _chain_script(env, seed)
+    assert sum(1 for _, label in expected if label.startswith("work")) > 300
+    assert len({t for t, _ in expected}) < len(expected) / 2  # ties everywhere
+    assert env.plain_callbacks > 500  # one id per link, placed or run in place
+    assert chained == expected
+    assert next(env._eid) == next(bare._eid)  # every link took one id, as a Timeout did
+
+
+def test_runs_next_sees_the_stop_and_waits_for_equal_times() -> None:
+    env = ModelEnvironment()
+    env.plain_later(3.0, print, None)
+    assert env.runs_next(2.5) and not env.runs_next(3.0)  # a tie: the earlier id runs first
+    Timeout(env, 1.0)
+    assert not env.runs_next(2.5) and env.runs_next(0.5)
