@@ -41,10 +41,10 @@ from racesim.ledger.protocol import open_engine
 from racesim.sim.claims import Claims
 from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
-from racesim.sim.money import CostRates
+from racesim.sim.money import scenario_costs
 from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
-from racesim.sim.rules import GroupState, resolve_rules
+from racesim.sim.rules import GroupState, rules_for
 from racesim.sim.sampler import BlockSampler, Sampleable
 from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import (
@@ -108,7 +108,7 @@ class Simulation:
             self.engine.close()
             raise StoreRefused(f"{url}: the ledger already holds {used} events; a simulation "
                                "needs an empty one (a new file, database or schema)")
-        self.rules = rules = resolve_rules(scenario, buffer)
+        self.rules = rules = rules_for(scenario, buffer)
         self.shares = rules.weights
         self.channel_names = [channel.name for channel in scenario.channels]
         self.duration = float(scenario.duration)
@@ -426,7 +426,7 @@ class Simulation:
             duration=self.duration, warmup=self.warmup,
             stranded_after=float(self.scenario.metrics.stranded_after), channels=self.orders,
             stock=self.stock, counts=self.counts, logs=self.logs, gaps=self.gaps,
-            hidden=self.hidden, sync=self.sync.record, costs=CostRates.of(self.scenario))
+            hidden=self.hidden, sync=self.sync.record, costs=scenario_costs(self.scenario))
 
     def _close_engine(self) -> None:
         """Close the engine; with ``discard``, delete its storage (a throwaway ledger)."""
