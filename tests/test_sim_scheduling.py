@@ -102,10 +102,9 @@ def _chain_script(env: simpy.Environment, seed: int) -> list[tuple[float, str]]:
     """A chain of pre-drawn calls (as the buyers are) among other work, with many ties.
 
     Each link schedules a Timeout at once, some at the next link's time (a tie), and a
-    ticker process runs beside it. On a :class:`ModelEnvironment` the chain runs its
-    links in place while :meth:`~ModelEnvironment.runs_next` allows, else places the
-    next one with the id it took before the link's work; on SimPy each link schedules
-    the next as a Timeout before its work.
+    ticker process runs beside it. On a :class:`ModelEnvironment` the links are one
+    :meth:`~ModelEnvironment.chain`; on SimPy each link schedules the next as a Timeout
+    before its work.
     """
     rng = np.random.default_rng(seed)
     times = np.cumsum(rng.integers(0, 3, 600)).astype(float).tolist()  # whole seconds
@@ -125,25 +124,13 @@ def _chain_script(env: simpy.Environment, seed: int) -> list[tuple[float, str]]:
             Timeout(env, times[n + 1] - env.now, n + 1).callbacks.append(simpy_chain)
         link(n)
 
-    def model_chain(n: int) -> None:
-        assert isinstance(env, ModelEnvironment)
-        while n + 1 < len(times):
-            at, eid = times[n + 1], env.plain_id()
-            link(n)
-            n += 1
-            if not env.runs_next(at):
-                env.place(at, eid, model_chain, n)
-                return
-            env.advance(at)
-        link(n)
-
     def ticker() -> Generator[simpy.Event, None, None]:
         for tick in range(300):
             yield env.timeout(2)
             log.append((env.now, f"tick {tick}"))
 
     if isinstance(env, ModelEnvironment):
-        env.plain_later(times[0], model_chain, 0)
+        env.chain(times, link)
     else:
         Timeout(env, times[0], 0).callbacks.append(simpy_chain)
     env.process(ticker())
@@ -163,9 +150,13 @@ def test_a_chain_run_in_place_keeps_simpys_order(seed: int) -> None:
     assert next(env._eid) == next(bare._eid)  # every link took one id, as a Timeout did
 
 
-def test_runs_next_sees_the_stop_and_waits_for_equal_times() -> None:
+def test_a_chain_waits_for_what_is_due_at_its_time_and_for_the_stop() -> None:
     env = ModelEnvironment()
-    env.plain_later(3.0, print, None)
-    assert env.runs_next(2.5) and not env.runs_next(3.0)  # a tie: the earlier id runs first
-    Timeout(env, 1.0)
-    assert not env.runs_next(2.5) and env.runs_next(0.5)
+    seen: list[tuple[float, str]] = []
+    env.plain_later(3.0, lambda label: seen.append((env.now, label)), "scheduled first")
+    env.chain([1.0, 3.0, 3.0, 8.0, 12.0], lambda n: seen.append((env.now, f"link {n}")))
+    env.run(until=8.0)
+    assert seen == [(1.0, "link 0"), (3.0, "scheduled first"), (3.0, "link 1"),
+                    (3.0, "link 2")]  # the link at 8 s waits, as a Timeout would, for later
+    env.run()
+    assert seen[-2:] == [(8.0, "link 3"), (12.0, "link 4")] and env.plain_callbacks == 6

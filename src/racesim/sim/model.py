@@ -245,39 +245,19 @@ class Simulation:
                                   for c, a in enumerate(arrivals)])
         index = np.concatenate([np.arange(len(a), dtype=np.int64) for a in arrivals])
         order = np.lexsort((index, channel, times))
-        self._buyer_queue = list(zip(times[order].tolist(), channel[order].tolist(),
-                                     index[order].tolist(), strict=True))
-        self._next_buyer = 0
-        if self._buyer_queue:
-            self.env.plain_later(self._buyer_queue[0][0], self._buyer_arrives, None)
+        self._buyer_times: list[float] = times[order].tolist()
+        self._buyer_channel: list[int] = channel[order].tolist()
+        self._buyer_index: list[int] = index[order].tolist()
+        self.env.chain(self._buyer_times, self._buyer_arrives)
 
-    def _buyer_arrives(self, _: None) -> None:
-        """Buyers arrive, one after another, until one is not the next thing to happen.
+    def _buyer_arrives(self, n: int) -> None:
+        """The n-th buyer of the run arrives.
 
-        A chain of plain calls (see :mod:`.scheduling`): no process waits for a buyer, and
-        most buyers of a small scenario find the listing short, so a SimPy event each
-        would be most of a replication's events. Each buyer takes its successor's event
-        id before its sale, as scheduling the successor then would; when nothing else is
-        due up to the successor's time it runs here at once, else it is placed in the
-        heap with that id — the order of a chain of ``Timeout`` events either way.
+        Buyers are a chain of plain calls (see :meth:`ModelEnvironment.chain`): no process
+        waits for a buyer, and most buyers of a small scenario find the listing short, so
+        a SimPy event each would be most of a replication's events.
         """
-        queue, env, n = self._buyer_queue, self.env, self._next_buyer
-        last = len(queue) - 1
-        while n < last:  # at most one round per buyer
-            placed, c, j = queue[n]
-            now = env.now
-            at = now + (queue[n + 1][0] - now)  # the time a delay from now would give
-            eid = env.plain_id()
-            n += 1
-            self._sale(c, j, placed)
-            if not env.runs_next(at):
-                self._next_buyer = n
-                env.place(at, eid, self._buyer_arrives, None)
-                return
-            env.advance(at)
-        placed, c, j = queue[n]
-        self._next_buyer = n + 1
-        self._sale(c, j, placed)
+        self._sale(self._buyer_channel[n], self._buyer_index[n], self._buyer_times[n])
 
     def _sale(self, c: int, j: int, placed: float) -> None:
         """A buyer wants ``units`` of SKU ``k``: a sale if the listing shows enough.

@@ -20,7 +20,7 @@ as a SimPy event, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any, TypeVar
 
@@ -54,33 +54,34 @@ class ModelEnvironment(simpy.Environment):
         heappush(self._due, (self._now + delay, _NORMAL, next(self._eid), callback, payload))
         self.plain_callbacks += 1
 
-    def plain_id(self) -> int:
-        """Take the event id of a plain callback now, to :meth:`place` it (or run it) later.
+    def chain(self, times: Sequence[float], call: Callable[[int], None]) -> None:
+        """Make ``call(n)`` at ``times[n]`` (seconds, sorted) for every n: a chain of calls.
 
-        A chain of calls — each one scheduling the next, as the buyers do — takes its next
-        call's id *before* the current call's work, as :meth:`plain_later` at that point
-        would: whatever that work schedules then comes after it at an equal time.
+        The calls run as if each scheduled the next with :meth:`plain_later` *before* its
+        own work (the next one's event id is taken then), so whatever a call schedules
+        comes after its successor at an equal time — a chain of ``Timeout`` events' order.
+        While nothing else is due up to the successor's time, it is made at once, in the
+        same loop, without a trip through the heap.
         """
-        self.plain_callbacks += 1
-        return next(self._eid)
+        if times:
+            self.plain_later(times[0] - self._now, self._chain_link, (times, call, 0))
 
-    def place(self, at: float, eid: int, callback: Callable[[P], None], payload: P) -> None:
-        """Call ``callback(payload)`` at time ``at`` (≥ now), in the place of id ``eid``."""
-        heappush(self._due, (at, _NORMAL, eid, callback, payload))
-
-    def runs_next(self, at: float) -> bool:
-        """Whether a call at time ``at`` would run before anything now scheduled.
-
-        True when nothing pending (a SimPy event, a plain callback, the end of the run)
-        is due at or before ``at``: then the caller may move the clock there with
-        :meth:`advance` and make the call itself, without a trip through the heap.
-        """
-        due, queue = self._due, self._queue
-        return not (due and due[0][0] <= at) and not (queue and queue[0][0] <= at)
-
-    def advance(self, at: float) -> None:
-        """Move the clock to ``at``, which :meth:`runs_next` has just said is next."""
-        self._now = at
+    def _chain_link(self, link: tuple[Sequence[float], Callable[[int], None], int]) -> None:
+        """Run chain ``link``'s calls from its n-th until one is not next (see :meth:`chain`)."""
+        times, call, n = link
+        due, queue, ids, last = self._due, self._queue, self._eid, len(times) - 1
+        while n < last:  # at most one round per call of the chain
+            now = self._now
+            at = now + (times[n + 1] - now)  # the time a delay from now gives
+            eid = next(ids)
+            self.plain_callbacks += 1
+            call(n)
+            n += 1
+            if (due and due[0][0] <= at) or (queue and queue[0][0] <= at):
+                heappush(due, (at, _NORMAL, eid, self._chain_link, (times, call, n)))
+                return
+            self._now = at
+        call(n)
 
     @property
     def plain_pending(self) -> int:
