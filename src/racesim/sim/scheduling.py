@@ -15,8 +15,8 @@ counter when it is scheduled and has the priority of a ``Timeout``, so it runs e
 where a ``Timeout`` scheduled at that moment would have run, before or after the events
 at an equal time; a replication's results are the same whichever way its work is
 scheduled. A *chain* of calls drawn in advance (the buyers: :meth:`ModelEnvironment.chain`)
-keeps that order too, and skips the heap for each call that is next anyway. What needs an event — a process yielding it, a condition on it — is scheduled
-as a SimPy event, as before.
+keeps that order too, and skips the heap for each call that is next anyway. What needs an
+event — a process yielding it, a condition on it — is scheduled as a SimPy event, as before.
 """
 
 from __future__ import annotations
