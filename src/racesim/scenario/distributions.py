@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Annotated, Any, Literal, overload
+from typing import Annotated, Any, ClassVar, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -78,6 +78,11 @@ def _check_q(q: float) -> float:
 class _Delays(Record):
     """Base of the delay distributions: non-negative durations in seconds."""
 
+    in_pieces: ClassVar[bool] = False
+    """Drawing n delays in several calls gives the n of one call, in order (each draw
+    reads the stream by itself, as numpy's exponential, lognormal and uniform do; its
+    bounded integers, behind ``choice``, do not): samplers may draw in growing blocks."""
+
     def mean(self) -> float:
         """Expected delay in seconds."""
         raise NotImplementedError
@@ -108,6 +113,8 @@ class _Delays(Record):
 class FixedDuration(_Delays):
     """Always the same delay."""
 
+    in_pieces: ClassVar[bool] = True
+
     dist: Literal["fixed"] = "fixed"
     value: Duration
 
@@ -127,6 +134,8 @@ class FixedDuration(_Delays):
 
 class ExponentialDuration(_Delays):
     """Memoryless delays with the given mean (seconds)."""
+
+    in_pieces: ClassVar[bool] = True
 
     dist: Literal["exponential"] = "exponential"
     mean_: PositiveDuration = Field(alias="mean")
@@ -151,6 +160,8 @@ class LogNormalDuration(_Delays):
     ``sigma = ln(p99 / median) / Z99`` and ``mu = ln(median)``; p99 == median means a
     fixed delay.
     """
+
+    in_pieces: ClassVar[bool] = True
 
     dist: Literal["lognormal"] = "lognormal"
     median: PositiveDuration
@@ -193,6 +204,8 @@ class LogNormalDuration(_Delays):
 
 class UniformDuration(_Delays):
     """Delays spread evenly between ``low`` and ``high`` (seconds)."""
+
+    in_pieces: ClassVar[bool] = True
 
     dist: Literal["uniform"] = "uniform"
     low: Duration

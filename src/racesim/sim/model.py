@@ -41,10 +41,10 @@ from racesim.ledger.protocol import open_engine
 from racesim.sim.claims import Claims
 from racesim.sim.demand import day_multipliers, draw_arrivals
 from racesim.sim.marketplace import Marketplace
-from racesim.sim.money import CostRates
+from racesim.sim.money import scenario_costs
 from racesim.sim.plan import draw_plan
 from racesim.sim.results import SimulationResult, collect
-from racesim.sim.rules import GroupState, resolve_rules
+from racesim.sim.rules import GroupState, rules_for
 from racesim.sim.sampler import BlockSampler, Sampleable
 from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import (
@@ -108,7 +108,7 @@ class Simulation:
             self.engine.close()
             raise StoreRefused(f"{url}: the ledger already holds {used} events; a simulation "
                                "needs an empty one (a new file, database or schema)")
-        self.rules = rules = resolve_rules(scenario, buffer)
+        self.rules = rules = rules_for(scenario, buffer)
         self.shares = rules.weights
         self.channel_names = [channel.name for channel in scenario.channels]
         self.duration = float(scenario.duration)
@@ -245,20 +245,19 @@ class Simulation:
                                   for c, a in enumerate(arrivals)])
         index = np.concatenate([np.arange(len(a), dtype=np.int64) for a in arrivals])
         order = np.lexsort((index, channel, times))
-        self._buyer_queue = list(zip(times[order].tolist(), channel[order].tolist(),
-                                     index[order].tolist(), strict=True))
-        self._next_buyer = 0
-        if self._buyer_queue:
-            self.call_later(self._buyer_queue[0][0], self._buyer_arrives, None)
+        self._buyer_times: list[float] = times[order].tolist()
+        self._buyer_channel: list[int] = channel[order].tolist()
+        self._buyer_index: list[int] = index[order].tolist()
+        self.env.chain(self._buyer_times, self._buyer_arrives)
 
-    def _buyer_arrives(self, event: Fired[None]) -> None:
-        """One buyer arrives; the next one is scheduled (one pending event at a time)."""
-        queue, n = self._buyer_queue, self._next_buyer
-        placed, c, j = queue[n]
-        self._next_buyer = n + 1
-        if n + 1 < len(queue):
-            self.call_later(queue[n + 1][0] - self.env.now, self._buyer_arrives, None)
-        self._sale(c, j, placed)
+    def _buyer_arrives(self, n: int) -> None:
+        """The n-th buyer of the run arrives.
+
+        Buyers are a chain of plain calls (see :meth:`ModelEnvironment.chain`): no process
+        waits for a buyer, and most buyers of a small scenario find the listing short, so
+        a SimPy event each would be most of a replication's events.
+        """
+        self._sale(self._buyer_channel[n], self._buyer_index[n], self._buyer_times[n])
 
     def _sale(self, c: int, j: int, placed: float) -> None:
         """A buyer wants ``units`` of SKU ``k``: a sale if the listing shows enough.
@@ -407,7 +406,7 @@ class Simulation:
             duration=self.duration, warmup=self.warmup,
             stranded_after=float(self.scenario.metrics.stranded_after), channels=self.orders,
             stock=self.stock, counts=self.counts, logs=self.logs, gaps=self.gaps,
-            hidden=self.hidden, sync=self.sync.record, costs=CostRates.of(self.scenario))
+            hidden=self.hidden, sync=self.sync.record, costs=scenario_costs(self.scenario))
 
     def _close_engine(self) -> None:
         """Close the engine; with ``discard``, delete its storage (a throwaway ledger)."""

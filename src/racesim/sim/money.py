@@ -36,13 +36,14 @@ import numpy as np
 
 from racesim.scenario.costs import sku_margin
 from racesim.sim.summary import DAY_S, MONTH_DAYS
+from racesim.util.identity_cache import IdentityCache
 from racesim.util.stats import clustered_rate_interval, mean_interval
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
 __all__ = ["MONEY", "CancelRate", "CostRates", "MoneyFigure", "ReplicationMoney",
-           "RunCosts", "money_per_month", "pool_costs", "replication_money"]
+           "RunCosts", "money_per_month", "pool_costs", "replication_money", "scenario_costs"]
 
 MONEY = ("lost_margin", "oversell_cost", "holding_cost")
 """The per-replication money fields of :class:`~racesim.sim.summary.Summary`."""
@@ -81,6 +82,15 @@ class CostRates:
             holding_per_unit_hour=(costs.holding_per_unit_day or 0.0) / HOURS_PER_DAY,
             channel_names=names,
             cancel_rate_limit=tuple((name, limits[name]) for name in names if name in limits))
+
+
+_SCENARIO_COSTS: IdentityCache[Scenario, CostRates | None] = IdentityCache()
+
+
+def scenario_costs(scenario: Scenario) -> CostRates | None:
+    """``CostRates.of(scenario)``, made once per scenario object (it depends on nothing
+    else): the replications of a sweep point or a tuner candidate share one (read-only)."""
+    return _SCENARIO_COSTS(scenario, CostRates.of)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ class OrderPlan:
     retry_delay: np.ndarray  # (n, 3) seconds added by failed handler attempts
     dropped: np.ndarray  # (n, 3) bool: every attempt failed; the copy is dead-lettered
     failed_attempts: np.ndarray  # (n, 3) int: handler attempts that failed
+    # (the cancellation draws are all 0 on a channel whose buyers never cancel, the
+    # return draws all 0 when nothing comes back: no order reads them)
     cancels: np.ndarray  # bool: the buyer cancels before fulfilment
     cancel_after: np.ndarray  # seconds from the sale to the cancellation
     cancel_latency: np.ndarray  # seconds from the cancellation to its webhook
@@ -85,23 +87,51 @@ def draw_plan(channel: Channel, warehouse: Warehouse, arrivals: Arrivals,
         retry_delay = np.where(steps < failed[..., None], backoffs, 0.0).sum(axis=2)
     dropped = failed >= max_attempts
 
-    cancel_rng = streams(f"cancels/{name}")
-    cancel_rate = getattr(channel, "cancel_rate", 0.0) or 0.0
-    loss = getattr(channel, "cancel_webhook_loss", 0.0) or 0.0
-    cancels = cancel_rng.uniform(size=n) < cancel_rate
-    cancel_share = cancel_rng.uniform(size=n)
-    cancel_lost = cancel_rng.uniform(size=n) < loss
-    cancel_latency = _sample(webhook.latency, streams(f"cancel-latency/{name}"), n)
-
+    cancels, cancel_share, cancel_lost, cancel_latency = _draw_cancels(channel, n, streams)
     handling = _sample(warehouse.handling_time, streams(f"handling/{name}"), n)
-    returns_rng = streams(f"returns/{name}")
-    returns = returns_rng.uniform(size=n) < warehouse.return_rate
-    return_delay = _sample(warehouse.return_delay, returns_rng, n)
-    confirm_delay = _sample(warehouse.return_confirm_delay, returns_rng, n)
-    return_webhook = _sample(warehouse.return_webhook_delay, returns_rng, n)
+    returns, return_delay, confirm_delay, return_webhook = _draw_returns(warehouse, name, n,
+                                                                         streams)
     return OrderPlan(copies=copies, latency=latency, retry_delay=retry_delay, dropped=dropped,
                      failed_attempts=failed, cancels=cancels,
                      cancel_after=cancel_share * handling, cancel_latency=cancel_latency,
                      cancel_lost=cancel_lost, handling=handling, returns=returns,
                      return_delay=return_delay, confirm_delay=confirm_delay,
                      return_webhook=return_webhook)
+
+
+def _draw_cancels(channel: Channel, n: int, streams: Streams
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each buyer cancels, when (a share of the handling time), whether the
+    webhook is lost, and its latency (seconds).
+
+    A channel whose buyers never cancel reads none of its cancellation streams: nothing
+    would read the draws (all False and 0 instead), and no other draw comes from them.
+    """
+    cancel_rate = getattr(channel, "cancel_rate", 0.0) or 0.0
+    if cancel_rate <= 0:
+        return np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n)
+    name = channel.name
+    cancel_rng = streams(f"cancels/{name}")
+    loss = getattr(channel, "cancel_webhook_loss", 0.0) or 0.0
+    cancels = cancel_rng.uniform(size=n) < cancel_rate
+    cancel_share = cancel_rng.uniform(size=n)
+    cancel_lost = cancel_rng.uniform(size=n) < loss
+    cancel_latency = _sample(channel.webhook.latency, streams(f"cancel-latency/{name}"), n)
+    return cancels, cancel_share, cancel_lost, cancel_latency
+
+
+def _draw_returns(warehouse: Warehouse, name: str, n: int, streams: Streams
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each shipment of channel ``name`` comes back, and its three delays (seconds).
+
+    With no returns the returns stream is not read (all False and 0 instead), as for
+    cancellations in :func:`_draw_cancels`.
+    """
+    if warehouse.return_rate <= 0:
+        return np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n), np.zeros(n)
+    returns_rng = streams(f"returns/{name}")
+    returns = returns_rng.uniform(size=n) < warehouse.return_rate
+    return_delay = _sample(warehouse.return_delay, returns_rng, n)
+    confirm_delay = _sample(warehouse.return_confirm_delay, returns_rng, n)
+    return_webhook = _sample(warehouse.return_webhook_delay, returns_rng, n)
+    return returns, return_delay, confirm_delay, return_webhook

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from racesim.policy.buffers import Policy, bind_policy
 from racesim.policy.publishing import ChannelBuffers, PublishRule
+from racesim.util.identity_cache import IdentityCache
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
 
-__all__ = ["ChannelRules", "GroupState", "resolve_rules"]
+__all__ = ["ChannelRules", "GroupState", "resolve_rules", "rules_for"]
 
 
 class GroupState(NamedTuple):
@@ -126,3 +127,22 @@ def resolve_rules(scenario: Scenario, buffer: ChannelBuffers | None) -> ChannelR
                                                                      strict=True))
     return ChannelRules(rules=rules, policies=policies,
                         group_of=tuple(group_of), channels=members, weights=weights)
+
+
+def _own_rules(scenario: Scenario) -> ChannelRules:
+    return resolve_rules(scenario, None)
+
+
+_OWN_RULES: IdentityCache[Scenario, ChannelRules] = IdentityCache()
+
+
+def rules_for(scenario: Scenario, buffer: ChannelBuffers | None) -> ChannelRules:
+    """:func:`resolve_rules`, the scenario's own rules (no ``buffer``) once per scenario.
+
+    Those depend on the scenario alone (its built-in policies bind to pure functions), so
+    the replications of one scenario object share them; a given ``buffer`` may be any
+    callable, stateful or not, and is resolved afresh for each replication.
+    """
+    if buffer is None:
+        return _OWN_RULES(scenario, _own_rules)
+    return resolve_rules(scenario, buffer)

@@ -14,7 +14,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BlockSampler", "Sampleable"]
+__all__ = ["FIRST_BLOCK", "BlockSampler", "Sampleable"]
+
+FIRST_BLOCK = 64
+"""Draws in a growing sampler's first block (see :class:`BlockSampler`)."""
 
 
 class Sampleable(Protocol):
@@ -31,6 +34,12 @@ class BlockSampler:
     Call it for the next draw; :attr:`draw` is the same call without the method's own
     frame, for the hottest loops. A block is drawn when the first value of it is asked
     for, so the stream is read exactly as far as the draws taken need.
+
+    Blocks are ``size`` draws each. A distribution whose draws may be taken in pieces
+    (its ``in_pieces`` is true: n draws in several calls are the n of one call) starts
+    with a block of :data:`FIRST_BLOCK` and grows it fourfold up to ``size``: the same
+    values in the same order, without drawing thousands for a small replication that
+    asks for a few dozen.
     """
 
     __slots__ = ("_distribution", "_draws", "_rng", "_size", "draw")
@@ -45,9 +54,13 @@ class BlockSampler:
 
     def _blocks(self) -> Iterator[float]:
         """Every draw, block after block (the loop ends only with the simulation)."""
+        size = self._size
+        block = min(FIRST_BLOCK, size) if getattr(self._distribution, "in_pieces", False) \
+            else size
         while True:
-            draws = self._distribution.sample(self._rng, self._size)
+            draws = self._distribution.sample(self._rng, block)
             yield from np.asarray(draws, dtype=float).tolist()
+            block = min(block * 4, size)
 
     def __call__(self) -> float:
         """The next draw."""

@@ -14,13 +14,14 @@ counting up as events are scheduled. A plain callback takes the next id from Sim
 counter when it is scheduled and has the priority of a ``Timeout``, so it runs exactly
 where a ``Timeout`` scheduled at that moment would have run, before or after the events
 at an equal time; a replication's results are the same whichever way its work is
-scheduled. What needs an event — a process yielding it, a condition on it — is scheduled
-as a SimPy event, as before.
+scheduled. A *chain* of calls drawn in advance (the buyers: :meth:`ModelEnvironment.chain`)
+keeps that order too, and skips the heap for each call that is next anyway. What needs an
+event — a process yielding it, a condition on it — is scheduled as a SimPy event, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any, TypeVar
 
@@ -53,6 +54,35 @@ class ModelEnvironment(simpy.Environment):
             raise ValueError(f"delay(={delay}) must be >= 0")
         heappush(self._due, (self._now + delay, _NORMAL, next(self._eid), callback, payload))
         self.plain_callbacks += 1
+
+    def chain(self, times: Sequence[float], call: Callable[[int], None]) -> None:
+        """Make ``call(n)`` at ``times[n]`` (seconds, sorted) for every n: a chain of calls.
+
+        The calls run as if each scheduled the next with :meth:`plain_later` *before* its
+        own work (the next one's event id is taken then), so whatever a call schedules
+        comes after its successor at an equal time — a chain of ``Timeout`` events' order.
+        While nothing else is due up to the successor's time, it is made at once, in the
+        same loop, without a trip through the heap.
+        """
+        if times:
+            self.plain_later(times[0] - self._now, self._chain_link, (times, call, 0))
+
+    def _chain_link(self, link: tuple[Sequence[float], Callable[[int], None], int]) -> None:
+        """Run chain ``link``'s calls from its n-th until one is not next (see :meth:`chain`)."""
+        times, call, n = link
+        due, queue, ids, last = self._due, self._queue, self._eid, len(times) - 1
+        while n < last:  # at most one round per call of the chain
+            now = self._now
+            at = now + (times[n + 1] - now)  # the time a delay from now gives
+            eid = next(ids)
+            self.plain_callbacks += 1
+            call(n)
+            n += 1
+            if (due and due[0][0] <= at) or (queue and queue[0][0] <= at):
+                heappush(due, (at, _NORMAL, eid, self._chain_link, (times, call, n)))
+                return
+            self._now = at
+        call(n)
 
     @property
     def plain_pending(self) -> int:

@@ -17,6 +17,7 @@ numpy's ``SeedSequence`` for anything else (a root whose entropy is a list of wo
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,13 @@ def _hashes(start: int, multiplier: int, count: int) -> list[int]:
     return out
 
 
+def _steps(hashes: list[int]) -> list[tuple[int, int]]:
+    """(hash before, hash after) of each output step."""
+    return list(pairwise(hashes))
+
+
 _OUTPUT_HASHES = _hashes(_INIT_B, _MULT_B, 64)  # enough for 32 uint64 words of state
+_OUTPUT_STEPS = _steps(_OUTPUT_HASHES)
 
 
 def _hashmix(value: int, before: int, after: int) -> int:
@@ -110,12 +117,15 @@ class ChildSeed(ISeedSequence):
 
     def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
         """``n_words`` words of state, 32- or 64-bit (``SeedSequence.generate_state``)."""
-        wide = np.dtype(dtype) == np.uint64
+        wide = dtype is np.uint64 or np.dtype(dtype) == np.uint64
         count = 2 * n_words if wide else n_words
-        hashes = _OUTPUT_HASHES if count < len(_OUTPUT_HASHES) else \
-            _hashes(_INIT_B, _MULT_B, count)
-        pool = self.pool
-        words = [_hashmix(pool[i % _POOL], hashes[i], hashes[i + 1]) for i in range(count)]
+        steps = _OUTPUT_STEPS if count <= len(_OUTPUT_STEPS) else \
+            _steps(_hashes(_INIT_B, _MULT_B, count))
+        pool, words = self.pool, []
+        for i in range(count):  # _hashmix inline: PCG64 asks for 8 words per stream
+            before, after = steps[i]
+            value = ((pool[i % _POOL] ^ before) * after) & _MASK
+            words.append(value ^ (value >> 16))
         if wide:  # little-endian pairs, as numpy views them
             return np.array([words[i] | (words[i + 1] << 32) for i in range(0, count, 2)],
                             dtype=np.uint64)
