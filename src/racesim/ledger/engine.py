@@ -256,7 +256,8 @@ class Ledger:
         order_id = check_id("reserve", "order_id", order_id)
         channel = check_id("reserve", "channel", channel)
         at = check_time("reserve", at)
-        with self._write() as tx:
+        tx_open = self._tx  # self._write() inlined: reserve and fulfill run for every order
+        with self._store.transaction() if tx_open is None else nullcontext(tx_open) as tx:
             stock = tx.stock(sku)  # locks the SKU's row first, so the line read below is current
             line = tx.order_line(order_id, sku)
             if line is None:
@@ -314,7 +315,8 @@ class Ledger:
         order_id = check_id("fulfill", "order_id", order_id)
         sku = check_id("fulfill", "sku", sku)
         at = check_time("fulfill", at)
-        with self._write() as tx:
+        tx_open = self._tx  # self._write() inlined, as in reserve
+        with self._store.transaction() if tx_open is None else nullcontext(tx_open) as tx:
             line = _line_for(tx, "fulfill", order_id, sku)
             if line.status is _LINE_FULFILLED:
                 return CommandResult(_DUPLICATE, tx.find("fulfill", sku, order_id, ""),

@@ -195,25 +195,29 @@ class Simulation:
         elif stock.claimed[k] > available:  # a claimed unit is taken: the claim is given back
             self.claims.available_fell(k, available)
         stock.available[k] = available
-        changed = self._publish(k, now)
-        self._physical_changed(k)
-        if changed:
+        if self._publish(k, now, self.gaps):  # the gaps are refreshed in the same pass
             self.logs.published_changes.append((now, k))
             self.sync.notify(k)
 
-    def _publish(self, k: int, now: float) -> bool:
+    def _publish(self, k: int, now: float, gaps: VisibilityGaps | None = None) -> bool:
         """Apply every group's rule to SKU ``k``'s available units; True if a value changed.
 
         Updates the buffers, the published values and the hidden units (the shortfall of
-        the listed quantity, weighted by demand share across groups).
+        the listed quantity, weighted by demand share across groups). Given ``gaps``, also
+        refreshes each group's visibility gaps with the new buffers (what
+        :meth:`_physical_changed` does), in the same pass over the groups: every stock
+        change needs both.
         """
         stock = self.stock
         name, available = self.sku_names[k], stock.available[k]
         on_hand = available if available > 0 else 0
+        shelf = stock.physical[k] - stock.committed[k]
         changed, hidden = False, []
-        for policy, cap, threshold, _, buffers, published, _ in self.groups:
+        for policy, cap, threshold, least, buffers, published, channels in self.groups:
             buffer = policy(name, available, now)
             buffers[k] = buffer
+            if gaps is not None:
+                gaps.stock(now, k, shelf - buffer >= least, channels)
             free = available - buffer
             listed = 0 if free <= 0 or free < threshold else \
                 cap if cap is not None and free > cap else free
