@@ -13,30 +13,12 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from racesim.ledger import Ledger
-from racesim.ledger.memory import MemoryStore
-
 sys.path.insert(0, str(Path(__file__).parent))
+from concurrent_mutants import shared_ledger
 from racy_engine import racy_ledger
-
-_STORES: dict[str, MemoryStore] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-class _RunStore(MemoryStore):
-    """The locking memory store of one run, dropped from the registry when closed."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__()
-        self.run_id = run_id
-
-    def close(self) -> None:
-        with _REGISTRY_LOCK:
-            _STORES.pop(self.run_id, None)
 
 
 def alternating_ledger(run_id: str) -> Any:
@@ -44,8 +26,4 @@ def alternating_ledger(run_id: str) -> Any:
     found = re.fullmatch(r"s\d+r(\d+)", run_id)
     if found is not None and int(found[1]) % 2 == 0:
         return racy_ledger(run_id)
-    with _REGISTRY_LOCK:
-        store = _STORES.get(run_id)
-        if store is None:
-            store = _STORES[run_id] = _RunStore(run_id)
-    return Ledger(store)
+    return shared_ledger(run_id)
