@@ -24,7 +24,8 @@ cancelled_at        when it was cancelled (UTC; NaT if not, or if the export doe
 returned_at         when it came back (UTC; NaT if not returned)
 returned_quantity   units returned (0 if none)
 price, currency     the line's unit price (NaN if absent) and its currency ('' if absent)
-source_file/line    the file and its line as an editor shows it
+source_file/line    the file (a categorical: one category per file read) and its line as an
+                    editor shows it
 ==================  =====================================================================
 """
 
@@ -136,6 +137,10 @@ def read_orders(specs: Sequence[str | Path], *, format: str = "auto",
         frame, read = read_order_file(path, format=format, channel=channel, malformed=policy)
         frames.append(frame)
         files.append(read)
+    if len(frames) > 1:  # one set of file categories, so that concat keeps the categorical
+        named = list(dict.fromkeys(str(read.path) for read in files))
+        for frame in frames:
+            frame["source_file"] = frame["source_file"].cat.set_categories(named)
     lines = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return OrdersRead(lines, tuple(files))
 
@@ -367,7 +372,8 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         "returned_quantity": np.asarray(returned, dtype=np.int64), "price": price,
         "currency": cells["currency"] if "currency" in cells else
         labels(np.zeros(len(lines), dtype=np.int8), ("",)),
-        "source_file": labels(np.zeros(len(lines), dtype=np.int8), (str(path),)),
+        "source_file": pd.Categorical.from_codes(np.zeros(len(lines), dtype=np.int8),
+                                                 dtype=pd.CategoricalDtype([str(path)])),
         "source_line": lines}
     frame = pd.DataFrame(columns, copy=False)  # each column its own block: no stacking
     if not keep.all():

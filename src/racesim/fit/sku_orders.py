@@ -69,7 +69,7 @@ class SkuOrders:
         labels = {"order_id": lines["order_id"].array.take(first),
                   "sku": lines["sku"].array.take(first),
                   "channel": lines["channel"].array.take(first)}
-        source = {"source_file": lines["source_file"].astype(str).array.take(first)}
+        source = {"source_file": lines["source_file"].take(first).astype(str).array}
         return pd.DataFrame({**labels, **self.table, **source})
 
 
@@ -82,7 +82,9 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
     """The column's codes and sorted distinct values (none unless ``named``: codes are
     enough to group by): by looking each value up among a few seen at the start when
     there are few, by one sorted run when the values are sorted (order ids usually are),
-    else ``pd.factorize``."""
+    else ``pd.factorize``; a categorical's own codes, in its categories' sorted order."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return _categories_coded(column, named)
     array = _arrow(column)
     if array is not None and len(array) and array.null_count == 0:
         sample = sorted(str(v) for v in pc.unique(array.slice(0, 2048)).to_pylist())
@@ -107,6 +109,19 @@ def coded(column: pd.Series, *, named: bool = True) -> Coded:
         return Coded(rank[codes], sorted(found) if named else [])
     codes, names = pd.factorize(column, sort=True)
     return Coded(np.asarray(codes, dtype=np.int64), [str(v) for v in names] if named else [])
+
+
+def _categories_coded(column: pd.Series, named: bool) -> Coded:
+    """A categorical column's codes renumbered to its categories' sorted (text) order,
+    missing values -1; only the categories used are kept, as ``pd.factorize`` would."""
+    used = np.flatnonzero(np.bincount(np.asarray(column.cat.codes) + 1,
+                                      minlength=len(column.cat.categories) + 1)[1:])
+    categories = column.cat.categories.tolist()
+    names = [str(categories[k]) for k in used.tolist()]
+    rank = np.full(len(column.cat.categories) + 1, -1, dtype=np.int64)
+    rank[used + 1] = np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"))
+    return Coded(rank[np.asarray(column.cat.codes, dtype=np.int64) + 1],
+                 sorted(names) if named else [])
 
 
 def _packed(array: pa.ChunkedArray) -> tuple[np.ndarray, int] | None:
@@ -182,7 +197,7 @@ def sku_orders_coded(lines: pd.DataFrame,
 
     (order, sku, first, columns), channel, source, currency = in_parallel(
         grouped, lambda: coded(lines["channel"]),
-        lambda: coded(lines["source_file"].astype(str)), lambda: coded(lines["currency"]))
+        lambda: coded(lines["source_file"]), lambda: coded(lines["currency"]))
     table = pd.DataFrame(columns, copy=False)  # numeric columns, each its own block
     return SkuOrders(table, lines, Coded(sku.codes[first], sku.names),
                      Coded(order.codes[first], order.names),
