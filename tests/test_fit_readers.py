@@ -143,6 +143,18 @@ def _rewrite(path: Path, out: Path, *, extra: bool) -> Path:
     return out
 
 
+def test_a_status_marks_a_cancellation_in_any_case_and_nothing_like_it_does(
+        tmp_path: Path) -> None:
+    statuses = ["CANCELLED", "Canceled", "cancelled", "Cancelled-ish", "placed", "Ｃancelled",
+                "cancel", "Storniert", "K"]
+    path = write(tmp_path, "orders.csv", "order_id,created_at,channel,sku,quantity,status\n" +
+                 "".join(f"A-{k},2025-03-01T10:00:00Z,shop,MUG,1,{status}\n"
+                         for k, status in enumerate(statuses * 10)))
+    lines, _ = read_order_file(path)
+    cancelled = lines.loc[lines["status"] == "cancelled", "order_id"].str[2:].astype(int) % 9
+    assert sorted(set(cancelled)) == [0, 1, 2]
+
+
 @pytest.mark.parametrize("path", [SHOPIFY, AMAZON, EBAY, GENERIC])
 def test_columns_are_mapped_by_name_not_position(path: Path, tmp_path: Path) -> None:
     extra = path != GENERIC  # a generic file refuses unknown columns (tested below)

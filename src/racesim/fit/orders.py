@@ -18,8 +18,9 @@ order_id, line      the order and the line's position in it (1, 2, … in file o
 sku, quantity       what was ordered, in units (a whole number ≥ 1; 0 only if cancelled)
 channel             where it was sold
 placed_at           when, tz-aware UTC (``pandas.Timestamp``)
-time_resolution     ``second``, or ``day`` where the export gives dates only
-status              ``placed`` or ``cancelled`` (a cancelled line still reserved stock)
+time_resolution     ``second``, or ``day`` where the export gives dates only (a categorical)
+status              ``placed`` or ``cancelled`` (a categorical; a cancelled line still
+                    reserved stock)
 cancelled_at        when it was cancelled (UTC; NaT if not, or if the export does not say)
 returned_at         when it came back (UTC; NaT if not returned)
 returned_quantity   units returned (0 if none)
@@ -62,6 +63,8 @@ LINE_COLUMNS: tuple[str, ...] = (
 _NUMERIC = ("quantity", "price", "returned_quantity")
 _TIMES = ("placed_at", "cancelled_at", "returned_at")
 _UTC_SECONDS = pa.timestamp("s", tz="UTC")
+_RESOLUTIONS = pd.CategoricalDtype(["second", "day"])  # the same in every file: concat keeps it
+_STATUSES = pd.CategoricalDtype(["placed", "cancelled"])
 _STRIPPED = ("order_id", "sku", "channel", "status", "currency")
 _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
@@ -218,8 +221,10 @@ def _checked(source: Source, header: Header, table: Table, channel: str | None,
     rows_read = len(table.frame) + table.bad_rows
     _fill_order_level(cells, layout)
     framing = _framing(cells, table, header)
-    cells = {name: column[~framing].reset_index(drop=True) for name, column in cells.items()}
-    lines = table.lines[~framing]
+    if framing.any():  # else every column is kept as it is, without a copy
+        cells = {name: column[~framing].reset_index(drop=True)
+                 for name, column in cells.items()}
+    lines = table.lines[~framing] if framing.any() else table.lines
     notes: list[str] = list(layout.assumptions)
     frame, skipped = _validate(source.path, cells, lines, header, channel, policy,
                                notes, bool(table.typed))
@@ -364,8 +369,9 @@ def _validate(path: Path, cells: dict[str, pd.Series], lines: np.ndarray, header
         "order_id": cells["order_id"], "line": np.zeros(len(lines), dtype=np.int64),
         "sku": cells["sku"], "quantity": np.asarray(quantity, dtype=np.int64),
         "channel": channels, "placed_at": placed.utc,
-        "time_resolution": labels(placed.date_only, ("second", "day")),
-        "status": labels(cancelled, ("placed", "cancelled")),
+        "time_resolution": pd.Categorical.from_codes(placed.date_only.astype(np.int8),
+                                                     dtype=_RESOLUTIONS),
+        "status": pd.Categorical.from_codes(cancelled.astype(np.int8), dtype=_STATUSES),
         "cancelled_at": cancelled_at.where(pd.Series(cancelled))
         if cancelled_at.notna().any() else cancelled_at,
         "returned_at": returned_at,
@@ -387,9 +393,28 @@ def _cancelled(cells: dict[str, pd.Series], layout: Layout) -> np.ndarray:
     cancelled = np.zeros(len(cells["sku"]), dtype=bool)
     if layout.cancel_status:
         for name in [n for n in cells if n == "status" or n.startswith("status_")]:
-            cancelled |= cells[name].str.lower().isin(layout.cancel_status).to_numpy()
+            cancelled |= _is_cancel_status(cells[name], layout.cancel_status)
     if layout.cancel_is_time and "cancelled_at" in cells:
         cancelled |= present(cells["cancelled_at"])
+    return cancelled
+
+
+def _is_cancel_status(values: pd.Series, statuses: tuple[str, ...]) -> np.ndarray:
+    """Whether each status cell is one of ``statuses`` (lower-case ASCII) in any case.
+
+    Only cells of a length one of them could have are compared: a cell whose lower case
+    is a status of L characters has L characters (lowering never shortens a string, and
+    none lowers into several ASCII letters), so L to 4·L bytes — most cells ("placed",
+    "shipped") are ruled out by their length alone, without a pass over their text."""
+    found = text_bytes(text_array(values)) if pd.api.types.is_string_dtype(values) else None
+    if found is None:
+        return np.asarray(values.astype(str).str.lower().isin(statuses), dtype=bool)
+    sizes = [len(status) for status in statuses]
+    lengths = np.diff(found[0])
+    rows = np.flatnonzero((lengths >= min(sizes)) & (lengths <= 4 * max(sizes)))
+    cancelled = np.zeros(len(values), dtype=bool)
+    if len(rows):
+        cancelled[rows] = values.iloc[rows].str.lower().isin(statuses).to_numpy(dtype=bool)
     return cancelled
 
 
