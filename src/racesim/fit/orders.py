@@ -536,12 +536,10 @@ def _line_numbers(order_ids: pd.Series) -> np.ndarray:
     new_run[1:] = ascending if ascending is not None else \
         np.asarray(pc.not_equal(ids[1:], ids[:-1]), dtype=bool)
     if ascending is not None or _descending(ids) or order_ids[new_run].is_unique:
-        at = np.arange(len(order_ids))
-        start = np.where(new_run, at, 0)  # each line's run start, in place: fewer arrays
-        np.maximum.accumulate(start, out=start)
-        np.subtract(at, start, out=at)
-        at += 1
-        return at
+        starts = np.flatnonzero(new_run)
+        step = np.ones(len(order_ids), dtype=np.int64)  # +1 a line, back to 1 at a run's start
+        step[starts[1:]] = 1 - np.diff(starts)
+        return np.cumsum(step, out=step)
     codes, _ = pd.factorize(order_ids)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
