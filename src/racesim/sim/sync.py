@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import simpy
-from simpy.events import Timeout
 
 from racesim.scenario.sync import (
     CompareAndSetSyncConfig,
@@ -42,7 +41,7 @@ from racesim.scenario.sync import (
 )
 from racesim.sim.sampler import BlockSampler
 from racesim.sim.scheduling import ModelEnvironment
-from racesim.sim.state import Fired, Logs, SkuStock, SyncRecord
+from racesim.sim.state import Logs, SkuStock, SyncRecord
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
@@ -115,10 +114,9 @@ class Sync:
         """An order of ``channel`` reached the engine: the marketplace already applied it."""
         self.own_seen[channel][sku] += units
 
-    def _later(self, delay: float, callback: Callable[[Fired[P]], None], payload: P) -> None:
-        """Run ``callback(event)`` after ``delay`` seconds; ``event.value`` is ``payload``."""
-        # simpy types a callback's event as a plain Event (see Simulation.call_later)
-        Timeout(self.env, delay, payload).callbacks.append(callback)  # type: ignore[arg-type]
+    def _later(self, delay: float, callback: Callable[[P], None], payload: P) -> None:
+        """Run ``callback(payload)`` after ``delay`` seconds, as a plain callback."""
+        self.env.plain_later(delay, callback, payload)
 
     def _note_push(self, channel: int, sku: int, computed_at: float, sent_at: float,
                    value: int, before: int, applied: bool) -> None:
@@ -158,8 +156,7 @@ class EventDriven(Sync):
             self.pending.add(sku)
             self._later(self.debounce, self._flush, sku)
 
-    def _flush(self, event: Fired[int]) -> None:
-        sku = event.value
+    def _flush(self, sku: int) -> None:
         self.pending.discard(sku)
         self._send(sku)
 
@@ -232,8 +229,8 @@ class PeriodicAbsolute(Sync):
             else:
                 self._send_values(values, pulled_at)
 
-    def _send(self, event: Fired[tuple[list[list[int]], float]]) -> None:
-        values, pulled_at = event.value
+    def _send(self, pulled: tuple[list[list[int]], float]) -> None:
+        values, pulled_at = pulled
         self._send_values(values, pulled_at)
 
     def _send_values(self, values: list[list[int]], pulled_at: float) -> None:
