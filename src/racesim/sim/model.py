@@ -255,16 +255,8 @@ class Simulation:
         self.env.chain(self._buyer_times, self._buyer_arrives)
 
     def _buyer_arrives(self, n: int) -> None:
-        """The n-th buyer of the run arrives.
-
-        Buyers are a chain of plain calls (see :meth:`ModelEnvironment.chain`): no process
-        waits for a buyer, and most buyers of a small scenario find the listing short, so
-        a SimPy event each would be most of a replication's events.
-        """
-        self._sale(self._buyer_channel[n], self._buyer_index[n], self._buyer_times[n])
-
-    def _sale(self, c: int, j: int, placed: float) -> None:
-        """A buyer wants ``units`` of SKU ``k``: a sale if the listing shows enough.
+        """The n-th buyer of the run arrives, on channel ``c`` as arrival ``j``, wanting
+        ``units`` of SKU ``k``: a sale if the listing shows enough.
 
         Else a lost sale, counted (if placed after the warm-up, as the metrics count) under
         the one cause that holds at this instant. *No stock*: the shelf held fewer
@@ -281,12 +273,17 @@ class Simulation:
         hidden (see :mod:`.claims`: given back if a later sale takes them) and only those
         count in ``lost_buffer_units``. Buyers before the warm-up claim too: they would
         have taken the units all the same.
+
+        Buyers are a chain of plain calls (see :meth:`ModelEnvironment.chain`): no process
+        waits for a buyer, and most buyers of a small scenario find the listing short, so
+        a SimPy event each would be most of a replication's events.
         """
+        c, j = self._buyer_channel[n], self._buyer_index[n]
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
-            stock, counted = self.stock, placed >= self.warmup
+            stock, counted = self.stock, self._buyer_times[n] >= self.warmup
             if stock.physical[k] - stock.committed[k] < units:
                 orders.lost_no_stock[k] += counted
             elif stock.available[k] >= units > stock.published[c][k]:
@@ -298,13 +295,14 @@ class Simulation:
         orders.accepted[j] = True
         self.stock.committed[k] += units  # promised to this buyer from now on
         self._physical_changed(k)
-        market.sell(self.env.now, k, units)
+        env = self.env
+        market.sell(env.now, k, units)
         self.counts.dead_letter_orders += orders.dropped[j]
-        plain_later = self.env.plain_later  # a copy in flight: no process waits for it
+        plain_later = env.plain_later  # a copy in flight: no process waits for it
         for copy, delay in orders.copies[j]:
             plain_later(delay, self._deliver, (c, j, copy))
         if orders.cancels[j]:
-            self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
+            plain_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
 
     def _deliver(self, copy_of: tuple[int, int, int]) -> None:
         """A copy of the order webhook of arrival ``j`` on channel ``c`` reaches the engine."""
@@ -325,7 +323,7 @@ class Simulation:
             orders.reservations[j] += 1
             if first:
                 orders.reserved[j] = now
-                self.call_later(orders.handling[j], self._ship, (c, j))
+                self.env.plain_later(orders.handling[j], self._ship, (c, j))
             self._stock_changed(k)
         elif status is _REJECTED:
             if first:
