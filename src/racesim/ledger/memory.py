@@ -103,14 +103,13 @@ class _MemoryTransaction(Transaction):
     def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
                command: str, order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
-        keys = self._keys
+        keys, events = self._keys, self._events
+        index = len(events)  # the new event's place in the log
         key = (command, sku, order_id, ref)
-        if key in keys:
+        if keys.setdefault(key, index) != index:  # one probe of a table of every key
             return None
-        events = self._events
-        seq = len(events) + 1
         self._undo += (keys, key, _MISSING)
-        keys[key] = seq - 1
+        seq = index + 1
         events.append((seq, at, recorded_at, kind._value_, sku, quantity, command, order_id,
                        channel, ref, reason))
         self._ats.append(recorded_at)
@@ -127,10 +126,10 @@ class _MemoryTransaction(Transaction):
                     status: OrderStatus, seq: int) -> bool:
         table = self._lines
         key = (order_id, sku)
-        if key in table:
+        row = (channel, quantity, status._value_, 0, seq)
+        if table.setdefault(key, row) is not row:  # one probe, as in append
             return False
         self._undo += (table, key, _MISSING)
-        table[key] = (channel, quantity, status._value_, 0, seq)
         return True
 
     def update_line(self, line: OrderLine) -> None:
