@@ -25,11 +25,12 @@ Six measurements, all in one run and one process (one core), printed as a table:
 
 2. **Bare SimPy baseline**, measured in the same run: SimPy events per second for a
    process yielding ``env.timeout(1)`` N times, and for N plain ``Timeout`` objects each
-   with a callback appended that schedules the next one — the way the model schedules
-   most of its events (``Simulation.call_later``) — once as a chain (one event pending)
-   and once with as many events pending as the model has on average (a heap of that
-   size). The last rate divided by the model's events per order is the *SimPy-only
-   ceiling* in orders/s: what the model could reach if its callbacks cost nothing. The
+   with a callback appended that schedules the next one — the cheapest SimPy way to run a
+   function later, which the model's plain callbacks replace — once as a chain (one event
+   pending) and once with as many events pending as SimPy's heap holds in the model on
+   average (a heap of that size). The last rate divided by the model's SimPy events plus
+   plain callbacks per order is the *SimPy-only ceiling* in orders/s: what the model could
+   reach if its callbacks cost nothing and each call cost what a Timeout does. The
    model's orders/s as a fraction of it says how much of the time is the model's own
    Python. Each bare-SimPy round runs right after a model round, so that both see the
    same load; the fraction is given best over best, and as the median of the rounds'
@@ -329,7 +330,7 @@ def bare_callbacks(n: int, pending: int, rng: np.random.Generator) -> tuple[int,
     scheduled = min(pending, n)
 
     def call_later(delay: float, callback: Callable[[Timeout], None], payload: object) -> None:
-        Timeout(env, delay, payload).callbacks.append(callback)  # as Simulation.call_later
+        Timeout(env, delay, payload).callbacks.append(callback)  # a call later, by SimPy
 
     def fire(event: Timeout) -> None:
         nonlocal scheduled
@@ -551,7 +552,8 @@ def render(results: dict[str, Any]) -> str:
     for key, label in labels.items():
         lines.append(f"   {label:<50}{baseline[key]['events_per_s']:>12,.0f}")
     lines += [f"   SimPy-only ceiling: {baseline['callback_heap']['events_per_s']:,.0f} events/s "
-              f"÷ {counting['events_per_order']:.2f} events/order = "
+              f"÷ {counting['events_per_order'] + counting['plain_callbacks_per_order']:.2f} "
+              "events and plain callbacks/order = "
               f"{ceiling['orders_per_s']:,.0f} orders/s",
               f"   the model reaches {ceiling['fraction_no_tables']:.1%} of it "
               f"(tables=False), {ceiling['fraction_tables']:.1%} (tables=True); "
@@ -628,7 +630,7 @@ def run(sizes: Sizes, quick: bool) -> dict[str, Any]:
         raise RuntimeError("the counting run did not repeat the timed run with the same seed")
     results["phases"] = time_phases(scenario, seeds[0])
     baseline = results["simpy"] = best_simpy(simpy_rounds, pending)
-    per_order = counting["events_per_order"]
+    per_order = counting["events_per_order"] + counting["plain_callbacks_per_order"]
     ceiling = baseline["callback_heap"]["events_per_s"] / per_order
     paired = {key: statistics.median(
         one[key]["orders_per_s"] / (bare["callback_heap"] / per_order)

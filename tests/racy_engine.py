@@ -27,8 +27,12 @@ _REGISTRY_LOCK = threading.Lock()
 class _RacyTransaction(_MemoryTransaction):
     """A memory transaction without the store's lock (its own undo log, no isolation)."""
 
+    def __init__(self, store: RacyStore) -> None:
+        super().__init__(store)
+        self._racy_store = store  # for its pause: a new transaction serves each command
+
     def __enter__(self) -> _RacyTransaction:
-        self._marks.append((len(self._undo), len(self._store._events)))
+        self._marks.append((len(self._undo), len(self._events)))
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
@@ -41,7 +45,7 @@ class _RacyTransaction(_MemoryTransaction):
                ref: str = "", reason: str = "") -> Event | None:
         """Append even when another writer appended the same key since this one looked
         (no unique constraint): both copies count, as in a table without one."""
-        keys = self._store._keys
+        keys = self._keys
         key = (command, sku, order_id, ref)
         if key in keys:
             self._undo += (keys, key, keys.pop(key))
@@ -50,7 +54,7 @@ class _RacyTransaction(_MemoryTransaction):
 
     def stock(self, sku: str) -> Stock:
         figures = super().stock(sku)
-        time.sleep(self._store.pause_s)  # type: ignore[attr-defined]  # the round trip
+        time.sleep(self._racy_store.pause_s)  # the round trip
         return figures
 
 

@@ -48,22 +48,31 @@ class _MemoryTransaction(Transaction):
     The undo log is flat — (table, key, old value) triples — to keep the hot path free
     of allocations. ``_marks`` holds, per nested begin of the owning thread, where the
     undo log and the event list stood (a savepoint); its state is only touched under the
-    store's lock.
+    store's lock. The store's containers live as long as the store (they are emptied in
+    place, never replaced), so the transaction holds them directly: every command reads
+    and writes several of them. It holds no reference to the store itself, which holds
+    it: a cycle would leave a finished ledger — every event of a replication — to the
+    cyclic garbage collector, whose pass over it costs more than all its commands.
     """
 
-    __slots__ = ("_marks", "_store", "_undo")
+    __slots__ = ("_ats", "_events", "_keys", "_lines", "_lock", "_marks", "_stock", "_undo")
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
+        self._lock = store._lock
+        self._events = store._events
+        self._ats = store._ats
+        self._keys = store._keys
+        self._stock = store._stock
+        self._lines = store._lines
         self._undo: list[object] = []
         self._marks: list[tuple[int, int]] = []
 
     def __enter__(self) -> _MemoryTransaction:
-        self._store._lock.acquire()
-        self._marks.append((len(self._undo), len(self._store._events)))
+        self._lock.acquire()
+        self._marks.append((len(self._undo), len(self._events)))
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         try:
             undo_mark, event_mark = self._marks.pop()
             if exc_type is not None:
@@ -71,64 +80,64 @@ class _MemoryTransaction(Transaction):
             if not self._marks:
                 self._undo.clear()
         finally:
-            self._store._lock.release()
+            self._lock.release()
 
     def last_at(self) -> float | None:
-        ats = self._store._ats
+        ats = self._ats
         return ats[-1] if ats else None
 
     def stock(self, sku: str) -> Stock:
-        return self._store._stock.get(sku) or Stock.empty(sku)
+        return self._stock.get(sku) or Stock.empty(sku)
 
     def order_line(self, order_id: str, sku: str) -> OrderLine | None:
         # the transaction holds the store's lock already: read the row directly
-        row = self._store._lines.get((order_id, sku))
+        row = self._lines.get((order_id, sku))
         if row is None:
             return None
         return _new(OrderLine, (order_id, sku, row[0], row[1], _STATUS[row[2]], row[3], row[4]))
 
     def find(self, command: str, sku: str, order_id: str, ref: str) -> Event | None:
-        index = self._store._keys.get((command, sku, order_id, ref))
-        return None if index is None else _event(self._store._events[index])
+        index = self._keys.get((command, sku, order_id, ref))
+        return None if index is None else _event(self._events[index])
 
     def append(self, at: float, recorded_at: float, kind: EventKind, sku: str, quantity: int,
                command: str, order_id: str = "", channel: str = "", ref: str = "",
                reason: str = "") -> Event | None:
-        store = self._store
-        keys = store._keys
+        keys, events = self._keys, self._events
+        index = len(events)  # the new event's place in the log
         key = (command, sku, order_id, ref)
-        if key in keys:
+        if keys.setdefault(key, index) != index:  # one probe of a table of every key
             return None
-        events = store._events
-        seq = len(events) + 1
         self._undo += (keys, key, _MISSING)
-        keys[key] = seq - 1
+        seq = index + 1
         events.append((seq, at, recorded_at, kind._value_, sku, quantity, command, order_id,
                        channel, ref, reason))
-        store._ats.append(recorded_at)
+        self._ats.append(recorded_at)
         return _new(Event, (seq, at, recorded_at, kind, sku, quantity, command, order_id,
                             channel, ref, reason))
 
     def put_stock(self, stock: Stock) -> None:
-        table = self._store._stock
-        self._undo += (table, stock.sku, table.get(stock.sku, _MISSING))
-        table[stock.sku] = stock
+        table = self._stock
+        sku = stock[0]
+        self._undo += (table, sku, table.get(sku, _MISSING))
+        table[sku] = stock
 
     def insert_line(self, order_id: str, sku: str, channel: str, quantity: int,
                     status: OrderStatus, seq: int) -> bool:
-        table = self._store._lines
+        table = self._lines
         key = (order_id, sku)
-        if key in table:
+        row = (channel, quantity, status._value_, 0, seq)
+        if table.setdefault(key, row) is not row:  # one probe, as in append
             return False
         self._undo += (table, key, _MISSING)
-        table[key] = (channel, quantity, status.value, 0, seq)
         return True
 
     def update_line(self, line: OrderLine) -> None:
-        table = self._store._lines
-        key = (line.order_id, line.sku)
+        table = self._lines
+        order_id, sku, channel, quantity, status, returned, seq = line
+        key = (order_id, sku)
         self._undo += (table, key, table[key])
-        table[key] = (line.channel, line.quantity, line.status.value, line.returned, line.seq)
+        table[key] = (channel, quantity, status._value_, returned, seq)
 
     def rollback(self) -> None:
         """Undo every write since the innermost begin, newest first."""
@@ -143,8 +152,8 @@ class _MemoryTransaction(Transaction):
             else:
                 table[key] = old  # type: ignore[index]
         del undo[undo_mark:]
-        del self._store._events[event_mark:]
-        del self._store._ats[event_mark:]
+        del self._events[event_mark:]
+        del self._ats[event_mark:]
 
 
 class MemoryStore(Store):

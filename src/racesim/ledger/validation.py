@@ -50,6 +50,8 @@ def _whole(command: str, name: str, value: object) -> int:
 
 def check_quantity(command: str, value: object) -> int:
     """A positive whole number of units."""
+    if type(value) is int and 0 < value <= MAX_UNITS:  # the usual case, decided at once
+        return value
     quantity = _whole(command, "quantity", value)
     if quantity <= 0:
         raise InvalidCommand(f"{command}: quantity must be > 0 (got {quantity})")
@@ -79,6 +81,8 @@ def check_time(command: str, value: object, name: str = "at") -> float | None:
     """A finite time in seconds, or None for 'now' (``name`` is the argument's name)."""
     if value is None:
         return None
+    if type(value) is float and math.isfinite(value):  # the usual case, decided at once
+        return value
     if type(value) is float or type(value) is int or (
             isinstance(value, numbers.Real) and not isinstance(value, bool)):
         try:

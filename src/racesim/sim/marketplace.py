@@ -30,8 +30,7 @@ class Marketplace:
         self.log = log  # (time, channel, sku, value, cause) rows, or None to skip
 
     def _set(self, now: float, sku: int, value: int, cause: str) -> None:
-        if self.listing[sku] == value:
-            return
+        """The listing becomes ``value``, a change: logged and reported."""
         self.listing[sku] = value
         if self.log is not None:
             self.log.append((now, self.index, sku, value, cause))
@@ -42,12 +41,16 @@ class Marketplace:
         listed = self.listing[sku]
         if listed < units:
             return False
-        self._set(now, sku, listed - units, SALE)
+        if units:
+            self._set(now, sku, listed - units, SALE)
         return True
 
-    def set_absolute(self, now: float, sku: int, value: int) -> None:
-        """Apply an absolute push: the listing becomes ``value``."""
-        self._set(now, sku, value, PUSH)
+    def set_absolute(self, now: float, sku: int, value: int) -> int:
+        """Apply an absolute push: the listing becomes ``value``; returns what it showed."""
+        before = self.listing[sku]
+        if before != value:
+            self._set(now, sku, value, PUSH)
+        return before
 
     def add_delta(self, now: float, sku: int, delta: int) -> None:
         """Apply a delta push to the signed quantity (it may go below zero).
@@ -56,11 +59,13 @@ class Marketplace:
         as 0 and sells nothing); clamping at zero would lose the units the seller's
         later deltas count on, and the listing would drift upwards.
         """
-        self._set(now, sku, self.listing[sku] + delta, DELTA)
+        if delta:
+            self._set(now, sku, self.listing[sku] + delta, DELTA)
 
     def compare_and_set(self, now: float, sku: int, expected: int, value: int) -> bool:
         """Set the listing to ``value`` only if it still shows ``expected``."""
         if self.listing[sku] != expected:
             return False
-        self._set(now, sku, value, CAS)
+        if value != expected:
+            self._set(now, sku, value, CAS)
         return True

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from racesim.errors import InvariantViolation, OrderStateError, StoreRefused, UnknownOrder
 from racesim.ledger import CommandStatus, Ledger
@@ -50,7 +49,6 @@ from racesim.sim.scheduling import ModelEnvironment
 from racesim.sim.state import (
     ChannelOrders,
     Counts,
-    Fired,
     Logs,
     SimulationState,
     SkuStock,
@@ -172,11 +170,13 @@ class Simulation:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def call_later(self, delay: float, callback: Callable[[Fired[P]], None], payload: P) -> None:
-        """Run ``callback(event)`` after ``delay`` seconds; ``event.value`` is ``payload``."""
-        # simpy types a callback's event as a plain Event whose value is Optional[Any];
-        # Fired states what this timeout's value is: the payload given here.
-        Timeout(self.env, delay, payload).callbacks.append(callback)  # type: ignore[arg-type]
+    def call_later(self, delay: float, callback: Callable[[P], None], payload: P) -> None:
+        """Run ``callback(payload)`` after ``delay`` seconds.
+
+        A plain callback (see :mod:`.scheduling`): no process waits for a shipment, a
+        cancellation or a return, so none needs a SimPy event.
+        """
+        self.env.plain_later(delay, callback, payload)
 
     def _sellable(self, k: int, g: int) -> bool:
         """Group ``g``'s rule would list units on the shelf and promised to no buyer.
@@ -255,16 +255,8 @@ class Simulation:
         self.env.chain(self._buyer_times, self._buyer_arrives)
 
     def _buyer_arrives(self, n: int) -> None:
-        """The n-th buyer of the run arrives.
-
-        Buyers are a chain of plain calls (see :meth:`ModelEnvironment.chain`): no process
-        waits for a buyer, and most buyers of a small scenario find the listing short, so
-        a SimPy event each would be most of a replication's events.
-        """
-        self._sale(self._buyer_channel[n], self._buyer_index[n], self._buyer_times[n])
-
-    def _sale(self, c: int, j: int, placed: float) -> None:
-        """A buyer wants ``units`` of SKU ``k``: a sale if the listing shows enough.
+        """The n-th buyer of the run arrives, on channel ``c`` as arrival ``j``, wanting
+        ``units`` of SKU ``k``: a sale if the listing shows enough.
 
         Else a lost sale, counted (if placed after the warm-up, as the metrics count) under
         the one cause that holds at this instant. *No stock*: the shelf held fewer
@@ -281,12 +273,17 @@ class Simulation:
         hidden (see :mod:`.claims`: given back if a later sale takes them) and only those
         count in ``lost_buffer_units``. Buyers before the warm-up claim too: they would
         have taken the units all the same.
+
+        Buyers are a chain of plain calls (see :meth:`ModelEnvironment.chain`): no process
+        waits for a buyer, and most buyers of a small scenario find the listing short, so
+        a SimPy event each would be most of a replication's events.
         """
+        c, j = self._buyer_channel[n], self._buyer_index[n]
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
         market = self.markets[c]
         if market.listing[k] < units:
-            stock, counted = self.stock, placed >= self.warmup
+            stock, counted = self.stock, self._buyer_times[n] >= self.warmup
             if stock.physical[k] - stock.committed[k] < units:
                 orders.lost_no_stock[k] += counted
             elif stock.available[k] >= units > stock.published[c][k]:
@@ -298,13 +295,14 @@ class Simulation:
         orders.accepted[j] = True
         self.stock.committed[k] += units  # promised to this buyer from now on
         self._physical_changed(k)
-        market.sell(self.env.now, k, units)
+        env = self.env
+        market.sell(env.now, k, units)
         self.counts.dead_letter_orders += orders.dropped[j]
-        plain_later = self.env.plain_later  # a copy in flight: no process waits for it
+        plain_later = env.plain_later  # a copy in flight: no process waits for it
         for copy, delay in orders.copies[j]:
             plain_later(delay, self._deliver, (c, j, copy))
         if orders.cancels[j]:
-            self.call_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
+            plain_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
 
     def _deliver(self, copy_of: tuple[int, int, int]) -> None:
         """A copy of the order webhook of arrival ``j`` on channel ``c`` reaches the engine."""
@@ -325,7 +323,7 @@ class Simulation:
             orders.reservations[j] += 1
             if first:
                 orders.reserved[j] = now
-                self.call_later(orders.handling[j], self._ship, (c, j))
+                self.env.plain_later(orders.handling[j], self._ship, (c, j))
             self._stock_changed(k)
         elif status is _REJECTED:
             if first:
@@ -339,8 +337,8 @@ class Simulation:
 
     # -- cancellations -------------------------------------------------------------------
 
-    def _buyer_cancels(self, event: Fired[tuple[int, int]]) -> None:
-        c, j = event.value
+    def _buyer_cancels(self, order: tuple[int, int]) -> None:
+        c, j = order
         orders = self.orders[c]
         plan = orders.plan
         if is_set(orders.oversold[j]):  # already cancelled by the seller
@@ -352,8 +350,8 @@ class Simulation:
         if not plan.cancel_lost[j]:
             self.call_later(float(plan.cancel_latency[j]), self._deliver_cancel, (c, j, 1))
 
-    def _deliver_cancel(self, event: Fired[tuple[int, int, int]]) -> None:
-        c, j, attempt = event.value
+    def _deliver_cancel(self, cancel: tuple[int, int, int]) -> None:
+        c, j, attempt = cancel
         orders = self.orders[c]
         k = orders.sku[j]
         try:
@@ -426,13 +424,12 @@ class Simulation:
             market.on_change = _ignore_listing_change
         self.env.drop_pending()
 
-    def _end_warmup(self, event: Fired[None]) -> None:
+    def _end_warmup(self, _: None) -> None:
         """Metrics count from here: time integrals restart (orders are filtered later)."""
         self.hidden.restart(self.env.now)
         self.gaps.restart(self.env.now)
 
-    def _shrink(self, event: Fired[int]) -> None:
-        k = event.value
+    def _shrink(self, k: int) -> None:
         physical = self.stock.physical
         if physical[k] > 0:  # a unit vanishes; nobody tells the ledger
             physical[k] -= 1
@@ -457,8 +454,8 @@ class Simulation:
 
     # -- warehouse -----------------------------------------------------------------------
 
-    def _ship(self, event: Fired[tuple[int, int]]) -> None:
-        c, j = event.value
+    def _ship(self, order: tuple[int, int]) -> None:
+        c, j = order
         orders = self.orders[c]
         if is_set(orders.cancelled[j]):
             return  # the buyer cancelled: the marketplace tells the warehouse not to ship
@@ -489,23 +486,23 @@ class Simulation:
         if plan.returns[j]:
             self.call_later(float(plan.return_delay[j]), self._return_arrives, (c, j))
 
-    def _return_arrives(self, event: Fired[tuple[int, int]]) -> None:
-        c, j = event.value
+    def _return_arrives(self, order: tuple[int, int]) -> None:
+        c, j = order
         orders = self.orders[c]
         k, units = orders.sku[j], orders.units[j]
         self.stock.physical[k] += units
         orders.return_arrived[j] = self.env.now
         self._physical_changed(k)
         if self.scenario.warehouse.return_recording == "early":
-            self._record_return(event)
+            self._record_return(order)
         else:
             self.stock.receiving[k] += units
             plan = orders.plan
             self.call_later(float(plan.confirm_delay[j] + plan.return_webhook[j]),
                             self._record_return, (c, j))
 
-    def _record_return(self, event: Fired[tuple[int, int]]) -> None:
-        c, j = event.value
+    def _record_return(self, order: tuple[int, int]) -> None:
+        c, j = order
         orders = self.orders[c]
         k, units, order_id = orders.sku[j], orders.units[j], orders.ids[j]
         self.engine.return_(order_id, self.sku_names[k], units, f"RMA-{order_id}", self.env.now)
@@ -537,8 +534,8 @@ class Simulation:
                 stock.on_order[k] += quantity
                 self.call_later(lead(), self._receive, (k, quantity, stock.purchase_orders[k]))
 
-    def _receive(self, event: Fired[tuple[int, int, int]]) -> None:
-        k, quantity, number = event.value
+    def _receive(self, purchase: tuple[int, int, int]) -> None:
+        k, quantity, number = purchase
         name, stock = self.sku_names[k], self.stock
         stock.on_order[k] -= quantity
         stock.physical[k] += quantity

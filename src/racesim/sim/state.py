@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,13 +32,11 @@ if TYPE_CHECKING:
     from racesim.sim.plan import OrderPlan
     from racesim.sim.tracking import HiddenStock, VisibilityGaps
 
-__all__ = ["UNSET", "ChannelOrders", "Counts", "Fired", "Logs", "Reflections",
+__all__ = ["UNSET", "ChannelOrders", "Counts", "Logs", "Reflections",
            "SimulationState", "SkuStock", "SyncRecord", "is_set", "set_mask"]
 
 UNSET = math.nan
 """A per-order time that has not happened (see the module's docstring)."""
-
-P_co = TypeVar("P_co", covariant=True)
 
 
 def is_set(at: float) -> bool:
@@ -49,15 +47,6 @@ def is_set(at: float) -> bool:
 def set_mask(times: np.ndarray) -> np.ndarray:
     """For an array of per-order times: True where the time has happened."""
     return ~np.isnan(times)
-
-
-class Fired(Protocol[P_co]):
-    """A timeout made by ``call_later`` (model or sync), as its callback sees it."""
-
-    @property
-    def value(self) -> P_co:
-        """The payload ``call_later`` was given."""
-        ...
 
 
 class ChannelOrders:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import simpy
-from simpy.events import Timeout
 
 from racesim.scenario.sync import (
     CompareAndSetSyncConfig,
@@ -42,7 +41,7 @@ from racesim.scenario.sync import (
 )
 from racesim.sim.sampler import BlockSampler
 from racesim.sim.scheduling import ModelEnvironment
-from racesim.sim.state import Fired, Logs, SkuStock, SyncRecord
+from racesim.sim.state import Logs, SkuStock, SyncRecord
 
 if TYPE_CHECKING:
     from racesim.scenario import Scenario
@@ -115,10 +114,9 @@ class Sync:
         """An order of ``channel`` reached the engine: the marketplace already applied it."""
         self.own_seen[channel][sku] += units
 
-    def _later(self, delay: float, callback: Callable[[Fired[P]], None], payload: P) -> None:
-        """Run ``callback(event)`` after ``delay`` seconds; ``event.value`` is ``payload``."""
-        # simpy types a callback's event as a plain Event (see Simulation.call_later)
-        Timeout(self.env, delay, payload).callbacks.append(callback)  # type: ignore[arg-type]
+    def _later(self, delay: float, callback: Callable[[P], None], payload: P) -> None:
+        """Run ``callback(payload)`` after ``delay`` seconds, as a plain callback."""
+        self.env.plain_later(delay, callback, payload)
 
     def _note_push(self, channel: int, sku: int, computed_at: float, sent_at: float,
                    value: int, before: int, applied: bool) -> None:
@@ -156,10 +154,9 @@ class EventDriven(Sync):
             self._send(sku)
         elif sku not in self.pending:
             self.pending.add(sku)
-            self._later(self.debounce, self._flush, sku)
+            self.env.plain_later(self.debounce, self._flush, sku)
 
-    def _flush(self, event: Fired[int]) -> None:
-        sku = event.value
+    def _flush(self, sku: int) -> None:
         self.pending.discard(sku)
         self._send(sku)
 
@@ -167,41 +164,29 @@ class EventDriven(Sync):
         """Push ``sku``'s value to every marketplace (runs once per change: kept lean).
 
         Each push lands as :meth:`Sync._landing_delay` says (inlined here), never before
-        the one sent ahead of it to the same marketplace.
+        the one sent ahead of it to the same marketplace, and carries its own channel's
+        value as it stands when sent. Each is a plain callback of its own: pushes that
+        land at one time run in channel order, as their event ids are taken.
         """
-        now = self.env.now
+        env = self.env
+        now = env.now
         published, landed = self.published, self.landed
-        # Channels whose pushes land after the same delay share one callback; each
-        # carries its own channel's value, as it stands when sent.
-        landing: dict[float, list[tuple[int, int]]] = {}
+        plain_later, apply = env.plain_later, self._apply
         for channel, draw in enumerate(self.draws):
             lands = now + draw()
             if lands < landed[channel]:
                 lands = landed[channel]
             landed[channel] = lands
-            delay = lands - now
-            push = (channel, published[channel][sku])
-            group = landing.get(delay)
-            if group is None:
-                landing[delay] = [push]
-            else:
-                group.append(push)
-        plain_later, apply = self.env.plain_later, self._apply
-        for delay, channels in landing.items():
-            plain_later(delay, apply, (channels, sku, now))
+            plain_later(lands - now, apply, (channel, published[channel][sku], sku, now))
 
-    def _apply(self, push: tuple[list[tuple[int, int]], int, float]) -> None:
-        channels, sku, sent_at = push
+    def _apply(self, push: tuple[int, int, int, float]) -> None:
+        channel, value, sku, sent_at = push
         now = self.env.now
-        markets, reflections, tables = self.markets, self.reflections, self.tables
-        for channel, value in channels:
-            market = markets[channel]
-            before = market.listing[sku]
-            if before != value:  # a push of the value shown changes nothing but its latency
-                market.set_absolute(now, sku, value)
-            reflections[channel].add(sku, sent_at, now)
-            if tables:
-                self._note_push(channel, sku, sent_at, sent_at, value, before, True)
+        market = self.markets[channel]
+        before = market.set_absolute(now, sku, value)  # the value shown: nothing changes
+        self.reflections[channel].add(sku, sent_at, now)
+        if self.tables:
+            self._note_push(channel, sku, sent_at, sent_at, value, before, True)
 
 
 class PeriodicAbsolute(Sync):
@@ -232,8 +217,8 @@ class PeriodicAbsolute(Sync):
             else:
                 self._send_values(values, pulled_at)
 
-    def _send(self, event: Fired[tuple[list[list[int]], float]]) -> None:
-        values, pulled_at = event.value
+    def _send(self, pulled: tuple[list[list[int]], float]) -> None:
+        values, pulled_at = pulled
         self._send_values(values, pulled_at)
 
     def _send_values(self, values: list[list[int]], pulled_at: float) -> None:
