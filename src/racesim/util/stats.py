@@ -77,6 +77,11 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     return (low, high)
 
 
+_FEW = 16
+"""Up to this many pairs, :func:`wilson_intervals` evaluates :func:`wilson_interval` pair by
+pair (the same floats)."""
+
+
 def wilson_intervals(successes: np.ndarray, trials: np.ndarray,
                      confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """:func:`wilson_interval` of each pair ``successes[i]`` of ``trials[i]``, as arrays.
@@ -86,7 +91,17 @@ def wilson_intervals(successes: np.ndarray, trials: np.ndarray,
     """
     k = np.asarray(successes, dtype=np.int64)
     n = np.asarray(trials, dtype=np.int64)
-    if k.shape != n.shape or (k < 0).any() or (k > n).any():
+    if k.shape != n.shape:
+        raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
+    if k.size <= _FEW:  # numpy's per-call overhead would outweigh the arithmetic
+        pairs = list(zip(k.ravel().tolist(), n.ravel().tolist(), strict=True))
+        if any(not 0 <= one <= of for one, of in pairs):
+            raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
+        _check_confidence("wilson_intervals", confidence)
+        bounds = np.array([wilson_interval(one, of, confidence) for one, of in pairs],
+                          dtype=float).reshape(-1, 2)
+        return bounds[:, 0].reshape(k.shape), bounds[:, 1].reshape(k.shape)
+    if (k < 0).any() or (k > n).any():
         raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
     _check_confidence("wilson_intervals", confidence)
     z = _two_sided_z(confidence)
