@@ -101,6 +101,7 @@ from racesim.scenario import Scenario, load_scenario
 from racesim.sim.model import Simulation
 from racesim.sim.results import SimulationResult
 from racesim.study.replications import run_replication
+from racesim.util.collector import without_cyclic_gc
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -266,19 +267,36 @@ def count_events(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, 
 
 
 def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, Any]:
-    """Seconds of each phase of one replication (``tables=False``).
+    """Seconds of each phase of one replication (``tables=False``), as ``run_replication``
+    runs it: the cyclic garbage collector paused until the model is freed.
 
     ``construct``: ``Simulation(...)`` (catalog, random draws, per-order plans);
     ``schedule``: what ``run()`` does before SimPy's loop; ``event_loop``:
-    ``env.run(until=duration)``; ``collect``: metrics after the loop, and closing.
+    ``env.run(until=duration)``; ``collect``: metrics after the loop, closing, and freeing
+    the model (with the collector running, its first pass would walk the whole live model,
+    which no replication of a run or a sweep pays).
     """
     gc.collect()
-    start = time.perf_counter()
+    with without_cyclic_gc():
+        marks, processed, result = _marked_replication(scenario, seed)
+        end = time.perf_counter()  # the model is freed
+    start, built, loop_start, loop_end = marks
+    phases = {"construct_s": built - start, "schedule_s": loop_start - built,
+              "event_loop_s": loop_end - loop_start, "collect_s": end - loop_end}
+    return {**phases, "total_s": end - start, "orders": counted_orders(result),
+            "events_processed": processed[0]}
+
+
+def _marked_replication(scenario: Scenario, seed: np.random.SeedSequence
+                        ) -> tuple[list[float], list[int], SimulationResult]:
+    """One replication with the clock read at its start, after construction and around
+    SimPy's loop; the events the loop processed; its result. Returns with the model
+    unreferenced (the wrapper of ``env.run`` is removed again)."""
+    marks = [time.perf_counter()]
     simulation = Simulation(scenario, seed, tables=False)
-    built = time.perf_counter()
+    marks.append(time.perf_counter())
     env = simulation.env
     run = env.run
-    marks: list[float] = []
     processed: list[int] = []
 
     def timed_run(until: Any = None) -> Any:
@@ -291,12 +309,11 @@ def time_phases(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, A
                              - pending_events(env))
 
     env.run = timed_run  # type: ignore[method-assign]
-    result = simulation.run()
-    end = time.perf_counter()
-    phases = {"construct_s": built - start, "schedule_s": marks[0] - built,
-              "event_loop_s": marks[1] - marks[0], "collect_s": end - marks[1]}
-    return {**phases, "total_s": end - start, "orders": counted_orders(result),
-            "events_processed": processed[0]}
+    try:
+        result = simulation.run()
+    finally:
+        del env.run  # no cycle through the wrapper: the model is freed on return
+    return marks, processed, result
 
 
 # -- 2. bare SimPy -------------------------------------------------------------------------

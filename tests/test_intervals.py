@@ -190,5 +190,7 @@ def test_wilson_gives_scipys_floats_exactly_for_scalars_and_arrays() -> None:
     lows, highs = wilson_intervals(successes, trials)
     assert list(zip(lows.tolist(), highs.tolist(), strict=True)) == [
         wilson_interval(k, n) for k, n in zip(successes, trials, strict=True)]
+    few_lows, few_highs = wilson_intervals(successes[-5:], trials[-5:])  # a few: pair by pair
+    assert few_lows.tolist() == lows[-5:].tolist() and few_highs.tolist() == highs[-5:].tolist()
     with pytest.raises(ValueError, match="successes <= trials"):
         wilson_intervals(np.array([3]), np.array([2]))

@@ -177,3 +177,12 @@ def test_a_finished_simulation_is_freed_without_the_cycle_collector() -> None:
         if was_on:
             gc.enable()
     assert result.summary.orders > 0
+
+
+def test_the_latency_percentiles_are_numpys_on_every_seed() -> None:
+    scenario = load_scenario(SCENARIOS / "race1_double_buy.toml")
+    for seed in range(6):
+        result = run_replication(scenario, np.random.SeedSequence(seed), tables=False)
+        assert result.sync_latency.size > 0
+        p50, p99 = np.percentile(result.sync_latency, [50, 99]).tolist()
+        assert (result.summary.sync_latency_p50_s, result.summary.sync_latency_p99_s) == (p50, p99)

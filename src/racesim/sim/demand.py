@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from racesim.scenario.distributions import FixedCount
 from racesim.sim.streams import DEMAND_DISPERSION, Streams
 
 if TYPE_CHECKING:
@@ -152,6 +153,11 @@ def _mixed_buyers(channel: Channel, per_day: np.ndarray, factors: np.ndarray,
     return times, chosen
 
 
+def _one_unit(dist: object) -> bool:
+    """The distribution is always one unit, and draws nothing from its stream."""
+    return isinstance(dist, FixedCount) and dist.value == 1
+
+
 def draw_arrivals(channel: Channel, skus: Sequence[Sku], duration: float,
                   rng: np.random.Generator, units_rng: np.random.Generator,
                   factors: np.ndarray | None = None) -> Arrivals:
@@ -169,8 +175,11 @@ def draw_arrivals(channel: Channel, skus: Sequence[Sku], duration: float,
     else:
         times, chosen = _mixed_buyers(channel, per_day, factors, duration, rng)
     units = np.ones(times.size, dtype=np.int64)
+    dists = [getattr(sku, "units_per_order", None) for sku in skus]
+    if all(dist is None or _one_unit(dist) for dist in dists):
+        return Arrivals(times, chosen.astype(np.int64), units)  # no SKU draws its units
     for k in np.unique(chosen):
-        dist = getattr(skus[k], "units_per_order", None)
+        dist = dists[k]
         if dist is None:
             continue
         rows = np.flatnonzero(chosen == k)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from racesim.scenario.distributions import FixedDuration
 from racesim.sim.demand import Arrivals
 from racesim.sim.sampler import Sampleable
 from racesim.sim.streams import Streams
@@ -54,6 +55,15 @@ def _sample(distribution: Sampleable, rng: np.random.Generator, n: int) -> np.nd
     return np.asarray(distribution.sample(rng, n), dtype=float).reshape(n)
 
 
+def _delays(distribution: Sampleable, streams: Streams, name: str, n: int) -> np.ndarray:
+    """``n`` draws of ``distribution`` from stream ``name`` (seconds); a fixed delay draws
+    nothing, so its stream is not even made (a replication makes a stream in microseconds,
+    and small ones make dozens)."""
+    if isinstance(distribution, FixedDuration):
+        return np.full(n, float(distribution.value))
+    return _sample(distribution, streams(name), n)
+
+
 def draw_plan(channel: Channel, warehouse: Warehouse, arrivals: Arrivals,
               streams: Streams) -> OrderPlan:
     """Draw the fate of every buyer in ``arrivals`` of ``channel``."""
@@ -63,13 +73,16 @@ def draw_plan(channel: Channel, warehouse: Warehouse, arrivals: Arrivals,
     duplicates = getattr(webhook, "duplicates", None)
     p2 = duplicates.p2 if duplicates else 0.0
     p3 = duplicates.p3 if duplicates else 0.0
-    u = streams(f"duplicates/{name}").uniform(size=n)
-    copies = np.where(u < p3, 3, np.where(u < p3 + p2, 2, 1)).astype(np.int64)
+    if p2 > 0 or p3 > 0:
+        u = streams(f"duplicates/{name}").uniform(size=n)
+        copies = np.where(u < p3, 3, np.where(u < p3 + p2, 2, 1)).astype(np.int64)
+    else:  # every uniform would give one copy: the stream is not read
+        copies = np.ones(n, dtype=np.int64)
 
     # The first copy is the original; a duplicate is sent again later and travels with
     # its own latency, so it can overtake other orders' webhooks but never its original
     # (duplicates must not change when the seller first learns of an order).
-    latency = _sample(webhook.latency, streams(f"webhook-latency/{name}"),
+    latency = _delays(webhook.latency, streams, f"webhook-latency/{name}",
                       n * MAX_COPIES).reshape(n, MAX_COPIES)
     latency[:, 1:] += latency[:, :1]
 
@@ -81,14 +94,14 @@ def draw_plan(channel: Channel, warehouse: Warehouse, arrivals: Arrivals,
         rng = streams(f"handler-failures/{name}")
         failed = np.minimum(rng.geometric(1.0 - failure_rate, size=(n, MAX_COPIES)) - 1,
                             max_attempts)
-        backoffs = _sample(webhook.retry_backoff, streams(f"retry-backoff/{name}"),
+        backoffs = _delays(webhook.retry_backoff, streams, f"retry-backoff/{name}",
                            n * MAX_COPIES * max_attempts).reshape(n, MAX_COPIES, max_attempts)
         steps = np.arange(max_attempts)
         retry_delay = np.where(steps < failed[..., None], backoffs, 0.0).sum(axis=2)
     dropped = failed >= max_attempts
 
     cancels, cancel_share, cancel_lost, cancel_latency = _draw_cancels(channel, n, streams)
-    handling = _sample(warehouse.handling_time, streams(f"handling/{name}"), n)
+    handling = _delays(warehouse.handling_time, streams, f"handling/{name}", n)
     returns, return_delay, confirm_delay, return_webhook = _draw_returns(warehouse, name, n,
                                                                          streams)
     return OrderPlan(copies=copies, latency=latency, retry_delay=retry_delay, dropped=dropped,

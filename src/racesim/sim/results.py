@@ -18,6 +18,7 @@ values and dtypes they have with ``tables=True``; the per-event tables are empty
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,10 +30,11 @@ from racesim.sim.breakdowns import (
     Breakdown,
     add_money,
     breakdowns,
-    order_arrays,
+    sale_arrays,
 )
+from racesim.sim.latency import sync_latencies
 from racesim.sim.money import CostRates, ReplicationMoney
-from racesim.sim.state import Reflections, SimulationState, set_mask
+from racesim.sim.state import SimulationState, set_mask
 from racesim.sim.summary import Summary
 from racesim.util.stats import wilson_interval
 
@@ -145,78 +147,6 @@ class SimulationResult:
         return drift
 
 
-def _suffix_min_lookup(computed: np.ndarray, visible: np.ndarray,
-                       queries: np.ndarray) -> np.ndarray:
-    """For each query t: the earliest ``visible`` among entries with ``computed ≥ t``."""
-    if computed.size == 0:
-        return np.full(queries.shape, np.inf)
-    order = np.argsort(computed, kind="stable")
-    computed, visible = computed[order], visible[order]
-    suffix = np.minimum.accumulate(visible[::-1])[::-1]
-    suffix = np.append(suffix, np.inf)
-    return suffix[np.searchsorted(computed, queries, side="left")]
-
-
-def _suffix_min_by_run(which: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """The minimum of ``values`` from each entry to the end of its run of equal ``which``.
-
-    ``which`` (≥ 0) is sorted. Each value is replaced by its rank among the distinct
-    values, offset by ``which × distinct``: read from the end, every run's keys lie below
-    those of the runs after it, so one running minimum restarts at each run — exact, in
-    integers, whatever the number of runs.
-    """
-    if values.size == 0:
-        return values.copy()
-    distinct, rank = np.unique(values, return_inverse=True)
-    keys = which.astype(np.int64) * distinct.size + rank.reshape(-1)
-    running = np.minimum.accumulate(keys[::-1])[::-1]
-    return distinct[running % distinct.size]
-
-
-def _per_sku_lookup(which: np.ndarray, computed: np.ndarray, visible: np.ndarray,
-                    sku: np.ndarray, queries: np.ndarray, span: float) -> np.ndarray:
-    """:func:`_suffix_min_lookup` within each SKU's own entries, for all SKUs at once."""
-    order = np.lexsort((computed, which))
-    which, computed, visible = which[order], computed[order], visible[order]
-    suffix = _suffix_min_by_run(which, visible)
-    keys = which * span + computed  # SKU-major keys: one sorted array for every SKU
-    found = np.searchsorted(keys, sku * span + queries, side="left")
-    seen = np.full(queries.shape, np.inf)
-    inside = found < keys.size
-    hits = np.flatnonzero(inside)
-    same = which[found[inside]] == sku[inside]
-    seen[hits[same]] = suffix[found[inside][same]]
-    return seen
-
-
-def sync_latencies(changes: list[tuple[float, int]],
-                   reflections: list[Reflections]) -> np.ndarray:
-    """Seconds from each change of a published value until every listing reflects it.
-
-    A listing reflects a change made at t0 once it shows a value computed at or after
-    t0 (for that SKU, or for all SKUs in a periodic feed). Changes some listing never
-    reflected before the run ended are left out (censored).
-    """
-    if not changes:
-        return np.empty(0)
-    t0 = np.array([c[0] for c in changes])
-    sku = np.array([c[1] for c in changes], dtype=np.int64)
-    worst = np.zeros_like(t0)
-    for columns in reflections:
-        which = np.array(columns.sku, dtype=np.int64)
-        computed = np.array(columns.computed, dtype=float)
-        visible = np.array(columns.visible, dtype=float)
-        whole = which < 0
-        seen = _suffix_min_lookup(computed[whole], visible[whole], t0)
-        own = ~whole
-        if own.any():
-            span = float(max(computed.max(initial=0.0), t0.max()) + 1.0)
-            seen = np.minimum(seen, _per_sku_lookup(which[own], computed[own], visible[own],
-                                                    sku, t0, span))
-        worst = np.maximum(worst, seen - t0)
-    return worst[np.isfinite(worst)]
-
-
 def _orders_frame(sim: SimulationState) -> pd.DataFrame:
     parts = []
     for orders in sim.channels:
@@ -248,10 +178,10 @@ def _orders_frame(sim: SimulationState) -> pd.DataFrame:
     return frame.reset_index(drop=True)[ORDER_COLUMNS]
 
 
-def _stranded(sim: SimulationState, orders: dict[str, np.ndarray]) -> int:
+def _stranded(sim: SimulationState, sales: dict[str, np.ndarray]) -> int:
     """Reservations open (not shipped, released or short) longer than ``stranded_after``."""
-    reserved_at = orders["reserved"]
-    closed = np.fmin(np.fmin(orders["fulfilled"], orders["released"]), orders["short"])
+    reserved_at = sales["reserved"]
+    closed = np.fmin(np.fmin(sales["fulfilled"], sales["released"]), sales["short"])
     closed = np.where(set_mask(closed), closed, sim.duration)  # still open at the end
     reserved = set_mask(reserved_at)
     open_for = closed[reserved] - reserved_at[reserved]
@@ -274,14 +204,35 @@ def _drift_ratios(rows: list[DriftRow]) -> tuple[float | None, float | None]:
     return float(ratio.max()), float(ratio.mean())
 
 
+def _percentiles(values: np.ndarray, percents: tuple[float, ...]) -> list[float]:
+    """``numpy.percentile(values, percents)`` (its default ``linear`` method) as floats,
+    from one partition: the same floats, without its per-call overhead (a replication
+    has a few dozen latencies)."""
+    last = values.size - 1
+    where = [last * (percent / 100) for percent in percents]  # numpy's virtual indexes
+    below = [math.floor(at) for at in where]
+    wanted = sorted({i for b in below for i in (b, min(b + 1, last))})
+    ordered = np.partition(values, wanted) if values.size > len(wanted) else np.sort(values)
+    found = []
+    for at, low in zip(where, below, strict=True):
+        if at >= last:  # numpy takes the largest value
+            found.append(float(ordered[last]))
+            continue
+        a, b = float(ordered[low]), float(ordered[low + 1])
+        weight = at - low
+        # numpy's _lerp: from the nearer end, so that the weight 1 gives b exactly
+        found.append(b - (b - a) * (1 - weight) if weight >= 0.5 else a + (b - a) * weight)
+    return found
+
+
 def summarise(sim: SimulationState, per_channel: dict[str, np.ndarray],
-              per_sku: dict[str, np.ndarray], orders: dict[str, np.ndarray],
+              per_sku: dict[str, np.ndarray], sales: dict[str, np.ndarray],
               latency: np.ndarray, drift: list[DriftRow],
               money: ReplicationMoney | None = None) -> Summary:
     """The replication's :class:`~racesim.sim.summary.Summary` from its breakdowns' columns
     (and its money, with ``[costs]``)."""
     def total(column: str) -> int:
-        return int(per_channel[column].sum())
+        return sum(per_channel[column].tolist())
 
     ordered, oversold, lost = total("orders"), total("oversold"), total("lost_sales")
     no_stock, buffer, stale = (total(cause) for cause in LOST_SALE_CAUSES)
@@ -289,7 +240,7 @@ def summarise(sim: SimulationState, per_channel: dict[str, np.ndarray],
     drift_max, drift_mean = _drift_ratios(drift)
     counts = sim.counts
     # both percentiles from one partition of the latencies (each value as its own call gives)
-    p50, p99 = np.percentile(latency, [50, 99]).tolist() if latency.size else (0.0, 0.0)
+    p50, p99 = _percentiles(latency, (50, 99)) if latency.size else (0.0, 0.0)
     return Summary(
         orders=ordered, oversold=oversold,
         oversell_rate=oversold / ordered if ordered else 0.0,
@@ -299,7 +250,7 @@ def summarise(sim: SimulationState, per_channel: dict[str, np.ndarray],
         extra_reservations=total("extra_reservations"),
         short_shipments=total("short_shipments"),
         sync_latency_p50_s=p50, sync_latency_p99_s=p99,
-        stranded_reservations=_stranded(sim, orders),
+        stranded_reservations=_stranded(sim, sales),
         ledger_drift_max=drift_max, ledger_drift_mean=drift_mean,
         visibility_gap_s=float(per_sku["visibility_gap_s"].sum()),
         hidden_unit_hours=float(per_sku["hidden_unit_hours"].sum()),
@@ -323,14 +274,14 @@ def collect(sim: SimulationState, tables: bool = True) -> SimulationResult:
     metrics, not per-order tables): the breakdowns are arrays, ``per_channel``,
     ``per_sku`` and ``drift`` are built if read, the per-event tables are empty.
     """
-    orders = order_arrays(sim)
-    per_channel, per_sku = breakdowns(sim, orders)
-    money = add_money(sim, orders, per_channel, per_sku)
+    sales = sale_arrays(sim)
+    per_channel, per_sku, oversold = breakdowns(sim, sales)
+    money = add_money(sim, per_channel, per_sku, oversold)
     warmup = sim.warmup
     latency = sync_latencies([change for change in sim.logs.published_changes
                               if change[0] >= warmup], sim.sync.reflections)
     drift = [row for row in sim.logs.drift if row[0] >= warmup]
-    summary = summarise(sim, per_channel, per_sku, orders, latency, drift, money)
+    summary = summarise(sim, per_channel, per_sku, sales, latency, drift, money)
     return SimulationResult(
         summary=summary,
         channel_counts=Breakdown("channel", tuple(sim.channel_names), per_channel),

@@ -17,6 +17,7 @@ numpy's ``SeedSequence`` for anything else (a root whose entropy is a list of wo
 
 from __future__ import annotations
 
+import functools
 from itertools import pairwise
 from typing import Any
 
@@ -73,6 +74,29 @@ def _mix(pool: list[int], word: int, hashes: list[int]) -> None:
         pool[i] = mixed ^ (mixed >> 16)
 
 
+@functools.lru_cache(maxsize=64)
+def _entropy_pool(first: tuple[int, ...], words: int
+                  ) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """The pool after its :data:`_POOL` ``first`` words and their cross-mixing, the hash
+    constants of ``words`` words in all, and how many of them that used.
+
+    Both depend on the entropy alone, which every replication of a run shares (they
+    differ in their spawn keys), so they are computed once per run.
+    """
+    steps = _POOL * _POOL + _POOL * (words - _POOL)  # hash steps before the last word
+    hashes = _hashes(_INIT_A, _MULT_A, steps + _POOL)
+    pool = [_hashmix(first[i], hashes[i], hashes[i + 1]) for i in range(_POOL)]
+    n = _POOL
+    for src in range(_POOL):  # every word of the pool into every other one
+        for dst in range(_POOL):
+            if src != dst:
+                value = _hashmix(pool[src], hashes[n], hashes[n + 1])
+                mixed = (_MIX_L * pool[dst] - _MIX_R * value) & _MASK
+                pool[dst] = mixed ^ (mixed >> 16)
+                n += 1
+    return tuple(pool), tuple(hashes), n
+
+
 class RootSeed:
     """The mixing of every word of ``SeedSequence(entropy, spawn_key=(*spawn_key, w))``
     but the last, ``w``: what all the streams of one replication share."""
@@ -83,22 +107,13 @@ class RootSeed:
         run = _words(entropy)
         run += [0] * (_POOL - len(run))  # a spawn key follows: padded to the pool
         words = run + [w for key in spawn_key for w in _words(key)]
-        steps = _POOL * _POOL + _POOL * (len(words) - _POOL)  # hash steps before the last word
-        hashes = _hashes(_INIT_A, _MULT_A, steps + _POOL)
-        pool = [_hashmix(words[i], hashes[i], hashes[i + 1]) for i in range(_POOL)]
-        n = _POOL
-        for src in range(_POOL):  # every word of the pool into every other one
-            for dst in range(_POOL):
-                if src != dst:
-                    value = _hashmix(pool[src], hashes[n], hashes[n + 1])
-                    mixed = (_MIX_L * pool[dst] - _MIX_R * value) & _MASK
-                    pool[dst] = mixed ^ (mixed >> 16)
-                    n += 1
+        shared, hashes, n = _entropy_pool(tuple(run[:_POOL]), len(words))
+        pool = list(shared)
         for word in words[_POOL:]:
-            _mix(pool, word, hashes[n:n + _POOL + 1])
+            _mix(pool, word, list(hashes[n:n + _POOL + 1]))
             n += _POOL
         self._pool = pool
-        self._hashes = hashes[n:n + _POOL + 1]
+        self._hashes = list(hashes[n:n + _POOL + 1])
 
     def child(self, word: int) -> ChildSeed:
         """The seed of spawn-key word ``word`` (0 ≤ word < 2³²)."""

@@ -55,6 +55,16 @@ def _two_sided_z(confidence: float) -> float:
     return float(ndtri(0.5 + 0.5 * confidence))
 
 
+@functools.lru_cache(maxsize=64)
+def _student_quantile(probability: float, degrees: int) -> float:
+    """Student's t quantile (``scipy.stats.t.ppf``'s value, from the ``scipy.special``
+    function it evaluates: loading ``scipy.stats`` costs a second, which a tuner's first
+    interval would pay)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(degrees, probability))
+
+
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson score interval for a proportion ``successes / trials`` (scipy's).
 
@@ -77,6 +87,11 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     return (low, high)
 
 
+_FEW = 16
+"""Up to this many pairs, :func:`wilson_intervals` evaluates :func:`wilson_interval` pair by
+pair (the same floats)."""
+
+
 def wilson_intervals(successes: np.ndarray, trials: np.ndarray,
                      confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """:func:`wilson_interval` of each pair ``successes[i]`` of ``trials[i]``, as arrays.
@@ -86,7 +101,17 @@ def wilson_intervals(successes: np.ndarray, trials: np.ndarray,
     """
     k = np.asarray(successes, dtype=np.int64)
     n = np.asarray(trials, dtype=np.int64)
-    if k.shape != n.shape or (k < 0).any() or (k > n).any():
+    if k.shape != n.shape:
+        raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
+    if k.size <= _FEW:  # numpy's per-call overhead would outweigh the arithmetic
+        pairs = list(zip(k.ravel().tolist(), n.ravel().tolist(), strict=True))
+        if any(not 0 <= one <= of for one, of in pairs):
+            raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
+        _check_confidence("wilson_intervals", confidence)
+        bounds = np.array([wilson_interval(one, of, confidence) for one, of in pairs],
+                          dtype=float).reshape(-1, 2)
+        return bounds[:, 0].reshape(k.shape), bounds[:, 1].reshape(k.shape)
+    if (k < 0).any() or (k > n).any():
         raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
     _check_confidence("wilson_intervals", confidence)
     z = _two_sided_z(confidence)
@@ -170,12 +195,10 @@ def clustered_rate_interval(successes: np.ndarray | list[int], trials: np.ndarra
     low, high = wilson_interval(k, n, confidence)
     if clusters < 2 or k == 0 or k == n:
         return RateInterval(rate, low, high, 1.0, float(n))
-    from scipy.stats import t
-
     residuals = y - rate * x
     clustered = clusters / (clusters - 1) * float(residuals @ residuals) / (n * n)
     design_effect = max(clustered / (rate * (1 - rate) / n), 1.0)
-    quantile = float(t.ppf(0.5 + confidence / 2, clusters - 1))
+    quantile = _student_quantile(0.5 + confidence / 2, clusters - 1)
     c_low, c_high = _ratio_score_bounds(y, x, quantile)
     effective = n / design_effect
     e_low, e_high = _wilson_bounds(rate, effective, quantile)
@@ -199,15 +222,13 @@ def mean_interval(values: np.ndarray | list[float],
 
     With one value the interval is (nan, nan): one replication says nothing of spread.
     """
-    from scipy import stats
-
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         return (math.nan, math.nan, math.nan)
     mean = float(data.mean())
     if data.size == 1:
         return (mean, math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + confidence / 2, data.size - 1) * data.std(ddof=1)
+    half = float(_student_quantile(0.5 + confidence / 2, data.size - 1) * data.std(ddof=1)
                  / math.sqrt(data.size))
     return (mean, mean - half, mean + half)
 
