@@ -194,3 +194,12 @@ def test_wilson_gives_scipys_floats_exactly_for_scalars_and_arrays() -> None:
     assert few_lows.tolist() == lows[-5:].tolist() and few_highs.tolist() == highs[-5:].tolist()
     with pytest.raises(ValueError, match="successes <= trials"):
         wilson_intervals(np.array([3]), np.array([2]))
+
+
+def test_the_default_quantile_is_scipys_ndtri_to_the_last_bit() -> None:
+    from scipy.special import ndtri
+
+    from racesim.util.stats import _two_sided_z
+
+    assert _two_sided_z(0.95) == float(ndtri(0.975))
+    assert _two_sided_z(0.9) == float(ndtri(0.95))

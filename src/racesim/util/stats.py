@@ -47,9 +47,16 @@ def _check_confidence(name: str, confidence: float) -> None:
         raise ValueError(f"{name}: confidence must be in (0, 1) (got {confidence})")
 
 
+_Z_95 = 1.959963984540054
+"""``scipy.special.ndtri(0.975)``: the quantile of the default 95 % interval, known without
+importing scipy (which a small replication's first interval would otherwise pay for)."""
+
+
 @functools.lru_cache(maxsize=16)
 def _two_sided_z(confidence: float) -> float:
     """The standard normal quantile of a two-sided ``confidence`` interval (scipy's ndtri)."""
+    if confidence == 0.95:
+        return _Z_95
     from scipy.special import ndtri
 
     return float(ndtri(0.5 + 0.5 * confidence))
