@@ -15,7 +15,8 @@ change counts, one computed a moment before does not.
 
 from __future__ import annotations
 
-from itertools import chain
+from array import array
+from typing import Any
 
 import numpy as np
 
@@ -75,16 +76,14 @@ def sync_latencies(changes: list[tuple[float, int]],
     channels = len(reflections)
     if channels == 0:
         return np.zeros(t0.size)
-    which_list = list(chain.from_iterable(r.sku for r in reflections))
-    which = np.fromiter(which_list, dtype=np.int64, count=len(which_list))
-    computed, visible = np.array([list(chain.from_iterable(r.computed for r in reflections)),
-                                  list(chain.from_iterable(r.visible for r in reflections))],
-                                 dtype=float).reshape(2, -1)
+    which = _joined([r.sku for r in reflections], np.int64)
+    computed = _joined([r.computed for r in reflections], np.float64)
+    visible = _joined([r.visible for r in reflections], np.float64)
     channel = np.repeat(np.arange(channels, dtype=np.int64), [len(r.sku) for r in reflections])
-    skus = max(max(which_list, default=0), int(sku.max())) + 1  # cell = channel × skus + SKU
+    skus = max(int(which.max(initial=0)), int(sku.max())) + 1  # cell = channel × skus + SKU
     query_channel = np.arange(channels, dtype=np.int64)[:, np.newaxis]
     query_cell = query_channel * skus + sku
-    if min(which_list, default=0) >= 0:
+    if int(which.min(initial=0)) >= 0:
         seen = _earliest_visible(channel * skus + which, computed, visible, query_cell, t0)
     else:  # a feed's reflections count for every SKU of their channel
         whole, own = which < 0, which >= 0
@@ -94,3 +93,8 @@ def sync_latencies(changes: list[tuple[float, int]],
                               query_cell, t0))
     worst = np.maximum((seen - t0).max(axis=0), 0.0)
     return worst[np.isfinite(worst)]
+
+
+def _joined(columns: list[array[Any]], dtype: type[np.generic]) -> np.ndarray:
+    """The typed buffers ``columns`` end to end, as one array of ``dtype`` (no copy per value)."""
+    return np.concatenate([np.frombuffer(column, dtype=dtype) for column in columns])

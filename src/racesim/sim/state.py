@@ -19,6 +19,7 @@ comparing a value with itself.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -210,19 +211,21 @@ class Logs:
 
 
 class Reflections:
-    """One marketplace's reflections as three parallel columns (cheap to turn into arrays).
+    """One marketplace's reflections as three parallel typed columns.
 
     A reflection (sku or ``ALL_SKUS`` = −1, computed at, visible at) says that from
     ``visible at`` the listing shows a value the seller computed at ``computed at``: the
-    sync-latency metric is built on them.
+    sync-latency metric is built on them. The columns are ``array.array`` buffers of
+    machine integers and doubles, so the metric reads them as numpy arrays without
+    converting a Python object per value (a replication records one per push).
     """
 
     __slots__ = ("computed", "sku", "visible")
 
     def __init__(self) -> None:
-        self.sku: list[int] = []
-        self.computed: list[float] = []
-        self.visible: list[float] = []
+        self.sku: array[int] = array("q")
+        self.computed: array[float] = array("d")
+        self.visible: array[float] = array("d")
 
     def add(self, sku: int, computed_at: float, visible_at: float) -> None:
         """From ``visible_at`` the listing shows a value computed at ``computed_at``."""
