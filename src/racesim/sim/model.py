@@ -157,7 +157,9 @@ class Simulation:
     def _setup_orders(self) -> None:
         scenario, streams = self.scenario, self.streams
         self.orders: list[ChannelOrders] = []
-        self.backoff: list[BlockSampler] = []
+        # a channel's cancellation backoff, made at its first retry: most runs retry none,
+        # and its stream is independent of every other, so making it late changes no draw
+        self.backoff: list[BlockSampler | None] = [None] * len(scenario.channels)
         factors = day_multipliers(self.skus, self.duration, streams)  # None: all Poisson
         for channel in scenario.channels:
             arrivals = draw_arrivals(channel, self.skus, self.duration,
@@ -165,8 +167,6 @@ class Simulation:
                                      streams(f"units/{channel.name}"), factors)
             plan = draw_plan(channel, scenario.warehouse, arrivals, streams)
             self.orders.append(ChannelOrders(channel.name, arrivals, plan, len(self.skus)))
-            self.backoff.append(BlockSampler(channel.webhook.retry_backoff,
-                                             streams(f"cancel-backoff/{channel.name}")))
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -350,6 +350,15 @@ class Simulation:
         if not plan.cancel_lost[j]:
             self.call_later(float(plan.cancel_latency[j]), self._deliver_cancel, (c, j, 1))
 
+    def _cancel_backoff(self, c: int) -> float:
+        """Seconds before channel ``c``'s next retry of a cancellation webhook."""
+        sampler = self.backoff[c]
+        if sampler is None:
+            channel = self.scenario.channels[c]
+            sampler = self.backoff[c] = BlockSampler(
+                channel.webhook.retry_backoff, self.streams(f"cancel-backoff/{channel.name}"))
+        return sampler()
+
     def _deliver_cancel(self, cancel: tuple[int, int, int]) -> None:
         c, j, attempt = cancel
         orders = self.orders[c]
@@ -359,7 +368,8 @@ class Simulation:
         except UnknownOrder:  # the order webhook has not arrived yet: the runner retries
             if attempt < self.scenario.channels[c].webhook.max_attempts:
                 self.counts.redeliveries += 1
-                self.call_later(self.backoff[c](), self._deliver_cancel, (c, j, attempt + 1))
+                self.call_later(self._cancel_backoff(c), self._deliver_cancel,
+                                (c, j, attempt + 1))
             else:
                 self.counts.dead_letter_cancels += 1
             return
@@ -381,10 +391,12 @@ class Simulation:
             if entry.restock is not None:
                 env.process(self._restocks(k, entry.restock))
         warehouse = scenario.warehouse
-        shrink_rng = self.streams("shrinkage")
-        for k in range(len(self.skus)):
-            for t in _shrinkage_times(warehouse.shrinkage_per_day, self.duration, shrink_rng):
-                self.call_later(t, self._shrink, k)
+        if warehouse.shrinkage_per_day > 0:  # else its stream is not even made
+            shrink_rng = self.streams("shrinkage")
+            for k in range(len(self.skus)):
+                for t in _shrinkage_times(warehouse.shrinkage_per_day, self.duration,
+                                          shrink_rng):
+                    self.call_later(t, self._shrink, k)
         engine = self.engine
         if warehouse.cycle_count_every and isinstance(engine, Ledger):  # engine kind "ledger"
             env.process(self._cycle_counts(engine, float(warehouse.cycle_count_every)))
