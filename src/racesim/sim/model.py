@@ -299,8 +299,9 @@ class Simulation:
         market.sell(env.now, k, units)
         self.counts.dead_letter_orders += orders.dropped[j]
         plain_later = env.plain_later  # a copy in flight: no process waits for it
-        for copy, delay in orders.copies[j]:
-            plain_later(delay, self._deliver, (c, j, copy))
+        delays = orders.delays[j]
+        for copy in orders.copies[j]:
+            plain_later(delays[copy], self._deliver, (c, j, copy))
         if orders.cancels[j]:
             plain_later(float(orders.plan.cancel_after[j]), self._buyer_cancels, (c, j))
 

@@ -59,8 +59,8 @@ class ChannelOrders:
     :data:`UNSET` until it happens.
     """
 
-    __slots__ = ("accepted", "arrivals", "cancelled", "cancels", "copies", "deliveries",
-                 "dropped", "failed", "first_seen", "fulfilled", "handling", "ids",
+    __slots__ = ("accepted", "arrivals", "cancelled", "cancels", "copies", "delays",
+                 "deliveries", "dropped", "failed", "first_seen", "fulfilled", "handling", "ids",
                  "lost_buffer", "lost_buffer_units", "lost_no_stock", "lost_stale_listing",
                  "name", "oversold", "plan", "released", "reservations", "reserved",
                  "return_arrived", "return_recorded", "short", "sku", "units")
@@ -77,8 +77,10 @@ class ChannelOrders:
         self.handling: list[float] = plan.handling.tolist()  # seconds from reserve to ship
         self.cancels: list[bool] = plan.cancels.tolist()  # the buyer will cancel
         self.failed: list[list[int]] = plan.failed_attempts.tolist()  # per webhook copy
-        # (copy number, seconds until it reaches the engine) of each copy that arrives,
-        # and the copies every handler attempt failed for (dead letters)
+        # seconds until each copy of the webhook would reach the engine (copy by copy),
+        # the numbers of the copies that do, and how many every handler attempt failed
+        # for (dead letters); a sale reads them, most buyers of a small scenario make none
+        self.delays: list[list[float]] = (plan.latency + plan.retry_delay).tolist()
         self.copies, self.dropped = _arriving_copies(plan)
         # -- state -----------------------------------------------------------------------
         self.accepted = [False] * n  # the marketplace's listing showed enough: a sale
@@ -108,21 +110,19 @@ class ChannelOrders:
         return len(self.ids)
 
 
-def _arriving_copies(plan: OrderPlan) -> tuple[list[list[tuple[int, float]]], list[int]]:
-    """Per order: (copy number, seconds until it reaches the engine) of each copy that
-    arrives, and how many of its copies were dead-lettered.
+def _arriving_copies(plan: OrderPlan) -> tuple[list[tuple[int, ...]], list[int]]:
+    """Per order: the numbers of the copies that reach the engine, and how many of its
+    copies were dead-lettered.
 
     Without a dead letter (no handler failures: the usual case) every copy arrives, and
-    the lists are built by the number of copies alone, a few times faster.
+    orders with as many copies share one tuple of copy numbers.
     """
-    delays = (plan.latency + plan.retry_delay).tolist()
     copies = plan.copies.tolist()
     if not plan.dropped.any():
-        return [[(0, d[0])] if c == 1 else [(0, d[0]), (1, d[1])] if c == 2 else
-                [(0, d[0]), (1, d[1]), (2, d[2])] for d, c in zip(delays, copies, strict=True)
-                ], [0] * len(copies)
+        numbers = [tuple(range(c)) for c in range(max(copies, default=0) + 1)]
+        return [numbers[c] for c in copies], [0] * len(copies)
     dropped = plan.dropped.tolist()
-    return ([[(copy, delays[j][copy]) for copy in range(c) if not dropped[j][copy]]
+    return ([tuple(copy for copy in range(c) if not dropped[j][copy])
              for j, c in enumerate(copies)],
             [sum(dropped[j][:c]) for j, c in enumerate(copies)])
 
