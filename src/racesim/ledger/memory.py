@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterator
+from operator import itemgetter
 from urllib.parse import SplitResult
 
 from racesim.errors import StoreRefused
@@ -42,25 +43,36 @@ def _event(row: tuple) -> Event:
     return Event(row[0], row[1], row[2], _KIND[row[3]], *row[4:])
 
 
+_RECORDED_AT = itemgetter(2)
+"""An event row's record time: the log is sorted by it, so bisect finds as-of prefixes."""
+
+
+def _key_of(row: tuple) -> tuple[str, str, str, str]:
+    """An event row's idempotency key: (command, sku, order_id, ref)."""
+    return (row[6], row[4], row[7], row[9])
+
+
 class _MemoryTransaction(Transaction):
     """Reads and writes straight into the store's containers, remembering how to undo.
 
     The undo log is flat — (table, key, old value) triples — to keep the hot path free
-    of allocations. ``_marks`` holds, per nested begin of the owning thread, where the
-    undo log and the event list stood (a savepoint); its state is only touched under the
-    store's lock. The store's containers live as long as the store (they are emptied in
-    place, never replaced), so the transaction holds them directly: every command reads
-    and writes several of them. It holds no reference to the store itself, which holds
-    it: a cycle would leave a finished ledger — every event of a replication — to the
-    cyclic garbage collector, whose pass over it costs more than all its commands.
+    of allocations; it covers the stock and order-line tables only: the events appended
+    since a mark are the log's tail, and undoing them drops that tail and the idempotency
+    keys its rows carry (an append adds its key or appends nothing). ``_marks`` holds,
+    per nested begin of the owning thread, where the undo log and the event list stood (a
+    savepoint); its state is only touched under the store's lock. The store's containers
+    live as long as the store (they are emptied in place, never replaced), so the
+    transaction holds them directly: every command reads and writes several of them. It
+    holds no reference to the store itself, which holds it: a cycle would leave a finished
+    ledger — every event of a replication — to the cyclic garbage collector, whose pass
+    over it costs more than all its commands.
     """
 
-    __slots__ = ("_ats", "_events", "_keys", "_lines", "_lock", "_marks", "_stock", "_undo")
+    __slots__ = ("_events", "_keys", "_lines", "_lock", "_marks", "_stock", "_undo")
 
     def __init__(self, store: MemoryStore) -> None:
         self._lock = store._lock
         self._events = store._events
-        self._ats = store._ats
         self._keys = store._keys
         self._stock = store._stock
         self._lines = store._lines
@@ -83,8 +95,8 @@ class _MemoryTransaction(Transaction):
             self._lock.release()
 
     def last_at(self) -> float | None:
-        ats = self._ats
-        return ats[-1] if ats else None
+        events = self._events
+        return events[-1][2] if events else None  # the latest row's record time
 
     def stock(self, sku: str) -> Stock:
         return self._stock.get(sku) or Stock.empty(sku)
@@ -108,11 +120,9 @@ class _MemoryTransaction(Transaction):
         key = (command, sku, order_id, ref)
         if keys.setdefault(key, index) != index:  # one probe of a table of every key
             return None
-        self._undo += (keys, key, _MISSING)
         seq = index + 1
         events.append((seq, at, recorded_at, kind._value_, sku, quantity, command, order_id,
                        channel, ref, reason))
-        self._ats.append(recorded_at)
         return _new(Event, (seq, at, recorded_at, kind, sku, quantity, command, order_id,
                             channel, ref, reason))
 
@@ -152,8 +162,10 @@ class _MemoryTransaction(Transaction):
             else:
                 table[key] = old  # type: ignore[index]
         del undo[undo_mark:]
-        del self._events[event_mark:]
-        del self._ats[event_mark:]
+        events, keys = self._events, self._keys
+        for row in events[event_mark:]:
+            del keys[_key_of(row)]
+        del events[event_mark:]
 
 
 class MemoryStore(Store):
@@ -161,8 +173,7 @@ class MemoryStore(Store):
 
     def __init__(self) -> None:
         self.url = "memory://"
-        self._events: list[tuple] = []
-        self._ats: list[float] = []  # record times, non-decreasing: bisect finds as-of prefixes
+        self._events: list[tuple] = []  # record times never decrease along it (see engine)
         self._keys: dict[tuple[str, str, str, str], int] = {}
         self._stock: dict[str, Stock] = {}
         self._lines: dict[tuple[str, str], tuple] = {}
@@ -210,7 +221,7 @@ class MemoryStore(Store):
         with self._lock:  # a committed prefix: rows are immutable tuples once appended
             stop = len(self._events)
             if where.until_at is not None:
-                stop = bisect.bisect_right(self._ats, where.until_at)
+                stop = bisect.bisect_right(self._events, where.until_at, key=_RECORDED_AT)
             rows = self._events[where.after_seq:stop]
         kinds = {kind.value for kind in where.kinds}
         for row in rows:
@@ -239,5 +250,5 @@ class MemoryStore(Store):
             self._clear()
 
     def _clear(self) -> None:
-        for table in (self._events, self._ats, self._keys, self._stock, self._lines):
+        for table in (self._events, self._keys, self._stock, self._lines):
             table.clear()
