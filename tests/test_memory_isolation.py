@@ -111,6 +111,9 @@ def test_a_second_ledger_in_the_same_thread_joins_as_a_savepoint() -> None:
         assert inner.available(SKU) == 3  # the same thread sees its own open writes
     assert outer.available(SKU) == 3 and outer.available("CUP-BLUE") == 0
     assert outer.event_count() == 1 and outer.verify() == []
+    # the rolled-back restock left its key behind it too: the same one now applies
+    assert outer.restock("CUP-BLUE", 2, "PO-2", at=2.0).event.seq == 2
+    assert outer.stock("CUP-BLUE", as_of=1.5).on_hand == 0 and outer.available("CUP-BLUE") == 2
 
 
 def test_a_dropped_memory_ledger_is_freed_without_the_cycle_collector() -> None:
