@@ -99,6 +99,9 @@ class Sync:
         self.landed = [0.0] * channels  # when the latest push to each marketplace lands
         self.record = SyncRecord(channels)
         self.reflections = self.record.reflections
+        # each channel's reflection columns' appends, bound once: a push lands per change
+        self.reflect = [(r.sku.append, r.computed.append, r.visible.append)
+                        for r in self.reflections]
         # What the seller believes each listing holds: last value it set, minus the units
         # of the marketplace's own orders it has seen since.
         self.last_set = [list(self.published[c]) for c in range(channels)]
@@ -184,7 +187,10 @@ class EventDriven(Sync):
         now = self.env.now
         market = self.markets[channel]
         before = market.set_absolute(now, sku, value)  # the value shown: nothing changes
-        self.reflections[channel].add(sku, sent_at, now)
+        add_sku, add_computed, add_visible = self.reflect[channel]  # Reflections.add inline
+        add_sku(sku)
+        add_computed(sent_at)
+        add_visible(now)
         if self.tables:
             self._note_push(channel, sku, sent_at, sent_at, value, before, True)
 
