@@ -108,19 +108,19 @@ def wilson_intervals(successes: np.ndarray, trials: np.ndarray,
     """
     k = np.asarray(successes, dtype=np.int64)
     n = np.asarray(trials, dtype=np.int64)
-    if k.shape != n.shape:
-        raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
-    if k.size <= _FEW:  # numpy's per-call overhead would outweigh the arithmetic
+    pairs: list[tuple[int, int]] | None = None  # few: pair by pair, as numpy's per-call
+    if k.shape == n.shape and k.size <= _FEW:  # overhead would outweigh the arithmetic
         pairs = list(zip(k.ravel().tolist(), n.ravel().tolist(), strict=True))
-        if any(not 0 <= one <= of for one, of in pairs):
-            raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
-        _check_confidence("wilson_intervals", confidence)
+        valid = all(0 <= one <= of for one, of in pairs)
+    else:
+        valid = k.shape == n.shape and not ((k < 0).any() or (k > n).any())
+    if not valid:
+        raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
+    _check_confidence("wilson_intervals", confidence)
+    if pairs is not None:
         bounds = np.array([wilson_interval(one, of, confidence) for one, of in pairs],
                           dtype=float).reshape(-1, 2)
         return bounds[:, 0].reshape(k.shape), bounds[:, 1].reshape(k.shape)
-    if (k < 0).any() or (k > n).any():
-        raise ValueError("wilson_intervals: need 0 <= successes <= trials, element by element")
-    _check_confidence("wilson_intervals", confidence)
     z = _two_sided_z(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n
