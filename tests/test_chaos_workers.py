@@ -188,7 +188,8 @@ def test_the_racy_service_is_caught_at_concurrency_8(racy_url: str) -> None:
     failed = runs[-1]
     assert failed.check.status == NOT_LINEARIZABLE, "not caught within 20 seeds"
     # a witness may be one read alone (an oversold SKU's negative available)
-    assert 1 <= len(failed.witness) < len(failed.operations)
+    assert failed.witness, "a failed run has no witness"
+    assert len(failed.witness) < len(failed.operations), "the witness is the whole run"
     assert check_history(failed.witness).status == NOT_LINEARIZABLE
     assert len({op.worker for op in failed.operations}) == 8
 
@@ -320,7 +321,9 @@ def test_postgres_deadlocks_between_multi_sku_batches_are_retried(postgres_url: 
     for sku in ("SKU-1", "SKU-2"):
         setup.read(sku)
     sent = [op for r in recorders for op in r.operations]
-    assert sum(ledger.rolled_back for ledger in ledgers) == 1  # one deadlock, one victim
+    # at least one deadlock, one victim each time; a retry may meet the other batch again
+    # while it still holds the clock (the lock order's second cycle), so more is legitimate
+    assert sum(ledger.rolled_back for ledger in ledgers) >= 1
     assert [op.answer for op in sent] == [{"answers": [{"status": "reserved",
                                                         "decision": "reserved"}] * 2}] * 2
     history = merge(op for r in (setup, *recorders) for op in r.operations)

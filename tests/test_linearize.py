@@ -349,7 +349,9 @@ def test_a_flipped_answer_in_a_swarm_history_shrinks_to_it_and_its_context() -> 
     assert failing is not None
     group = [o for o in changed if o.index in failing.operations]
     witness = minimal_witness(group)
-    assert 1 < len(witness) < len(group) and witness[-1].index == victim
+    assert len(witness) > 1, "the flipped answer alone explains nothing"
+    assert len(witness) < len(group), "the witness kept the whole group"
+    assert witness[-1].index == victim, "the witness ends elsewhere than the flip"
     assert check_history(witness).status == NOT_LINEARIZABLE
     assert check_history([o for o in witness if o.index != victim]).status == LINEARIZABLE
     assert all(o.op not in ("available", "stock") for o in witness[:-1])  # reads explain nothing
