@@ -321,8 +321,9 @@ def test_postgres_deadlocks_between_multi_sku_batches_are_retried(postgres_url: 
     for sku in ("SKU-1", "SKU-2"):
         setup.read(sku)
     sent = [op for r in recorders for op in r.operations]
-    # at least one deadlock, one victim each time; a retry may meet the other batch again
-    # while it still holds the clock (the lock order's second cycle), so more is legitimate
+    # at least one deadlock, one victim each time; the victim's retry may deadlock again
+    # (a batch holding the clock while it waits for a SKU row the other holds: see
+    # racesim.ledger.postgres_transaction), so more than one is legitimate
     assert sum(ledger.rolled_back for ledger in ledgers) >= 1
     assert [op.answer for op in sent] == [{"answers": [{"status": "reserved",
                                                         "decision": "reserved"}] * 2}] * 2

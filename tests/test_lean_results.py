@@ -169,8 +169,9 @@ def test_a_finished_simulation_is_freed_without_the_cycle_collector() -> None:
     gc.disable()
     try:
         simulation = Simulation(scenario, np.random.SeedSequence(5), tables=False)
-        # its clock and its sync too: a cycle between them (the sync's lanes) would hold
-        # the listings and every per-SKU record until the collector ran
+        # its clock and its sync too: a cycle between them (a callback bound to the sync,
+        # kept by the clock) would hold the listings and every per-SKU record until the
+        # collector ran
         parts = [weakref.ref(part) for part in (simulation, simulation.env, simulation.sync)]
         result = simulation.run()
         del simulation
