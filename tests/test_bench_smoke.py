@@ -6,13 +6,20 @@ is asserted here (the figures are for people, see ``benchmarks/README.md``).
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
+
+from racesim.ledger import Ledger
+from racesim.scenario import load_scenario
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 BENCHMARK = BENCHMARKS / "bench_ledger.py"
@@ -22,6 +29,37 @@ CHAOS_BENCHMARK = BENCHMARKS / "bench_chaos.py"
 
 def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _load(benchmark: Path) -> ModuleType:
+    """A benchmark script imported as a module (registered first: it defines dataclasses)."""
+    spec = importlib.util.spec_from_file_location(benchmark.stem, benchmark)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[benchmark.stem] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[benchmark.stem]
+        raise
+    return module
+
+
+def test_the_engine_replay_ends_as_the_recorded_ledger_did_or_refuses() -> None:
+    bench = _load(SIM_BENCHMARK)
+    scenario = load_scenario(BENCHMARKS.parent / "scenarios" / "race1_double_buy.toml")
+    record = bench.record_engine(scenario, np.random.SeedSequence(3))
+    names = {call[0] for call in record.calls}
+    assert {"restock", "reserve", "fulfill", "available"} <= names, names
+    assert record.events > 0 and record.orders > 0
+    assert bench.replay_engine(record) > 0
+    for name in bench.ENGINE_CALLS:  # the recorder put the ledger's own methods back
+        assert getattr(Ledger, name).__qualname__ == f"Ledger.{name}", name
+    # without the restocks every reservation is refused: another ledger, and it says so
+    without_stock = dataclasses.replace(
+        record, calls=[call for call in record.calls if call[0] != "restock"])
+    with pytest.raises(RuntimeError, match="replay ended with"):
+        bench.replay_engine(without_stock)
 
 
 @pytest.mark.slow  # the ledger benchmark on every store: about 11 s
@@ -113,6 +151,18 @@ def test_quick_simulation_benchmark_prints_a_table_and_writes_every_figure(
     assert small["value"] == pytest.approx(
         base / figures["small"]["race1_double_buy"]["replications_per_s"])
     assert small["target_max"] == 4_000 and small["met"] == (small["value"] <= 4_000)
+
+    # the engine's share: the recorded calls include the initial stock and the orders'
+    # reservations, and the replay (checked against the recorded ledger) took some time
+    engine = figures["engine"]
+    assert engine["calls_by_name"]["restock"] >= 1 and engine["calls_by_name"]["reserve"] >= 1
+    assert engine["calls"] == sum(engine["calls_by_name"].values())
+    assert _positive(engine["us_per_order"]) and 0 < engine["share_of_replication"] < 1
+    budget = ratios["per_order_budget"]
+    assert budget["us_per_order"] == pytest.approx(1e6 / (0.025 * base))
+    assert budget["engine_share_of_budget"] == pytest.approx(
+        engine["us_per_order"] / budget["us_per_order"])
+    assert "the engine's own calls" in done.stdout
 
     # end to end: the tune simulates at least its candidates; the sweep 10 points × 1
     assert figures["end_to_end"]["sweep"]["replications"] == 10
