@@ -374,14 +374,14 @@ def record_engine(scenario: Scenario, seed: np.random.SeedSequence) -> EngineRec
 
 
 def replay_engine(record: EngineRecord) -> float:
-    """Seconds a fresh memory ledger takes to answer ``calls`` in order, the cyclic
-    collector paused as in a replication: the engine's own share of a replication.
+    """Seconds a fresh memory ledger takes to answer ``record.calls`` in order, the
+    cyclic collector paused as in a replication: the engine's own share of a replication.
 
     The calls the model saw refused (a cancellation before its order, a shipment the
     ledger cannot cover) are refused again. The ledger must end as the recorded one did:
-    as many events, the same stock rows. The loop's own cost (an unpacking and a call per command)
-    is included: the figure is an upper bound, by well under a tenth of a microsecond
-    per call.
+    as many events, the same stock rows. The loop's own cost (an unpacking and a call
+    per command) is included: the figure is an upper bound, by well under a tenth of a
+    microsecond per call.
     """
     ledger = Ledger.open("memory://")
     bound = [(getattr(ledger, name), args, kwargs) for name, args, kwargs in record.calls]
@@ -412,7 +412,8 @@ def engine_share(record: EngineRecord, rounds_s: Sequence[float],
                               for name in ENGINE_CALLS},
             "seconds": best, "us_per_order": best / orders * 1e6,
             "share_of_replication": best / replication_s,
-            "model_us_per_order": (replication_s - best) / orders * 1e6, "rounds_s": list(rounds_s)}
+            "model_us_per_order": (replication_s - best) / orders * 1e6,
+            "rounds_s": list(rounds_s)}
 
 
 # -- 2. bare SimPy -------------------------------------------------------------------------
