@@ -48,7 +48,7 @@ def _load(benchmark: Path) -> ModuleType:
 def test_the_engine_replay_ends_as_the_recorded_ledger_did_or_refuses() -> None:
     bench = _load(SIM_BENCHMARK)
     scenario = load_scenario(BENCHMARKS.parent / "scenarios" / "race1_double_buy.toml")
-    record = bench.record_engine(scenario, np.random.SeedSequence(3))
+    _, record = bench.count_and_record(scenario, np.random.SeedSequence(3))
     names = {call[0] for call in record.calls}
     assert {"restock", "reserve", "fulfill", "available"} <= names, names
     assert record.events > 0 and record.orders > 0
